@@ -1,0 +1,345 @@
+"""The registry of named measures a stretch definition can refer to.
+
+A measure turns one ``PoseFrame`` into one number (degrees, or a ratio of body
+lengths) for a given working side. Sided measures are written once, for the
+side passed in, and are *signed toward that side*, which is what makes
+"write one side, mirror the other" work: the right-side version of a stretch is
+the left-side definition evaluated with ``side="right"``.
+
+All measures are computed from pixel coordinates (never normalised ones) and
+return ``nan`` when a needed landmark is unknown. Where a 2D image cannot
+measure a movement honestly, the docstring says what is approximated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from pose.frame import PoseFrame
+from pose.geometry import inclination_from_vertical, joint_angle, midpoint, signed_angle
+from pose.landmarks import Landmark, side_landmark
+
+__all__ = [
+    "MEASURES",
+    "Measure",
+    "UnknownMeasureError",
+    "compute",
+    "get_measure",
+    "measure_names",
+    "other_side",
+]
+
+L = Landmark
+NAN = float("nan")
+
+#: Ratio of nose depth (in front of the ear axis) to half the ear-to-ear width,
+#: used by ``neck_rotation``: for a head turned by θ the nose moves by d·sin θ
+#: while the ear half-width shrinks to r·cos θ, so θ = atan2(offset, K·half-width).
+HEAD_DEPTH_RATIO = 1.2
+
+
+def other_side(side: str) -> str:
+    """``"left"`` ↔ ``"right"``."""
+    if side == "left":
+        return "right"
+    if side == "right":
+        return "left"
+    raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One named measure.
+
+    Attributes:
+        name: registry key used in definition files.
+        unit: ``"deg"`` or ``"ratio"`` (a length divided by shoulder width).
+        sided: True when the value depends on the working side.
+        description: one line for humans (shown by ``stretch-coach exercises``).
+        landmarks: function side -> landmarks that must be visible.
+        fn: function (frame, side) -> value.
+    """
+
+    name: str
+    unit: str
+    sided: bool
+    description: str
+    landmarks: Callable[[str], tuple[Landmark, ...]]
+    fn: Callable[[PoseFrame, str], float]
+
+    def __call__(self, frame: PoseFrame, side: str = "left") -> float:
+        if frame.is_empty:
+            return NAN
+        value = self.fn(frame, side)
+        return float(value) if value is not None and math.isfinite(value) else NAN
+
+
+class UnknownMeasureError(KeyError):
+    """A definition names a measure that is not in the registry."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0])
+
+
+MEASURES: dict[str, Measure] = {}
+
+
+def _register(name: str, unit: str, sided: bool, description: str,
+              landmarks: Callable[[str], tuple[Landmark, ...]]):
+    def deco(fn: Callable[[PoseFrame, str], float]) -> Callable[[PoseFrame, str], float]:
+        MEASURES[name] = Measure(name, unit, sided, description, landmarks, fn)
+        return fn
+    return deco
+
+
+def measure_names() -> list[str]:
+    """Sorted names of every registered measure."""
+    return sorted(MEASURES)
+
+
+def get_measure(name: str) -> Measure:
+    """Look a measure up by name.
+
+    Raises:
+        UnknownMeasureError: naming the valid measures.
+    """
+    try:
+        return MEASURES[name]
+    except KeyError:
+        raise UnknownMeasureError(
+            f"unknown measure {name!r}; valid measures: {', '.join(measure_names())}"
+        ) from None
+
+
+def compute(name: str, frame: PoseFrame, side: str = "left") -> float:
+    """Compute measure ``name`` on ``frame`` for ``side`` (``nan`` if not measurable)."""
+    return get_measure(name)(frame, side)
+
+
+# ---------------------------------------------------------------- helpers
+
+def _p(frame: PoseFrame, side: str, part: str) -> np.ndarray:
+    return frame.point(side_landmark(side, part))
+
+
+def _lr_sign(frame: PoseFrame, part: str) -> float:
+    """+1 when the person's left ``part`` is on the image's right (facing the camera)."""
+    dx = _p(frame, "left", part)[0] - _p(frame, "right", part)[0]
+    if not math.isfinite(dx) or dx == 0:
+        return 1.0
+    return 1.0 if dx > 0 else -1.0
+
+
+def _shoulder_width(frame: PoseFrame) -> float:
+    d = _p(frame, "left", "shoulder") - _p(frame, "right", "shoulder")
+    w = float(np.hypot(*d))
+    return w if w > 1e-6 else NAN
+
+
+def _sided(*parts: str) -> Callable[[str], tuple[Landmark, ...]]:
+    return lambda side: tuple(side_landmark(side, p) for p in parts)
+
+
+def _both(*parts: str) -> Callable[[str], tuple[Landmark, ...]]:
+    return lambda side: tuple(side_landmark(s, p) for p in parts for s in ("left", "right"))
+
+
+def _fixed(*lms: Landmark) -> Callable[[str], tuple[Landmark, ...]]:
+    return lambda side: lms
+
+
+# ---------------------------------------------------------------- arms
+
+@_register("shoulder_abduction", "deg", True,
+           "Arm raised away from the trunk: angle elbow-shoulder-hip (0 = arm down, "
+           "180 = straight up). Front view.",
+           _sided("shoulder", "elbow", "hip"))
+def _shoulder_abduction(frame: PoseFrame, side: str) -> float:
+    return joint_angle(_p(frame, side, "elbow"), _p(frame, side, "shoulder"),
+                       _p(frame, side, "hip"))
+
+
+@_register("shoulder_flexion", "deg", True,
+           "Arm raised forward: angle elbow-shoulder-hip seen from the side "
+           "(0 = arm down, 180 = straight up). Side view.",
+           _sided("shoulder", "elbow", "hip"))
+def _shoulder_flexion(frame: PoseFrame, side: str) -> float:
+    return _shoulder_abduction(frame, side)
+
+
+@_register("elbow_extension", "deg", True,
+           "Elbow angle shoulder-elbow-wrist (180 = straight arm).",
+           _sided("shoulder", "elbow", "wrist"))
+def _elbow_extension(frame: PoseFrame, side: str) -> float:
+    return joint_angle(_p(frame, side, "shoulder"), _p(frame, side, "elbow"),
+                       _p(frame, side, "wrist"))
+
+
+@_register("arms_elevation", "deg", False,
+           "The lower of the two arms' elevation (elbow-shoulder-hip), so both arms must rise.",
+           _both("shoulder", "elbow", "hip"))
+def _arms_elevation(frame: PoseFrame, side: str) -> float:
+    return min(_shoulder_abduction(frame, "left"), _shoulder_abduction(frame, "right"))
+
+
+@_register("elbows_extension", "deg", False,
+           "The more bent of the two elbows (180 = both straight).",
+           _both("shoulder", "elbow", "wrist"))
+def _elbows_extension(frame: PoseFrame, side: str) -> float:
+    return min(_elbow_extension(frame, "left"), _elbow_extension(frame, "right"))
+
+
+@_register("elbows_flexion_difference", "deg", False,
+           "How differently the two elbows are bent (0 = symmetric).",
+           _both("shoulder", "elbow", "wrist"))
+def _elbows_flexion_difference(frame: PoseFrame, side: str) -> float:
+    return abs(_elbow_extension(frame, "left") - _elbow_extension(frame, "right"))
+
+
+@_register("wrist_cross_midline", "ratio", True,
+           "How far the working wrist reaches past the body's midline toward the other "
+           "shoulder, in shoulder widths (0 = on the midline, negative = own side).",
+           lambda side: (side_landmark(side, "wrist"), L.LEFT_SHOULDER, L.RIGHT_SHOULDER))
+def _wrist_cross_midline(frame: PoseFrame, side: str) -> float:
+    own = _p(frame, side, "shoulder")
+    other = _p(frame, other_side(side), "shoulder")
+    axis = other - own
+    width = float(np.hypot(*axis))
+    if not math.isfinite(width) or width < 1e-6:
+        return NAN
+    rel = _p(frame, side, "wrist") - midpoint(own, other)
+    return float(np.dot(rel, axis / width) / width)
+
+
+# ---------------------------------------------------------------- head and neck
+
+@_register("neck_lateral_tilt", "deg", True,
+           "Head tilted toward the working side's shoulder: angle between the ear line "
+           "and the shoulder line (positive = toward that side). Front view.",
+           _fixed(L.LEFT_EAR, L.RIGHT_EAR, L.LEFT_SHOULDER, L.RIGHT_SHOULDER))
+def _neck_lateral_tilt(frame: PoseFrame, side: str) -> float:
+    shoulders = _p(frame, "left", "shoulder") - _p(frame, "right", "shoulder")
+    ears = _p(frame, "left", "ear") - _p(frame, "right", "ear")
+    toward_left = -signed_angle(shoulders, ears) * _lr_sign(frame, "shoulder")
+    return toward_left if side == "left" else -toward_left
+
+
+@_register("neck_rotation", "deg", True,
+           "Head turned toward the working side, estimated from how far the nose moves off "
+           "the ear midpoint relative to the ear half-width (front view; an estimate, "
+           "good to a few degrees up to about 60°).",
+           _fixed(L.NOSE, L.LEFT_EAR, L.RIGHT_EAR))
+def _neck_rotation(frame: PoseFrame, side: str) -> float:
+    left_ear, right_ear = _p(frame, "left", "ear"), _p(frame, "right", "ear")
+    axis = left_ear - right_ear
+    half = float(np.hypot(*axis)) / 2.0
+    if not math.isfinite(half) or half < 1e-6:
+        return NAN
+    # Offset of the nose along the ear line (not along image x, so a tilt doesn't leak in).
+    offset = float(np.dot(frame.point(L.NOSE) - midpoint(left_ear, right_ear), axis / (2 * half)))
+    toward_left = math.degrees(math.atan2(offset, HEAD_DEPTH_RATIO * half))
+    return toward_left if side == "left" else -toward_left
+
+
+def _side_view_side(frame: PoseFrame) -> str:
+    """The side facing the camera in a side view: the better-seen ear/shoulder pair."""
+    vis = frame.visibility
+    left = vis[L.LEFT_EAR] + vis[L.LEFT_SHOULDER]
+    right = vis[L.RIGHT_EAR] + vis[L.RIGHT_SHOULDER]
+    return "left" if left >= right else "right"
+
+
+@_register("head_forward_angle", "deg", False,
+           "Forward head position seen from the side: lean of the shoulder→ear line from "
+           "vertical, positive toward where the face points. Side view.",
+           _fixed(L.NOSE))
+def _head_forward_angle(frame: PoseFrame, side: str) -> float:
+    s = _side_view_side(frame)
+    ear, shoulder = _p(frame, s, "ear"), _p(frame, s, "shoulder")
+    facing = frame.point(L.NOSE)[0] - ear[0]
+    if not math.isfinite(facing) or facing == 0:
+        return NAN
+    return inclination_from_vertical(shoulder, ear) * (1.0 if facing > 0 else -1.0)
+
+
+@_register("head_lift", "deg", False,
+           "Head raised (+) or dropped (-) relative to the trunk line hip→shoulder, seen "
+           "from the side (for cat-cow on all fours). Side view.",
+           _fixed(L.NOSE))
+def _head_lift(frame: PoseFrame, side: str) -> float:
+    s = _side_view_side(frame)
+    hip, shoulder, ear = _p(frame, s, "hip"), _p(frame, s, "shoulder"), _p(frame, s, "ear")
+    trunk = shoulder - hip
+    if not math.isfinite(trunk[0]) or trunk[0] == 0:
+        return NAN
+    return signed_angle(trunk, ear - shoulder) * (1.0 if trunk[0] > 0 else -1.0)
+
+
+# ---------------------------------------------------------------- shoulders and trunk
+
+@_register("shoulder_level_difference", "deg", True,
+           "Tilt of the shoulder line from horizontal, positive when the working side's "
+           "shoulder is the higher one (a shrug or a lean shows here).",
+           _fixed(L.LEFT_SHOULDER, L.RIGHT_SHOULDER))
+def _shoulder_level_difference(frame: PoseFrame, side: str) -> float:
+    own, other = _p(frame, side, "shoulder"), _p(frame, other_side(side), "shoulder")
+    return math.degrees(math.atan2(other[1] - own[1], abs(own[0] - other[0])))
+
+
+@_register("shoulder_elevation", "ratio", False,
+           "Vertical gap between the ears and the shoulders, in shoulder widths (smaller = "
+           "shoulders shrugged up). Use with baseline = \"rest\". Front view.",
+           _fixed(L.LEFT_EAR, L.RIGHT_EAR, L.LEFT_SHOULDER, L.RIGHT_SHOULDER))
+def _shoulder_elevation(frame: PoseFrame, side: str) -> float:
+    ears = midpoint(_p(frame, "left", "ear"), _p(frame, "right", "ear"))
+    shoulders = midpoint(_p(frame, "left", "shoulder"), _p(frame, "right", "shoulder"))
+    return float(shoulders[1] - ears[1]) / _shoulder_width(frame)
+
+
+@_register("trunk_lateral_flexion", "deg", True,
+           "Sideways lean of the trunk line mid-hip→mid-shoulder from vertical, positive "
+           "toward the working side. Front view.",
+           _both("shoulder", "hip"))
+def _trunk_lateral_flexion(frame: PoseFrame, side: str) -> float:
+    hips = midpoint(_p(frame, "left", "hip"), _p(frame, "right", "hip"))
+    shoulders = midpoint(_p(frame, "left", "shoulder"), _p(frame, "right", "shoulder"))
+    toward_left = inclination_from_vertical(hips, shoulders) * _lr_sign(frame, "hip")
+    return toward_left if side == "left" else -toward_left
+
+
+@_register("trunk_rotation", "deg", True,
+           "Rotation of the shoulder line against the hip line about the vertical axis, "
+           "positive toward the working side, from MediaPipe's estimated 3D world "
+           "landmarks (depth is estimated from one camera: treat as approximate).",
+           _both("shoulder", "hip"))
+def _trunk_rotation(frame: PoseFrame, side: str) -> float:
+    if frame.world is None:
+        return NAN
+    w = frame.world
+
+    def yaw(a: Landmark, b: Landmark) -> float:
+        d = w[int(a)] - w[int(b)]
+        return math.degrees(math.atan2(d[2], d[0]))
+
+    sh = yaw(L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
+    hp = yaw(L.LEFT_HIP, L.RIGHT_HIP)
+    diff = (sh - hp + 180.0) % 360.0 - 180.0
+    toward_left = diff
+    return toward_left if side == "left" else -toward_left
+
+
+@_register("view_ratio", "ratio", False,
+           "Shoulder width divided by trunk length: about 0.6-0.9 facing the camera, "
+           "below 0.3 side-on. Used to check the camera view.",
+           _both("shoulder", "hip"))
+def _view_ratio(frame: PoseFrame, side: str) -> float:
+    hips = midpoint(_p(frame, "left", "hip"), _p(frame, "right", "hip"))
+    shoulders = midpoint(_p(frame, "left", "shoulder"), _p(frame, "right", "shoulder"))
+    torso = float(np.hypot(*(shoulders - hips)))
+    if not math.isfinite(torso) or torso < 1e-6:
+        return NAN
+    return _shoulder_width(frame) / torso

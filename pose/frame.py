@@ -1,0 +1,143 @@
+"""The one checked frame type that flows from the pose estimator to the judging engine.
+
+``PoseFrame`` holds pixel coordinates (never normalised ones: x and y of a
+non-square image are scaled differently), per-landmark visibility, optional
+world coordinates, a timestamp and the image size. It validates shapes on
+creation with "expected X, got Y" messages. "Nobody in view" is
+``PoseFrame.empty(...)``: a normal value, not an exception.
+
+This module imports only numpy so that ``exercises`` can use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from pose.landmarks import NUM_LANDMARKS, Landmark
+
+__all__ = ["VISIBILITY_THRESHOLD", "PoseFrame"]
+
+#: A landmark whose visibility is below this is treated as not seen.
+VISIBILITY_THRESHOLD = 0.5
+
+
+def _as_array(name: str, value: object, shape: tuple[int, ...]) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.shape != shape:
+        raise ValueError(f"PoseFrame.{name}: expected shape {shape}, got {arr.shape}")
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class PoseFrame:
+    """One person's pose in one image.
+
+    Attributes:
+        xy: (33, 2) float array, pixel coordinates (x right, y down) in the image.
+            NaN where a landmark is unknown.
+        visibility: (33,) float array in [0, 1].
+        timestamp_s: seconds since the start of the stream (monotonic in a stream).
+        image_size: (width, height) in pixels.
+        world: optional (33, 3) float array, metres, hip-centred (MediaPipe world landmarks).
+        num_people: how many people the estimator saw in the image (0 for an empty frame).
+    """
+
+    xy: np.ndarray
+    visibility: np.ndarray
+    timestamp_s: float
+    image_size: tuple[int, int]
+    world: np.ndarray | None = None
+    num_people: int = 1
+    _empty: bool = field(default=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "xy", _as_array("xy", self.xy, (NUM_LANDMARKS, 2)))
+        vis = _as_array("visibility", self.visibility, (NUM_LANDMARKS,))
+        object.__setattr__(self, "visibility", np.clip(np.nan_to_num(vis, nan=0.0), 0.0, 1.0))
+        if self.world is not None:
+            object.__setattr__(self, "world", _as_array("world", self.world, (NUM_LANDMARKS, 3)))
+        if len(self.image_size) != 2 or min(self.image_size) <= 0:
+            raise ValueError(
+                f"PoseFrame.image_size: expected (width, height) > 0, got {self.image_size!r}"
+            )
+        object.__setattr__(self, "image_size", (int(self.image_size[0]), int(self.image_size[1])))
+        if not np.isfinite(self.timestamp_s):
+            raise ValueError(f"PoseFrame.timestamp_s: expected a finite number, "
+                             f"got {self.timestamp_s!r}")
+        if self.num_people < 0:
+            raise ValueError(f"PoseFrame.num_people: expected >= 0, got {self.num_people}")
+
+    @classmethod
+    def empty(cls, timestamp_s: float, image_size: tuple[int, int],
+              num_people: int = 0) -> PoseFrame:
+        """A frame in which nobody (or nobody usable) is in view."""
+        return cls(
+            xy=np.full((NUM_LANDMARKS, 2), np.nan),
+            visibility=np.zeros(NUM_LANDMARKS),
+            timestamp_s=timestamp_s,
+            image_size=image_size,
+            num_people=num_people,
+            _empty=True,
+        )
+
+    @classmethod
+    def from_points(
+        cls,
+        points: dict[Landmark, tuple[float, float]],
+        timestamp_s: float = 0.0,
+        image_size: tuple[int, int] = (640, 480),
+        visibility: float = 1.0,
+    ) -> PoseFrame:
+        """Build a frame from a few named points; every other landmark is unknown.
+
+        Handy in tests and for synthetic sequences.
+        """
+        xy = np.full((NUM_LANDMARKS, 2), np.nan)
+        vis = np.zeros(NUM_LANDMARKS)
+        for lm, (x, y) in points.items():
+            xy[int(lm)] = (x, y)
+            vis[int(lm)] = visibility
+        return cls(xy=xy, visibility=vis, timestamp_s=timestamp_s, image_size=image_size)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nobody is in view."""
+        return self._empty
+
+    def point(self, landmark: Landmark) -> np.ndarray:
+        """Pixel coordinates (2,) of one landmark (may contain NaN)."""
+        return self.xy[int(landmark)]
+
+    def visible(self, landmark: Landmark, threshold: float = VISIBILITY_THRESHOLD) -> bool:
+        """Whether a landmark was seen with at least ``threshold`` visibility inside the image."""
+        if self._empty:
+            return False
+        i = int(landmark)
+        if self.visibility[i] < threshold or not np.all(np.isfinite(self.xy[i])):
+            return False
+        x, y = self.xy[i]
+        w, h = self.image_size
+        return -0.02 * w <= x <= 1.02 * w and -0.02 * h <= y <= 1.02 * h
+
+    def missing(self, landmarks: Iterable[Landmark],
+                threshold: float = VISIBILITY_THRESHOLD) -> list[Landmark]:
+        """The landmarks among ``landmarks`` that are not visible."""
+        return [lm for lm in landmarks if not self.visible(lm, threshold)]
+
+    def with_xy(self, xy: np.ndarray) -> PoseFrame:
+        """A copy with new pixel coordinates (used by smoothing)."""
+        return replace(self, xy=xy)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-friendly form (rounded to 0.1 px)."""
+        return {
+            "t": round(self.timestamp_s, 4),
+            "xy": None if self._empty else [
+                [round(float(v), 1) if np.isfinite(v) else None for v in pt] for pt in self.xy
+            ],
+            "visibility": None if self._empty else np.round(self.visibility, 3).tolist(),
+            "num_people": self.num_people,
+        }

@@ -1,0 +1,115 @@
+"""Builders of synthetic ``PoseFrame``s at known angles (front view, person facing the camera).
+
+Geometry (pixels, image 640x480, y down): mid-hip at (320, 400), trunk 160 px,
+shoulders 120 px apart, upper arm 80 px, forearm 70 px. "Left" is the person's
+left, drawn on the image's right.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from pose.frame import PoseFrame
+from pose.landmarks import NUM_LANDMARKS, Landmark
+
+L = Landmark
+
+
+def _rot(v: np.ndarray, deg: float) -> np.ndarray:
+    """Rotate a vector counter-clockwise *on screen* by ``deg``."""
+    a = math.radians(deg)
+    # screen y is down: CCW on screen is CW in maths coordinates
+    c, s = math.cos(a), math.sin(a)
+    return np.array([c * v[0] + s * v[1], -s * v[0] + c * v[1]])
+
+
+def front_pose(
+    *,
+    t: float = 0.0,
+    trunk_lean: float = 0.0,
+    abduction: tuple[float, float] = (10.0, 10.0),
+    elbow: tuple[float, float] = (175.0, 175.0),
+    neck_tilt: float = 0.0,
+    head_turn: float = 0.0,
+    shoulder_tilt: float = 0.0,
+    image_size: tuple[int, int] = (640, 480),
+    visibility: float = 0.99,
+    offset: tuple[float, float] = (0.0, 0.0),
+    scale: float = 1.0,
+) -> PoseFrame:
+    """A front-view pose with the given angles (degrees).
+
+    Args:
+        trunk_lean: lean of the trunk toward the person's LEFT (positive).
+        abduction: (left, right) shoulder abduction, 0 = arm down, 180 = straight up.
+        elbow: (left, right) elbow angles, 180 = straight.
+        neck_tilt: head tilt toward the person's LEFT shoulder, relative to the shoulder line.
+        head_turn: head rotation toward the person's LEFT.
+        shoulder_tilt: shoulder line tilt, positive = LEFT shoulder higher.
+    """
+    xy = np.full((NUM_LANDMARKS, 2), np.nan)
+    up = np.array([0.0, -1.0])
+    # trunk leaning to the person's left = image right = clockwise on screen
+    trunk_dir = _rot(up, -trunk_lean)
+    hip_mid = np.array([320.0 + offset[0], 400.0 + offset[1]])
+    sh_mid = hip_mid + 160 * scale * trunk_dir
+    across = _rot(trunk_dir, -90)  # points to image right (person's left)
+    sh_dir = _rot(across, shoulder_tilt)
+    xy[L.LEFT_SHOULDER] = sh_mid + 60 * scale * sh_dir
+    xy[L.RIGHT_SHOULDER] = sh_mid - 60 * scale * sh_dir
+    xy[L.LEFT_HIP] = hip_mid + 40 * scale * across
+    xy[L.RIGHT_HIP] = hip_mid - 40 * scale * across
+    down = -trunk_dir
+    # The left arm swings out to the image's right: counter-clockwise on screen from "down".
+    for side, sign, abd, elb in (("LEFT", 1, abduction[0], elbow[0]),
+                                 ("RIGHT", -1, abduction[1], elbow[1])):
+        sh = xy[L[f"{side}_SHOULDER"]]
+        upper = _rot(down, sign * abd)
+        el = sh + 80 * scale * upper
+        fore = _rot(upper, sign * (180 - elb))
+        xy[L[f"{side}_ELBOW"]] = el
+        xy[L[f"{side}_WRIST"]] = el + 70 * scale * fore
+    # perpendicular to the shoulder line, then tilted toward the person's left (clockwise)
+    head_up = _rot(_rot(sh_dir, 90), -neck_tilt)
+    head_c = sh_mid + 55 * scale * head_up
+    ear_dir = _rot(head_up, -90)
+    half = 22 * scale
+    turn = math.radians(head_turn)
+    xy[L.LEFT_EAR] = head_c + half * math.cos(turn) * ear_dir
+    xy[L.RIGHT_EAR] = head_c - half * math.cos(turn) * ear_dir
+    nose = head_c + 1.2 * half * math.sin(turn) * ear_dir + 5 * scale * (-head_up)
+    xy[L.NOSE] = nose
+    xy[L.LEFT_EYE] = nose + 8 * scale * ear_dir + 8 * scale * head_up
+    xy[L.RIGHT_EYE] = nose - 8 * scale * ear_dir + 8 * scale * head_up
+    for side in ("LEFT", "RIGHT"):
+        hip = xy[L[f"{side}_HIP"]]
+        xy[L[f"{side}_KNEE"]] = hip + np.array([0, 120]) * scale
+    vis = np.where(np.isfinite(xy[:, 0]), visibility, 0.0)
+    return PoseFrame(xy=xy, visibility=vis, timestamp_s=t, image_size=image_size)
+
+
+def timeline(keyframes: Iterable[tuple[float, dict]], fps: float = 30.0) -> Iterator[PoseFrame]:
+    """Linear interpolation between keyframes ``(time_s, front_pose kwargs)``.
+
+    Tuple-valued kwargs are interpolated element-wise.
+    """
+    keys = list(keyframes)
+    t_end = keys[-1][0]
+    n = round(t_end * fps) + 1
+    for i in range(n):
+        t = i / fps
+        j = max(k for k in range(len(keys)) if keys[k][0] <= t + 1e-9)
+        k = min(j + 1, len(keys) - 1)
+        (t0, a), (t1, b) = keys[j], keys[k]
+        w = 0.0 if t1 == t0 else (t - t0) / (t1 - t0)
+        kw = {}
+        for name in set(a) | set(b):
+            va, vb = a.get(name, b.get(name)), b.get(name, a.get(name))
+            if isinstance(va, tuple):
+                kw[name] = tuple(x + w * (y - x) for x, y in zip(va, vb, strict=True))
+            else:
+                kw[name] = va + w * (vb - va)
+        yield front_pose(t=t, **kw)
