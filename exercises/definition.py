@@ -244,11 +244,15 @@ class StretchDefinition(_Model):
     def _consistent(self) -> StretchDefinition:
         if len(set(self.sides)) != len(self.sides):
             raise ValueError(f"sides lists a side twice: {list(self.sides)}")
+        # A sided measure needs a working side, except in a check on its absolute value
+        # (e.g. "trunk lean either way below 8 degrees" in a symmetric stretch).
         sided = [get_measure(self.primary.measure).sided,
-                 *(get_measure(c.measure).sided for c in self.checks)]
+                 *(get_measure(c.measure).sided and not c.absolute for c in self.checks)]
         if any(sided) and not self.sides:
             raise ValueError("a sided measure is used, so 'sides' must list 'left' and/or "
-                             "'right'")
+                             "'right' (or give the check absolute = true)")
+        for step in self.steps:
+            _check_cue(step)
         ids = [c.id for c in self.checks]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
