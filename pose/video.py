@@ -1,0 +1,780 @@
+"""Frame sources (video files, cameras) and the annotated-video writer.
+
+Everything that touches a video container lives here, so the rest of the
+project sees only :class:`VideoFrame` values: an upright RGB image (H, W, 3)
+uint8 with a frame index and a timestamp in seconds.
+
+* :func:`open_video` probes a file with PyAV and returns a :class:`VideoReader`
+  whose :meth:`VideoReader.frames` streams frames one at a time (memory stays
+  flat for any length), rotated upright from the container's display matrix
+  (how phones mark portrait clips) and optionally downscaled.
+* :class:`CameraSource` reads a webcam through OpenCV.
+* :class:`AnnotatedVideoWriter` / :func:`write_video` encode browser-playable
+  H.264 (yuv420p, ``+faststart``) MP4 files.
+
+Bad input is reported as :class:`VideoError`, a one-line message naming the
+file and what to do. A file that breaks off part-way (truncated or corrupt) is
+not an error: iteration stops after the last good frame and the reader records
+``incomplete`` and a one-line ``error`` for the user.
+
+Rotation convention: :attr:`VideoInfo.rotation_deg` is the clockwise rotation
+(0, 90, 180 or 270 degrees) that turns the stored picture upright, i.e. the
+value of the legacy ``rotate`` tag and what a phone writes for a portrait clip.
+PyAV reports the display matrix as ``VideoFrame.rotation``, counter-clockwise,
+so ``rotation_deg == -frame.rotation % 360``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+import os
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import av
+import av.error
+import numpy as np
+
+__all__ = [
+    "AnnotatedVideoWriter",
+    "CameraSource",
+    "VideoError",
+    "VideoFrame",
+    "VideoInfo",
+    "VideoReader",
+    "open_video",
+    "write_video",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Frame rates above this are treated as bogus metadata (e.g. a 90 kHz time base).
+_MAX_PLAUSIBLE_FPS = 1000.0
+#: Time base of the writer's timestamps (the MPEG 90 kHz clock).
+_WRITER_TIME_BASE = Fraction(1, 90_000)
+#: Containers the writer can give ``+faststart`` (moov before mdat).
+_WRITER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov"}
+#: FFmpeg demuxers that read single still images rather than videos.
+_STILL_IMAGE_FORMATS = {"image2", "image2pipe"}
+#: Part of the header frame count that may be missing before a clip counts as cut short
+#: (edit lists can legitimately hide a few frames).
+_MISSING_FRAMES_TOLERANCE = 0.02
+#: Seconds of the container duration that may lack frames (audio can outlast video a little).
+_MISSING_SECONDS_TOLERANCE = 1.0
+
+
+class VideoError(Exception):
+    """A video file or camera can't be used: a one-line message naming it and the fix."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What :func:`open_video` found out about a video file.
+
+    Attributes:
+        path: the file.
+        width: frame width in pixels, after rotation (a portrait phone clip is portrait).
+        height: frame height in pixels, after rotation.
+        fps: nominal (average) frames per second, > 0.
+        frame_count: number of frames from the container header, None when unknown.
+        duration_s: duration in seconds, None when unknown.
+        rotation_deg: clockwise rotation applied to make frames upright: 0, 90, 180 or 270.
+        codec: FFmpeg codec name, e.g. ``"h264"``.
+    """
+
+    path: Path
+    width: int
+    height: int
+    fps: float
+    frame_count: int | None
+    duration_s: float | None
+    rotation_deg: int
+    codec: str
+
+
+@dataclass(frozen=True, eq=False)
+class VideoFrame:
+    """One decoded, upright frame.
+
+    Attributes:
+        index: 0-based position in the stream (counts frames actually delivered).
+        timestamp_s: seconds since the first frame, strictly increasing; from the
+            stream's presentation timestamps when present, else ``index / fps``.
+        image: (H, W, 3) uint8 RGB array, C-contiguous, already rotated upright.
+    """
+
+    index: int
+    timestamp_s: float
+    image: np.ndarray
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _check_input_path(path: Path) -> None:
+    """Raise VideoError for paths that can't be a readable video file."""
+    if not path.exists():
+        raise VideoError(f"video file not found: {path}; check the path and the file name")
+    if path.is_dir():
+        raise VideoError(
+            f"{path} is a folder, not a video file; pass the path of a video inside it"
+        )
+    if path.stat().st_size == 0:
+        raise VideoError(
+            f"{path} is empty (0 bytes): the recording or copy failed; record or copy it again"
+        )
+
+
+def _looks_like_mp4(path: Path) -> bool:
+    """True when the file starts with an ISO-BMFF ``ftyp`` box (MP4, MOV, M4V, 3GP)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(12)
+    except OSError:
+        return False
+    return head[4:8] == b"ftyp"
+
+
+def _open_container(path: Path) -> Any:
+    """Open ``path`` with PyAV for reading, turning every failure into a VideoError."""
+    try:
+        return av.open(str(path), mode="r", metadata_errors="replace")
+    except PermissionError as exc:
+        raise VideoError(
+            f"cannot read {path}: permission denied; check the file's permissions"
+        ) from exc
+    except (av.error.FFmpegError, OSError) as exc:
+        if _looks_like_mp4(path):
+            raise VideoError(
+                f"{path} looks like an MP4/MOV without its index (moov): the recording was "
+                "interrupted or the copy is incomplete; copy or export it again"
+            ) from exc
+        raise VideoError(
+            f"{path} is not a video: no video stream found in it (unrecognised data); "
+            "choose a video file such as .mp4, .mov or .webm"
+        ) from exc
+
+
+def _as_float(value: Any) -> float | None:
+    """``value`` as a float, or None when it is missing or not a number."""
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+
+
+def _choose_fps(candidates: Iterable[Any]) -> float | None:
+    """The first plausible frame rate among ``candidates`` (in order of trust).
+
+    Args:
+        candidates: rates in frames per second (Fraction, float, int or None).
+
+    Returns:
+        The first finite rate in (0, 1000] fps, or None when none is usable.
+    """
+    for value in candidates:
+        fps = _as_float(value)
+        if fps is not None and math.isfinite(fps) and 0.0 < fps <= _MAX_PLAUSIBLE_FPS:
+            return fps
+    return None
+
+
+def _rotation_cw(frame: Any, stream: Any, path: Path) -> int:
+    """Clockwise rotation in degrees (0/90/180/270) that makes ``frame`` upright.
+
+    Reads the display matrix PyAV exposes as ``VideoFrame.rotation`` (counter-clockwise,
+    FFmpeg copies the container's matrix onto every decoded frame); falls back to a
+    legacy ``rotate`` stream tag (clockwise) when there is no matrix.
+    """
+    ccw = float(frame.rotation or 0)
+    if ccw == 0.0:
+        tag = _as_float(stream.metadata.get("rotate"))
+        ccw = -tag if tag is not None else 0.0
+    cw = -ccw % 360.0
+    snapped = round(cw / 90.0) * 90 % 360
+    if abs((cw - snapped + 180.0) % 360.0 - 180.0) > 1.0:
+        logger.warning(
+            "%s: rotation of %.1f degrees is not a right angle; using %d", path, cw, snapped
+        )
+    return int(snapped)
+
+
+def _scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    """(width, height) shrunk so the longest side is at most ``max_side``, aspect kept."""
+    if max_side is None or max(width, height) <= max_side:
+        return width, height
+    scale = max_side / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _probe(path: Path) -> VideoInfo:
+    """Open ``path``, check it holds a decodable video and describe it."""
+    container = _open_container(path)
+    try:
+        fmt = container.format.name
+        if fmt.endswith("_pipe") or fmt in _STILL_IMAGE_FORMATS:
+            raise VideoError(
+                f"{path} is a still image ({fmt.removesuffix('_pipe')}), not a video: "
+                "no video stream to follow; record a video clip (e.g. .mp4) instead"
+            )
+        if not container.streams.video:
+            if container.streams.audio:
+                raise VideoError(
+                    f"{path} contains only audio (no video stream); "
+                    "choose the video recording, not the sound track"
+                )
+            raise VideoError(
+                f"{path} has no video stream; choose a video file such as .mp4, .mov or .webm"
+            )
+        stream = container.streams.video[0]
+        if stream.codec_context is None:
+            raise VideoError(
+                f"{path} uses a video codec this build cannot decode; convert it to H.264, "
+                "e.g. `ffmpeg -i IN -c:v libx264 OUT.mp4`"
+            )
+        stream.thread_type = "AUTO"
+        try:
+            first = next(iter(container.decode(stream)), None)
+        except (av.error.FFmpegError, OSError) as exc:
+            raise VideoError(
+                f"could not decode the first frame of {path}: the file is damaged or uses an "
+                "unsupported codec variant; export it again as H.264 MP4"
+            ) from exc
+        if first is None:
+            raise VideoError(
+                f"{path} has a video stream but no frames: the recording is empty; record it again"
+            )
+
+        time_base = stream.time_base
+        duration_s: float | None = None
+        if stream.duration and time_base:
+            duration_s = float(stream.duration * time_base)
+        elif container.duration:
+            duration_s = container.duration / av.time_base
+        frame_count = int(stream.frames) if stream.frames and stream.frames > 0 else None
+        per_duration = frame_count / duration_s if frame_count and duration_s else None
+        fps = _choose_fps(
+            (
+                stream.average_rate,
+                stream.guessed_rate,
+                per_duration,
+                stream.codec_context.framerate,
+                stream.base_rate,
+            )
+        )
+        if fps is None:
+            raise VideoError(
+                f"{path} has no usable frame rate in its metadata; re-export it with a fixed "
+                "frame rate, e.g. `ffmpeg -i IN -r 30 OUT.mp4`"
+            )
+        rotation = _rotation_cw(first, stream, path)
+        width, height = int(first.width), int(first.height)
+        if rotation in (90, 270):
+            width, height = height, width
+        return VideoInfo(
+            path=path,
+            width=width,
+            height=height,
+            fps=fps,
+            frame_count=frame_count,
+            duration_s=duration_s,
+            rotation_deg=rotation,
+            codec=str(stream.codec_context.name),
+        )
+    except VideoError:
+        raise
+    except (av.error.FFmpegError, OSError) as exc:
+        raise VideoError(
+            f"could not read {path} ({exc}); check it plays in a video player"
+        ) from exc
+    finally:
+        container.close()
+
+
+class VideoReader:
+    """A probed video file; iterate it with :meth:`frames`. Create with :func:`open_video`.
+
+    Attributes:
+        info: what the file holds (:class:`VideoInfo`).
+        incomplete: True when the last :meth:`frames` pass stopped before the end of the
+            file (truncated or corrupt data).
+        error: one-line message for the user when ``incomplete``, else None.
+    """
+
+    def __init__(self, info: VideoInfo) -> None:
+        self.info = info
+        self.incomplete = False
+        self.error: str | None = None
+        self._open: set[Any] = set()
+
+    def __repr__(self) -> str:
+        return f"VideoReader({self.info!r})"
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close any container an unfinished :meth:`frames` iterator still holds."""
+        for container in list(self._open):
+            container.close()
+        self._open.clear()
+
+    def frames(self, max_side: int | None = None) -> Iterator[VideoFrame]:
+        """Stream the frames of the video, one at a time, upright and in RGB.
+
+        Each call starts from the beginning of the file. Decoding never raises
+        part-way: on truncated or corrupt data the iterator stops after the last
+        good frame and sets :attr:`incomplete` and :attr:`error`.
+
+        Args:
+            max_side: if given, downscale so the longest side is at most this many
+                pixels (aspect ratio kept; never upscales).
+
+        Returns:
+            An iterator of :class:`VideoFrame` whose images are (H, W, 3) uint8 RGB.
+
+        Raises:
+            ValueError: ``max_side`` is not a positive integer.
+            VideoError: the file can no longer be opened.
+        """
+        if max_side is not None and (
+            isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1
+        ):
+            raise ValueError(f"max_side must be a positive integer or None, got {max_side!r}")
+        container = _open_container(self.info.path)
+        self._open.add(container)
+        return self._iter_frames(container, max_side)
+
+    def _iter_frames(self, container: Any, max_side: int | None) -> Iterator[VideoFrame]:
+        info = self.info
+        self.incomplete = False
+        self.error = None
+        rotation = info.rotation_deg
+        upright_w, upright_h = _scaled_size(info.width, info.height, max_side)
+        # PyAV scales the stored (unrotated) picture; rotate afterwards.
+        out_w, out_h = (upright_h, upright_w) if rotation in (90, 270) else (upright_w, upright_h)
+        scaled = (upright_w, upright_h) != (info.width, info.height)
+        rot90_k = (-rotation // 90) % 4  # np.rot90 turns counter-clockwise
+        step = 1.0 / info.fps
+        index = 0
+        origin: float | None = None
+        last_ts: float | None = None
+        failure: str | None = None
+        try:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            decoded = container.decode(stream)
+            while True:
+                try:
+                    frame = next(decoded)
+                except StopIteration:
+                    break
+                except (av.error.FFmpegError, OSError) as exc:
+                    failure = str(exc)
+                    break
+                ts: float
+                pts_time = frame.time
+                if pts_time is not None:
+                    if origin is None:
+                        origin = float(pts_time) - index * step
+                    ts = float(pts_time) - origin
+                else:
+                    ts = index * step
+                if last_ts is not None and ts <= last_ts:
+                    ts = last_ts + step
+                try:
+                    image = frame.to_ndarray(
+                        format="rgb24",
+                        width=out_w,
+                        height=out_h,
+                        interpolation="AREA" if scaled else None,
+                    )
+                except (av.error.FFmpegError, ValueError) as exc:
+                    failure = str(exc)
+                    break
+                if rot90_k:
+                    image = np.rot90(image, rot90_k)
+                yield VideoFrame(index=index, timestamp_s=ts, image=np.ascontiguousarray(image))
+                last_ts = ts
+                index += 1
+        finally:
+            container.close()
+            self._open.discard(container)
+
+        if failure is None:
+            failure = _shortfall(info, index, last_ts)
+        if failure is not None:
+            end = last_ts if last_ts is not None else 0.0
+            self.incomplete = True
+            self.error = (
+                f"video ended early at {end:.1f} s: {info.path.name} looks truncated or corrupt; "
+                f"the analysis covers 0-{end:.1f} s"
+            )
+            logger.warning("%s (%s)", self.error, failure)
+
+
+def _shortfall(info: VideoInfo, decoded: int, last_ts: float | None) -> str | None:
+    """Why a pass that ended without a decoding error still looks cut short, or None.
+
+    Some truncated files just end (no error from FFmpeg); compare what was decoded
+    with the header's frame count or, when that is unknown (Matroska/WebM), with the
+    container duration.
+    """
+    expected = info.frame_count
+    if expected:
+        if expected - decoded > max(2, _MISSING_FRAMES_TOLERANCE * expected):
+            return f"{decoded} of {expected} frames decoded"
+        return None
+    if info.duration_s and last_ts is not None:
+        covered = last_ts + 1.0 / info.fps
+        if info.duration_s - covered > max(
+            _MISSING_SECONDS_TOLERANCE, _MISSING_FRAMES_TOLERANCE * info.duration_s
+        ):
+            return f"frames cover {covered:.2f} s of {info.duration_s:.2f} s"
+    return None
+
+
+def open_video(path: str | os.PathLike[str]) -> VideoReader:
+    """Open a video file for frame-by-frame analysis.
+
+    The file is probed right away (container, video stream, codec, frame rate,
+    rotation, first frame), so every problem with it surfaces here.
+
+    Args:
+        path: a video file (MP4, MOV, WebM, MKV, AVI, ...).
+
+    Returns:
+        A :class:`VideoReader` (a context manager) with ``.info`` filled in.
+
+    Raises:
+        VideoError: missing file, a folder, an empty file, not a video, audio only,
+            no frames, unsupported codec or no usable frame rate.
+    """
+    file = Path(path)
+    _check_input_path(file)
+    info = _probe(file)
+    logger.debug("opened %s", info)
+    return VideoReader(info)
+
+
+# --------------------------------------------------------------------------- camera
+
+
+class CameraSource:
+    """A webcam read through OpenCV, yielding :class:`VideoFrame` values.
+
+    Timestamps are ``time.monotonic()`` seconds since the first frame, so holds are
+    timed correctly even when frames are dropped.
+
+    Args:
+        index: OpenCV camera index (0 is the default camera).
+
+    Raises:
+        VideoError: the camera can't be opened.
+    """
+
+    def __init__(self, index: int = 0) -> None:
+        import cv2  # local: keeps file-only users free of the OpenCV import cost
+
+        self._cv2 = cv2
+        self.index = index
+        self.error: str | None = None
+        self._capture = cv2.VideoCapture(index)
+        if not self._capture.isOpened():
+            self._capture.release()
+            other = 1 if index == 0 else 0
+            raise VideoError(
+                f"could not open camera {index}: is it connected and not in use by another "
+                f"app? try --camera {other}"
+            )
+
+    def __enter__(self) -> CameraSource:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the camera."""
+        self._capture.release()
+
+    def frames(self, max_side: int | None = None) -> Iterator[VideoFrame]:
+        """Yield camera frames until the camera stops delivering them or is closed.
+
+        Args:
+            max_side: if given, downscale so the longest side is at most this many pixels.
+
+        Yields:
+            :class:`VideoFrame` with (H, W, 3) uint8 RGB images.
+
+        Raises:
+            VideoError: the camera gives no picture at all.
+        """
+        cv2 = self._cv2
+        index = 0
+        start: float | None = None
+        last_ts = -1.0
+        while self._capture.isOpened():
+            ok, bgr = self._capture.read()
+            now = time.monotonic()
+            if not ok or bgr is None:
+                if index == 0:
+                    raise VideoError(
+                        f"camera {self.index} opened but sent no picture: close other apps "
+                        "using it, or try another --camera index"
+                    )
+                self.error = f"camera {self.index} stopped sending frames after {last_ts:.1f} s"
+                logger.warning(self.error)
+                return
+            if start is None:
+                start = now
+            ts = max(now - start, last_ts + 1e-6) if index else 0.0
+            height, width = bgr.shape[:2]
+            new_w, new_h = _scaled_size(width, height, max_side)
+            if (new_w, new_h) != (width, height):
+                bgr = cv2.resize(bgr, (new_w, new_h), interpolation=cv2.INTER_AREA)
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            yield VideoFrame(index=index, timestamp_s=ts, image=rgb)
+            last_ts = ts
+            index += 1
+
+
+# --------------------------------------------------------------------------- writing
+
+
+class AnnotatedVideoWriter:
+    """Encode RGB frames to a browser-playable H.264 MP4 (yuv420p, ``+faststart``).
+
+    Odd widths or heights are padded by one pixel (edge pixels repeated) because
+    yuv420p needs even sizes. Closing (or leaving the ``with`` block, even on an
+    exception) flushes the encoder, so a partial recording is still playable.
+
+    Args:
+        path: output file ending in .mp4, .m4v or .mov; its folder must exist.
+        fps: nominal frame rate (frames per second, > 0); used for frames written
+            without a timestamp.
+        width: frame width in pixels of the images passed to :meth:`write`.
+        height: frame height in pixels of the images passed to :meth:`write`.
+        crf: x264 constant rate factor (0-51, lower is better; 23 is the x264 default).
+        preset: x264 speed preset.
+
+    Raises:
+        ValueError: non-positive fps or size.
+        VideoError: the destination can't be written.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        fps: float,
+        width: int,
+        height: int,
+        *,
+        crf: int = 23,
+        preset: str = "veryfast",
+    ) -> None:
+        self.path = Path(path)
+        if (
+            isinstance(fps, bool)
+            or not isinstance(fps, numbers.Real)
+            or not math.isfinite(fps)
+            or fps <= 0
+        ):
+            raise ValueError(f"fps must be a positive number, got {fps!r}")
+        for name, value in (("width", width), ("height", height)):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.fps = float(fps)
+        self.width = int(width)
+        self.height = int(height)
+        self.frame_count = 0
+        self._enc_w = self.width + self.width % 2
+        self._enc_h = self.height + self.height % 2
+        self._last_pts: int | None = None
+        self._timestamps_given = False
+        self._closed = False
+
+        fmt = _WRITER_FORMATS.get(self.path.suffix.lower())
+        if fmt is None:
+            raise VideoError(
+                f"cannot write video to {self.path}: use a file name ending in .mp4 "
+                f"(or .mov/.m4v), e.g. {self.path.with_suffix('.mp4').name}"
+            )
+        if self.path.is_dir():
+            raise VideoError(
+                f"cannot write video to {self.path}: it is a folder; "
+                f"give a file name such as {self.path / 'session.mp4'}"
+            )
+        if not self.path.parent.is_dir():
+            raise VideoError(
+                f"cannot write video to {self.path}: folder {self.path.parent} does not exist; "
+                "create it or choose another output path"
+            )
+        try:
+            self._container = av.open(
+                str(self.path), mode="w", format=fmt, options={"movflags": "+faststart"}
+            )
+        except (av.error.FFmpegError, OSError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise VideoError(
+                f"cannot write video to {self.path}: {reason}; choose a folder you can write to"
+            ) from exc
+        try:
+            stream = self._container.add_stream(
+                "libx264",
+                rate=Fraction(self.fps).limit_denominator(1001),
+                options={"crf": str(crf), "preset": preset},
+            )
+        except (av.error.FFmpegError, ValueError) as exc:
+            self._container.close()
+            raise VideoError(
+                f"cannot write video to {self.path}: this PyAV build has no H.264 encoder "
+                f"(libx264: {exc}); install the 'av' wheel from PyPI"
+            ) from exc
+        stream.width = self._enc_w
+        stream.height = self._enc_h
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = _WRITER_TIME_BASE
+        self._stream = stream
+
+    def __enter__(self) -> AnnotatedVideoWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        try:
+            self.close()
+        except VideoError as close_error:  # keep the original exception visible
+            logger.error("%s", close_error)
+
+    def write(self, image_rgb: np.ndarray, timestamp_s: float | None = None) -> None:
+        """Encode one frame.
+
+        Args:
+            image_rgb: (height, width, 3) uint8 RGB image, the size given at creation.
+            timestamp_s: presentation time in seconds for variable-rate output; when
+                None the frame follows the previous one by ``1 / fps``. Times that do
+                not increase are nudged forward by one tick (1/90000 s).
+
+        Raises:
+            ValueError: wrong image shape or dtype.
+            RuntimeError: the writer is closed.
+            VideoError: the encoder or the disk failed.
+        """
+        if self._closed:
+            raise RuntimeError(f"AnnotatedVideoWriter for {self.path} is closed")
+        expected = (self.height, self.width, 3)
+        if (
+            not isinstance(image_rgb, np.ndarray)
+            or image_rgb.shape != expected
+            or image_rgb.dtype != np.uint8
+        ):
+            got = (
+                f"{image_rgb.shape} {image_rgb.dtype}"
+                if isinstance(image_rgb, np.ndarray)
+                else type(image_rgb).__name__
+            )
+            raise ValueError(f"write: expected image of shape {expected} uint8, got {got}")
+        if (self._enc_w, self._enc_h) != (self.width, self.height):
+            pad = ((0, self._enc_h - self.height), (0, self._enc_w - self.width), (0, 0))
+            image_rgb = np.pad(image_rgb, pad, mode="edge")
+
+        ticks_per_frame = 1.0 / (self.fps * _WRITER_TIME_BASE)
+        if timestamp_s is not None:
+            self._timestamps_given = True
+            pts = round(timestamp_s / _WRITER_TIME_BASE)
+        elif not self._timestamps_given:
+            pts = round(self.frame_count * ticks_per_frame)
+        else:
+            pts = (self._last_pts or 0) + round(ticks_per_frame)
+        if self._last_pts is not None and pts <= self._last_pts:
+            logger.debug("%s: timestamp %d not increasing; nudged forward", self.path, pts)
+            pts = self._last_pts + 1
+
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image_rgb), format="rgb24")
+        frame.pts = pts
+        frame.time_base = _WRITER_TIME_BASE
+        try:
+            for packet in self._stream.encode(frame):
+                self._container.mux(packet)
+        except (av.error.FFmpegError, OSError) as exc:
+            raise VideoError(
+                f"could not write video to {self.path} ({exc}); check free disk space"
+            ) from exc
+        self._last_pts = pts
+        self.frame_count += 1
+
+    def close(self) -> None:
+        """Flush the encoder and finish the file (moves the index to the front). Idempotent.
+
+        Raises:
+            VideoError: the encoder or the disk failed while finishing the file.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            for packet in self._stream.encode(None):
+                self._container.mux(packet)
+            self._container.close()
+        except (av.error.FFmpegError, OSError) as exc:
+            raise VideoError(
+                f"could not finish video {self.path} ({exc}); check free disk space"
+            ) from exc
+        if self.frame_count == 0:
+            logger.warning("%s: no frames were written; the video is empty", self.path)
+
+
+def write_video(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps: float) -> None:
+    """Write RGB frames to an H.264 MP4 with :class:`AnnotatedVideoWriter`.
+
+    Args:
+        path: output .mp4/.m4v/.mov file.
+        frames: (H, W, 3) uint8 RGB images, all the size of the first one; consumed lazily.
+        fps: frames per second, > 0.
+
+    Raises:
+        ValueError: no frames, or frames of differing shapes.
+        VideoError: the destination can't be written.
+    """
+    iterator = iter(frames)
+    first = next(iterator, None)
+    if first is None:
+        raise ValueError(f"write_video({path}): expected at least one frame, got none")
+    first = np.asarray(first)
+    if first.ndim != 3:
+        raise ValueError(f"write_video: expected (H, W, 3) uint8 frames, got shape {first.shape}")
+    height, width = first.shape[:2]
+    with AnnotatedVideoWriter(path, fps, width, height) as writer:
+        writer.write(first)
+        for image in iterator:
+            writer.write(np.asarray(image))
