@@ -1,0 +1,124 @@
+"""Analyse a recorded video: stream frames through the coach and build the report.
+
+Frames are streamed (never collected), so memory stays flat however long the
+video is. A video that breaks part-way still yields the report up to that
+point, marked incomplete.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from coach.pipeline import CoachSession, resolve_sides
+from coach.report import FrameCsvWriter, SessionReport, build_report
+from exercises.definition import Prescription, StretchDefinition
+from pose.video import AnnotatedVideoWriter, VideoInfo, open_video
+
+__all__ = ["AnalysisOptions", "analyze_video"]
+
+log = logging.getLogger(__name__)
+
+#: progress callback: (frames done, frames expected or None) -> None
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """How to analyse a video.
+
+    Attributes:
+        side: ``left``, ``right``, ``both`` or None (all sides of the stretch).
+        prescription: dose to judge against (default: the definition's).
+        model_path: pose model ``.task`` (default: resolved by ``pose.model``).
+        annotated_path: write an annotated H.264 mp4 here.
+        csv_path: write one CSV row per frame here.
+        max_side: downscale frames so the longest side is at most this (pixels).
+        smoothing: One-Euro smoothing of landmarks.
+        num_poses: people the model looks for (2 lets it report a second person).
+    """
+
+    side: str | None = None
+    prescription: Prescription | None = None
+    model_path: str | os.PathLike[str] | None = None
+    annotated_path: str | os.PathLike[str] | None = None
+    csv_path: str | os.PathLike[str] | None = None
+    max_side: int | None = 960
+    smoothing: bool = True
+    num_poses: int = 2
+
+
+def analyze_video(path: str | os.PathLike[str], definition: StretchDefinition,
+                  options: AnalysisOptions | None = None,
+                  progress: Progress | None = None, estimator: object | None = None
+                  ) -> SessionReport:
+    """Analyse one video file for one stretch.
+
+    Args:
+        path: the video.
+        definition: the stretch performed in it.
+        options: see ``AnalysisOptions``.
+        progress: called after each frame with (done, expected).
+        estimator: reuse an existing ``PoseEstimator`` (else one is created and closed).
+
+    Returns:
+        The session report (``complete=False`` with ``problem`` set if the video broke).
+
+    Raises:
+        pose.video.VideoError: the file can't be opened as a video (one-line message).
+        pose.model.ModelUnavailableError: no pose model could be found or built.
+        ValueError: an invalid side for this stretch.
+    """
+    options = options or AnalysisOptions()
+    sides = resolve_sides(definition, options.side)
+    prescription = options.prescription or definition.prescription
+    own_estimator = estimator is None
+    with open_video(path) as reader:
+        info: VideoInfo = reader.info
+        if estimator is None:
+            from pose.estimator import PoseEstimator
+
+            estimator = PoseEstimator(options.model_path, num_poses=options.num_poses)
+        session = CoachSession(definition, sides, estimator, prescription, options.smoothing)
+        writer = None
+        csv_writer = FrameCsvWriter(options.csv_path, list(sides)) if options.csv_path else None
+        series: dict[str, list[float | None]] = {"t": [], **{s: [] for s in sides}}
+        frames = 0
+        last_t = 0.0
+        try:
+            for vf in reader.frames(max_side=options.max_side):
+                result = session.process(vf.image, vf.timestamp_s)
+                frames += 1
+                last_t = vf.timestamp_s
+                series["t"].append(round(vf.timestamp_s, 3))
+                for fb in result.feedback:
+                    series[fb.side].append(None if fb.value is None else round(fb.value, 3))
+                if csv_writer is not None:
+                    csv_writer.write(vf.index, result.feedback)
+                if options.annotated_path is not None:
+                    if writer is None:
+                        h, w = vf.image.shape[:2]
+                        writer = AnnotatedVideoWriter(options.annotated_path, info.fps, w, h)
+                    writer.write(session.draw(vf.image, result), vf.timestamp_s)
+                if progress is not None:
+                    progress(frames, info.frame_count)
+        finally:
+            if writer is not None:
+                writer.close()
+            if csv_writer is not None:
+                csv_writer.close()
+            if own_estimator:
+                estimator.close()  # type: ignore[attr-defined]
+        session.finish()
+        complete = not reader.incomplete
+        problem = reader.error if reader.incomplete else None
+    duration = last_t + (1.0 / info.fps if frames else 0.0)
+    media = {"file": Path(path).name, "fps": round(info.fps, 3), "width": info.width,
+             "height": info.height, "rotation_deg": info.rotation_deg,
+             "frame_count": info.frame_count, "codec": info.codec}
+    return build_report(definition, session.trackers.values(), source="video",
+                        prescription=prescription, duration_s=duration, frames=frames,
+                        complete=complete, problem=problem, series=series, media=media)

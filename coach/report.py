@@ -1,0 +1,224 @@
+"""Session reports: what happened in one stretch session, as JSON and CSV.
+
+A report is built from the trackers at the end of a session (live or video) and
+holds reps with their metrics, holds, faults with timestamps, the session score
+with its breakdown, and a compact time series of the primary measure for
+charts. It never holds images.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from exercises.definition import Prescription, StretchDefinition
+from exercises.engine import FaultInterval, RepRecord, StretchTracker
+from exercises.measures import get_measure
+from exercises.scoring import score_rep, score_session
+
+__all__ = ["FrameCsvWriter", "SessionReport", "build_report", "rep_rows"]
+
+REPORT_VERSION = 1
+
+
+def _r(x: float | None, nd: int = 2) -> float | None:
+    if x is None or not math.isfinite(x):
+        return None
+    return round(float(x), nd)
+
+
+@dataclass
+class SessionReport:
+    """The outcome of one session of one stretch.
+
+    Attributes:
+        exercise: stretch id.
+        exercise_name: stretch name.
+        sides: sides tracked.
+        source: ``"video"``, ``"live"`` or ``"camera"``.
+        prescription: the dose judged against.
+        duration_s: time covered by the analysis.
+        frames: frames processed.
+        assessable_share: share of frames in which the body could be judged.
+        reps: per-rep metrics (dicts).
+        faults: every fault with side, rep and timestamps.
+        score: session score and breakdown.
+        complete: False when the source ended early (e.g. truncated video).
+        problem: the reason when not complete, one line.
+        setup_issues: counts of frames per setup problem (nobody, several_people, ...).
+        series: {"t": [...], "<side>": [...]} primary measure per frame (None = not measured).
+        media: source file info (name, fps, size, rotation).
+    """
+
+    exercise: str
+    exercise_name: str
+    sides: list[str]
+    source: str
+    prescription: dict[str, Any]
+    duration_s: float
+    frames: int
+    assessable_share: float
+    reps: list[dict[str, Any]]
+    faults: list[dict[str, Any]]
+    score: dict[str, Any]
+    complete: bool = True
+    problem: str | None = None
+    setup_issues: dict[str, int] = field(default_factory=dict)
+    series: dict[str, list[float | None]] = field(default_factory=dict)
+    media: dict[str, Any] = field(default_factory=dict)
+    primary_label: str = ""
+    primary_unit: str = "deg"
+    target: tuple[float, float] = (0.0, 0.0)
+    version: int = REPORT_VERSION
+
+    # ---------------------------------------------------------------- summaries
+
+    @property
+    def reps_done(self) -> int:
+        """Completed repetitions over all sides."""
+        return sum(1 for r in self.reps if r["complete"])
+
+    @property
+    def correct_reps(self) -> int:
+        """Completed repetitions that were correct."""
+        return sum(1 for r in self.reps if r["correct"])
+
+    @property
+    def holds_completed(self) -> int:
+        """Completed repetitions whose hold met the prescription."""
+        return sum(1 for r in self.reps if r["complete"] and r["hold_ok"])
+
+    def summary_line(self) -> str:
+        """One human line, e.g. for the CLI."""
+        s = self.score
+        holds = (f", holds {self.holds_completed}/{self.reps_done} of "
+                 f"{self.prescription['hold_s']:g} s" if self.prescription["hold_s"] else "")
+        return (f"{self.exercise_name}: {self.reps_done} reps ({self.correct_reps} correct)"
+                f"{holds}, score {s['score']:.0f}/100"
+                + ("" if self.complete else f" [incomplete: {self.problem}]"))
+
+    # ---------------------------------------------------------------- output
+
+    def to_dict(self, include_series: bool = True) -> dict[str, Any]:
+        """JSON-friendly dict (no NaN)."""
+        d = asdict(self)
+        d["summary"] = {"reps": self.reps_done, "correct_reps": self.correct_reps,
+                        "holds_completed": self.holds_completed, "score": self.score["score"]}
+        if not include_series:
+            d.pop("series")
+        return d
+
+    def write_json(self, path: str | Path) -> None:
+        """Write the report as JSON (UTF-8)."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False),
+                              encoding="utf-8")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SessionReport:
+        """Rebuild a report from ``to_dict`` output."""
+        d = {k: v for k, v in d.items() if k != "summary"}
+        d["target"] = tuple(d.get("target", (0.0, 0.0)))
+        return cls(**d)
+
+
+def _rep_dict(rep: RepRecord, definition: StretchDefinition) -> dict[str, Any]:
+    sc = score_rep(rep, definition)
+    return {
+        "side": rep.side,
+        "index": rep.index,
+        "start_s": _r(rep.start_s),
+        "end_s": _r(rep.end_s),
+        "complete": rep.complete,
+        "peak": _r(rep.peak, 3 if abs(rep.peak if math.isfinite(rep.peak) else 0) < 5 else 1),
+        "reached_target": rep.reached_target,
+        "hold_s": _r(rep.hold_s),
+        "hold_required_s": rep.hold_required_s,
+        "hold_ok": rep.hold_ok,
+        "correct": rep.correct,
+        "faults": sorted({f.id for f in rep.faults}),
+        "score": _r(sc.score, 1),
+        "rom": _r(sc.rom, 3),
+        "hold": _r(sc.hold, 3),
+        "form": _r(sc.form, 3),
+    }
+
+
+def _fault_dict(f: FaultInterval) -> dict[str, Any]:
+    return {"id": f.id, "side": f.side, "rep": f.rep, "start_s": _r(f.start_s),
+            "end_s": _r(f.end_s), "duration_s": _r(f.duration_s), "cue": f.cue}
+
+
+def build_report(definition: StretchDefinition, trackers: Iterable[StretchTracker], *,
+                 source: str, prescription: Prescription, duration_s: float, frames: int,
+                 complete: bool = True, problem: str | None = None,
+                 series: dict[str, list[float | None]] | None = None,
+                 media: dict[str, Any] | None = None) -> SessionReport:
+    """Collect the trackers' records into a ``SessionReport``."""
+    trackers = list(trackers)
+    reps = [r for t in trackers for r in t.reps]
+    reps.sort(key=lambda r: r.start_s)
+    faults = sorted((f for t in trackers for f in t.faults), key=lambda f: f.start_s)
+    seen = max(1, sum(t.frames_seen for t in trackers))
+    assessable = sum(t.frames_assessable for t in trackers) / seen
+    setup: dict[str, int] = {}
+    for t in trackers:
+        for k, v in t.setup_counts.items():
+            setup[k] = max(setup.get(k, 0), v)
+    score = score_session(reps, definition, prescription, sides=[t.side for t in trackers])
+
+    return SessionReport(
+        exercise=definition.id, exercise_name=definition.name,
+        sides=[t.side for t in trackers], source=source,
+        prescription=prescription.model_dump(), duration_s=round(duration_s, 3), frames=frames,
+        assessable_share=round(assessable, 4),
+        reps=[_rep_dict(r, definition) for r in reps],
+        faults=[_fault_dict(f) for f in faults],
+        score=score.to_dict(), complete=complete, problem=problem, setup_issues=setup,
+        series=series or {}, media=media or {}, primary_label=definition.primary.label,
+        primary_unit=get_measure(definition.primary.measure).unit,
+        target=definition.primary.target,
+    )
+
+
+class FrameCsvWriter:
+    """Streams one CSV row per frame (time, per-side primary value, phase, reps, hold, cues).
+
+    Rows are written as they come, so memory stays flat for any video length.
+    """
+
+    def __init__(self, path: str | Path, sides: list[str]) -> None:
+        self._fh = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self._w = csv.writer(self._fh)
+        cols = ["frame", "t_s", "assessable"]
+        for s in sides:
+            cols += [f"value_{s}", f"phase_{s}", f"reps_{s}", f"hold_s_{s}"]
+        cols += ["cues", "setup_message"]
+        self._w.writerow(cols)
+        self.sides = sides
+
+    def write(self, index: int, feedback: list[Any]) -> None:
+        """Write one frame's row from its per-side feedback (same order as ``sides``)."""
+        fb0 = feedback[0]
+        row: list[Any] = [index, f"{fb0.timestamp_s:.3f}", int(any(f.assessable for f in feedback))]
+        for f in feedback:
+            row += ["" if f.value is None else f"{f.value:.3f}", f.phase.value, f.reps,
+                    f"{f.hold_s:.2f}"]
+        cues = " | ".join(dict.fromkeys(c.text for f in feedback for c in f.cues))
+        row += [cues, next((f.setup_message for f in feedback if f.setup_message), "") or ""]
+        self._w.writerow(row)
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        self._fh.close()
+
+
+def rep_rows(report: SessionReport) -> list[dict[str, Any]]:
+    """Per-rep rows (for tables and CSV export)."""
+    return [{k: (";".join(v) if isinstance(v, list) else v) for k, v in r.items()}
+            for r in report.reps]
+

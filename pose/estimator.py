@@ -1,0 +1,181 @@
+"""The MediaPipe wrapper: PoseLandmarker (Tasks API) in VIDEO mode -> ``PoseFrame``.
+
+This is the one place that converts MediaPipe results, and with ``pose.model``
+the only module that imports mediapipe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from pose.frame import PoseFrame
+from pose.landmarks import NUM_LANDMARKS
+from pose.model import resolve_model
+
+__all__ = ["PoseEstimator"]
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence MediaPipe's native start-up chatter (glog/TFLite write straight to fd 2).
+
+    Only used around model creation and the first inference; set
+    ``STRETCH_COACH_MEDIAPIPE_LOGS=1`` to see those messages.
+    """
+    if os.environ.get("STRETCH_COACH_MEDIAPIPE_LOGS") == "1":
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except OSError:  # no real stderr (e.g. some embedded runtimes)
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class PoseEstimator:
+    """Runs PoseLandmarker on a stream of RGB images with increasing timestamps.
+
+    Args:
+        model_path: a ``.task`` bundle; ``None`` resolves one with ``pose.model.resolve_model``
+            (env var, cache, or built from PyPI).
+        num_poses: how many people the model looks for. With 2 (the default) a
+            second person in view is *reported* (``PoseFrame.num_people``) so the
+            coach can ask them to step out; the pose of the larger person is returned.
+        min_confidence: detection, presence and tracking confidence thresholds.
+        running_mode: ``"video"`` (tracking between frames, needs increasing timestamps)
+            or ``"image"`` (each frame on its own, e.g. single photos).
+    """
+
+    def __init__(self, model_path: str | os.PathLike[str] | None = None, *, num_poses: int = 2,
+                 min_confidence: float = 0.5, running_mode: str = "video") -> None:
+        from mediapipe.tasks.python.core.base_options import BaseOptions
+        from mediapipe.tasks.python.vision import (
+            PoseLandmarker,
+            PoseLandmarkerOptions,
+            RunningMode,
+        )
+
+        if running_mode not in ("video", "image"):
+            raise ValueError(f"running_mode must be 'video' or 'image', got {running_mode!r}")
+        self.model_path = Path(resolve_model(model_path))
+        self.num_poses = num_poses
+        self.running_mode = running_mode
+        options = PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(self.model_path)),
+            running_mode=RunningMode.VIDEO if running_mode == "video" else RunningMode.IMAGE,
+            num_poses=num_poses,
+            min_pose_detection_confidence=min_confidence,
+            min_pose_presence_confidence=min_confidence,
+            min_tracking_confidence=min_confidence,
+        )
+        with _quiet_native_stderr():
+            self._landmarker = PoseLandmarker.create_from_options(options)
+        self._last_ms = -1
+        self._calls = 0
+
+    def __enter__(self) -> PoseEstimator:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the model."""
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
+
+    def raw(self, image_rgb: np.ndarray, timestamp_s: float) -> object:
+        """Run the model and return MediaPipe's own result (for benchmarks)."""
+        import mediapipe as mp
+
+        if self._landmarker is None:
+            raise RuntimeError("PoseEstimator is closed")
+        image = mp.Image(image_format=mp.ImageFormat.SRGB,
+                         data=np.ascontiguousarray(image_rgb))
+        if self.running_mode == "image":
+            return self._landmarker.detect(image)
+        ms = round(timestamp_s * 1000)
+        if ms <= self._last_ms:  # VIDEO mode needs strictly increasing timestamps
+            ms = self._last_ms + 1
+        self._last_ms = ms
+        self._calls += 1
+        if self._calls <= 2:
+            with _quiet_native_stderr():
+                return self._landmarker.detect_for_video(image, ms)
+        return self._landmarker.detect_for_video(image, ms)
+
+    def estimate(self, image_rgb: np.ndarray, timestamp_s: float) -> PoseFrame:
+        """Estimate the pose in one image.
+
+        Args:
+            image_rgb: (H, W, 3) uint8 RGB image.
+            timestamp_s: seconds since the start of the stream; must increase in video mode.
+
+        Returns:
+            A ``PoseFrame`` in pixels; ``PoseFrame.empty`` when nobody is detected.
+        """
+        if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
+            raise ValueError(f"estimate: expected an (H, W, 3) uint8 RGB image, got shape "
+                             f"{image_rgb.shape} dtype {image_rgb.dtype}")
+        result = self.raw(image_rgb, timestamp_s)
+        return to_pose_frame(result, timestamp_s, (image_rgb.shape[1], image_rgb.shape[0]))
+
+
+def to_pose_frame(result: object, timestamp_s: float, image_size: tuple[int, int]) -> PoseFrame:
+    """Convert a MediaPipe ``PoseLandmarkerResult`` to a ``PoseFrame`` (largest person).
+
+    Args:
+        result: MediaPipe's result for one image.
+        timestamp_s: frame time in seconds.
+        image_size: (width, height) in pixels.
+    """
+    poses = list(getattr(result, "pose_landmarks", None) or [])
+    if not poses:
+        return PoseFrame.empty(timestamp_s, image_size)
+    w, h = image_size
+    arrays = []
+    for pose in poses:
+        a = np.array([[lm.x, lm.y, lm.visibility if lm.visibility is not None else 0.0]
+                      for lm in pose], dtype=np.float64)
+        if a.shape != (NUM_LANDMARKS, 3):
+            log.warning("ignoring a pose with %d landmarks (expected %d)", len(a), NUM_LANDMARKS)
+            continue
+        arrays.append(a)
+    if not arrays:
+        return PoseFrame.empty(timestamp_s, image_size)
+
+    def area(a: np.ndarray) -> float:
+        xy = a[:, :2]
+        return float(np.ptp(xy[:, 0]) * np.ptp(xy[:, 1]))
+
+    best = max(range(len(arrays)), key=lambda i: area(arrays[i]))
+    a = arrays[best]
+    xy = a[:, :2] * np.array([w, h], dtype=np.float64)
+    world = None
+    worlds = list(getattr(result, "pose_world_landmarks", None) or [])
+    if len(worlds) > best:
+        wa = np.array([[lm.x, lm.y, lm.z] for lm in worlds[best]], dtype=np.float64)
+        if wa.shape == (NUM_LANDMARKS, 3):
+            world = wa
+    return PoseFrame(xy=xy, visibility=a[:, 2], timestamp_s=timestamp_s, image_size=(w, h),
+                     world=world, num_people=len(arrays))
