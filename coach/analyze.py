@@ -38,7 +38,8 @@ class AnalysisOptions:
         csv_path: write one CSV row per frame here.
         max_side: downscale frames so the longest side is at most this (pixels).
         smoothing: One-Euro smoothing of landmarks.
-        num_poses: people the model looks for (2 lets it report a second person).
+        num_poses: people the tracking model follows (a second person is still reported
+            by the estimator's periodic check).
     """
 
     side: str | None = None
@@ -48,7 +49,7 @@ class AnalysisOptions:
     csv_path: str | os.PathLike[str] | None = None
     max_side: int | None = 960
     smoothing: bool = True
-    num_poses: int = 2
+    num_poses: int = 1
 
 
 def analyze_video(path: str | os.PathLike[str], definition: StretchDefinition,

@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
@@ -56,16 +57,21 @@ class PoseEstimator:
     Args:
         model_path: a ``.task`` bundle; ``None`` resolves one with ``pose.model.resolve_model``
             (env var, cache, or built from PyPI).
-        num_poses: how many people the model looks for. With 2 (the default) a
-            second person in view is *reported* (``PoseFrame.num_people``) so the
-            coach can ask them to step out; the pose of the larger person is returned.
+        num_poses: how many people the tracking model follows (1: the fastest).
+        people_check_s: every this many seconds of stream time, a separate IMAGE-mode
+            landmarker looking for two people checks whether someone else is in view
+            (reported as ``PoseFrame.num_people`` so the coach can ask them to step
+            out). Looking for two people on every frame would run the person detector
+            on every frame and cost about 40% of the throughput; a periodic check
+            costs a few percent. ``None`` disables it.
         min_confidence: detection, presence and tracking confidence thresholds.
         running_mode: ``"video"`` (tracking between frames, needs increasing timestamps)
             or ``"image"`` (each frame on its own, e.g. single photos).
     """
 
-    def __init__(self, model_path: str | os.PathLike[str] | None = None, *, num_poses: int = 2,
-                 min_confidence: float = 0.5, running_mode: str = "video") -> None:
+    def __init__(self, model_path: str | os.PathLike[str] | None = None, *, num_poses: int = 1,
+                 min_confidence: float = 0.5, running_mode: str = "video",
+                 people_check_s: float | None = 2.0) -> None:
         from mediapipe.tasks.python.core.base_options import BaseOptions
         from mediapipe.tasks.python.vision import (
             PoseLandmarker,
@@ -90,6 +96,16 @@ class PoseEstimator:
             self._landmarker = PoseLandmarker.create_from_options(options)
         self._last_ms = -1
         self._calls = 0
+        self._people_check_s = people_check_s
+        self._people_checker = None
+        self._people_options = PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(self.model_path)),
+            running_mode=RunningMode.IMAGE, num_poses=2,
+            min_pose_detection_confidence=min_confidence,
+            min_pose_presence_confidence=min_confidence,
+        )
+        self._people_seen = 1
+        self._next_check_s = 0.0
 
     def __enter__(self) -> PoseEstimator:
         return self
@@ -103,6 +119,9 @@ class PoseEstimator:
         if self._landmarker is not None:
             self._landmarker.close()
             self._landmarker = None
+        if self._people_checker is not None:
+            self._people_checker.close()
+            self._people_checker = None
 
     def raw(self, image_rgb: np.ndarray, timestamp_s: float) -> object:
         """Run the model and return MediaPipe's own result (for benchmarks)."""
@@ -138,7 +157,28 @@ class PoseEstimator:
             raise ValueError(f"estimate: expected an (H, W, 3) uint8 RGB image, got shape "
                              f"{image_rgb.shape} dtype {image_rgb.dtype}")
         result = self.raw(image_rgb, timestamp_s)
-        return to_pose_frame(result, timestamp_s, (image_rgb.shape[1], image_rgb.shape[0]))
+        frame = to_pose_frame(result, timestamp_s, (image_rgb.shape[1], image_rgb.shape[0]))
+        if self._people_check_s is None or frame.is_empty:
+            return frame
+        if timestamp_s >= self._next_check_s or timestamp_s < self._next_check_s - 60:
+            self._people_seen = self._count_people(image_rgb)
+            # look again sooner while someone else is in view, so the warning clears quickly
+            gap = self._people_check_s if self._people_seen <= 1 else self._people_check_s / 4
+            self._next_check_s = timestamp_s + gap
+        if self._people_seen > frame.num_people:
+            frame = replace(frame, num_people=self._people_seen)
+        return frame
+
+    def _count_people(self, image_rgb: np.ndarray) -> int:
+        import mediapipe as mp
+        from mediapipe.tasks.python.vision import PoseLandmarker
+
+        if self._people_checker is None:
+            with _quiet_native_stderr():
+                self._people_checker = PoseLandmarker.create_from_options(self._people_options)
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(image_rgb))
+        result = self._people_checker.detect(image)
+        return len(result.pose_landmarks or [])
 
 
 def to_pose_frame(result: object, timestamp_s: float, image_size: tuple[int, int]) -> PoseFrame:

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Set up Stretch Coach in ./.venv (idempotent). Usage: scripts/setup.sh [extras]
+#   extras: comma-separated pip extras, e.g. "test,avatar"
+# System packages (Debian): EGL/Mesa for the avatar renderer, Chromium for browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EXTRAS="${1:-}"
+PY="${PYTHON:-python3}"
+
+need_apt=()
+if [[ ",$EXTRAS," == *",test,"* ]]; then
+  command -v chromium >/dev/null 2>&1 || need_apt+=(chromium chromium-driver)
+  for p in libegl1 libegl-mesa0 libgl1-mesa-dri; do
+    dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
+  done
+fi
+if ((${#need_apt[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "setup: installing Debian packages: ${need_apt[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "setup: please install these Debian packages first: sudo apt-get install ${need_apt[*]}" >&2
+    exit 1
+  fi
+fi
+
+if [[ ! -x .venv/bin/python ]]; then
+  "$PY" -m venv .venv
+fi
+stamp=".venv/.stretch-coach-installed-${EXTRAS:-base}"
+if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  spec="."
+  [[ -n "$EXTRAS" ]] && spec=".[$EXTRAS]"
+  .venv/bin/python -m pip install -q -e "$spec"
+  touch "$stamp"
+fi
+# Build (or verify) the pose model now so the first run doesn't wait for it.
+.venv/bin/stretch-coach model
