@@ -6,7 +6,8 @@ returns distinct exit codes. No angle math or thresholds here.
 Exit codes: 0 ok; 2 bad arguments (unknown stretch, bad side...); 3 bad input
 file (not a video, truncated before any frame...); 4 pose model unavailable;
 5 the analysis finished but the video ended early (report written, marked
-incomplete); 1 anything unexpected.
+incomplete); 6 nobody could be assessed in any frame (report written);
+1 anything unexpected.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_MODEL = 4
 EXIT_INCOMPLETE = 5
+EXIT_NOBODY = 6
 
 SAFETY = ("Stretch Coach is not a diagnosis. If upper-back pain comes with numbness, "
           "tingling or weakness in your arms, see a doctor before stretching; if pain lasts "
@@ -200,9 +202,13 @@ def analyze_cmd(video: Path, exercise: str, side: str | None, json_path: Path | 
         report.write_json(json_path)
     _print_report(report)
     issues = {k: v for k, v in report.setup_issues.items() if v}
+    detail = ", ".join(f"{k.replace('_', ' ')}: {v} frames" for k, v in issues.items())
+    if report.assessable_share == 0:
+        raise CliError(f"no person could be assessed in any frame of {video.name} ({detail}). "
+                       f"{d.camera.setup}", EXIT_NOBODY)
     if report.assessable_share < 0.5:
         click.echo(f"warning: the body could be judged in only {report.assessable_share:.0%} "
-                   f"of frames ({', '.join(f'{k}: {v} frames' for k, v in issues.items())}). "
+                   f"of frames ({detail}). "
                    f"{d.camera.setup}", err=True)
     if not report.complete:
         click.echo(f"warning: {report.problem}", err=True)
