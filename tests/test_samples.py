@@ -1,0 +1,136 @@
+"""End-to-end: every sample video through the real decoder and the real pose model,
+checked against the ground truth that ships beside it.
+
+For each clip in ``sample_videos/`` with a ``.truth.json`` sidecar:
+* rep, correct-rep and completed-hold counts equal the truth exactly;
+* the mean absolute error of the primary measure against the same measure computed
+  on the projected true joints ("2D truth") is at most 6 degrees (or 0.06 for ratios);
+* every intended fault is reported for the right rep, starting within 1 s of the truth,
+  and a clean clip reports no form fault.
+Stress clips (``sample_videos/stress/``) must give the promised feedback state.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coach.analyze import AnalysisOptions, analyze_video
+from coach.report import SessionReport
+from exercises.definition import load_library
+from exercises.measures import get_measure
+from pose.frame import PoseFrame
+from pose.landmarks import NUM_LANDMARKS
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_videos"
+TRUTHS = sorted(SAMPLES.glob("*.truth.json"))
+STRESS = sorted((SAMPLES / "stress").glob("*.truth.json"))
+ENGINE_FAULTS = {"not_far_enough", "hold_too_short", "too_far"}
+
+
+def _clip(truth_path: Path) -> Path:
+    return truth_path.with_name(truth_path.name.replace(".truth.json", ".mp4"))
+
+
+def test_sample_set_is_complete() -> None:
+    """At least 8 clips over at least 6 stretches, within the 10 MB budget."""
+    exercises = {json.loads(p.read_text())["exercise"] for p in TRUTHS}
+    assert len(TRUTHS) >= 8
+    assert len(exercises) >= 6
+    assert exercises <= set(load_library())
+    size = sum(f.stat().st_size for f in SAMPLES.rglob("*") if f.is_file())
+    assert size <= 10 * 1024 * 1024
+
+
+_cache: dict[Path, SessionReport] = {}
+
+
+def _analyse(truth_path: Path) -> tuple[dict, SessionReport]:
+    truth = json.loads(truth_path.read_text())
+    if truth_path not in _cache:
+        definition = load_library()[truth["exercise"]]
+        side = truth["side"] if definition.is_sided else None
+        _cache[truth_path] = analyze_video(_clip(truth_path), definition,
+                                           AnalysisOptions(side=side))
+    return truth, _cache[truth_path]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("truth_path", TRUTHS, ids=lambda p: p.name.split(".")[0])
+def test_counts_match_ground_truth(truth_path: Path) -> None:
+    truth, report = _analyse(truth_path)
+    exp = truth["expected"]
+    got = {"reps": report.reps_done, "correct_reps": report.correct_reps,
+           "holds_completed": report.holds_completed}
+    want = {k: exp[k] for k in got}
+    assert got == want, report.summary_line()
+    assert report.complete and report.assessable_share > 0.95
+
+
+def _truth_series(truth: dict, measure_name: str, side: str) -> np.ndarray:
+    w, h = truth["width"], truth["height"]
+    m = get_measure(measure_name)
+    out = []
+    for i, pts in enumerate(truth["landmarks"]):
+        xy = np.array([[np.nan, np.nan] if p is None else p for p in pts], dtype=float)
+        assert xy.shape == (NUM_LANDMARKS, 2)
+        vis = np.where(np.isfinite(xy[:, 0]), 1.0, 0.0)
+        out.append(m(PoseFrame(xy=xy, visibility=vis, timestamp_s=i / truth["fps"],
+                               image_size=(w, h)), side))
+    return np.array(out)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("truth_path", TRUTHS, ids=lambda p: p.name.split(".")[0])
+def test_primary_measure_error_within_tolerance(truth_path: Path) -> None:
+    truth, report = _analyse(truth_path)
+    definition = load_library()[truth["exercise"]]
+    p = definition.primary
+    if not definition.is_sided:
+        msr_side = "left"  # symmetric measures ignore the side
+    elif p.side == "same":
+        msr_side = truth["side"]
+    else:
+        msr_side = "right" if truth["side"] == "left" else "left"
+    expected = _truth_series(truth, p.measure, msr_side)
+    key = truth["side"] if definition.is_sided else "both"
+    got = np.array([np.nan if v is None else v for v in report.series[key]], dtype=float)
+    assert got.size == expected.size
+    ok = np.isfinite(got) & np.isfinite(expected)
+    assert ok.mean() > 0.95
+    mae = float(np.mean(np.abs(got[ok] - expected[ok])))
+    limit = 6.0 if get_measure(p.measure).unit == "deg" else 0.06
+    assert mae <= limit, f"MAE {mae:.2f} > {limit}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("truth_path", TRUTHS, ids=lambda p: p.name.split(".")[0])
+def test_faults_reported_at_the_right_time(truth_path: Path) -> None:
+    truth, report = _analyse(truth_path)
+    expected = truth["expected"].get("faults", [])
+    for f in expected:
+        matches = [g for g in report.faults if g["id"] == f["id"] and g["rep"] == f["rep"]]
+        assert matches, f"fault {f['id']} in rep {f['rep']} not reported: {report.faults}"
+        best = min(abs(g["start_s"] - f["start_s"]) for g in matches)
+        assert best <= 1.0, f"{f['id']} reported {best:.2f} s off"
+    wanted = {(f["id"], f["rep"]) for f in expected}
+    unexpected = [g for g in report.faults if (g["id"], g["rep"]) not in wanted]
+    assert not unexpected, f"unexpected faults: {unexpected}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("truth_path", STRESS, ids=lambda p: p.name.split(".")[0])
+def test_stress_clips_give_a_feedback_state(truth_path: Path) -> None:
+    truth = json.loads(truth_path.read_text())
+    definition = load_library()[truth["exercise"]]
+    side = truth["side"] if definition.is_sided and truth.get("side") != "both" else None
+    report = analyze_video(_clip(truth_path), definition, AnalysisOptions(side=side))
+    state = truth["expected"]["state"]
+    assert report.setup_issues.get(state, 0) >= 0.5 * report.frames, report.setup_issues
+    assert report.reps_done == 0
+    assert math.isfinite(report.score["score"])
