@@ -241,6 +241,7 @@ class StretchTracker:
         self._current: RepRecord | None = None
         self._last_t: float | None = None
         self._in_band = False
+        self._band_since: float | None = None  # in the target band since (while in REST)
         self._out_since: float | None = None
         self._hold_closed = False
         self._below_since: float | None = None
@@ -249,6 +250,7 @@ class StretchTracker:
         self._fault_candidate: dict[str, float] = {}
         self._shown: tuple[Cue, ...] = ()
         self._shown_since = 0.0
+        self._removed_at: dict[str, float] = {}  # cue source -> when it was last taken off
         self._hold_announced = False
         self.frames_seen = 0
         self.frames_assessable = 0
@@ -341,11 +343,14 @@ class StretchTracker:
             self._start.update(False, t)
             self._back.update(False, t)
             self._rest.update(False, t)
+            self._band_since = None
             self._close_all_faults(t)
             message = problem[1]
             show = t - self._unassessable_since >= self.tuning.lost_s or not self.counting
-            cues = (Cue(message, "setup", 0, problem[0]),) if show else self._shown
-            self._set_cues(cues, t, force=show)
+            # never keep showing a form correction for a body we cannot see
+            cues = ((Cue(message, "setup", 0, problem[0]),) if show else
+                    tuple(c for c in self._shown if c.kind != "form"))
+            self._set_cues(cues, t, force=True)
             return self._feedback(t, Phase.CANT_ASSESS, False, message if show else None,
                                   None, measures, events)
         self._unassessable_since = None
@@ -385,9 +390,19 @@ class StretchTracker:
                 self._baseline_samples.clear()
                 self.phase = Phase.SETUP
         elif self.phase == Phase.REST:
+            # time spent in the target band while the start dwell runs counts toward the hold
+            in_band_now = lo <= v <= hi
+            if not in_band_now:
+                self._band_since = None
+            elif self._band_since is None:
+                self._band_since = t
             if self._start.update(v >= start, t):
+                band_since = self._band_since
                 self._begin_rep(t)
                 events.append("rep_started")
+                if band_since is not None and self._current is not None:
+                    self._track_rep(v, lo, hi, t, t - band_since, events)
+                    self._current.first_in_position_s = band_since
         elif self.phase in (Phase.MOVING, Phase.POSITION, Phase.RETURNING):
             self._track_rep(v, lo, hi, t, dt, events)
             if self._back.update(at_rest, t):
@@ -395,7 +410,7 @@ class StretchTracker:
 
         self._update_faults(check_values, t)
         cues = self._choose_cues(v, lo, hi, t)
-        self._set_cues(cues, t)
+        self._set_cues(cues, t, force=any(c.kind == "setup" for c in self._shown))
         return self._feedback(t, self.phase, True, None, raw, measures, events)
 
     # ------------------------------------------------------------ reps and holds
@@ -406,6 +421,7 @@ class StretchTracker:
                                   hold_required_s=self._hold_required)
         self.phase = Phase.MOVING
         self._in_band = False
+        self._band_since = None
         self._out_since = None
         self._hold_closed = False
         self._below_since = None
@@ -575,8 +591,16 @@ class StretchTracker:
             return
         top_new = min((c.priority for c in cues), default=99)
         top_old = min((c.priority for c in self._shown), default=99)
-        if (force or top_new < top_old or not self._shown
-                or t - self._shown_since >= self.tuning.cue_min_show_s):
+        min_show = self.tuning.cue_min_show_s
+        # a more important cue may cut in at once, unless it was itself taken off less than
+        # cue_min_show_s ago: a fault flickering on and off would make the cue flicker too
+        just_removed = any(t - self._removed_at.get(c.source, -math.inf) < min_show
+                           for c in cues if c.priority == top_new)
+        if (force or (top_new < top_old and not just_removed) or not self._shown
+                or t - self._shown_since >= min_show):
+            for c in self._shown:
+                if c not in cues:
+                    self._removed_at[c.source] = t
             self._shown = cues
             self._shown_since = t
 

@@ -155,12 +155,18 @@ def _fixed(*lms: Landmark) -> Callable[[str], tuple[Landmark, ...]]:
 # ---------------------------------------------------------------- arms
 
 @_register("shoulder_abduction", "deg", True,
-           "Arm raised away from the trunk: angle elbow-shoulder-hip (0 = arm down, "
-           "180 = straight up). Front view.",
-           _sided("shoulder", "elbow", "hip"))
+           "Arm raised away from the trunk: angle between the upper arm and the trunk axis "
+           "mid-shoulder→mid-hip (0 = arm down along the trunk, 180 = straight up). "
+           "Front view.",
+           lambda side: (side_landmark(side, "elbow"), L.LEFT_SHOULDER, L.RIGHT_SHOULDER,
+                         L.LEFT_HIP, L.RIGHT_HIP))
 def _shoulder_abduction(frame: PoseFrame, side: str) -> float:
-    return joint_angle(_p(frame, side, "elbow"), _p(frame, side, "shoulder"),
-                       _p(frame, side, "hip"))
+    # The trunk axis, not the line to the same side's hip: hips are narrower than
+    # shoulders, so elbow-shoulder-hip would read ~7° with the arm hanging along the trunk.
+    shoulder = _p(frame, side, "shoulder")
+    down = (midpoint(_p(frame, "left", "hip"), _p(frame, "right", "hip"))
+            - midpoint(_p(frame, "left", "shoulder"), _p(frame, "right", "shoulder")))
+    return joint_angle(_p(frame, side, "elbow"), shoulder, shoulder + down)
 
 
 @_register("shoulder_flexion", "deg", True,
@@ -168,7 +174,8 @@ def _shoulder_abduction(frame: PoseFrame, side: str) -> float:
            "(0 = arm down, 180 = straight up). Side view.",
            _sided("shoulder", "elbow", "hip"))
 def _shoulder_flexion(frame: PoseFrame, side: str) -> float:
-    return _shoulder_abduction(frame, side)
+    return joint_angle(_p(frame, side, "elbow"), _p(frame, side, "shoulder"),
+                       _p(frame, side, "hip"))
 
 
 @_register("elbow_extension", "deg", True,
@@ -180,17 +187,19 @@ def _elbow_extension(frame: PoseFrame, side: str) -> float:
 
 
 @_register("arms_elevation", "deg", False,
-           "The lower of the two arms' elevation (elbow-shoulder-hip), so both arms must rise.",
+           "The lower of the two arms' elevation (as shoulder_abduction), so both arms must rise.",
            _both("shoulder", "elbow", "hip"))
 def _arms_elevation(frame: PoseFrame, side: str) -> float:
-    return min(_shoulder_abduction(frame, "left"), _shoulder_abduction(frame, "right"))
+    # np.minimum propagates NaN; the builtin min(nan, x) or min(x, nan) depends on order
+    return float(np.minimum(_shoulder_abduction(frame, "left"),
+                            _shoulder_abduction(frame, "right")))
 
 
 @_register("elbows_extension", "deg", False,
            "The more bent of the two elbows (180 = both straight).",
            _both("shoulder", "elbow", "wrist"))
 def _elbows_extension(frame: PoseFrame, side: str) -> float:
-    return min(_elbow_extension(frame, "left"), _elbow_extension(frame, "right"))
+    return float(np.minimum(_elbow_extension(frame, "left"), _elbow_extension(frame, "right")))
 
 
 @_register("elbows_flexion_difference", "deg", False,

@@ -120,7 +120,7 @@ class PoseFrame:
             return False
         x, y = self.xy[i]
         w, h = self.image_size
-        return -0.02 * w <= x <= 1.02 * w and -0.02 * h <= y <= 1.02 * h
+        return bool(-0.02 * w <= x <= 1.02 * w and -0.02 * h <= y <= 1.02 * h)
 
     def missing(self, landmarks: Iterable[Landmark],
                 threshold: float = VISIBILITY_THRESHOLD) -> list[Landmark]:

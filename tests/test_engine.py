@@ -1,0 +1,713 @@
+"""The judging engine on synthetic frame sequences, checking the count after every frame
+where it matters, plus scoring of the resulting repetitions.
+
+The stretch used here is defined in this file (a neck side tilt: rest 8°, start 15°, target
+22-50°, hold 5 s) so the expectations do not move when the built-in library is retuned;
+the library itself is exercised generically at the end. Times below are worked out from
+the keyframes: with the builder, the measured neck tilt *is* the commanded one, so a ramp
+from 0 to 30 over 1 s crosses 22 after 22/30 s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pytest
+
+from exercises.definition import DEFAULT_TUNING, LIBRARY_DIR, StretchDefinition, load_library
+from exercises.engine import (
+    HOLD_TOO_SHORT,
+    NOT_FAR_ENOUGH,
+    Feedback,
+    Phase,
+    RepRecord,
+    StretchTracker,
+)
+from exercises.scoring import score_rep, score_session
+from pose.frame import PoseFrame
+from tests.builders import front_pose, timeline
+
+FPS = 30.0
+DT = 1.0 / FPS
+IMAGE = (640, 480)
+T = DEFAULT_TUNING
+#: Hold times are sums of frame intervals: entering and leaving the band are each seen at
+#: the first frame past the crossing, so a measured hold may be off by up to two frames.
+HOLD_TOL = 2.5 / 30.0
+REST, START, LO, HI = 8.0, 15.0, 22.0, 50.0
+HYST = T["band_hysteresis"]
+SHOULDER_CUE = "Keep both shoulders down and level"
+
+
+def definition(checks: list[dict] | None = None, tuning: dict | None = None,
+               hold_s: float = 5.0, **primary: object) -> StretchDefinition:
+    data = {
+        "id": "test_tilt", "name": "Test tilt", "summary": "Neck side tilt for the tests.",
+        "targets_area": "side of the neck", "view": "front", "sides": ["left", "right"],
+        "required": ["shoulders", "ears", "nose"], "steps": ["Tilt your head."],
+        "safety": "Move slowly, stop if it hurts.",
+        "camera": {"setup": "Face the camera at eye level."},
+        "prescription": {"reps": 3, "hold_s": hold_s},
+        "primary": {"measure": "neck_lateral_tilt", "label": "Neck tilt", "rest": REST,
+                    "start": START, "target": [LO, HI], "cue_more": "Tilt a little further",
+                    **primary},
+        "checks": checks if checks is not None else [
+            {"id": "shoulders_level", "measure": "shoulder_level_difference", "absolute": True,
+             "max": 7, "during": "rep", "cue": SHOULDER_CUE, "priority": 1}],
+    }
+    if tuning:
+        data["tuning"] = tuning
+    return StretchDefinition.model_validate(data)
+
+
+TILT = definition()
+
+
+def run(tracker: StretchTracker, frames: Iterable[PoseFrame]) -> list[Feedback]:
+    return [tracker.update(f) for f in frames]
+
+
+def rep_keys(t0: float, peak: float = 30.0, hold: float = 6.0, after: float = 1.5,
+             **extra: object) -> list[tuple[float, dict]]:
+    """One rep starting at ``t0`` from 0: up in 1 s, ``hold`` s at ``peak``, down in 1 s."""
+    return [(t0, {"neck_tilt": 0.0, **extra}), (t0 + 1.0, {"neck_tilt": peak, **extra}),
+            (t0 + 1.0 + hold, {"neck_tilt": peak, **extra}),
+            (t0 + 2.0 + hold, {"neck_tilt": 0.0, **extra}),
+            (t0 + 2.0 + hold + after, {"neck_tilt": 0.0, **extra})]
+
+
+def session_keys(n: int, peak: float = 30.0, hold: float = 6.0, settle: float = 1.5,
+                 sign: float = 1.0) -> tuple[list[tuple[float, dict]], list[float]]:
+    """``n`` reps after ``settle`` s at rest; returns keyframes and, per rep, the time the
+    value comes back to ``REST`` (where the count may increase after the minimum dwell)."""
+    keys: list[tuple[float, dict]] = [(0.0, {"neck_tilt": 0.0})]
+    returns = []
+    t = settle
+    for _ in range(n):
+        keys += [(t, {"neck_tilt": 0.0}), (t + 1.0, {"neck_tilt": sign * peak}),
+                 (t + 1.0 + hold, {"neck_tilt": sign * peak}),
+                 (t + 2.0 + hold, {"neck_tilt": 0.0})]
+        returns.append(t + 1.0 + hold + (peak - REST) / peak)
+        t += 2.0 + hold + 1.5
+    keys.append((t, {"neck_tilt": 0.0}))
+    return keys, returns
+
+
+def count_bounds(t: float, returns: list[float]) -> tuple[int, int]:
+    """Reps that must / may have been counted at time ``t``: a rep ends after the value has
+    been at rest for ``min_dwell_s``, measured from the first frame at rest (up to one frame
+    after the analytic crossing)."""
+    dwell = T["min_dwell_s"]
+    must = sum(1 for r in returns if t >= r + dwell + DT + 1e-6)
+    may = sum(1 for r in returns if t >= r + dwell - 1e-6)
+    return must, may
+
+
+def in_band_time(peak: float, hold: float) -> float:
+    """Time in the target band for ``rep_keys``: from crossing LO on the way up to dropping
+    below LO - hysteresis on the way down (1 s ramps)."""
+    return (1.0 - LO / peak) + hold + (peak - (LO - HYST)) / peak
+
+
+# ---------------------------------------------------------------- counting
+
+def test_clean_reps_counted_exactly_after_every_frame() -> None:
+    keys, returns = session_keys(3)
+    tracker = StretchTracker(TILT, "left")
+    for fb in run(tracker, timeline(keys)):
+        must, may = count_bounds(fb.timestamp_s, returns)
+        assert must <= fb.reps <= may, f"t={fb.timestamp_s:.3f}: {fb.reps} reps"
+        assert fb.correct_reps <= fb.reps
+    assert fb.reps == 3 and fb.correct_reps == 3
+    assert [r.index for r in tracker.reps] == [1, 2, 3]
+    for rep in tracker.reps:
+        assert rep.complete and rep.reached_target and rep.correct
+        assert rep.peak == pytest.approx(30.0, abs=0.01)
+        assert rep.hold_s == pytest.approx(in_band_time(30.0, 6.0), abs=HOLD_TOL)
+        assert not rep.faults
+
+
+def test_events_and_phases_of_one_rep() -> None:
+    keys, _ = session_keys(1)
+    fbs = run(StretchTracker(TILT, "left"), timeline(keys))
+    events = [(fb.timestamp_s, e) for fb in fbs for e in fb.events]
+    names = [e for _, e in events]
+    assert names == ["counting_started", "rep_started", "hold_completed", "rep_completed"]
+    times = dict((e, t) for t, e in events)
+    # at rest from t=0: counting starts after settle_s
+    assert times["counting_started"] == pytest.approx(T["settle_s"], abs=DT + 1e-6)
+    # the ramp starts at 1.5 s and crosses START=15 at 1.5 + 15/30 = 2.0 s; + min dwell
+    # (the dwell starts at the first frame at or past the crossing: up to one frame later)
+    assert 2.0 + T["min_dwell_s"] - 1e-6 <= times["rep_started"] \
+        <= 2.0 + T["min_dwell_s"] + 2 * DT + 1e-6
+    # crosses LO at 1.5 + 22/30; the 5 s hold is complete 5 s later
+    assert times["hold_completed"] == pytest.approx(1.5 + 22 / 30 + 5.0, abs=HOLD_TOL)
+    phases = [fb.phase for fb in fbs]
+    first = {p: phases.index(p) for p in set(phases)}
+    assert first[Phase.SETUP] < first[Phase.REST] < first[Phase.POSITION] \
+        < first[Phase.RETURNING]
+    if Phase.MOVING in first:  # skipped when already in the band when the rep starts
+        assert first[Phase.REST] < first[Phase.MOVING] < first[Phase.POSITION]
+    assert Phase.CANT_ASSESS not in phases
+
+
+def _alternating(values: tuple[float, float], t0: float, seconds: float) -> list[PoseFrame]:
+    n = round(seconds * FPS)
+    return [front_pose(t=t0 + i * DT, neck_tilt=values[i % 2]) for i in range(n)]
+
+
+def _settled(t_end: float = 1.5) -> list[PoseFrame]:
+    return list(timeline([(0.0, {"neck_tilt": 0.0}), (t_end, {"neck_tilt": 0.0})]))
+
+
+@pytest.mark.parametrize(("case", "low", "high"), [
+    ("±2 around start at 15 Hz", START - 2, START + 2),
+    ("across both thresholds at 15 Hz", REST - 2, START + 2),
+])
+def test_jitter_never_double_counts(case: str, low: float, high: float) -> None:
+    tracker = StretchTracker(TILT, "left")
+    frames = _settled() + _alternating((high, low), 1.5 + DT, 3.0)
+    tail = list(timeline([(0.0, {"neck_tilt": low}), (0.5, {"neck_tilt": 0.0}),
+                          (2.0, {"neck_tilt": 0.0})]))
+    frames += [dataclasses.replace(f, timestamp_s=f.timestamp_s + 4.6) for f in tail]
+    counts = [fb.reps for fb in run(tracker, frames)]
+    assert max(counts) <= 1, case
+    assert counts == sorted(counts)
+    # a one-frame crossing never lasts the minimum dwell, so nothing even starts
+    assert counts[-1] == 0 and not tracker.reps, case
+
+
+def test_noisy_hover_near_start_counts_at_most_one() -> None:
+    rng = np.random.default_rng(7)
+    tracker = StretchTracker(TILT, "left")
+    frames = _settled()
+    t = frames[-1].timestamp_s
+    for i in range(1, round(3 * FPS) + 1):
+        noise = 2.0 * math.sin(2 * math.pi * 15 * i * DT + 0.7) + rng.uniform(-1.5, 1.5)
+        frames.append(front_pose(t=t + i * DT, neck_tilt=START + noise))
+    t = frames[-1].timestamp_s
+    frames += [front_pose(t=t + i * DT, neck_tilt=0.0) for i in range(1, 60)]
+    counts = [fb.reps for fb in run(tracker, frames)]
+    assert max(counts) <= 1 and counts == sorted(counts)
+
+
+def test_jitter_around_rest_after_a_rep_counts_it_once() -> None:
+    keys = [(0.0, {"neck_tilt": 0.0}), (1.5, {"neck_tilt": 0.0}), (2.5, {"neck_tilt": 30.0}),
+            (8.5, {"neck_tilt": 30.0}), (9.2, {"neck_tilt": REST})]
+    frames = list(timeline(keys))
+    t = frames[-1].timestamp_s
+    frames += _alternating((REST + 2, REST - 2), t + DT, 3.0)
+    t = frames[-1].timestamp_s
+    frames += [front_pose(t=t + i * DT, neck_tilt=0.0) for i in range(1, 30)]
+    counts = [fb.reps for fb in run(StretchTracker(TILT, "left"), frames)]
+    assert max(counts) == 1 and counts[-1] == 1
+    assert counts == sorted(counts)
+
+
+@pytest.mark.parametrize(("case", "keys", "final", "counting_from"), [
+    # in position from the first frame, back to rest at 3 + 22/30 s, then one real rep
+    ("starts in position, then one rep",
+     [(0.0, {"neck_tilt": 30.0}), (3.0, {"neck_tilt": 30.0}), (4.0, {"neck_tilt": 0.0}),
+      (6.0, {"neck_tilt": 0.0}), (7.0, {"neck_tilt": 30.0}), (13.0, {"neck_tilt": 30.0}),
+      (14.0, {"neck_tilt": 0.0}), (16.0, {"neck_tilt": 0.0})],
+     1, 3.0 + 22 / 30),
+    # at rest only 0.5 s (< settle_s) between two stretches: nothing counts until the end
+    ("brief rest is not enough",
+     [(0.0, {"neck_tilt": 30.0}), (2.0, {"neck_tilt": 30.0}), (2.2, {"neck_tilt": 0.0}),
+      (2.7, {"neck_tilt": 0.0}), (2.9, {"neck_tilt": 30.0}), (6.0, {"neck_tilt": 30.0}),
+      (6.5, {"neck_tilt": 0.0}), (8.0, {"neck_tilt": 0.0})],
+     0, 6.0 + 22 / 60),
+])
+def test_nothing_counts_while_getting_into_position(case: str, keys, final: int,
+                                                    counting_from: float) -> None:
+    tracker = StretchTracker(TILT, "left")
+    fbs = run(tracker, timeline(keys))
+    started = [fb.timestamp_s for fb in fbs if "counting_started" in fb.events]
+    assert len(started) == 1, case
+    assert started[0] == pytest.approx(counting_from + T["settle_s"], abs=DT + 1e-6), case
+    for fb in fbs:
+        if fb.timestamp_s < started[0]:
+            assert fb.reps == 0 and fb.phase == Phase.SETUP, f"{case} t={fb.timestamp_s:.2f}"
+            assert any(c.source == "settle" for c in fb.cues)
+    assert fbs[-1].reps == final, case
+
+
+# ---------------------------------------------------------------- holds
+
+def _with_dropout(frames: list[PoseFrame], start: float, length: float) -> list[PoseFrame]:
+    return [PoseFrame.empty(f.timestamp_s, f.image_size)
+            if start - 1e-9 <= f.timestamp_s < start + length - 1e-9 else f for f in frames]
+
+
+def test_dropout_mid_hold_pauses_the_hold() -> None:
+    keys = [(0.0, {"neck_tilt": 0.0}), *rep_keys(1.5)]   # in band from 1.5 + 22/30
+    frames = _with_dropout(list(timeline(keys)), start=4.0, length=0.5)
+    tracker = StretchTracker(TILT, "left")
+    fbs = run(tracker, frames)
+    before = [fb for fb in fbs if fb.timestamp_s < 4.0][-1]
+    during = [fb for fb in fbs if 4.0 - 1e-9 <= fb.timestamp_s < 4.5 - 1e-9]
+    assert len(during) == 15
+    for fb in during:
+        assert not fb.assessable and fb.phase == Phase.CANT_ASSESS
+        assert fb.hold_s == before.hold_s, "the hold grew while nobody was seen"
+        assert all(c.kind != "form" for c in fb.cues)
+        assert fb.setup_message is None  # shorter than lost_s: no setup nagging yet
+        assert fb.value is None
+    rep = tracker.reps[0]
+    assert rep.hold_s == pytest.approx(in_band_time(30.0, 6.0) - 0.5, abs=HOLD_TOL)
+    assert rep.correct and fbs[-1].reps == 1
+
+
+def test_long_dropout_shows_setup_message_after_lost_s() -> None:
+    keys = [(0.0, {"neck_tilt": 0.0}), *rep_keys(1.5)]
+    frames = _with_dropout(list(timeline(keys)), start=4.0, length=1.5)
+    fbs = run(StretchTracker(TILT, "left"), frames)
+    lost = T["lost_s"]
+    during = [fb for fb in fbs if 4.0 - 1e-9 <= fb.timestamp_s < 5.5 - 1e-9]
+    for fb in during:
+        assert not fb.assessable
+        assert all(c.kind != "form" for c in fb.cues)
+        if fb.timestamp_s - 4.0 < lost - 1e-6:
+            assert fb.setup_message is None
+        else:
+            assert fb.setup_message and "can't see you" in fb.setup_message
+            assert fb.cues[0].kind == "setup" and fb.cues[0].text == fb.setup_message
+    assert any(fb.setup_message for fb in during)
+    after = [fb for fb in fbs if fb.timestamp_s >= 5.5]
+    assert after[0].assessable and after[0].setup_message is None
+    assert all(c.kind != "setup" for c in after[0].cues)
+
+
+def test_dropout_while_a_form_cue_is_shown_hides_the_form_cue() -> None:
+    """A correction is only given while the body can be seen."""
+    keys = [(0.0, {"neck_tilt": 0.0, "shoulder_tilt": 0.0}),
+            (1.5, {"neck_tilt": 0.0, "shoulder_tilt": 0.0}),
+            (2.5, {"neck_tilt": 30.0, "shoulder_tilt": 0.0}),
+            (3.0, {"neck_tilt": 30.0, "shoulder_tilt": 0.0}),
+            (3.1, {"neck_tilt": 30.0, "shoulder_tilt": 12.0}),
+            (8.5, {"neck_tilt": 30.0, "shoulder_tilt": 12.0}),
+            (9.5, {"neck_tilt": 0.0, "shoulder_tilt": 0.0}),
+            (11.0, {"neck_tilt": 0.0, "shoulder_tilt": 0.0})]
+    frames = _with_dropout(list(timeline(keys)), start=4.5, length=0.5)
+    fbs = run(StretchTracker(TILT, "left"), frames)
+    just_before = [fb for fb in fbs if fb.timestamp_s < 4.5][-1]
+    assert any(c.kind == "form" for c in just_before.cues), "the fault should show first"
+    for fb in fbs:
+        if not fb.assessable:
+            assert all(c.kind != "form" for c in fb.cues), f"t={fb.timestamp_s:.2f}"
+    # the fault goes on after the dropout, and so does its cue (within cue_min_show_s)
+    back = [fb for fb in fbs if 5.0 + T["cue_min_show_s"] <= fb.timestamp_s <= 8.4]
+    assert back and all(fb.cues[0].source == "shoulders_level" for fb in back)
+
+
+@pytest.mark.parametrize(("case", "break_s", "expected_hold", "correct"), [
+    # in band 1.5+22/30 .. 4.0+0.1*11/18 and from 5.1+0.1*10/18 (or 7.1+...) .. end
+    ("short break keeps accumulating", 1.0,
+     (4.0 + 0.1 * 11 / 18 - (1.5 + 22 / 30 * 0.5)) + (9.0 + 11 / 30 - (5.1 + 0.1 * 10 / 18)),
+     True),
+    ("break longer than max_break_s ends the hold", 3.0,
+     4.0 + 0.1 * 11 / 18 - (1.5 + 22 / 30 * 0.5), False),
+])
+def test_interrupted_hold(case: str, break_s: float, expected_hold: float,
+                          correct: bool) -> None:
+    back = 4.1 + break_s
+    keys = [(0.0, {"neck_tilt": 0.0}), (1.5, {"neck_tilt": 0.0}), (2.0, {"neck_tilt": 30.0}),
+            (4.0, {"neck_tilt": 30.0}), (4.1, {"neck_tilt": 12.0}),   # below LO - hysteresis
+            (back, {"neck_tilt": 12.0}), (back + 0.1, {"neck_tilt": 30.0}),
+            (back + 3.9, {"neck_tilt": 30.0}), (back + 4.9, {"neck_tilt": 0.0}),
+            (back + 6.5, {"neck_tilt": 0.0})]
+    tracker = StretchTracker(TILT, "left")
+    fbs = run(tracker, timeline(keys))
+    if break_s > T["max_break_s"]:
+        # once the break passed max_break_s, being back in position adds nothing
+        frozen = [fb.hold_s for fb in fbs if back + 0.2 <= fb.timestamp_s <= back + 3.9]
+        assert frozen and max(frozen) == min(frozen), case
+    else:
+        # the hold is paused during the break, then grows again
+        paused = [fb.hold_s for fb in fbs if 4.1 <= fb.timestamp_s <= back]
+        assert max(paused) == min(paused), case
+    rep = tracker.reps[0]
+    assert rep.hold_s == pytest.approx(expected_hold, abs=HOLD_TOL), case
+    assert rep.correct is correct, case
+    assert fbs[-1].reps == 1
+    if not correct:
+        assert HOLD_TOO_SHORT in {f.id for f in rep.faults}
+
+
+def test_hold_is_timed_by_timestamps() -> None:
+    """Same motion at 30 fps and at ~10 fps with irregular dropped frames: same hold."""
+    keys = [(0.0, {"neck_tilt": 0.0}), *rep_keys(1.5, hold=5.0, after=2.0)]
+    full = list(timeline(keys, fps=FPS))
+    gaps = [2, 4, 3, 1, 3, 2, 4, 1, 3, 4, 2]   # frames skipped between kept ones (<= 4)
+    kept, i, k = [], 0, 0
+    while i < len(full):
+        kept.append(full[i])
+        i += gaps[k % len(gaps)]
+        k += 1
+    assert 8 < len(kept) / full[-1].timestamp_s < 12   # about 10 fps
+    a, b = StretchTracker(TILT, "left"), StretchTracker(TILT, "left")
+    run(a, full)
+    run(b, kept)
+    assert len(a.reps) == len(b.reps) == 1
+    expected = in_band_time(30.0, 5.0)
+    assert a.reps[0].hold_s == pytest.approx(expected, abs=HOLD_TOL)
+    assert b.reps[0].hold_s == pytest.approx(a.reps[0].hold_s, abs=0.15)
+
+
+def test_hold_progress() -> None:
+    keys = [(0.0, {"neck_tilt": 0.0}), *rep_keys(1.5)]
+    fbs = run(StretchTracker(TILT, "left"), timeline(keys))
+    progress = [fb.hold_progress for fb in fbs]
+    assert progress == sorted(progress[: progress.index(1.0) + 1]) + progress[
+        progress.index(1.0) + 1:]
+    assert max(progress) == 1.0 and min(progress) == 0.0
+    assert all(fb.hold_required_s == 5.0 for fb in fbs)
+
+
+# ---------------------------------------------------------------- sides
+
+def test_left_and_right_trackers_count_their_own_side_only() -> None:
+    # left, right, left, right tilts (the neck tilt builder angle is + toward the left)
+    keys: list[tuple[float, dict]] = [(0.0, {"neck_tilt": 0.0})]
+    t, returns = 1.5, {"left": [], "right": []}
+    for side in ("left", "right", "left", "right"):
+        s = 1.0 if side == "left" else -1.0
+        keys += [(t, {"neck_tilt": 0.0}), (t + 1, {"neck_tilt": 30 * s}),
+                 (t + 7, {"neck_tilt": 30 * s}), (t + 8, {"neck_tilt": 0.0})]
+        returns[side].append(t + 7 + 22 / 30)
+        t += 9.5
+    keys.append((t, {"neck_tilt": 0.0}))
+    frames = list(timeline(keys))
+    for side in ("left", "right"):
+        tracker = StretchTracker(TILT, side)
+        for fb in run(tracker, frames):
+            must, may = count_bounds(fb.timestamp_s, returns[side])
+            assert must <= fb.reps <= may, f"{side} t={fb.timestamp_s:.2f}: {fb.reps}"
+            assert fb.side == side
+        assert len(tracker.reps) == 2 and all(r.correct for r in tracker.reps)
+        assert all(r.side == side for r in tracker.reps)
+
+
+def test_symmetric_definition_tracks_both() -> None:
+    d = definition(checks=[], measure="arms_elevation", rest=30, start=50, target=[80, 120],
+                   cue_more="Raise both arms a little more")
+    d = d.model_copy(update={"sides": ()})
+    tracker = StretchTracker(d)
+    assert tracker.side == "both"
+    keys = [(0.0, {"abduction": (10.0, 10.0)}), (1.5, {"abduction": (10.0, 10.0)}),
+            (2.5, {"abduction": (100.0, 100.0)}), (8.5, {"abduction": (100.0, 100.0)}),
+            (9.5, {"abduction": (10.0, 10.0)}), (11.0, {"abduction": (10.0, 10.0)}),
+            # one arm only: the lower arm decides, so it does not count
+            (12.0, {"abduction": (100.0, 10.0)}), (18.0, {"abduction": (100.0, 10.0)}),
+            (19.0, {"abduction": (10.0, 10.0)}), (20.5, {"abduction": (10.0, 10.0)})]
+    fbs = run(tracker, timeline(keys))
+    assert fbs[-1].reps == 1 and fbs[-1].correct_reps == 1
+
+
+# ---------------------------------------------------------------- rep faults
+
+@pytest.mark.parametrize(("case", "peak", "hold", "fault", "reached"), [
+    ("shallow rep", 18.0, 2.0, NOT_FAR_ENOUGH, False),
+    ("hold too short", 30.0, 2.0, HOLD_TOO_SHORT, True),
+])
+def test_incomplete_rep_is_counted_with_its_fault(case: str, peak: float, hold: float,
+                                                  fault: str, reached: bool) -> None:
+    keys = [(0.0, {"neck_tilt": 0.0}), *rep_keys(1.5, peak=peak, hold=hold)]
+    tracker = StretchTracker(TILT, "left")
+    fbs = run(tracker, timeline(keys))
+    assert fbs[-1].reps == 1 and fbs[-1].correct_reps == 0, case
+    rep = tracker.reps[0]
+    assert rep.complete and not rep.correct
+    assert rep.reached_target is reached
+    assert [f.id for f in rep.faults] == [fault]
+    assert rep.peak == pytest.approx(peak, abs=0.01)
+    assert fault in {f.id for f in tracker.faults}
+    if fault == HOLD_TOO_SHORT:
+        assert "5" in rep.faults[0].cue
+
+
+def test_overshoot_is_a_fault() -> None:
+    keys = [(0.0, {"neck_tilt": 0.0}), *rep_keys(1.5, peak=HI + HYST + 10)]
+    tracker = StretchTracker(TILT, "left")
+    fbs = run(tracker, timeline(keys))
+    assert "too_far" in {f.id for f in tracker.reps[0].faults}
+    assert any(c.source == "too_far" for fb in fbs for c in fb.cues)
+
+
+def test_form_fault_interval_and_cue() -> None:
+    t_on, t_off = 4.0, 6.0
+    keys = [(0.0, {"neck_tilt": 0.0, "shoulder_tilt": 0.0}),
+            (1.5, {"neck_tilt": 0.0, "shoulder_tilt": 0.0}),
+            (2.5, {"neck_tilt": 30.0, "shoulder_tilt": 0.0}),
+            (t_on, {"neck_tilt": 30.0, "shoulder_tilt": 0.0}),
+            (t_on + 0.1, {"neck_tilt": 30.0, "shoulder_tilt": 12.0}),
+            (t_off, {"neck_tilt": 30.0, "shoulder_tilt": 12.0}),
+            (t_off + 0.1, {"neck_tilt": 30.0, "shoulder_tilt": 0.0}),
+            (9.0, {"neck_tilt": 30.0, "shoulder_tilt": 0.0}),
+            (10.0, {"neck_tilt": 0.0, "shoulder_tilt": 0.0}),
+            (11.5, {"neck_tilt": 0.0, "shoulder_tilt": 0.0})]
+    tracker = StretchTracker(TILT, "left")
+    fbs = run(tracker, timeline(keys))
+    faults = [f for f in tracker.faults if f.id == "shoulders_level"]
+    assert len(faults) == 1
+    f = faults[0]
+    assert abs(f.start_s - t_on) <= 0.5 and abs(f.end_s - t_off) <= 0.5
+    assert f.rep == 1 and f.side == "left" and f.cue == SHOULDER_CUE
+    rep = tracker.reps[0]
+    assert rep.faults == [f] and not rep.correct
+    assert rep.fault_seconds["shoulders_level"] == pytest.approx(t_off - t_on, abs=0.5)
+    # the cue is shown (first) while the fault is on, after fault_min_s
+    for fb in fbs:
+        if t_on + 0.1 + T["fault_min_s"] + DT <= fb.timestamp_s <= t_off:
+            assert fb.cues[0].source == "shoulders_level" and fb.cues[0].text == SHOULDER_CUE
+            assert fb.active_faults == ("shoulders_level",)
+        if fb.timestamp_s < t_on:
+            assert all(c.kind != "form" for c in fb.cues)
+    assert fbs[-1].reps == 1 and fbs[-1].correct_reps == 0
+
+
+def test_short_fault_blip_is_ignored() -> None:
+    blip = T["fault_min_s"] / 2
+    keys = [(0.0, {"neck_tilt": 0.0, "shoulder_tilt": 0.0}),
+            (1.5, {"neck_tilt": 0.0, "shoulder_tilt": 0.0}),
+            (2.5, {"neck_tilt": 30.0, "shoulder_tilt": 0.0}),
+            (4.0, {"neck_tilt": 30.0, "shoulder_tilt": 0.0}),
+            (4.01, {"neck_tilt": 30.0, "shoulder_tilt": 12.0}),
+            (4.0 + blip, {"neck_tilt": 30.0, "shoulder_tilt": 12.0}),
+            (4.01 + blip, {"neck_tilt": 30.0, "shoulder_tilt": 0.0}),
+            (9.0, {"neck_tilt": 30.0, "shoulder_tilt": 0.0}),
+            (10.0, {"neck_tilt": 0.0, "shoulder_tilt": 0.0}),
+            (11.5, {"neck_tilt": 0.0, "shoulder_tilt": 0.0})]
+    tracker = StretchTracker(TILT, "left")
+    run(tracker, timeline(keys))
+    assert tracker.reps[0].correct and not tracker.faults
+
+
+# ---------------------------------------------------------------- cues
+
+TWO_CHECKS = [
+    {"id": "shoulders_level", "measure": "shoulder_level_difference", "absolute": True,
+     "max": 7, "during": "rep", "cue": SHOULDER_CUE, "priority": 1},
+    {"id": "trunk_upright", "measure": "trunk_lateral_flexion", "absolute": True, "max": 5,
+     "during": "rep", "cue": "Keep your body upright", "priority": 2},
+]
+
+
+def test_at_most_two_cues_most_important_first() -> None:
+    # a trunk lean of 10 breaks both checks (it also tilts the shoulder line by 10)
+    keys = [(0.0, {"neck_tilt": 0.0, "trunk_lean": 0.0}),
+            (1.5, {"neck_tilt": 0.0, "trunk_lean": 0.0}),
+            (2.5, {"neck_tilt": 30.0, "trunk_lean": 0.0}),
+            (4.0, {"neck_tilt": 30.0, "trunk_lean": 0.0}),
+            (4.2, {"neck_tilt": 30.0, "trunk_lean": 10.0}),
+            (7.0, {"neck_tilt": 30.0, "trunk_lean": 10.0}),
+            (7.2, {"neck_tilt": 30.0, "trunk_lean": 0.0}),
+            (9.0, {"neck_tilt": 30.0, "trunk_lean": 0.0}),
+            (10.0, {"neck_tilt": 0.0, "trunk_lean": 0.0}),
+            (11.5, {"neck_tilt": 0.0, "trunk_lean": 0.0})]
+    fbs = run(StretchTracker(definition(checks=TWO_CHECKS), "left"), timeline(keys))
+    assert all(len(fb.cues) <= 2 for fb in fbs)
+    both = [fb for fb in fbs if len(fb.active_faults) == 2]
+    assert both, "both faults should be active during the lean"
+    for fb in both:
+        assert [c.source for c in fb.cues] == ["shoulders_level", "trunk_upright"]
+        assert [c.priority for c in fb.cues] == sorted(c.priority for c in fb.cues)
+
+
+def _cue_changes(fbs: list[Feedback]) -> list[float]:
+    return [b.timestamp_s for a, b in itertools.pairwise(fbs) if a.cues != b.cues]
+
+
+@pytest.mark.parametrize(("case", "on_frames", "off_frames", "fault_min_s"), [
+    ("toggling every 2 frames, default debounce", 2, 2, None),
+    ("toggling every 2 frames, no debounce", 2, 2, 0.0),
+    ("on 0.5 s, off 0.2 s", 15, 6, None),
+])
+def test_cues_do_not_flicker(case: str, on_frames: int, off_frames: int,
+                             fault_min_s: float | None) -> None:
+    tuning = {"fault_min_s": fault_min_s} if fault_min_s is not None else None
+    # a long hold, so that no other cue (hold completed) is due during the window
+    d = definition(tuning=tuning, hold_s=60.0)
+    frames = list(timeline([(0.0, {"neck_tilt": 0.0}), (1.5, {"neck_tilt": 0.0}),
+                            (2.5, {"neck_tilt": 30.0}), (4.0, {"neck_tilt": 30.0})]))
+    t0 = frames[-1].timestamp_s
+    period = on_frames + off_frames
+    n = round(8.0 * FPS)
+    for i in range(1, n + 1):
+        bad = (i % period) < on_frames
+        frames.append(front_pose(t=t0 + i * DT, neck_tilt=30.0,
+                                 shoulder_tilt=12.0 if bad else 0.0))
+    tracker = StretchTracker(d, "left")
+    fbs = run(tracker, frames)
+    window = [fb for fb in fbs if fb.timestamp_s >= t0]
+    changes = _cue_changes(window)
+    gaps = np.diff(changes)
+    assert np.all(gaps >= d.tuning.cue_min_show_s - 1e-6), f"{case}: changes at {changes}"
+    assert all(len(fb.cues) <= 2 for fb in fbs)
+
+
+# ---------------------------------------------------------------- can't assess
+
+def _two_people(f: PoseFrame) -> PoseFrame:
+    return dataclasses.replace(f, num_people=2)
+
+
+def _squeezed(f: PoseFrame, k: float = 0.25) -> PoseFrame:
+    xy = f.xy.copy()
+    xy[:, 0] = 320 + k * (xy[:, 0] - 320)
+    return f.with_xy(xy)
+
+
+def _shifted(f: PoseFrame, dy: float) -> PoseFrame:
+    return f.with_xy(f.xy + np.array([0.0, dy]))
+
+
+def _dim(f: PoseFrame) -> PoseFrame:
+    vis = f.visibility.copy()
+    vis[:11] = 0.2  # face landmarks barely seen
+    return dataclasses.replace(f, visibility=vis)
+
+
+@pytest.mark.parametrize(("case", "make", "code", "message"), [
+    ("nobody", lambda t: PoseFrame.empty(t, IMAGE), "nobody", "can't see you"),
+    ("two people", lambda t: _two_people(front_pose(t=t)), "several_people",
+     "more than one person"),
+    ("two people, nobody usable", lambda t: PoseFrame.empty(t, IMAGE, num_people=2),
+     "several_people", "more than one person"),
+    ("side-on", lambda t: _squeezed(front_pose(t=t)), "wrong_view", "Turn to face the camera"),
+    ("head above the picture", lambda t: _shifted(front_pose(t=t), -210), "not_visible",
+     "Tilt the camera up"),
+    ("shoulders below the picture", lambda t: _shifted(front_pose(t=t), 260), "not_visible",
+     "Step back"),
+    ("face in the dark", lambda t: _dim(front_pose(t=t)), "not_visible", "lighting"),
+])
+def test_cant_assess_gives_a_setup_message(case: str, make, code: str, message: str) -> None:
+    tracker = StretchTracker(TILT, "left")
+    fbs = run(tracker, [make(i * DT) for i in range(60)])
+    for fb in fbs:
+        assert not fb.assessable and fb.phase == Phase.CANT_ASSESS, case
+        assert fb.setup_message is not None and message in fb.setup_message, case
+        assert [c.kind for c in fb.cues] == ["setup"]
+        assert fb.reps == 0
+    assert tracker.setup_counts == {code: 60}
+    assert tracker.frames_assessable == 0
+
+
+def test_two_people_mid_session_pauses_and_then_resumes() -> None:
+    keys = [(0.0, {"neck_tilt": 0.0}), *rep_keys(1.5)]
+    frames = [_two_people(f) if 4.0 <= f.timestamp_s < 6.0 else f for f in timeline(keys)]
+    tracker = StretchTracker(TILT, "left")
+    fbs = run(tracker, frames)
+    msgs = [fb.setup_message for fb in fbs if 5.1 <= fb.timestamp_s < 6.0]
+    assert msgs and all(m and "more than one person" in m for m in msgs)
+    assert all(not fb.assessable for fb in fbs if 4.0 <= fb.timestamp_s < 6.0)
+    assert tracker.reps[0].hold_s == pytest.approx(in_band_time(30.0, 6.0) - 2.0, abs=HOLD_TOL)
+    assert fbs[-1].reps == 1
+
+
+def test_side_view_definition_asks_to_turn_sideways() -> None:
+    d = StretchDefinition.model_validate({
+        "id": "side_test", "name": "Side test", "summary": "Side-view stretch for tests.",
+        "targets_area": "neck", "view": "side", "required": ["nose"],
+        "steps": ["Stand side-on."], "safety": "Stop if it hurts.",
+        "camera": {"setup": "Stand side-on to the camera."},
+        "primary": {"measure": "head_forward_angle", "label": "Head", "rest": 5, "start": 10,
+                    "target": [15, 40], "cue_more": "More"},
+    })
+    fb = StretchTracker(d).update(front_pose())
+    assert not fb.assessable and "Turn sideways" in (fb.setup_message or "")
+
+
+# ---------------------------------------------------------------- scoring
+
+def _session(n_reps: int, peak: float = 30.0, sign: float = 1.0,
+             side: str = "left") -> list[RepRecord]:
+    keys, _ = session_keys(n_reps, peak=peak, sign=sign)
+    tracker = StretchTracker(TILT, side)
+    run(tracker, timeline(keys))
+    tracker.finish()
+    return tracker.reps
+
+
+def test_perfect_session_scores_100() -> None:
+    reps = _session(3)
+    s = score_session(reps, TILT)
+    assert s.reps_done == 3 and s.reps_prescribed == 3
+    assert s.score == pytest.approx(100.0)
+    assert s.completion == 1.0 and s.rom == 1.0 and s.hold == 1.0 and s.form == 1.0
+    assert all(score_rep(r, TILT).score == pytest.approx(100.0) for r in reps)
+
+
+def test_missing_reps_reduce_completion() -> None:
+    s = score_session(_session(2), TILT)
+    assert s.completion == pytest.approx(2 / 3)
+    assert s.rep_mean == pytest.approx(100.0)
+    assert s.score == pytest.approx(100.0 * 2 / 3)
+
+
+def test_symmetry_when_both_sides() -> None:
+    left = _session(3, peak=30.0, sign=1.0, side="left")
+    right = _session(3, peak=18.0, sign=-1.0, side="right")   # shallow on the right
+    s = score_session(left + right, TILT)
+    assert s.reps_prescribed == 6 and s.reps_done == 6
+    rom_right = (18.0 - REST) / (LO - REST)
+    assert s.symmetry == pytest.approx(1.0 - (1.0 - rom_right) / 1.0, abs=0.01)
+    one_side = score_session(left, TILT)
+    assert one_side.symmetry is None
+    even = score_session(left + _session(3, sign=-1.0, side="right"), TILT)
+    assert even.symmetry == pytest.approx(1.0)
+
+
+def test_rep_score_breakdown_for_a_short_hold() -> None:
+    keys = [(0.0, {"neck_tilt": 0.0}), *rep_keys(1.5, hold=2.0)]
+    tracker = StretchTracker(TILT, "left")
+    run(tracker, timeline(keys))
+    rep = tracker.reps[0]
+    sc = score_rep(rep, TILT)
+    assert sc.rom == 1.0 and sc.form == 1.0
+    assert sc.hold == pytest.approx(in_band_time(30.0, 2.0) / 5.0, abs=0.02)
+    w = TILT.tuning
+    expected = 100 * (w.weight_rom + w.weight_hold * sc.hold + w.weight_form) / (
+        w.weight_rom + w.weight_hold + w.weight_form)
+    assert sc.score == pytest.approx(expected)
+
+
+def test_unfinished_rep_is_not_counted() -> None:
+    keys = [(0.0, {"neck_tilt": 0.0}), (1.5, {"neck_tilt": 0.0}), (2.5, {"neck_tilt": 30.0}),
+            (5.0, {"neck_tilt": 30.0})]
+    tracker = StretchTracker(TILT, "left")
+    fbs = run(tracker, timeline(keys))
+    assert fbs[-1].reps == 0
+    tracker.finish()
+    assert len(tracker.reps) == 1 and not tracker.reps[0].complete
+    assert score_session(tracker.reps, TILT).reps_done == 0
+
+
+# ---------------------------------------------------------------- the library, generically
+
+LIBRARY = load_library(LIBRARY_DIR)
+
+
+@pytest.mark.parametrize("stretch_id", sorted(LIBRARY))
+def test_library_still_person_counts_nothing(stretch_id: str) -> None:
+    d = LIBRARY[stretch_id]
+    frames = list(timeline([(0.0, {}), (6.0, {})]))
+    for side in d.run_sides:
+        tracker = StretchTracker(d, side)
+        fbs = run(tracker, frames)
+        assert all(fb.reps == 0 for fb in fbs), f"{stretch_id}@{side}"
+        assert all(len(fb.cues) <= 2 for fb in fbs)
+
+
+@pytest.mark.parametrize("stretch_id", sorted(LIBRARY))
+def test_library_nobody_in_view_is_cant_assess(stretch_id: str) -> None:
+    d = LIBRARY[stretch_id]
+    for side in d.run_sides:
+        tracker = StretchTracker(d, side)
+        fb = tracker.update(PoseFrame.empty(0.0, IMAGE))
+        assert not fb.assessable and fb.setup_message and fb.cues[0].kind == "setup"
+        assert fb.reps == 0

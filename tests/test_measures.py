@@ -1,0 +1,435 @@
+"""The measure registry: each measure on poses built at known angles (round trips), the
+mirror property of sided measures, NaN on missing landmarks, and registry errors.
+
+Expected values come from how the poses are built (``tests/builders.py`` and the side-view
+builders below), never from running the measures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from exercises.measures import (
+    MEASURES,
+    UnknownMeasureError,
+    compute,
+    get_measure,
+    measure_names,
+    other_side,
+)
+from pose.frame import PoseFrame
+from pose.landmarks import NUM_LANDMARKS, Landmark, mirror
+from tests.builders import front_pose
+
+L = Landmark
+SIDES = ("left", "right")
+
+
+# ---------------------------------------------------------------- helpers
+
+def screen_dir(deg: float) -> np.ndarray:
+    """Unit vector ``deg`` counter-clockwise on screen from the image's rightward axis."""
+    a = math.radians(deg)
+    return np.array([math.cos(a), -math.sin(a)])
+
+
+def with_points(frame: PoseFrame, points: dict[Landmark, np.ndarray]) -> PoseFrame:
+    xy = frame.xy.copy()
+    vis = frame.visibility.copy()
+    for lm, p in points.items():
+        xy[int(lm)] = p
+        vis[int(lm)] = 0.99
+    return dataclasses.replace(frame, xy=xy, visibility=vis)
+
+
+def mirrored(frame: PoseFrame) -> PoseFrame:
+    """The same person mirrored left-right: x -> W - x AND left/right landmarks swapped.
+
+    The result is again a person facing the camera (their left on the image's right), whose
+    posture is the mirror image of the original: a tilt to the left becomes a tilt to the
+    right. World coordinates (x right, y down, z away from the camera) are mirrored too.
+    """
+    order = [int(mirror(lm)) for lm in Landmark]  # new landmark i takes old mirror(i)
+    xy = frame.xy[order].copy()
+    xy[:, 0] = frame.image_size[0] - xy[:, 0]
+    world = None
+    if frame.world is not None:
+        world = frame.world[order].copy()
+        world[:, 0] = -world[:, 0]
+    return PoseFrame(xy=xy, visibility=frame.visibility[order], timestamp_s=frame.timestamp_s,
+                     image_size=frame.image_size, world=world, num_people=frame.num_people)
+
+
+def world_with_trunk_rotation(deg: float) -> np.ndarray:
+    """World landmarks (metres; x to the image's right, y down, z away from the camera) with
+    the shoulder line turned ``deg`` toward the person's LEFT relative to the hip line.
+
+    Turning the trunk to the left moves the left shoulder back (away from the camera, +z)
+    and the right shoulder forward.
+    """
+    w = np.full((NUM_LANDMARKS, 3), np.nan)
+    a = math.radians(deg)
+    w[L.LEFT_HIP], w[L.RIGHT_HIP] = (0.15, 0.0, 0.0), (-0.15, 0.0, 0.0)
+    w[L.LEFT_SHOULDER] = (0.2 * math.cos(a), -0.5, 0.2 * math.sin(a))
+    w[L.RIGHT_SHOULDER] = (-0.2 * math.cos(a), -0.5, -0.2 * math.sin(a))
+    return w
+
+
+def side_pose_head(*, facing: str, head_forward: float = 0.0,
+                   image_size: tuple[int, int] = (640, 480)) -> PoseFrame:
+    """Side view, standing: the shoulder→ear line leans ``head_forward`` degrees forward
+    (toward where the face points). The far-side landmarks are poorly seen and placed
+    deliberately wrong (ear straight above the shoulder) so using them would read 0."""
+    f = 1.0 if facing == "right" else -1.0
+    near, far = ("LEFT", "RIGHT") if facing == "right" else ("RIGHT", "LEFT")
+    shoulder = np.array([320.0, 250.0])
+    ear = shoulder + 70.0 * screen_dir(90.0 - f * head_forward)
+    pts = {
+        L[f"{near}_SHOULDER"]: shoulder, L[f"{near}_EAR"]: ear,
+        L[f"{near}_HIP"]: shoulder + np.array([0.0, 160.0]),
+        L.NOSE: ear + np.array([f * 25.0, 5.0]),
+        L[f"{far}_SHOULDER"]: shoulder + np.array([-f * 5.0, 0.0]),
+        L[f"{far}_EAR"]: shoulder + np.array([0.0, -70.0]),
+        L[f"{far}_HIP"]: shoulder + np.array([-f * 5.0, 160.0]),
+    }
+    xy = np.full((NUM_LANDMARKS, 2), np.nan)
+    vis = np.zeros(NUM_LANDMARKS)
+    for lm, p in pts.items():
+        xy[int(lm)] = p
+        vis[int(lm)] = 0.3 if lm.name.startswith(far) else 0.95
+    return PoseFrame(xy=xy, visibility=vis, timestamp_s=0.0, image_size=image_size)
+
+
+def all_fours_pose(*, facing: str, head_lift: float) -> PoseFrame:
+    """Side view on all fours (cat-cow): horizontal trunk hip→shoulder, the head raised
+    ``head_lift`` degrees above the trunk line (negative = dropped)."""
+    f = 1.0 if facing == "right" else -1.0
+    near = "LEFT" if facing == "right" else "RIGHT"
+    hip = np.array([320.0 - f * 100.0, 300.0])
+    shoulder = np.array([320.0 + f * 100.0, 300.0])
+    direction = head_lift if facing == "right" else 180.0 - head_lift
+    ear = shoulder + 60.0 * screen_dir(direction)
+    return PoseFrame.from_points({
+        L[f"{near}_HIP"]: hip, L[f"{near}_SHOULDER"]: shoulder, L[f"{near}_EAR"]: ear,
+        L.NOSE: ear + 20.0 * screen_dir(direction),
+    })
+
+
+def squeezed(frame: PoseFrame, k: float) -> PoseFrame:
+    """Compress every x toward the body's centre line: a body turned toward side-on."""
+    xy = frame.xy.copy()
+    cx = np.nanmean(xy[[L.LEFT_HIP, L.RIGHT_HIP], 0])
+    xy[:, 0] = cx + k * (xy[:, 0] - cx)
+    return frame.with_xy(xy)
+
+
+# ---------------------------------------------------------------- round trips
+
+# (case, pose kwargs, measure, {side: expected}); unsided measures use key "left".
+ROUND_TRIPS = [
+    ("abduction 90/30", {"abduction": (90, 30)}, "shoulder_abduction",
+     {"left": 90.0, "right": 30.0}),
+    ("arms hanging along the trunk", {"abduction": (0, 0)}, "shoulder_abduction",
+     {"left": 0.0, "right": 0.0}),
+    ("arms straight up", {"abduction": (180, 180)}, "shoulder_abduction",
+     {"left": 180.0, "right": 180.0}),
+    ("abduction is relative to the trunk, not the image", {"abduction": (90, 45),
+                                                            "trunk_lean": 15},
+     "shoulder_abduction", {"left": 90.0, "right": 45.0}),
+    ("both arms must rise: the lower one", {"abduction": (150, 60)}, "arms_elevation",
+     {"left": 60.0}),
+    ("elbow angles", {"elbow": (60, 175)}, "elbow_extension", {"left": 60.0, "right": 175.0}),
+    ("more bent elbow", {"elbow": (60, 175)}, "elbows_extension", {"left": 60.0}),
+    ("elbow asymmetry", {"elbow": (60, 175)}, "elbows_flexion_difference", {"left": 115.0}),
+    ("neck tilt left 30", {"neck_tilt": 30}, "neck_lateral_tilt",
+     {"left": 30.0, "right": -30.0}),
+    ("neck tilt right 20", {"neck_tilt": -20}, "neck_lateral_tilt",
+     {"left": -20.0, "right": 20.0}),
+    ("neck tilt is relative to the shoulder line", {"neck_tilt": 20, "shoulder_tilt": 10},
+     "neck_lateral_tilt", {"left": 20.0, "right": -20.0}),
+    ("neck tilt unaffected by a trunk lean", {"neck_tilt": 25, "trunk_lean": -10},
+     "neck_lateral_tilt", {"left": 25.0, "right": -25.0}),
+    ("head turn left 40", {"head_turn": 40}, "neck_rotation", {"left": 40.0, "right": -40.0}),
+    ("head turn right 25", {"head_turn": -25}, "neck_rotation", {"left": -25.0, "right": 25.0}),
+    ("head turn with a tilt", {"head_turn": 30, "neck_tilt": 20}, "neck_rotation",
+     {"left": 30.0, "right": -30.0}),
+    ("no head turn", {}, "neck_rotation", {"left": 0.0, "right": 0.0}),
+    ("trunk lean left 12", {"trunk_lean": 12}, "trunk_lateral_flexion",
+     {"left": 12.0, "right": -12.0}),
+    ("trunk lean right 20", {"trunk_lean": -20}, "trunk_lateral_flexion",
+     {"left": -20.0, "right": 20.0}),
+    ("left shoulder higher by 8", {"shoulder_tilt": 8}, "shoulder_level_difference",
+     {"left": 8.0, "right": -8.0}),
+    ("level shoulders", {}, "shoulder_level_difference", {"left": 0.0, "right": 0.0}),
+    # builder: ears 55 px above mid-shoulder, shoulders 120 px apart
+    ("ear-shoulder gap", {}, "shoulder_elevation", {"left": 55.0 / 120.0}),
+    ("ear-shoulder gap does not scale", {"scale": 1.7}, "shoulder_elevation",
+     {"left": 55.0 / 120.0}),
+    # builder: shoulders 120 px apart, trunk 160 px long
+    ("front view ratio", {}, "view_ratio", {"left": 120.0 / 160.0}),
+]
+
+
+@pytest.mark.parametrize(("case", "kwargs", "name", "expected"), ROUND_TRIPS,
+                         ids=[r[0] for r in ROUND_TRIPS])
+def test_round_trip_on_builder_pose(case: str, kwargs: dict, name: str,
+                                    expected: dict[str, float]) -> None:
+    frame = front_pose(**kwargs)
+    for side, value in expected.items():
+        assert compute(name, frame, side) == pytest.approx(value, abs=0.01), f"{case} @{side}"
+
+
+@pytest.mark.parametrize("angle", [0, 20, 45, 90, 120, 170])
+def test_shoulder_abduction_sweep(angle: float) -> None:
+    frame = front_pose(abduction=(angle, 180 - angle))
+    assert compute("shoulder_abduction", frame, "left") == pytest.approx(angle, abs=0.01)
+    assert compute("shoulder_abduction", frame, "right") == pytest.approx(180 - angle, abs=0.01)
+
+
+@pytest.mark.parametrize("tilt", [-45, -30, -10, 0, 5, 22, 40, 60])
+def test_neck_lateral_tilt_sweep(tilt: float) -> None:
+    frame = front_pose(neck_tilt=tilt)
+    assert compute("neck_lateral_tilt", frame, "left") == pytest.approx(tilt, abs=0.01)
+    assert compute("neck_lateral_tilt", frame, "right") == pytest.approx(-tilt, abs=0.01)
+
+
+@pytest.mark.parametrize("turn", [-60, -30, -5, 0, 10, 45, 60])
+def test_neck_rotation_sweep(turn: float) -> None:
+    frame = front_pose(head_turn=turn)
+    assert compute("neck_rotation", frame, "left") == pytest.approx(turn, abs=0.01)
+
+
+@pytest.mark.parametrize(("case", "k", "expected"), [
+    ("wrist on the midline", 0.0, 0.0),
+    ("wrist on its own shoulder", -0.5, -0.5),
+    ("wrist on the other shoulder", 0.5, 0.5),
+    ("wrist a quarter width past the other shoulder", 0.75, 0.75),
+    ("wrist out to its own side", -1.2, -1.2),
+])
+@pytest.mark.parametrize("side", SIDES)
+def test_wrist_cross_midline_explicit(case: str, k: float, expected: float, side: str) -> None:
+    base = front_pose(shoulder_tilt=10, trunk_lean=5)  # the axis is the shoulder line, tilted
+    own = base.point(L[f"{side.upper()}_SHOULDER"])
+    other = base.point(L[f"{other_side(side).upper()}_SHOULDER"])
+    wrist = (own + other) / 2 + k * (other - own)
+    frame = with_points(base, {L[f"{side.upper()}_WRIST"]: wrist})
+    assert compute("wrist_cross_midline", frame, side) == pytest.approx(expected, abs=1e-6)
+
+
+def test_wrist_cross_midline_with_an_arm_across_the_body() -> None:
+    # The left arm held straight and horizontal across the chest (abduction -90 in the
+    # builder = swung past "down" toward the midline): shoulder x 380, wrist 150 px further
+    # toward the image's left, x 230, i.e. 90 px past the midline (x 320) = 0.75 widths.
+    across = front_pose(abduction=(-90, 10), elbow=(180, 175))
+    assert compute("wrist_cross_midline", across, "left") == pytest.approx(0.75, abs=1e-6)
+    # the right arm hangs at its own side
+    assert compute("wrist_cross_midline", across, "right") < -0.3
+    # an arm out to the side is on its own side of the midline
+    out = front_pose(abduction=(90, 10))
+    assert compute("wrist_cross_midline", out, "left") < -1.0
+
+
+@pytest.mark.parametrize(("case", "k", "expected_max"), [
+    ("turned well toward side-on", 0.2, 0.2),
+    ("side-on", 0.05, 0.06),
+])
+def test_view_ratio_front_vs_side(case: str, k: float, expected_max: float) -> None:
+    front = front_pose()
+    side = squeezed(front, k)
+    # only x shrinks: shoulder width by k, the (vertical) trunk length not at all
+    assert compute("view_ratio", side) == pytest.approx(k * 120.0 / 160.0, abs=1e-6), case
+    assert compute("view_ratio", side) < expected_max
+    assert compute("view_ratio", front) > 0.6
+
+
+@pytest.mark.parametrize("deg", [-40, -15, 0, 10, 30, 60])
+def test_trunk_rotation_from_world(deg: float) -> None:
+    frame = dataclasses.replace(front_pose(), world=world_with_trunk_rotation(deg))
+    assert compute("trunk_rotation", frame, "left") == pytest.approx(deg, abs=1e-6)
+    assert compute("trunk_rotation", frame, "right") == pytest.approx(-deg, abs=1e-6)
+
+
+def test_trunk_rotation_needs_world() -> None:
+    assert math.isnan(compute("trunk_rotation", front_pose(), "left"))
+
+
+@pytest.mark.parametrize("facing", ["right", "left"])
+@pytest.mark.parametrize("angle", [-10, 0, 15, 35, 50])
+def test_head_forward_angle_side_view(facing: str, angle: float) -> None:
+    frame = side_pose_head(facing=facing, head_forward=angle)
+    assert compute("head_forward_angle", frame) == pytest.approx(angle, abs=1e-6)
+
+
+@pytest.mark.parametrize("facing", ["right", "left"])
+@pytest.mark.parametrize("angle", [-40, -10, 0, 20, 45])
+def test_head_lift_side_view(facing: str, angle: float) -> None:
+    frame = all_fours_pose(facing=facing, head_lift=angle)
+    assert compute("head_lift", frame) == pytest.approx(angle, abs=1e-6)
+
+
+def test_shoulder_flexion_side_view() -> None:
+    # side view facing right: arm raised forward (toward image right) by 120 from hanging
+    shoulder = np.array([320.0, 200.0])
+    frame = PoseFrame.from_points({
+        L.LEFT_SHOULDER: shoulder, L.LEFT_HIP: shoulder + np.array([0.0, 160.0]),
+        L.LEFT_ELBOW: shoulder + 80 * screen_dir(-90 + 120),
+    })
+    assert compute("shoulder_flexion", frame, "left") == pytest.approx(120.0, abs=1e-6)
+
+
+# ---------------------------------------------------------------- invariances
+
+ASYMMETRIC = dict(abduction=(120.0, 40.0), elbow=(90.0, 160.0), neck_tilt=15.0,
+                  head_turn=-20.0, shoulder_tilt=5.0, trunk_lean=-8.0)
+
+
+def asymmetric_pose() -> PoseFrame:
+    frame = front_pose(**ASYMMETRIC)
+    vis = frame.visibility.copy()
+    # slightly better-seen left side, so side-view measures pick a definite side
+    for lm in Landmark:
+        if lm.name.startswith("RIGHT") and vis[lm] > 0:
+            vis[lm] = 0.9
+    return dataclasses.replace(frame, visibility=vis, world=world_with_trunk_rotation(20.0))
+
+
+@pytest.mark.parametrize("name", measure_names())
+def test_mirror_property(name: str) -> None:
+    """Mirroring the person gives the other side's value (sided) or the same value."""
+    frame = asymmetric_pose()
+    mir = mirrored(frame)
+    m = get_measure(name)
+    for side in SIDES:
+        original = m(frame, other_side(side) if m.sided else side)
+        assert math.isfinite(original), f"{name} should be measurable on the test pose"
+        assert m(mir, side) == pytest.approx(original, abs=1e-6), f"{name}@{side}"
+
+
+@pytest.mark.parametrize("name", measure_names())
+def test_sided_measures_depend_on_side(name: str) -> None:
+    """A measure registered as sided gives different values per side on an asymmetric
+    pose; an unsided one ignores the side argument."""
+    frame = asymmetric_pose()
+    m = get_measure(name)
+    left, right = m(frame, "left"), m(frame, "right")
+    if m.sided:
+        assert left != pytest.approx(right, abs=1e-3)
+    else:
+        assert left == right
+
+
+@pytest.mark.parametrize("name", measure_names())
+def test_pixel_measures_ignore_position_scale_and_image_size(name: str) -> None:
+    """Angles and ratios of the same body do not change with where it is in the picture,
+    how big it is, or the (non-square) image size: all are computed in pixels."""
+    base = front_pose(**ASYMMETRIC)
+    other = front_pose(**ASYMMETRIC, image_size=(1920, 1080), scale=1.9, offset=(500.0, 250.0))
+    for side in SIDES:
+        a, b = compute(name, base, side), compute(name, other, side)
+        if math.isnan(a):
+            assert math.isnan(b)
+        else:
+            assert b == pytest.approx(a, abs=1e-6), f"{name}@{side}"
+
+
+def _blank(frame: PoseFrame, landmarks) -> PoseFrame:
+    xy = frame.xy.copy()
+    vis = frame.visibility.copy()
+    world = None if frame.world is None else frame.world.copy()
+    for lm in landmarks:
+        xy[int(lm)] = np.nan
+        vis[int(lm)] = 0.0
+        if world is not None:
+            world[int(lm)] = np.nan
+    return PoseFrame(xy=xy, visibility=vis, timestamp_s=frame.timestamp_s,
+                     image_size=frame.image_size, world=world)
+
+
+#: Side-view measures pick the better-seen side at run time, so their declared landmark
+#: list cannot name the side's ear/shoulder/hip; the definition's ``required`` must.
+_RUNTIME_SIDE = {"head_forward_angle", "head_lift"}
+
+
+@pytest.mark.parametrize("name", sorted(set(measure_names()) - _RUNTIME_SIDE))
+@pytest.mark.parametrize("side", SIDES)
+def test_any_declared_landmark_missing_gives_nan(name: str, side: str) -> None:
+    """``Measure.landmarks`` lists what must be visible: without any one of them the
+    measure is not computable (NaN), never silently the other side's value."""
+    frame = asymmetric_pose()
+    m = get_measure(name)
+    declared = m.landmarks(side)
+    assert declared, f"{name} declares no landmarks"
+    for lm in declared:
+        got = m(_blank(frame, [lm]), side)
+        assert math.isnan(got), f"{name}@{side} without {lm.name} gave {got}"
+
+
+@pytest.mark.parametrize("name", sorted(set(measure_names()) - _RUNTIME_SIDE))
+@pytest.mark.parametrize("side", SIDES)
+def test_measure_uses_only_declared_landmarks(name: str, side: str) -> None:
+    """Blanking every landmark a measure does not declare leaves its value unchanged, so
+    the tracker's visibility check (built from the declaration) covers what it uses."""
+    frame = asymmetric_pose()
+    m = get_measure(name)
+    declared = set(m.landmarks(side))
+    got = m(_blank(frame, [lm for lm in Landmark if lm not in declared]), side)
+    assert got == pytest.approx(m(frame, side), abs=1e-9)
+
+
+@pytest.mark.parametrize(("name", "near"), [
+    ("head_forward_angle", [L.LEFT_EAR, L.LEFT_SHOULDER, L.NOSE]),
+    ("head_lift", [L.LEFT_EAR, L.LEFT_SHOULDER, L.LEFT_HIP]),
+])
+def test_side_view_measure_without_its_side_gives_nan(name: str, near: list) -> None:
+    assert name in _RUNTIME_SIDE
+    frame = all_fours_pose(facing="right", head_lift=20.0)  # only the left side exists
+    assert math.isfinite(compute(name, frame))
+    for lm in near:
+        assert math.isnan(compute(name, _blank(frame, [lm]))), f"{name} without {lm.name}"
+
+
+@pytest.mark.parametrize("name", measure_names())
+def test_empty_frame_gives_nan(name: str) -> None:
+    assert math.isnan(compute(name, PoseFrame.empty(0.0, (640, 480)), "left"))
+
+
+# ---------------------------------------------------------------- registry
+
+def test_registry_entries_are_well_formed() -> None:
+    assert measure_names() == sorted(MEASURES)
+    for name, m in MEASURES.items():
+        assert m.name == name
+        assert m.unit in ("deg", "ratio"), name
+        assert len(m.description) > 10, name
+
+
+@pytest.mark.parametrize("bad", ["neck_tlt", "", "Neck_Lateral_Tilt", "shoulder abduction"])
+def test_unknown_measure_lists_valid_names(bad: str) -> None:
+    with pytest.raises(UnknownMeasureError) as info:
+        get_measure(bad)
+    msg = str(info.value)
+    assert repr(bad) in msg
+    for name in measure_names():
+        assert name in msg
+    assert "\n" not in msg
+    with pytest.raises(UnknownMeasureError):
+        compute(bad, front_pose(), "left")
+    assert isinstance(info.value, KeyError)  # still catchable as a failed lookup
+
+
+@pytest.mark.parametrize(("side", "expected", "raises"), [
+    ("left", "right", False),
+    ("right", "left", False),
+    ("both", None, True),
+    ("Left", None, True),
+])
+def test_other_side(side: str, expected: str | None, raises: bool) -> None:
+    if raises:
+        with pytest.raises(ValueError, match=r"left.*right"):
+            other_side(side)
+    else:
+        assert other_side(side) == expected
