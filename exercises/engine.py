@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from exercises.definition import Check, Prescription, StretchDefinition
-from exercises.measures import get_measure, other_side
+from exercises.measures import get_measure, near_side, other_side
 from pose.frame import PoseFrame
-from pose.landmarks import Landmark, group_landmarks
+from pose.landmarks import Landmark, group_landmarks, side_landmark
 
 __all__ = [
     "Cue",
@@ -288,6 +288,10 @@ class StretchTracker:
             return ("several_people", "I can see more than one person. Make sure only you are "
                     "in the camera's view")
         missing = frame.missing(self._required, self.tuning.visibility)
+        if not missing and self._primary.near_side:
+            near = near_side(frame)
+            missing = frame.missing([side_landmark(near, part) for part in self._primary.near_side],
+                                    self.tuning.visibility)
         if missing:
             return ("not_visible", self._visibility_message(frame, missing))
         view = self._primary_view_problem(frame)
@@ -345,6 +349,13 @@ class StretchTracker:
             self._rest.update(False, t)
             self._band_since = None
             self._close_all_faults(t)
+            # an absence counts as a break: a long one ends the hold, like leaving the band
+            rep = self._current
+            if rep is not None and rep.first_in_position_s is not None:
+                if self._out_since is None:
+                    self._out_since = t
+                if t - self._out_since >= self.tuning.max_break_s:
+                    self._hold_closed = True
             message = problem[1]
             show = t - self._unassessable_since >= self.tuning.lost_s or not self.counting
             # never keep showing a form correction for a body we cannot see

@@ -30,6 +30,7 @@ __all__ = [
     "compute",
     "get_measure",
     "measure_names",
+    "near_side",
     "other_side",
 ]
 
@@ -62,6 +63,8 @@ class Measure:
         description: one line for humans (shown by ``stretch-coach exercises``).
         landmarks: function side -> landmarks that must be visible.
         fn: function (frame, side) -> value.
+        near_side: for side-view measures, body parts (e.g. ``("ear", "shoulder")``) that
+            must be visible on the side facing the camera, whichever side that is.
     """
 
     name: str
@@ -70,6 +73,7 @@ class Measure:
     description: str
     landmarks: Callable[[str], tuple[Landmark, ...]]
     fn: Callable[[PoseFrame, str], float]
+    near_side: tuple[str, ...] = ()
 
     def __call__(self, frame: PoseFrame, side: str = "left") -> float:
         if frame.is_empty:
@@ -89,9 +93,9 @@ MEASURES: dict[str, Measure] = {}
 
 
 def _register(name: str, unit: str, sided: bool, description: str,
-              landmarks: Callable[[str], tuple[Landmark, ...]]):
+              landmarks: Callable[[str], tuple[Landmark, ...]], near_side: tuple[str, ...] = ()):
     def deco(fn: Callable[[PoseFrame, str], float]) -> Callable[[PoseFrame, str], float]:
-        MEASURES[name] = Measure(name, unit, sided, description, landmarks, fn)
+        MEASURES[name] = Measure(name, unit, sided, description, landmarks, fn, near_side)
         return fn
     return deco
 
@@ -254,6 +258,11 @@ def _neck_rotation(frame: PoseFrame, side: str) -> float:
     return toward_left if side == "left" else -toward_left
 
 
+def near_side(frame: PoseFrame) -> str:
+    """The side facing the camera in a side view (the better-seen ear and shoulder)."""
+    return _side_view_side(frame)
+
+
 def _side_view_side(frame: PoseFrame) -> str:
     """The side facing the camera in a side view: the better-seen ear/shoulder pair."""
     vis = frame.visibility
@@ -265,7 +274,7 @@ def _side_view_side(frame: PoseFrame) -> str:
 @_register("head_forward_angle", "deg", False,
            "Forward head position seen from the side: lean of the shoulder→ear line from "
            "vertical, positive toward where the face points. Side view.",
-           _fixed(L.NOSE))
+           _fixed(L.NOSE), near_side=("ear", "shoulder"))
 def _head_forward_angle(frame: PoseFrame, side: str) -> float:
     s = _side_view_side(frame)
     ear, shoulder = _p(frame, s, "ear"), _p(frame, s, "shoulder")
@@ -278,7 +287,7 @@ def _head_forward_angle(frame: PoseFrame, side: str) -> float:
 @_register("head_lift", "deg", False,
            "Head raised (+) or dropped (-) relative to the trunk line hip→shoulder, seen "
            "from the side (for cat-cow on all fours). Side view.",
-           _fixed(L.NOSE))
+           _fixed(), near_side=("ear", "shoulder", "hip"))
 def _head_lift(frame: PoseFrame, side: str) -> float:
     s = _side_view_side(frame)
     hip, shoulder, ear = _p(frame, s, "hip"), _p(frame, s, "shoulder"), _p(frame, s, "ear")

@@ -711,3 +711,34 @@ def test_library_nobody_in_view_is_cant_assess(stretch_id: str) -> None:
         fb = tracker.update(PoseFrame.empty(0.0, IMAGE))
         assert not fb.assessable and fb.setup_message and fb.cues[0].kind == "setup"
         assert fb.reps == 0
+
+
+def test_dropout_longer_than_max_break_ends_the_hold() -> None:
+    """An absence is a break: longer than max_break_s, the hold does not resume."""
+    keys = [(0.0, {"neck_tilt": 0.0}), *rep_keys(1.5, hold=8.0)]
+    dropout = T["max_break_s"] + 0.5
+    frames = _with_dropout(list(timeline(keys)), start=4.0, length=dropout)
+    tracker = StretchTracker(TILT, "left")
+    fbs = run(tracker, frames)
+    held_before = [fb for fb in fbs if fb.timestamp_s < 4.0][-1].hold_s
+    rep = tracker.reps[0]
+    assert rep.hold_s == pytest.approx(held_before, abs=HOLD_TOL)
+    assert rep.complete
+
+
+def test_side_view_measure_needs_the_near_side_visible() -> None:
+    """A side-view stretch is not judged when the ear/shoulder facing the camera is unseen."""
+    from exercises.definition import load_library
+    from pose.landmarks import Landmark as Lm
+
+    chin = load_library()["chin_tuck"]
+    pts = {Lm.NOSE: (380.0, 150.0), Lm.LEFT_EAR: (330.0, 150.0),
+           Lm.LEFT_SHOULDER: (320.0, 240.0), Lm.LEFT_HIP: (320.0, 400.0),
+           Lm.RIGHT_SHOULDER: (318.0, 240.0), Lm.RIGHT_HIP: (318.0, 400.0)}
+    seen = PoseFrame.from_points(pts, timestamp_s=0.0)
+    fb = StretchTracker(chin).update(seen)
+    assert fb.assessable, fb.setup_message
+    hidden_ear = dict(pts)
+    hidden_ear.pop(Lm.LEFT_EAR)
+    fb = StretchTracker(chin).update(PoseFrame.from_points(hidden_ear, timestamp_s=0.0))
+    assert not fb.assessable and "ear" in (fb.setup_message or "")
