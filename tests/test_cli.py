@@ -169,3 +169,43 @@ def test_output_folder_missing(tmp_path: Path, person_clip: Path) -> None:
     proc = run_cli("analyze", str(person_clip), "--exercise", "neck_side_tilt", "--json",
                    str(tmp_path / "nope" / "r.json"))
     assert_one_line_error(proc, 2, "output folder does not exist")
+
+
+def _write_rotated(path: Path, upright: np.ndarray, n: int, rotation_cw: int) -> None:
+    """A phone-style clip: pixels stored turned, display metadata turns them upright."""
+    import av
+
+    stored = np.rot90(upright, k=rotation_cw // 90)  # np.rot90 turns counter-clockwise
+    h, w = stored.shape[:2]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30, options={"preset": "veryfast"})
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.set_display_rotation(-rotation_cw)  # PyAV takes counter-clockwise degrees
+        for _ in range(n):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(
+                    np.ascontiguousarray(stored), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+@pytest.mark.parametrize("rotation_cw", [90, 270])
+def test_rotated_phone_video_is_analysed_upright(tmp_path: Path, person_photo: np.ndarray,
+                                                 rotation_cw: int) -> None:
+    plain, turned = tmp_path / "plain.mp4", tmp_path / "turned.mp4"
+    write_video(plain, (person_photo for _ in range(30)), 30)
+    _write_rotated(turned, person_photo, 30, rotation_cw)
+    reports = {}
+    for name, clip in (("plain", plain), ("turned", turned)):
+        out = tmp_path / f"{name}.json"
+        proc = run_cli("analyze", str(clip), "-e", "neck_side_tilt", "--side", "left",
+                       "--json", str(out), "-q")
+        assert proc.returncode == 0, proc.stderr
+        reports[name] = json.loads(out.read_text())
+    media = reports["turned"]["media"]
+    assert (media["width"], media["height"]) == (person_photo.shape[1], person_photo.shape[0])
+    assert media["rotation_deg"] == rotation_cw
+    assert reports["turned"]["assessable_share"] > 0.9
+    a = np.array(reports["plain"]["series"]["left"], dtype=float)
+    b = np.array(reports["turned"]["series"]["left"], dtype=float)
+    assert np.nanmax(np.abs(a - b)) < 3.0  # same head tilt read from the upright picture
