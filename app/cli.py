@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -296,8 +295,13 @@ def serve_cmd(port: int, host: str) -> None:
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
            "--server.address", host, "--browser.gatherUsageStats", "false"]
     click.echo(f"Stretch Coach on http://{host}:{port}  (Ctrl+C to stop)")
-    raise SystemExit(subprocess.call(cmd, env={**os.environ, "PYTHONPATH": str(
-        Path(__file__).resolve().parent.parent) + os.pathsep + os.environ.get("PYTHONPATH", "")}))
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ,
+           "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    # Run from the repo root so streamlit reads .streamlit/config.toml (upload limit...),
+    # and replace this process so signals (Ctrl+C, SIGTERM) reach streamlit directly.
+    os.chdir(root)
+    os.execve(sys.executable, cmd, env)
 
 
 @cli.command("model")

@@ -1,0 +1,225 @@
+"""Live coach: the webcam stream is coached frame by frame on this computer.
+
+The frame callback (``LiveCoach.callback``) runs in a WebRTC worker thread and
+never touches ``st.*``; the panel polls ``LiveCoach.snapshot()``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import time
+
+import streamlit as st
+from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+from app.live import LiveCoach, LiveSnapshot, ice_servers
+from app.ui import (
+    PHASE_TEXT,
+    fill_text,
+    get_library,
+    get_store,
+    page_header,
+    render_report,
+    side_label,
+    side_picker,
+    stretch_picker,
+)
+from coach.pipeline import resolve_sides
+from coach.report import SessionReport
+
+log = logging.getLogger("stretch_coach.app.live")
+
+WEBRTC_KEY = "live-coach-stream"
+SPEAK_GAP_S = 3.0         # never two spoken cues closer than this
+SPEAK_REPEAT_S = 8.0      # the same cue is repeated at most this often
+
+page_header("Live coach", ":material/videocam:",
+            "Stretch in front of your webcam. The coach shows your position against the "
+            "target, counts repetitions and times your holds. The video stays on this "
+            "computer.")
+
+
+def _save(report: SessionReport) -> int:
+    return get_store().save(report)
+
+
+lib = get_library()
+default_id = st.query_params.get("stretch")
+first = lib.get(default_id) or next(iter(lib.values()))
+coach: LiveCoach | None = st.session_state.get("live_coach")
+if coach is None:
+    coach = LiveCoach(first, first.run_sides, save=_save)
+    st.session_state["live_coach"] = coach
+
+try:
+    servers = ice_servers()
+except ValueError as e:
+    st.error(f"The network settings for video are invalid: {e}. Using none (this computer "
+             "and your local network only).")
+    servers = []
+
+settings = st.container()
+left, right = st.columns([3, 2], gap="large")
+
+with left:
+    ctx = webrtc_streamer(
+        key=WEBRTC_KEY,
+        mode=WebRtcMode.SENDRECV,
+        rtc_configuration={"iceServers": servers},
+        media_stream_constraints={
+            "video": {"width": {"ideal": 640}, "height": {"ideal": 480},
+                      "frameRate": {"ideal": 30}},
+            "audio": False,
+        },
+        video_frame_callback=coach.callback,
+        on_video_ended=coach.stop,
+        async_processing=True,
+        translations={"start": "Start camera", "stop": "Stop"},
+    )
+playing = bool(ctx.state.playing)
+busy = playing or bool(ctx.state.signalling)
+
+with settings:
+    c1, c2 = st.columns([3, 2])
+    with c1:
+        definition = stretch_picker("live-stretch", default=default_id or coach.definition.id,
+                                    disabled=busy)
+    with c2:
+        side = side_picker(definition, "live-side", disabled=busy)
+    sides = resolve_sides(definition, side)
+    coach.configure(definition, sides)
+    with st.expander("Camera setup and how to do it", expanded=not busy):
+        st.markdown(f"**Camera.** {definition.camera.setup}")
+        st.markdown("Make sure the parts of your body the coach needs stay in the picture "
+                    "for the whole stretch, with only you in view. When you press "
+                    "**Start camera**, stand still in the starting position for a moment: "
+                    "counting starts once the coach has seen you at rest.")
+        step_side = sides[0] if definition.is_sided else None
+        st.markdown("\n".join(f"{i}. {fill_text(s, definition, step_side)}"
+                              for i, s in enumerate(definition.steps, 1)))
+        if len(sides) > 1:
+            st.caption(f"Do all repetitions on the {sides[0]} side first, then the "
+                       f"{sides[1]} side. Both sides are tracked, so a repetition on either "
+                       "side counts.")
+        st.caption(f"Safety: {definition.safety}")
+
+if not busy and coach.running:
+    # the stream stopped: finish, build the report and save it (idempotent with
+    # on_video_ended, which does the same from the worker thread)
+    coach.stop()
+coach.prepare()  # load the pose model now, so the first frames after START are not lost
+
+
+def _speak(text: str) -> None:
+    """Say ``text`` with the browser's speech synthesis (no-op where unsupported)."""
+    st.html(
+        "<script>(function(){var w=window.parent||window;"
+        "var s=w.speechSynthesis||window.speechSynthesis;if(!s){return;}"
+        f"var u=new SpeechSynthesisUtterance({json.dumps(text)});u.rate=0.95;"
+        "s.cancel();s.speak(u);})();</script>",
+        unsafe_allow_javascript=True,
+    )
+
+
+def _maybe_speak(snap: LiveSnapshot) -> None:
+    text = snap.setup_message or (snap.cues[0] if snap.cues else None)
+    if not text or not st.session_state.get("speak"):
+        return
+    now = time.monotonic()
+    last_text, last_t = st.session_state.get("spoken", ("", -1e9))
+    if now - last_t < SPEAK_GAP_S or (text == last_text and now - last_t < SPEAK_REPEAT_S):
+        return
+    st.session_state["spoken"] = (text, now)
+    _speak(text)
+
+
+def _panel(snap: LiveSnapshot, hold_target: float) -> None:
+    if snap.error and not snap.running:
+        st.error(f"The coach could not start: {snap.error}")
+        return
+    if snap.error:
+        st.error(f"The coach hit a problem on some frames ({snap.error}); the details are "
+                 "in the server log.")
+    if not snap.running and snap.frames == 0:
+        if coach.warming_up:
+            st.info("Loading the pose model...", icon=":material/hourglass_top:")
+        else:
+            st.info("Press **Start camera** and allow the browser to use your camera.",
+                    icon=":material/videocam:")
+        return
+    if snap.running:
+        st.markdown(f"#### {PHASE_TEXT.get(snap.phase, snap.phase)}")
+    else:
+        st.markdown("#### Camera stopped")
+    if snap.setup_message:
+        st.warning(snap.setup_message, icon=":material/photo_camera:")
+    for side in snap.sides:
+        name = "" if side.side == "both" else f" ({side.side})"
+        st.markdown(f"**Reps{name}:** {side.reps} of {side.target}"
+                    + (f" · {side.correct_reps} correct" if side.reps else ""))
+    if snap.focus_side:
+        st.caption(f"Now: the {snap.focus_side} side.")
+    if hold_target > 0 and snap.running:
+        share = min(1.0, snap.hold_s / hold_target)
+        st.progress(share, text=f"Hold: {snap.hold_s:.1f} s of {hold_target:g} s")
+    for cue in snap.cues:
+        if cue != snap.setup_message:
+            st.info(cue, icon=":material/record_voice_over:")
+    if snap.running:
+        st.caption(f"{snap.fps:.0f} frames/s processed")
+    _maybe_speak(snap)
+
+
+# the panel refreshes twice a second: don't fade it while it does (calmer to read)
+st.html("<style>.st-key-live-panel [data-stale='true'], [data-stale='true']:has(.st-key-live-panel)"
+        "{opacity: 1 !important; transition: none !important;}</style>")
+
+with right:
+    st.subheader("Your progress")
+    st.toggle("Speak the cues", key="speak", value=False,
+              help="Reads the cues aloud with your browser's voice (muted by default).")
+    hold_target = coach.prescription.hold_s
+
+    warming = coach.warming_up
+
+    @st.fragment(run_every=0.5 if busy or warming else None)
+    def live_panel() -> None:
+        if warming and not busy and not coach.warming_up:
+            st.rerun()  # model loaded: redraw the page once, and stop polling
+        snap = coach.snapshot()
+        with st.container(key="live-panel"):
+            _panel(snap, hold_target)
+
+    live_panel()
+
+report = coach.report if not coach.running else None
+if report is not None:
+    st.divider()
+    side_txt = ", ".join(side_label(s) for s in report.sides)
+    st.header(f"Session summary: {report.exercise_name} ({side_txt})")
+    if coach.saved_id is not None:
+        st.caption(f"Saved to My sessions (session {coach.saved_id})"
+                   + ("" if report.complete else ", marked interrupted") + ".")
+    elif coach.save_error:
+        st.warning(f"The session could not be saved: {html.escape(coach.save_error)}")
+    render_report(report, key=f"live-{coach.saved_id}", definition=lib.get(report.exercise))
+elif not busy and coach.snapshot().frames and not coach.running:
+    st.info("Nothing was counted in that session: the coach never saw you still in the "
+            "starting position. Check the camera setup above and try again.")
+
+with st.expander("Connecting from another computer or phone"):
+    st.markdown(
+        "On this computer (or your local network) the video connects directly. If you "
+        "open the app from elsewhere, the browser and the server may need a STUN/TURN "
+        "server to reach each other. Set them before starting the app, as a JSON list:\n\n"
+        "```bash\n"
+        "export STRETCH_COACH_ICE_SERVERS='[{\"urls\": [\"stun:stun.example.org:3478\"]}, "
+        "{\"urls\": [\"turn:turn.example.org:3478\"], \"username\": \"me\", "
+        "\"credential\": \"secret\"}]'\n"
+        "```\n"
+        "or put the same list in `ice_servers.json` in the data folder "
+        "(`$STRETCH_COACH_DATA`, default `~/.local/share/stretch-coach`), or in a file named "
+        "by `$STRETCH_COACH_ICE_FILE`. Browsers only allow the camera on `https://` pages or "
+        "on `localhost`.")

@@ -1,0 +1,242 @@
+"""Analyse a recorded video: upload (or a sample), pick the stretch, get the report."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import streamlit as st
+
+from app.ui import (
+    get_library,
+    get_store,
+    page_header,
+    render_report,
+    sample_clips,
+    side_label,
+    side_picker,
+    stretch_picker,
+)
+from coach.analyze import AnalysisOptions, analyze_video
+from coach.report import SessionReport
+from pose.model import ModelUnavailableError
+from pose.video import VideoError
+from sessions.store import default_data_dir
+
+log = logging.getLogger("stretch_coach.app.analyse")
+
+VIDEO_TYPES = ["mp4", "mov", "webm", "avi", "mkv", "m4v"]
+MAX_UPLOAD_MB = 200  # keep in step with server.maxUploadSize in .streamlit/config.toml
+#: Below this share of judged frames the result is shown with a strong warning.
+LOW_ASSESSABLE = 0.2
+
+
+@dataclass
+class Analysis:
+    """The last analysis of this browser session (kept across reruns)."""
+
+    report: SessionReport
+    workdir: Path
+    annotated: Path | None
+    frame_csv: Path | None
+    kept_video: Path | None
+    saved_id: int | None
+    label: str
+
+
+page_header("Analyse a video", ":material/movie:",
+            "Upload a recording of yourself doing a stretch, or try one of the sample "
+            "videos. The video is analysed on this computer and deleted afterwards unless "
+            "you choose to keep it.")
+
+
+def _sweep_stale(max_age_s: float = 6 * 3600) -> None:
+    """Delete analysis folders left by browser sessions that ended long ago."""
+    now = time.time()
+    for pattern in ("stretch-coach-analysis-*", "stretch-coach-upload-*"):
+        for d in Path(tempfile.gettempdir()).glob(pattern):
+            try:
+                if now - d.stat().st_mtime > max_age_s:
+                    shutil.rmtree(d, ignore_errors=True)
+            except OSError:
+                pass
+
+
+def _discard(analysis: Analysis | None) -> None:
+    if analysis is not None:
+        shutil.rmtree(analysis.workdir, ignore_errors=True)
+
+
+def _run(video: Path, label: str, exercise: str, side: str | None, *, keep: bool,
+         save: bool, original_name: str) -> None:
+    """Analyse ``video`` and keep the result in the session state."""
+    definition = get_library()[exercise]
+    _discard(st.session_state.pop("analysis", None))
+    _sweep_stale()
+    workdir = Path(tempfile.mkdtemp(prefix="stretch-coach-analysis-"))
+    annotated = workdir / "annotated.mp4"
+    frame_csv = workdir / "frames.csv"
+    bar = st.progress(0.0, text=f"Analysing {label}...")
+    last = [0.0, -1.0]
+
+    def progress(done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.25:
+            return
+        last[0] = now
+        if total:
+            share = min(1.0, done / total)
+            bar.progress(share, text=f"Analysing {label}: frame {done} of {total}")
+        else:
+            bar.progress(0.0, text=f"Analysing {label}: frame {done}")
+
+    options = AnalysisOptions(side=side, annotated_path=annotated, csv_path=frame_csv)
+    try:
+        report = analyze_video(video, definition, options, progress=progress)
+    except VideoError as e:
+        bar.empty()
+        shutil.rmtree(workdir, ignore_errors=True)
+        st.error(f"This file can't be analysed as a video: {_tidy(e, video, original_name)}",
+                 icon=":material/movie:")
+        return
+    except ModelUnavailableError as e:
+        bar.empty()
+        shutil.rmtree(workdir, ignore_errors=True)
+        st.error(f"The pose model isn't available: {e}", icon=":material/extension:")
+        return
+    except ValueError as e:
+        bar.empty()
+        shutil.rmtree(workdir, ignore_errors=True)
+        st.error(str(e))
+        return
+    except Exception as e:  # the last guard: one calm line here, the traceback in the log
+        log.exception("analysis of %s failed", original_name)
+        bar.empty()
+        shutil.rmtree(workdir, ignore_errors=True)
+        st.error(f"Something went wrong while analysing this video ({type(e).__name__}). "
+                 "Please try another recording; the details are in the server log.")
+        return
+    bar.empty()
+    if report.frames == 0:
+        shutil.rmtree(workdir, ignore_errors=True)
+        st.error(f"No frames could be read from {original_name}. Check that it plays in a "
+                 "video player, or export it again as mp4.")
+        return
+    kept = None
+    will_save = save and report.assessable_share >= LOW_ASSESSABLE
+    if keep and will_save:
+        folder = default_data_dir() / "videos"
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        kept = folder / f"{stamp}_{Path(original_name).name}"
+        shutil.copyfile(video, kept)
+        report.media["kept_video"] = str(kept)
+        if annotated.is_file():
+            kept_annotated = kept.with_name(kept.stem + "_annotated.mp4")
+            shutil.copyfile(annotated, kept_annotated)
+            report.media["kept_annotated"] = str(kept_annotated)
+    report.media["file"] = original_name
+    saved_id = None
+    if will_save:
+        try:
+            saved_id = get_store().save(report)
+        except Exception as e:
+            log.exception("could not save the session")
+            st.warning(f"The report could not be saved to My sessions ({e}).")
+    st.session_state["analysis"] = Analysis(
+        report=report, workdir=workdir, annotated=annotated if annotated.is_file() else None,
+        frame_csv=frame_csv if frame_csv.is_file() else None, kept_video=kept,
+        saved_id=saved_id, label=label)
+
+
+def _tidy(e: Exception, path: Path, name: str) -> str:
+    """The one-line error with the temporary path replaced by the file's own name."""
+    text = str(e).replace(str(path), name).replace(path.name, name)
+    return text[0].lower() + text[1:] if text else text
+
+
+# --------------------------------------------------------------------------- inputs
+
+tab_upload, tab_sample = st.tabs(["Your video", "Try a sample video"])
+
+with tab_upload:
+    uploaded = st.file_uploader(
+        "Video file", type=VIDEO_TYPES, key="upload",
+        help=f"mp4, mov, webm, avi or mkv, up to {MAX_UPLOAD_MB} MB. For longer recordings, "
+             "trim the video to the stretch, or use the command line: "
+             "`stretch-coach analyze VIDEO --exercise ID`.")
+    st.caption(f"Up to {MAX_UPLOAD_MB} MB per file. Film yourself as described in the stretch's "
+               "camera setup (see the library), with one person in view.")
+    c1, c2 = st.columns([3, 2])
+    with c1:
+        definition = stretch_picker("analyse-stretch", default=st.query_params.get("stretch"))
+    with c2:
+        side = side_picker(definition, "analyse-side",
+                           both_label="Both sides (tracked together)")
+    save = st.checkbox("Save the result to My sessions", value=True, key="save-upload")
+    keep = st.checkbox("Keep the video with this session", value=False, disabled=not save,
+                       help="Otherwise the uploaded video is deleted as soon as it has been "
+                            "analysed.")
+    if st.button("Analyse", type="primary", disabled=uploaded is None):
+        assert uploaded is not None
+        suffix = Path(uploaded.name).suffix.lower() or ".mp4"
+        tmp = Path(tempfile.mkdtemp(prefix="stretch-coach-upload-"))
+        try:
+            path = tmp / f"upload{suffix}"
+            with open(path, "wb") as fh:
+                shutil.copyfileobj(uploaded, fh, length=1 << 20)
+            _run(path, uploaded.name, definition.id, side, keep=keep, save=save,
+                 original_name=uploaded.name)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)  # the upload never outlives the analysis
+
+with tab_sample:
+    clips = sample_clips()
+    if not clips:
+        st.info("No sample videos are installed yet (they live in `sample_videos/`).")
+    else:
+        lib = get_library()
+        wanted = st.query_params.get("sample")
+        default = next((i for i, c in enumerate(clips) if c.path.stem == wanted), 0)
+        choice = st.selectbox(
+            "Sample", range(len(clips)), key="sample", index=default,
+            format_func=lambda i: f"{lib[clips[i].exercise].name}"
+                                  + (f" ({side_label(clips[i].side)})"
+                                     if clips[i].side else "") + f" · {clips[i].path.name}")
+        clip = clips[choice]
+        d = lib[clip.exercise]
+        st.caption(f"{d.summary} The clip shows an animated person; its true counts are "
+                   f"known, so you can see how the coach does.")
+        save_sample = st.checkbox("Save the result to My sessions", value=True,
+                                  key="save-sample")
+        if st.button("Analyse this sample", type="primary"):
+            _run(clip.path, clip.path.name, clip.exercise, clip.side, keep=False,
+                 save=save_sample, original_name=clip.path.name)
+
+# --------------------------------------------------------------------------- result
+
+analysis: Analysis | None = st.session_state.get("analysis")
+if analysis is not None:
+    st.divider()
+    report = analysis.report
+    d = get_library().get(report.exercise)
+    st.header(f"{report.exercise_name}: {analysis.label}")
+    if analysis.saved_id is not None:
+        st.caption(f"Saved to My sessions (session {analysis.saved_id})."
+                   + (" The video is kept with it." if analysis.kept_video else ""))
+    if report.frames and report.assessable_share < LOW_ASSESSABLE:
+        st.error("I could hardly see a person in this video, so there is nothing reliable to "
+                 "report. Film yourself as the stretch's camera setup describes"
+                 + (f": {d.camera.setup}" if d else ".") + " The session was not saved.",
+                 icon=":material/visibility_off:")
+        with st.expander("Show what was measured anyway"):
+            render_report(report, key="analysis", definition=d,
+                          annotated_video=analysis.annotated, frame_csv=analysis.frame_csv)
+    else:
+        render_report(report, key="analysis", definition=d, annotated_video=analysis.annotated,
+                      frame_csv=analysis.frame_csv)

@@ -1,0 +1,355 @@
+"""The Streamlit app in a real browser: headless Chromium (Debian's) driven by Playwright.
+
+One app server for the module (``streamlit run app/Home.py`` on a free port, its
+own ``STRETCH_COACH_DATA`` in a temporary folder). The live test feeds Chromium's
+fake camera with a sample clip converted to MJPEG and talks WebRTC over loopback.
+
+Run: ``.venv/bin/python -m pytest -m browser tests/test_app_browser.py``.
+Screenshots land in ``artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from exercises.definition import load_library
+from sessions.store import SessionStore
+from tests.browser_utils import (
+    AppServer,
+    chromium_available,
+    fake_camera_file,
+    launch,
+    run_app,
+    screenshot,
+    wait_app_idle,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not chromium_available(),
+                       reason="needs /usr/bin/chromium (apt-get install chromium) and playwright"),
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = Path(os.environ.get("STRETCH_COACH_SAMPLES") or ROOT / "sample_videos")
+#: Clips preferred for the analyse and live tests, in order (short, clean); else the first.
+PREFERRED = ("neck_side_tilt_left_good", "neck_rotation_right_good", "chest_opener_good")
+TIMEOUT_MS = 120_000
+#: Seconds of stillness added before the clip in the fake camera (the connection eats ~1 s).
+LEAD_IN_S = 2.0
+REPS_RE = re.compile(r"Reps(?: \((left|right|both)\))?: (\d+) of (\d+)")
+HOLD_RE = re.compile(r"Hold: (\d+(?:\.\d+)?) s of")
+
+
+def _samples() -> list[tuple[Path, dict[str, Any]]]:
+    out = []
+    for truth in sorted(SAMPLES.glob("*.truth.json")):
+        mp4 = truth.with_name(truth.name.replace(".truth.json", ".mp4"))
+        if mp4.is_file():
+            out.append((mp4, json.loads(truth.read_text(encoding="utf-8"))))
+    return out
+
+
+def _preferred_sample() -> tuple[Path, dict[str, Any]]:
+    """A short, clean clip (see ``PREFERRED``), else the first sample."""
+    samples = {p.stem: (p, t) for p, t in _samples()}
+    if not samples:
+        pytest.skip(f"no sample clips with truth in {SAMPLES}")
+    name = next((n for n in PREFERRED if n in samples), next(iter(samples)))
+    return samples[name]
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    data = tmp_path_factory.mktemp("stretch-coach-data")
+    env = {"STRETCH_COACH_SAMPLES": str(SAMPLES)}
+    with run_app(data, env=env) as server:
+        yield server
+    # the app must have shut down cleanly (no orphan server left behind)
+    assert server.process.poll() is not None
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def chromium(playwright: Any) -> Iterator[Any]:
+    b = launch(playwright)
+    yield b
+    b.close()
+
+
+@pytest.fixture()
+def page(chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context(viewport={"width": 1280, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    p = context.new_page()
+    yield p
+    context.close()
+
+
+def _open(page: Any, app: AppServer, path: str = "") -> None:
+    page.goto(f"{app.url}/{path}")
+    wait_app_idle(page, TIMEOUT_MS)
+
+
+def _metric(page: Any, label: str) -> str:
+    m = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return m.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_home_shows_safety_note_and_links(page: Any, app: AppServer) -> None:
+    _open(page, app)
+    page.get_by_role("heading", name="Stretch Coach").first.wait_for()
+    body = page.locator('[data-testid="stMain"]')
+    body.get_by_text("not a diagnosis").first.wait_for()
+    text = body.inner_text()
+    assert "numbness, tingling or weakness in your arms" in text
+    assert "lasts for days" in text
+    for link in ("Live coach", "Analyse a video", "Stretch library", "My sessions"):
+        body.get_by_role("link", name=re.compile(link)).first.wait_for()
+    screenshot(page, "home")
+
+
+def test_library_lists_every_stretch(page: Any, app: AppServer) -> None:
+    _open(page, app, "Stretch_library")
+    page.get_by_role("heading", name="Stretch library").wait_for()
+    main = page.locator('[data-testid="stMain"]')
+    lib = load_library()
+    for d in lib.values():
+        main.get_by_text(d.name, exact=False).first.wait_for()
+    assert page.locator('[data-testid="stExpander"]').count() == len(lib)
+    # open one: steps with the side filled in, camera setup and safety
+    page.locator('[data-testid="stExpander"] summary').filter(has_text="Neck side tilt").click()
+    main.get_by_text("your left ear moves toward your left shoulder").wait_for()
+    assert "{side}" not in main.inner_text()
+    main.get_by_text(lib["neck_side_tilt"].camera.setup).wait_for()
+    screenshot(page, "library")
+
+
+def test_analyse_sample_matches_truth(page: Any, app: AppServer) -> None:
+    clip, truth = _preferred_sample()
+    _open(page, app, f"Analyse_video?sample={clip.stem}")
+    page.get_by_role("tab", name="Try a sample video").click()
+    assert clip.name in page.get_by_role("combobox", name="Sample").input_value()
+    page.get_by_role("button", name="Analyse this sample").click()
+    page.get_by_text("Your movement over time").wait_for(timeout=240_000)
+    wait_app_idle(page, 240_000)
+    reps = _metric(page, "Reps")
+    assert int(reps.split("/")[0]) == truth["expected"]["reps"], (clip.name, reps)
+    # the chart is drawn by vega-embed
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.locator("canvas, svg").first.wait_for()
+    # the annotated video is playable
+    video = page.locator('[data-testid="stVideo"]').first
+    video.wait_for()
+    video.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => { const v = document.querySelector('[data-testid=\"stVideo\"]');"
+        " return v && v.readyState >= 1 && v.duration > 0; }", timeout=60_000)
+    duration = page.evaluate("() => document.querySelector('[data-testid=\"stVideo\"]').duration")
+    assert duration == pytest.approx(truth["n_frames"] / truth["fps"], abs=1.0) \
+        if "n_frames" in truth else duration > 0
+    assert page.get_by_role("button", name="Report (JSON)").count() == 1
+    assert page.get_by_role("button", name="Annotated video (mp4)").count() == 1
+    screenshot(page, "analyse_sample")
+
+
+def test_upload_of_non_video_is_a_calm_error(page: Any, app: AppServer,
+                                              tmp_path: Path) -> None:
+    bogus = tmp_path / "holiday.mp4"
+    bogus.write_text("not a video at all\n" * 100)
+    _open(page, app, "Analyse_video")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bogus))
+    page.get_by_text("holiday.mp4").first.wait_for()
+    page.get_by_role("button", name="Analyse", exact=True).click()
+    error = page.locator('[data-testid="stAlertContentError"]').first
+    error.wait_for()
+    text = error.inner_text()
+    assert "can't be analysed as a video" in text and "holiday.mp4" in text
+    assert "Traceback" not in page.locator('[data-testid="stMain"]').inner_text()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    screenshot(page, "analyse_bad_upload")
+    # the server is still serving
+    with urllib.request.urlopen(f"{app.url}/_stcore/health", timeout=5) as r:
+        assert r.read().strip() == b"ok"
+    _open(page, app, "Stretch_library")
+    page.get_by_role("heading", name="Stretch library").wait_for()
+
+
+def _upload_dirs() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("stretch-coach-upload-*"))
+
+
+def _upload_and_analyse(page: Any, app: AppServer, video: Path, *, keep: bool,
+                        stretch: str = "neck_side_tilt") -> None:
+    _open(page, app, f"Analyse_video?stretch={stretch}")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(video))
+    page.get_by_text(video.name).first.wait_for()
+    if keep:
+        page.get_by_text("Keep the video with this session").click()
+        wait_app_idle(page)
+    page.get_by_role("button", name="Analyse", exact=True).click()
+
+
+def test_video_without_a_person_is_explained_and_not_saved(page: Any, app: AppServer,
+                                                            tmp_path: Path) -> None:
+    from pose.video import write_video
+
+    empty_room = tmp_path / "empty_room.mp4"
+    write_video(empty_room, (np.full((240, 320, 3), 200, np.uint8) for _ in range(45)), 15.0)
+    store = SessionStore(f"sqlite:///{app.data_dir / 'sessions.db'}")
+    before, uploads = store.count(), _upload_dirs()
+    _upload_and_analyse(page, app, empty_room, keep=True)
+    page.get_by_text("could hardly see a person").wait_for()
+    wait_app_idle(page)
+    assert "was not saved" in page.locator('[data-testid="stMain"]').inner_text()
+    assert store.count() == before
+    assert not list((app.data_dir / "videos").glob("*empty_room*"))
+    assert _upload_dirs() <= uploads  # the upload did not outlive the analysis
+    screenshot(page, "analyse_no_person")
+
+
+def test_uploaded_video_is_kept_only_when_asked(page: Any, app: AppServer,
+                                                tmp_path: Path) -> None:
+    clip, _ = _preferred_sample()
+    short = tmp_path / "my_stretch.mp4"
+    fake_camera_file(clip, tmp_path / "short.y4m", max_s=2.5)  # person at rest
+    from pose.video import open_video, write_video
+
+    with open_video(tmp_path / "short.y4m") as reader:
+        write_video(short, (f.image for f in reader.frames()), 30.0)
+    store = SessionStore(f"sqlite:///{app.data_dir / 'sessions.db'}")
+    uploads = _upload_dirs()
+    _upload_and_analyse(page, app, short, keep=True)
+    page.get_by_text("The video is kept with it").wait_for(timeout=120_000)
+    saved = store.list(limit=1)[0]
+    kept = Path(saved.report.media["kept_video"])
+    assert kept.is_file() and kept.parent == app.data_dir / "videos"
+    assert kept.read_bytes() == short.read_bytes()
+    assert saved.report.media["file"] == "my_stretch.mp4"
+    assert _upload_dirs() <= uploads
+    # and without the tick nothing is kept
+    n_kept = len(list((app.data_dir / "videos").iterdir()))
+    _upload_and_analyse(page, app, short, keep=False)
+    page.get_by_text(re.compile(r"Saved to My sessions \(session \d+\)\.$")).wait_for(
+        timeout=120_000)
+    assert len(list((app.data_dir / "videos").iterdir())) == n_kept
+    assert "kept_video" not in store.list(limit=1)[0].report.media
+
+
+def test_live_coach_counts_reps_from_fake_camera(app: AppServer, playwright: Any,
+                                                 tmp_path: Path) -> None:
+    clip, truth = _preferred_sample()
+    name = clip.stem
+    expected = truth["expected"]["reps"]
+    duration = (truth.get("n_frames", 0) / truth.get("fps", 30) or 40.0) + LEAD_IN_S
+    camera = fake_camera_file(clip, tmp_path / "camera.mjpeg", lead_in_s=LEAD_IN_S)
+    store = SessionStore(f"sqlite:///{app.data_dir / 'sessions.db'}")
+    before = store.count()
+
+    b = launch(playwright, camera)
+    try:
+        context = b.new_context(viewport={"width": 1280, "height": 1000})
+        context.set_default_timeout(TIMEOUT_MS)
+        # record what the page asks the browser to say (headless Chromium has no voices)
+        context.add_init_script(
+            "window.__spoken = []; if (window.speechSynthesis) { const s = window.speechSynthesis;"
+            " s.speak = (u) => { window.__spoken.push(u.text); }; }")
+        page = context.new_page()
+        _open(page, app, f"Live_coach?stretch={truth['exercise']}")
+        page.get_by_text("Speak the cues").click()
+        wait_app_idle(page)
+        if truth.get("side") in ("left", "right"):
+            page.locator('[data-testid="stRadio"]').get_by_text(
+                truth["side"].capitalize(), exact=True).click()
+            wait_app_idle(page)
+        page.locator(".st-key-live-panel").get_by_text("Press Start camera").wait_for()
+        frame = page.frame_locator('iframe[title*="webrtc"]')
+        frame.get_by_role("button", name="Start camera").click()
+        panel = page.locator(".st-key-live-panel")
+        panel.get_by_text(REPS_RE).first.wait_for(timeout=60_000)
+        started = time.monotonic()
+        max_reps, max_hold, cues_seen, shot = 0, 0.0, False, False
+        # stream until the clip's reps are counted, or one clip length (+ slack) has passed
+        while time.monotonic() - started < duration + 8:
+            text = panel.inner_text()
+            max_reps = max(max_reps, sum(int(m.group(2)) for m in REPS_RE.finditer(text)))
+            hold = HOLD_RE.search(text)
+            max_hold = max(max_hold, float(hold.group(1)) if hold else 0.0)
+            cues_seen |= panel.locator('[data-testid="stAlertContentInfo"]').count() > 0
+            if max_reps >= expected and max_hold > 0:
+                break
+            if max_hold > 1.0 and not shot:
+                shot = True
+                screenshot(page, "live_streaming")
+            time.sleep(0.5)
+        screenshot(page, "live_streaming_end")
+        frame.get_by_role("button", name="Stop").click()
+        page.get_by_text("Session summary").wait_for(timeout=60_000)
+        wait_app_idle(page)
+        summary_reps = int(_metric(page, "Reps").split("/")[0])
+        spoken = page.evaluate("() => window.__spoken")
+        screenshot(page, "live_summary")
+        context.close()
+    finally:
+        b.close()
+
+    assert abs(max_reps - expected) <= 1, (name, max_reps, expected)
+    assert abs(summary_reps - expected) <= 1, (name, summary_reps, expected)
+    assert max_hold > 0 or cues_seen, "neither a hold timer nor a cue was shown"
+    assert spoken and all(isinstance(t, str) and t for t in spoken), spoken
+    assert len(spoken) <= duration / 3.0 + 1  # the cooldown keeps speech sparse
+    # the session was saved in the store (by the page, or by the worker when the track ended)
+    deadline = time.monotonic() + 10
+    while store.count() == before and time.monotonic() < deadline:
+        time.sleep(0.3)
+    saved = store.list(limit=1)
+    assert store.count() == before + 1 and saved
+    s = saved[0]
+    assert s.source == "live" and s.exercise == truth["exercise"]
+    assert abs(s.reps - expected) <= 1
+    assert s.complete == (s.reps >= expected)
+    if not s.complete:
+        assert s.problem == "camera stopped before the set was finished"
+
+
+def test_my_sessions_lists_and_opens_a_session(page: Any, app: AppServer) -> None:
+    from tests.test_store import _neck_tilt_report
+
+    store = SessionStore(f"sqlite:///{app.data_dir / 'sessions.db'}")
+    report = _neck_tilt_report(2, stop_mid_rep=True, complete=False,
+                               problem="camera stopped before the set was finished")
+    sid = store.save(report)
+    _open(page, app, "My_sessions")
+    page.get_by_role("heading", name="My sessions").wait_for()
+    main = page.locator('[data-testid="stMain"]')
+    main.locator('[data-testid="stDataFrame"]').first.wait_for()
+    # the newest session is opened by default: ours
+    main.get_by_text("marked incomplete").first.wait_for()
+    assert int(_metric(page, "Reps").split("/")[0]) == report.reps_done
+    main.locator('[data-testid="stVegaLiteChart"]').first.locator("canvas, svg").first.wait_for()
+    assert store.get(sid) is not None
+    screenshot(page, "my_sessions")
