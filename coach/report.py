@@ -53,6 +53,8 @@ class SessionReport:
         setup_issues: counts of frames per setup problem (nobody, several_people, ...).
         series: {"t": [...], "<side>": [...]} primary measure per frame (None = not measured).
         media: source file info (name, fps, size, rotation).
+        baselines: per side, the resting value a rest-relative measure is measured from
+            (``baseline = "rest"`` stretches such as chin tuck; None otherwise).
     """
 
     exercise: str
@@ -74,6 +76,7 @@ class SessionReport:
     primary_label: str = ""
     primary_unit: str = "deg"
     target: tuple[float, float] = (0.0, 0.0)
+    baselines: dict[str, float | None] = field(default_factory=dict)
     version: int = REPORT_VERSION
 
     # ---------------------------------------------------------------- summaries
@@ -182,6 +185,8 @@ def build_report(definition: StretchDefinition, trackers: Iterable[StretchTracke
         series=series or {}, media=media or {}, primary_label=definition.primary.label,
         primary_unit=get_measure(definition.primary.measure).unit,
         target=definition.primary.target,
+        baselines={t.side: (None if t.baseline is None else round(t.baseline, 4))
+                   for t in trackers},
     )
 
 
