@@ -134,13 +134,22 @@ def annotate(image: np.ndarray, frame: PoseFrame | None, info: OverlayInfo | Non
     return out
 
 
+def _shade(img: np.ndarray, y0: int, y1: int) -> None:
+    """Darken rows y0..y1 toward the panel colour in place (only that band is touched)."""
+    y0, y1 = max(0, y0), min(img.shape[0], y1)
+    if y1 <= y0:
+        return
+    band = img[y0:y1]
+    panel = np.empty_like(band)
+    panel[:] = _PANEL
+    cv2.addWeighted(panel, 0.65, band, 0.35, 0, dst=band)
+
+
 def _panel(out: np.ndarray, info: OverlayInfo, s: float) -> None:
     h, w = out.shape[:2]
     pad = round(8 * s)
     panel_h = round(74 * s)
-    overlay = out.copy()
-    cv2.rectangle(overlay, (0, 0), (w, panel_h), _PANEL, -1)
-    cv2.addWeighted(overlay, 0.65, out, 0.35, 0, dst=out)
+    _shade(out, 0, panel_h)
     if info.title:
         _text(out, info.title, (pad, round(20 * s)), 0.55 * s, _WHITE, 1)
     # rep counter, top right
@@ -184,8 +193,6 @@ def _panel(out: np.ndarray, info: OverlayInfo, s: float) -> None:
     if lines:
         line_h = round(24 * s)
         top = h - line_h * len(lines) - pad
-        overlay = out.copy()
-        cv2.rectangle(overlay, (0, top - pad), (w, h), _PANEL, -1)
-        cv2.addWeighted(overlay, 0.65, out, 0.35, 0, dst=out)
+        _shade(out, top - pad, h)
         for i, line in enumerate(lines):
             _text(out, line, (pad, top + line_h * i + round(16 * s)), 0.6 * s, color, 1)
