@@ -349,7 +349,9 @@ class LiveCoach:
         estimator, self._spare = self._spare, None
         if estimator is None:
             estimator = self._estimator_factory()
-        session = CoachSession(self.definition, self.sides, estimator, self.prescription)
+        # live: both sides one after the other (the coach judges only the current side)
+        session = CoachSession(self.definition, self.sides, estimator, self.prescription,
+                               sequence=True)
         self.report = None
         self.saved_id = None
         self.save_error = None
@@ -380,7 +382,7 @@ class LiveCoach:
         target = self.reps_per_side()
         sides = tuple(SideProgress(f.side, f.reps, f.correct_reps, target)
                       for f in result.feedback)
-        focus = next((s.side for s in sides if s.reps < s.target), None)
+        focus = run.session.active_side
         cues = tuple(dict.fromkeys(c.text for c in fb.cues))
         span = run.recent[-1] - run.recent[0] if len(run.recent) > 1 else 0.0
         return LiveSnapshot(

@@ -55,10 +55,12 @@ class FrameResult:
 
     frame: PoseFrame
     feedback: list[Feedback]
+    active_side: str | None = None
     primary: Feedback = field(init=False)
 
     def __post_init__(self) -> None:
-        self.primary = _most_relevant(self.feedback)
+        active = [f for f in self.feedback if f.side == self.active_side]
+        self.primary = active[0] if active else _most_relevant(self.feedback)
 
 
 def _most_relevant(feedback: Sequence[Feedback]) -> Feedback:
@@ -78,17 +80,22 @@ class CoachSession:
             ``estimate(image_rgb, t) -> PoseFrame``); None when frames come pre-estimated.
         prescription: the dose to judge against.
         smoothing: apply One-Euro smoothing to landmarks.
+        sequence: with two sides, do them one after the other (live coaching): only the
+            current side is judged until its reps are done, then the next side starts.
+            Without it (video analysis) both sides are tracked in parallel.
     """
 
     def __init__(self, definition: StretchDefinition, sides: Sequence[str],
                  estimator: object | None = None, prescription: Prescription | None = None,
-                 smoothing: bool = True) -> None:
+                 smoothing: bool = True, sequence: bool = False) -> None:
         self.definition = definition
         self.sides = tuple(sides)
         self.prescription = prescription or definition.prescription
         self.estimator = estimator
         self.smoother = PoseSmoother() if smoothing else None
         self.trackers = {s: StretchTracker(definition, s, self.prescription) for s in self.sides}
+        self.sequence = sequence and len(self.sides) > 1
+        self.active = 0
         self.last: FrameResult | None = None
         self.frames = 0
         self.people_warnings = 0
@@ -97,12 +104,29 @@ class CoachSession:
         """Judge an already-estimated pose."""
         if self.smoother is not None:
             frame = self.smoother(frame)
-        feedback = [t.update(frame) for t in self.trackers.values()]
         self.frames += 1
         if frame.num_people > 1:
             self.people_warnings += 1
-        self.last = FrameResult(frame, feedback)
+        if not self.sequence:
+            self.last = FrameResult(frame, [t.update(frame) for t in self.trackers.values()])
+            return self.last
+        side = self.sides[self.active]
+        feedback = []
+        for s, tracker in self.trackers.items():
+            feedback.append(tracker.update(frame) if s == side
+                            else tracker.snapshot(frame.timestamp_s))
+        done = self.trackers[side]
+        target = self.prescription.reps * self.prescription.sets
+        if (sum(r.complete for r in done.reps) >= target and done.phase == Phase.REST
+                and self.active + 1 < len(self.sides)):
+            self.active += 1  # this side's set is done: the next frame judges the next side
+        self.last = FrameResult(frame, feedback, active_side=side)
         return self.last
+
+    @property
+    def active_side(self) -> str:
+        """The side being judged now (the only one, or the current one in a sequence)."""
+        return self.sides[self.active] if self.sequence else self.sides[0]
 
     def process(self, image_rgb: np.ndarray, timestamp_s: float) -> FrameResult:
         """Estimate the pose in ``image_rgb`` and judge it."""

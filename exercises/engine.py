@@ -512,6 +512,12 @@ class StretchTracker:
         self._back.update(False, t)
         events.append("rep_completed")
 
+    def snapshot(self, t: float | None = None) -> Feedback:
+        """The tracker's state as feedback, without consuming a frame (e.g. a side waiting
+        for its turn when both sides are done one after the other)."""
+        t = t if t is not None else (self._last_t or 0.0)
+        return self._feedback(t, self.phase, False, None, None, {}, [])
+
     def finish(self, t: float | None = None) -> None:
         """Close open faults and keep a rep in progress as incomplete (stream ended)."""
         t = t if t is not None else (self._last_t or 0.0)

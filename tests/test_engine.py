@@ -742,3 +742,27 @@ def test_side_view_measure_needs_the_near_side_visible() -> None:
     hidden_ear.pop(Lm.LEFT_EAR)
     fb = StretchTracker(chin).update(PoseFrame.from_points(hidden_ear, timestamp_s=0.0))
     assert not fb.assessable and "ear" in (fb.setup_message or "")
+
+
+def test_both_sides_in_sequence_judges_one_side_at_a_time() -> None:
+    """Live coaching of both sides: left reps first; right reps only count after."""
+    from coach.pipeline import CoachSession
+
+    d = TILT.model_copy(update={"prescription": TILT.prescription.model_copy(
+        update={"reps": 2})})
+    keys, _ = session_keys(1, sign=-1.0)          # a right tilt first: not its turn yet
+    left, _ = session_keys(2)
+    right, _ = session_keys(2, sign=-1.0)
+    shift = keys[-1][0]
+    keys += [(t + shift, kw) for t, kw in left[1:]]
+    shift = keys[-1][0]
+    keys += [(t + shift, kw) for t, kw in right[1:]]
+    session = CoachSession(d, ("left", "right"), sequence=True, smoothing=False)
+    actives = []
+    for frame in timeline(keys):
+        result = session.process_pose(frame)
+        actives.append(result.primary.side)
+    reps = {s: sum(r.complete for r in t.reps) for s, t in session.trackers.items()}
+    assert reps == {"left": 2, "right": 2}
+    assert actives[0] == "left" and actives[-1] == "right"
+    assert actives.index("right") > 0 and "left" not in actives[actives.index("right"):]
