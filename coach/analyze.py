@@ -9,21 +9,65 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from coach.pipeline import CoachSession, resolve_sides
 from coach.report import FrameCsvWriter, SessionReport, build_report
 from exercises.definition import Prescription, StretchDefinition
 from pose.video import AnnotatedVideoWriter, VideoInfo, open_video
 
-__all__ = ["AnalysisOptions", "analyze_video"]
+__all__ = ["AnalysisOptions", "analyze_video", "prefetch"]
 
 log = logging.getLogger(__name__)
 
 #: progress callback: (frames done, frames expected or None) -> None
 Progress = Callable[[int, int | None], None]
+
+T = TypeVar("T")
+
+
+def prefetch(items: Iterator[T], depth: int = 6) -> Iterator[T]:
+    """Run ``items`` in a worker thread, ``depth`` items ahead (bounded: memory stays flat).
+
+    Decoding and colour conversion then overlap with pose estimation, which releases
+    the GIL. Exceptions from the worker are re-raised here; stopping early stops it.
+    """
+    q: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(("end", None))
+        except BaseException as e:  # handed to the consumer, raised there
+            q.put(("error", e))
+
+    worker = threading.Thread(target=work, name="frame-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value  # type: ignore[misc]
+            yield value  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join(timeout=5)
 
 
 @dataclass(frozen=True)
@@ -90,7 +134,7 @@ def analyze_video(path: str | os.PathLike[str], definition: StretchDefinition,
         frames = 0
         last_t = 0.0
         try:
-            for vf in reader.frames(max_side=options.max_side):
+            for vf in prefetch(reader.frames(max_side=options.max_side)):
                 result = session.process(vf.image, vf.timestamp_s)
                 frames += 1
                 last_t = vf.timestamp_s
