@@ -97,23 +97,34 @@ def smoothing_lag(fps: float = 30.0) -> dict[str, float]:
 
 
 def _make_long(video: Path, seconds: float, out: Path) -> None:
+    """Loop ``video`` into a ``seconds``-long clip, streaming (no frame list in memory)."""
     with open_video(video) as reader:
-        fps = reader.info.fps
-        frames = [f.image for f in reader.frames()]
-    h, w = frames[0].shape[:2]
+        fps, w, h = reader.info.fps, reader.info.width, reader.info.height
+    total = round(seconds * fps)
+    written = 0
     with AnnotatedVideoWriter(out, fps, w, h, crf=30) as writer:
-        for i in range(round(seconds * fps)):
-            writer.write(frames[i % len(frames)])
+        while written < total:
+            with open_video(video) as reader:
+                for frame in reader.frames():
+                    if written == total:
+                        break
+                    writer.write(frame.image)
+                    written += 1
 
 
 def _peak_rss_mb(video: Path, exercise: str) -> float:
-    code = ("import resource,sys; from app.cli import main\n"
+    """Peak resident memory of a fresh ``stretch-coach analyze`` process, in MB.
+
+    Read from the child's own VmHWM: ``ru_maxrss`` would be wrong here, because on
+    Linux it survives exec and starts from the parent's size at fork.
+    """
+    code = ("import sys; from app.cli import main\n"
             "try:\n main(['analyze', sys.argv[1], '-e', sys.argv[2], '-q'])\n"
             "except SystemExit: pass\n"
-            "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
     out = subprocess.run([sys.executable, "-c", code, str(video), exercise],
                          capture_output=True, text=True, cwd=ROOT, check=True).stdout
-    kb = int(next(line for line in out.splitlines() if line.startswith("PEAK")).split()[1])
+    kb = int(next(line for line in out.splitlines() if line.startswith("VmHWM")).split()[1])
     return kb / 1024.0
 
 

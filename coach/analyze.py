@@ -164,6 +164,10 @@ def analyze_video(path: str | os.PathLike[str], definition: StretchDefinition,
     media = {"file": Path(path).name, "fps": round(info.fps, 3), "width": info.width,
              "height": info.height, "rotation_deg": info.rotation_deg,
              "frame_count": info.frame_count, "codec": info.codec}
+    # Both sides of a sided stretch are tracked in parallel when no side was given; a
+    # recording usually shows one side only, so judge completion on the sides done.
+    done_sides = [s for s, t in session.trackers.items() if t.reps] or list(sides)
     return build_report(definition, session.trackers.values(), source="video",
                         prescription=prescription, duration_s=duration, frames=frames,
-                        complete=complete, problem=problem, series=series, media=media)
+                        complete=complete, problem=problem, series=series, media=media,
+                        score_sides=done_sides if options.side is None else list(sides))

@@ -160,8 +160,13 @@ def build_report(definition: StretchDefinition, trackers: Iterable[StretchTracke
                  source: str, prescription: Prescription, duration_s: float, frames: int,
                  complete: bool = True, problem: str | None = None,
                  series: dict[str, list[float | None]] | None = None,
-                 media: dict[str, Any] | None = None) -> SessionReport:
-    """Collect the trackers' records into a ``SessionReport``."""
+                 media: dict[str, Any] | None = None,
+                 score_sides: list[str] | None = None) -> SessionReport:
+    """Collect the trackers' records into a ``SessionReport``.
+
+    Args:
+        score_sides: sides the completion score is judged on (default: every tracked side).
+    """
     trackers = list(trackers)
     reps = [r for t in trackers for r in t.reps]
     reps.sort(key=lambda r: r.start_s)
@@ -172,7 +177,8 @@ def build_report(definition: StretchDefinition, trackers: Iterable[StretchTracke
     for t in trackers:
         for k, v in t.setup_counts.items():
             setup[k] = max(setup.get(k, 0), v)
-    score = score_session(reps, definition, prescription, sides=[t.side for t in trackers])
+    score = score_session(reps, definition, prescription,
+                          sides=score_sides or [t.side for t in trackers])
 
     return SessionReport(
         exercise=definition.id, exercise_name=definition.name,
