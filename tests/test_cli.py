@@ -209,3 +209,9 @@ def test_rotated_phone_video_is_analysed_upright(tmp_path: Path, person_photo: n
     a = np.array(reports["plain"]["series"]["left"], dtype=float)
     b = np.array(reports["turned"]["series"]["left"], dtype=float)
     assert np.nanmax(np.abs(a - b)) < 3.0  # same head tilt read from the upright picture
+
+
+def test_live_without_a_camera_is_a_one_line_error() -> None:
+    # no camera exists on the test machines: index 99 certainly doesn't
+    proc = run_cli("live", "--exercise", "neck_side_tilt", "--camera", "99")
+    assert_one_line_error(proc, 3, "could not open camera 99")
