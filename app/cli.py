@@ -7,6 +7,7 @@ Exit codes: 0 ok; 2 bad arguments (unknown stretch, bad side...); 3 bad input
 file (not a video, truncated before any frame...); 4 pose model unavailable;
 5 the analysis finished but the video ended early (report written, marked
 incomplete); 6 nobody could be assessed in any frame (report written);
+7 authentication failed or access denied (``users``, ``sessions``, ``analyze --save``);
 1 anything unexpected.
 """
 
@@ -20,6 +21,8 @@ from pathlib import Path
 
 import click
 
+from sessions.cli import sessions_group, users
+
 __all__ = ["main"]
 
 EXIT_USAGE = 2
@@ -27,6 +30,7 @@ EXIT_INPUT = 3
 EXIT_MODEL = 4
 EXIT_INCOMPLETE = 5
 EXIT_NOBODY = 6
+EXIT_AUTH = 7
 
 SAFETY = ("Stretch Coach is not a diagnosis. If upper-back pain comes with numbness, "
           "tingling or weakness in your arms, see a doctor before stretching; if pain lasts "
@@ -152,16 +156,25 @@ def exercises_cmd(exercise: str | None, definitions: str | None) -> None:
 @click.option("--definitions", type=click.Path(file_okay=False), default=None,
               help="Folder of stretch definition files (default: the built-in library).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--save", is_flag=True,
+              help="Save the session to the clinic database (needs --user).")
+@click.option("--patient", default=None,
+              help="Patient username the session belongs to (with --save; a therapist's "
+                   "patient, or the signed-in patient).")
+@click.option("--user", "acting_user", default=None,
+              help="Account that saves (password: prompt or $STRETCH_COACH_PASSWORD).")
 def analyze_cmd(video: Path, exercise: str, side: str | None, json_path: Path | None,
                 csv_path: Path | None, annotated: Path | None, reps: int | None,
                 hold_s: float | None, model_path: Path | None, definitions: str | None,
-                quiet: bool) -> None:
+                quiet: bool, save: bool, patient: str | None, acting_user: str | None) -> None:
     """Analyse a recorded VIDEO of a stretch: reps, holds, faults and a score."""
     from coach.analyze import AnalysisOptions, analyze_video
     from pose.model import ModelUnavailableError
     from pose.video import VideoError
+    from sessions.cli import prepare_save
 
     d = _definition(exercise, definitions)
+    saver = prepare_save(save, patient, acting_user)  # signs in before the long analysis
     prescription = d.prescription
     if reps is not None or hold_s is not None:
         prescription = prescription.model_copy(update={
@@ -200,6 +213,8 @@ def analyze_cmd(video: Path, exercise: str, side: str | None, json_path: Path | 
     if json_path is not None:
         report.write_json(json_path)
     _print_report(report)
+    if saver is not None:
+        click.echo(f"saved as session {saver.save(report)}")
     issues = {k: v for k, v in report.setup_issues.items() if v}
     detail = ", ".join(f"{k.replace('_', ' ')}: {v} frames" for k, v in issues.items())
     if report.assessable_share == 0:
@@ -314,6 +329,10 @@ def model_cmd(model_path: Path | None) -> None:
         click.echo(describe_model(resolve_model(model_path)))
     except ModelUnavailableError as e:
         raise CliError(str(e), EXIT_MODEL) from None
+
+
+cli.add_command(users)
+cli.add_command(sessions_group)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,73 +1,38 @@
-"""Session storage: one row per stretch session, the full report kept as JSON.
+"""Personal-mode session storage: the app without accounts (one local user).
 
-Small on purpose: SQLAlchemy 2 Core over SQLite by default (any SQLAlchemy URL
-works, e.g. ``postgresql+psycopg://...``). Accounts, migrations (Alembic) and a
-therapist view come later; the UI talks to ``SessionStore`` only, never to the
-database directly.
+One row per stretch session in the ``sessions`` table, the full report kept as
+JSON. The table is the clinic's (``sessions.models.SessionRow``): personal
+sessions are the rows with no patient (``patient_id`` NULL), and this store
+reads and writes only those, so a database shared with clinic accounts never
+shows patients' sessions here, and the clinic service never shows these.
 
-The default database is ``$STRETCH_COACH_DATA/sessions.db``, or
-``~/.local/share/stretch-coach/sessions.db`` (``$XDG_DATA_HOME`` respected).
+The schema is kept by Alembic (``sessions.db.upgrade``, run once when the store
+opens); a database made by the first release is adopted and upgraded in place.
+Any SQLAlchemy URL works (``$STRETCH_COACH_DB_URL``, e.g.
+``postgresql+psycopg://...``); the default is ``$STRETCH_COACH_DATA/sessions.db``,
+or ``~/.local/share/stretch-coach/sessions.db`` (``$XDG_DATA_HOME`` respected).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    DateTime,
-    Engine,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    event,
-    insert,
-    select,
-)
+from sqlalchemy import func, insert, select
 
 from coach.report import SessionReport
+from sessions.db import database_url, default_data_dir, ensure_schema, get_engine
+from sessions.models import SessionRow
 
 __all__ = ["SessionStore", "StoredSession", "default_data_dir", "default_url"]
 
 log = logging.getLogger(__name__)
 
-_metadata = MetaData()
-
-sessions_table = Table(
-    "sessions",
-    _metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("exercise", String(64), nullable=False, index=True),
-    Column("sides", String(32), nullable=False),          # "left", "left,right", "both"
-    Column("source", String(16), nullable=False),         # "live", "video", "camera"
-    Column("score", Float, nullable=True),
-    Column("reps", Integer, nullable=False, default=0),
-    Column("complete", Boolean, nullable=False),
-    Column("problem", Text, nullable=True),
-    Column("report", JSON, nullable=False),
-)
-
-
-def default_data_dir() -> Path:
-    """Folder holding the user's data: ``$STRETCH_COACH_DATA`` or the XDG data dir."""
-    env = os.environ.get("STRETCH_COACH_DATA")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "stretch-coach"
+sessions_table = SessionRow.__table__
+_personal = sessions_table.c.patient_id.is_(None)   # personal-mode rows only
 
 
 def default_url() -> str:
@@ -106,31 +71,21 @@ class StoredSession:
     report: SessionReport
 
 
-def _enable_sqlite_fk_and_wal(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:  # pragma: no cover - trivial
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")   # readers (UI) never block the writer (live)
-        cur.execute("PRAGMA busy_timeout=5000")
-        cur.close()
-
-
 class SessionStore:
     """Saves and lists session reports.
 
     Args:
-        url: an SQLAlchemy URL; None means the default SQLite file (see ``default_url``).
+        url: an SQLAlchemy URL; None means ``$STRETCH_COACH_DB_URL`` or the default
+            SQLite file (see ``sessions.db.database_url``).
 
     Thread-safe: the live coach saves from a WebRTC worker thread while the page
     lists sessions from the script thread.
     """
 
     def __init__(self, url: str | None = None) -> None:
-        self.url = url or default_url()
-        self.engine = create_engine(self.url, future=True)
-        if self.engine.dialect.name == "sqlite":
-            _enable_sqlite_fk_and_wal(self.engine)
-        _metadata.create_all(self.engine)
+        self.url = url or database_url()
+        self.engine = get_engine(self.url)
+        ensure_schema(self.engine)
 
     def __repr__(self) -> str:
         return f"SessionStore({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -154,6 +109,7 @@ class SessionStore:
             "complete": bool(report.complete),
             "problem": report.problem,
             "report": data,
+            "completion": "completed" if report.complete else "interrupted",
         }
         with self.engine.begin() as conn:
             new_id = conn.execute(insert(sessions_table).values(**row)).inserted_primary_key[0]
@@ -162,8 +118,9 @@ class SessionStore:
 
     def list(self, limit: int = 100, exercise: str | None = None) -> list[StoredSession]:
         """The most recent sessions first (at most ``limit``), optionally for one stretch."""
-        q = select(sessions_table).order_by(sessions_table.c.created_at.desc(),
-                                            sessions_table.c.id.desc()).limit(limit)
+        q = (select(sessions_table).where(_personal)
+             .order_by(sessions_table.c.created_at.desc(), sessions_table.c.id.desc())
+             .limit(limit))
         if exercise is not None:
             q = q.where(sessions_table.c.exercise == exercise)
         with self.engine.connect() as conn:
@@ -171,17 +128,16 @@ class SessionStore:
 
     def get(self, session_id: int) -> StoredSession | None:
         """One session by id, or None."""
-        q = select(sessions_table).where(sessions_table.c.id == int(session_id))
+        q = select(sessions_table).where(_personal, sessions_table.c.id == int(session_id))
         with self.engine.connect() as conn:
             row = conn.execute(q).mappings().first()
         return _to_stored(row) if row is not None else None
 
     def count(self) -> int:
         """Number of saved sessions."""
-        from sqlalchemy import func
-
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(sessions_table)).scalar_one())
+            return int(conn.execute(select(func.count()).select_from(sessions_table)
+                                    .where(_personal)).scalar_one())
 
 
 def _score(report: SessionReport) -> float | None:

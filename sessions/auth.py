@@ -1,0 +1,503 @@
+"""Accounts, passwords and signed-in sessions.
+
+Roles (one per account):
+
+- ``therapist``: prescribes programs and reviews the sessions of *their own*
+  patients (``users.therapist_id``); can create patient accounts, which are
+  assigned to them.
+- ``patient``: sees and records only their own program and sessions.
+- ``admin``: manages accounts (creates users, assigns patients to therapists,
+  lists accounts) but reads **no clinical data**: no sessions, scores, pain,
+  flags or programs. A person who is both an administrator and a therapist has
+  two accounts; the therapist account carries the clinical access. This keeps
+  the account-management role out of the records (least privilege) and every
+  clinical read attributable to the clinician who made it.
+
+Passwords: at least 10 characters, hashed with argon2id (argon2-cffi defaults),
+rehashed on login when the parameters change; never stored, logged or shown in
+plain text. Logins: 5 failures for a username (known or not) within 15 minutes
+lock it for 15 minutes; while locked no password is checked. A login returns a
+``Principal`` holding a random token (``secrets.token_urlsafe(32)``); only its
+SHA-256 is stored, and it expires after 8 h without use (configurable:
+``idle_timeout`` or ``$STRETCH_COACH_LOGIN_IDLE_MINUTES``).
+
+Usernames and display names are free text, stored verbatim (outer whitespace
+trimmed, control characters refused) and only ever shown as text.
+Usernames are unique regardless of case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sessions.db import ensure_schema, get_engine
+from sessions.models import ROLES, LoginSession, LoginThrottle, User
+
+__all__ = [
+    "MIN_PASSWORD_LENGTH",
+    "AccessDenied",
+    "Accounts",
+    "AuthError",
+    "Clock",
+    "PasswordPolicyError",
+    "Principal",
+    "UserInfo",
+    "check_password_policy",
+    "utcnow",
+]
+
+log = logging.getLogger(__name__)
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024      # argon2 hashes anything, but not megabytes per attempt
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+IDLE_TIMEOUT = timedelta(hours=8)
+_TOUCH_EVERY = timedelta(seconds=30)   # refresh last_seen at most this often
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+class AuthError(Exception):
+    """Not signed in: wrong credentials, locked account, unknown or expired login."""
+
+
+class AccessDenied(Exception):  # noqa: N818 - the contract's name
+    """Signed in, but this principal may not do or see that (or it does not exist)."""
+
+
+class PasswordPolicyError(ValueError):
+    """The password does not meet the policy (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is signed in. ``token`` identifies the login; it is never shown in reprs."""
+
+    user_id: int
+    username: str
+    role: str
+    display_name: str
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """An account as an admin sees it (no password material)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    therapist_id: int | None
+    therapist_username: str | None
+    active: bool
+    created_at: datetime
+    locked_until: datetime | None
+
+
+def _clean_text(value: str, what: str, max_len: int, *, allow_empty: bool = False) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be text, got {type(value).__name__}")
+    value = value.strip()
+    if not value and not allow_empty:
+        raise ValueError(f"{what} must not be empty")
+    if len(value) > max_len:
+        raise ValueError(f"{what} is too long: {len(value)} characters, at most {max_len}")
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise ValueError(f"{what} must not contain control characters (newlines, tabs...)")
+    return value
+
+
+def _username_key(username: str) -> str:
+    return unicodedata.normalize("NFKC", username.strip()).casefold()
+
+
+def check_password_policy(password: str, username: str = "") -> None:
+    """Raise ``PasswordPolicyError`` unless ``password`` is acceptable.
+
+    The policy: at least 10 characters, at most 1024, not the username.
+    """
+    if not isinstance(password, str):
+        raise PasswordPolicyError("password must be text")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise PasswordPolicyError(f"password too short: use at least {MIN_PASSWORD_LENGTH} "
+                                  f"characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise PasswordPolicyError(f"password too long: at most {MAX_PASSWORD_LENGTH} characters")
+    if username and _username_key(password) == _username_key(username):
+        raise PasswordPolicyError("password must not be the username")
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _fmt(t: datetime) -> str:
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _idle_from_env() -> timedelta:
+    raw = os.environ.get("STRETCH_COACH_LOGIN_IDLE_MINUTES", "").strip()
+    if not raw:
+        return IDLE_TIMEOUT
+    try:
+        minutes = float(raw)
+    except ValueError:
+        raise ValueError(f"STRETCH_COACH_LOGIN_IDLE_MINUTES: expected minutes, got {raw!r}") \
+            from None
+    if minutes <= 0:
+        raise ValueError("STRETCH_COACH_LOGIN_IDLE_MINUTES must be positive")
+    return timedelta(minutes=minutes)
+
+
+class Accounts:
+    """Account management and login.
+
+    Args:
+        engine: database engine (default: ``get_engine()``); the schema is upgraded once.
+        clock: returns the current aware UTC time (tests inject one).
+        idle_timeout: a login expires after this long unused (default 8 h or
+            ``$STRETCH_COACH_LOGIN_IDLE_MINUTES``).
+        max_failures: failed logins before a username is locked.
+        lockout: how long it stays locked (also the window failures are counted in).
+        hasher: an ``argon2.PasswordHasher`` (default parameters when None).
+    """
+
+    def __init__(self, engine: Engine | None = None, *, clock: Clock | None = None,
+                 idle_timeout: timedelta | None = None, max_failures: int = MAX_FAILURES,
+                 lockout: timedelta = LOCKOUT, hasher: PasswordHasher | None = None) -> None:
+        self.engine = engine if engine is not None else get_engine()
+        ensure_schema(self.engine)
+        self.clock: Clock = clock or utcnow
+        self.idle_timeout = idle_timeout or _idle_from_env()
+        self.max_failures = max_failures
+        self.lockout = lockout
+        self._hasher = hasher or PasswordHasher()
+        self._dummy_hash: str | None = None
+
+    # ------------------------------------------------------------------ helpers
+
+    def _now(self) -> datetime:
+        now = self.clock()
+        if now.tzinfo is None:
+            raise ValueError("clock must return an aware datetime")
+        return now
+
+    def _hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def _verify(self, stored: str | None, password: str) -> bool:
+        if stored is None:  # unknown user: spend the same time, then fail
+            if self._dummy_hash is None:
+                self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+            stored = self._dummy_hash
+            password = password + "\x00never"
+        try:
+            return self._hasher.verify(stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def _principal_for(self, s: Session, token: str) -> Principal:
+        """The principal of a valid ``token`` (refreshing its idle timer)."""
+        if not isinstance(token, str) or not token:
+            raise AuthError("not signed in")
+        now = self._now()
+        row = s.scalars(select(LoginSession).where(
+            LoginSession.token_hash == _token_hash(token))).first()
+        if row is None:
+            raise AuthError("not signed in (unknown or ended login); sign in again")
+        idle = timedelta(seconds=row.idle_timeout_s)
+        if now >= row.expires_at:
+            raise AuthError(f"login expired after {_idle_text(idle)} without use; sign in again")
+        user = s.get(User, row.user_id)
+        if user is None or not user.active:
+            raise AuthError("this account is disabled")
+        if now - row.last_seen_at > _TOUCH_EVERY:
+            row.last_seen_at = now
+            row.expires_at = now + idle
+        return Principal(user.id, user.username, user.role, user.display_name, token)
+
+    def _actor(self, s: Session, actor: Principal) -> Principal:
+        if not isinstance(actor, Principal):
+            raise AuthError("not signed in")
+        return self._principal_for(s, actor.token)
+
+    def _begin(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    # ------------------------------------------------------------------ accounts
+
+    def any_accounts(self) -> bool:
+        """Whether any account exists (the app offers to create an admin when not)."""
+        with self._begin() as s:
+            return s.scalar(select(func.count()).select_from(User)) > 0
+
+    def create_admin(self, username: str, password: str) -> int:
+        """Create the first admin account (bootstrap) and return its id.
+
+        Raises:
+            AccessDenied: an admin already exists (admins create further admins
+                with ``create_user``).
+            ValueError: bad username or password (``PasswordPolicyError``).
+        """
+        with self._begin() as s, s.begin():
+            if s.scalar(select(func.count()).select_from(User).where(User.role == "admin")):
+                raise AccessDenied("an admin account already exists; sign in as an admin to "
+                                   "create more")
+            return self._insert_user(s, username, password, "admin", "", None)
+
+    def create_user(self, actor: Principal, username: str, password: str, role: str,
+                    display_name: str = "", therapist_id: int | None = None) -> int:
+        """Create an account and return its id.
+
+        Admins create any role. Therapists create patients only, assigned to
+        themselves. Patients create nothing.
+
+        Raises:
+            AuthError: ``actor`` is not signed in.
+            AccessDenied: ``actor`` may not create this account.
+            ValueError: bad role, username, display name, password or therapist.
+        """
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}; got {role!r}")
+        with self._begin() as s, s.begin():
+            who = self._actor(s, actor)
+            if who.role == "therapist":
+                if role != "patient":
+                    raise AccessDenied("therapists can create patient accounts only")
+                if therapist_id not in (None, who.user_id):
+                    raise AccessDenied("therapists can create patients for themselves only")
+                therapist_id = who.user_id
+            elif who.role != "admin":
+                raise AccessDenied("only admins and therapists can create accounts")
+            if therapist_id is not None:
+                if role != "patient":
+                    raise ValueError("only patient accounts have a therapist")
+                self._require_therapist(s, therapist_id)
+            new_id = self._insert_user(s, username, password, role, display_name, therapist_id)
+        log.info("user %s created account %s (%s)", who.user_id, new_id, role)
+        return new_id
+
+    def _require_therapist(self, s: Session, therapist_id: int) -> User:
+        t = s.get(User, int(therapist_id))
+        if t is None or t.role != "therapist" or not t.active:
+            raise ValueError(f"no active therapist account with id {therapist_id}")
+        return t
+
+    def _insert_user(self, s: Session, username: str, password: str, role: str,
+                     display_name: str, therapist_id: int | None) -> int:
+        username = _clean_text(username, "username", 150)
+        display_name = _clean_text(display_name or username, "display name", 200)
+        check_password_policy(password, username)
+        key = _username_key(username)
+        if s.scalar(select(User.id).where(User.username_key == key)) is not None:
+            raise ValueError("that username is already taken")
+        now = self._now()
+        user = User(username=username, username_key=key, display_name=display_name, role=role,
+                    password_hash=self._hash(password), therapist_id=therapist_id, active=True,
+                    video_opt_in=False, created_at=now, password_changed_at=now)
+        s.add(user)
+        try:
+            s.flush()
+        except IntegrityError:
+            raise ValueError("that username is already taken") from None
+        return int(user.id)
+
+    def list_users(self, actor: Principal) -> list[UserInfo]:
+        """Every account (admins only), by role then username."""
+        with self._begin() as s, s.begin():
+            who = self._actor(s, actor)
+            if who.role != "admin":
+                raise AccessDenied("only admins can list accounts")
+            users = s.scalars(select(User).order_by(User.role, User.username_key)).all()
+            names = {u.id: u.username for u in users}
+            locks = {t.username_key: t.locked_until for t in s.scalars(select(LoginThrottle))}
+            now = self._now()
+            return [UserInfo(u.id, u.username, u.display_name, u.role, u.therapist_id,
+                             names.get(u.therapist_id), u.active, u.created_at,
+                             lk if (lk := locks.get(u.username_key)) and lk > now else None)
+                    for u in users]
+
+    def set_therapist(self, actor: Principal, patient_id: int, therapist_id: int | None) -> None:
+        """Assign a patient to a therapist, or unassign with None (admins only)."""
+        with self._begin() as s, s.begin():
+            who = self._actor(s, actor)
+            if who.role != "admin":
+                raise AccessDenied("only admins can assign patients to therapists")
+            patient = s.get(User, int(patient_id))
+            if patient is None or patient.role != "patient":
+                raise ValueError(f"no patient account with id {patient_id}")
+            if therapist_id is not None:
+                self._require_therapist(s, therapist_id)
+            patient.therapist_id = None if therapist_id is None else int(therapist_id)
+        log.info("admin %s assigned patient %s to therapist %s", who.user_id, patient_id,
+                 therapist_id)
+
+    def set_active(self, actor: Principal, user_id: int, active: bool) -> None:
+        """Enable or disable an account (admins only); disabling ends its logins."""
+        with self._begin() as s, s.begin():
+            who = self._actor(s, actor)
+            if who.role != "admin":
+                raise AccessDenied("only admins can enable or disable accounts")
+            if int(user_id) == who.user_id and not active:
+                raise ValueError("you cannot disable your own account")
+            user = s.get(User, int(user_id))
+            if user is None:
+                raise ValueError(f"no account with id {user_id}")
+            user.active = bool(active)
+            if not active:
+                s.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+
+    def user_id(self, actor: Principal, username: str) -> int:
+        """The id of ``username`` if ``actor`` may address that account.
+
+        Admins: any account. Therapists: themselves and their own patients.
+        Patients: themselves only. Otherwise (or unknown) ``AccessDenied``, so
+        the answer never tells whether someone else's account exists.
+        """
+        with self._begin() as s, s.begin():
+            who = self._actor(s, actor)
+            u = s.scalars(select(User).where(User.username_key == _username_key(username))
+                          ).first()
+            ok = u is not None and (
+                who.role == "admin" or u.id == who.user_id
+                or (who.role == "therapist" and u.role == "patient"
+                    and u.therapist_id == who.user_id))
+            if not ok:
+                raise AccessDenied(f"no account {username!r} that you can access")
+            return int(u.id)
+
+    def change_password(self, actor: Principal, old_password: str, new_password: str) -> None:
+        """Change the signed-in user's own password; other logins of the account end."""
+        with self._begin() as s, s.begin():
+            who = self._actor(s, actor)
+            user = s.get(User, who.user_id)
+            if not self._verify(user.password_hash, old_password):
+                raise AuthError("the current password is wrong")
+            check_password_policy(new_password, user.username)
+            user.password_hash = self._hash(new_password)
+            user.password_changed_at = self._now()
+            s.execute(delete(LoginSession).where(
+                LoginSession.user_id == user.id,
+                LoginSession.token_hash != _token_hash(actor.token)))
+
+    def reset_password(self, actor: Principal, user_id: int, new_password: str) -> None:
+        """Set another account's password (admins only); ends its logins and lockout."""
+        with self._begin() as s, s.begin():
+            who = self._actor(s, actor)
+            if who.role != "admin":
+                raise AccessDenied("only admins can reset passwords")
+            user = s.get(User, int(user_id))
+            if user is None:
+                raise ValueError(f"no account with id {user_id}")
+            check_password_policy(new_password, user.username)
+            user.password_hash = self._hash(new_password)
+            user.password_changed_at = self._now()
+            s.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+            s.execute(delete(LoginThrottle).where(LoginThrottle.username_key == user.username_key))
+        log.info("admin %s reset the password of account %s", who.user_id, user_id)
+
+    # ------------------------------------------------------------------ logins
+
+    def login(self, username: str, password: str) -> Principal:
+        """Check the password and start a login.
+
+        Raises:
+            AuthError: wrong username or password (same message for both), a
+                locked username (the message says until when), or a disabled account.
+        """
+        key = _username_key(username) if isinstance(username, str) else ""
+        if not isinstance(password, str):
+            password = ""
+        now = self._now()
+        # one transaction, committed before any AuthError below: failures are counted
+        with self._begin() as s, s.begin():
+            throttle = s.get(LoginThrottle, key)
+            if throttle is not None and throttle.locked_until and throttle.locked_until > now:
+                log.info("login refused for %r: locked until %s", username,
+                            _fmt(throttle.locked_until))
+                raise AuthError(f"too many failed logins: this account is locked until "
+                                f"{_fmt(throttle.locked_until)}")
+            user = s.scalars(select(User).where(User.username_key == key)).first() \
+                if key else None
+            ok = self._verify(user.password_hash if user is not None else None, password)
+            if ok and user.active:
+                if throttle is not None:
+                    s.delete(throttle)
+                if self._hasher.check_needs_rehash(user.password_hash):
+                    user.password_hash = self._hash(password)
+                token = secrets.token_urlsafe(32)
+                # housekeeping: forget expired logins
+                s.execute(delete(LoginSession).where(LoginSession.expires_at <= now))
+                s.add(LoginSession(user_id=user.id, token_hash=_token_hash(token),
+                                   created_at=now, last_seen_at=now,
+                                   expires_at=now + self.idle_timeout,
+                                   idle_timeout_s=int(self.idle_timeout.total_seconds())))
+                principal = Principal(user.id, user.username, user.role, user.display_name,
+                                      token)
+            else:
+                principal = None
+                locked_until = self._record_failure(s, key, now) if key else None
+        if principal is not None:
+            log.info("login ok: user %s (%s)", principal.user_id, principal.role)
+            return principal
+        log.info("failed login for %r", username)
+        if ok and user is not None and not user.active:
+            raise AuthError("this account is disabled")
+        if locked_until is not None:
+            raise AuthError(f"wrong username or password; too many failed logins: this account "
+                            f"is locked until {_fmt(locked_until)}")
+        raise AuthError("wrong username or password")
+
+    def _record_failure(self, s: Session, key: str, now: datetime) -> datetime | None:
+        row = s.get(LoginThrottle, key)
+        if row is None:
+            row = LoginThrottle(username_key=key, failures=0)
+            s.add(row)
+        elif row.last_failure_at is None or now - row.last_failure_at > self.lockout or (
+                row.locked_until is not None and row.locked_until <= now):
+            row.failures = 0      # old failures and served lockouts are forgotten
+            row.locked_until = None
+        row.failures += 1
+        row.last_failure_at = now
+        if row.failures >= self.max_failures:
+            row.locked_until = now + self.lockout
+        return row.locked_until
+
+    def resume(self, token: str) -> Principal:
+        """The principal of a login token (refreshes its idle timer).
+
+        Raises:
+            AuthError: unknown, ended or expired login, or a disabled account.
+        """
+        with self._begin() as s, s.begin():
+            return self._principal_for(s, token)
+
+    def logout(self, token: str) -> None:
+        """End a login (unknown tokens are ignored)."""
+        with self._begin() as s, s.begin():
+            s.execute(delete(LoginSession).where(LoginSession.token_hash == _token_hash(token)))
+
+
+def _idle_text(idle: timedelta) -> str:
+    minutes = idle.total_seconds() / 60
+    return f"{minutes / 60:g} h" if minutes >= 60 else f"{minutes:g} min"

@@ -1,0 +1,1 @@
+"""Alembic migrations of the Stretch Coach database (run by ``sessions.db.upgrade``)."""

@@ -1,0 +1,166 @@
+"""CSV and PDF exports on SQLite and PostgreSQL: they parse, render and keep text as text."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import subprocess
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sessions.auth import AccessDenied
+from sessions.exports import REP_COLUMNS, SESSION_COLUMNS, safe_cell
+from sessions.service import Clinic, ProgramItemIn
+from tests import clinic_support
+from tests.clinic_support import (
+    PASSWORD,
+    TRICKY,
+    FakeClock,
+    World,
+    neck_report,
+)
+
+# the shared fixtures: every test here runs on SQLite and on PostgreSQL
+db_url, engine, world = clinic_support.db_url, clinic_support.engine, clinic_support.world
+
+UTC = timezone.utc
+D0 = date(2025, 4, 7)   # a Monday
+
+
+def _rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def _fill(world: World, display_name: str = "Patient A") -> tuple[Clinic, int, list[int]]:
+    """Three days of sessions for patient A (one with a pain rise), a program, a red flag."""
+    clock = FakeClock()
+    acc = world.accounts
+    pid = acc.create_user(world.ther_a, "exported", PASSWORD, "patient", display_name)
+    me = acc.login("exported", PASSWORD)
+    ca = Clinic(world.ther_a, world.engine, clock=clock, tz=UTC)
+    ca.set_program(pid, [ProgramItemIn("neck_side_tilt", ("left",), times_per_week=3)])
+    cp = Clinic(me, world.engine, clock=clock, tz=UTC)
+    ids = []
+    for i, (angle, comment) in enumerate([(30.0, TRICKY[0]), (35.0, TRICKY[1]),
+                                          (40.0, "=HYPERLINK(\"http://x\")")]):
+        clock.now = datetime.combine(D0 + timedelta(days=i), datetime.min.time(),
+                                     tzinfo=UTC) + timedelta(hours=9)
+        ids.append(cp.save_session(neck_report(3, angle=angle), pain_before=1,
+                                   pain_after=3 if i == 1 else 1, comment=comment))
+    clock.now += timedelta(hours=1)
+    from sessions.screening import SCREENING_QUESTIONS
+
+    cp.record_screening({**dict.fromkeys(SCREENING_QUESTIONS, False), "arm_weakness": True}, 2)
+    ca.add_note(ids[0], TRICKY[2])
+    return ca, pid, ids
+
+
+def test_csv_parses_with_every_session_and_rep(world: World) -> None:
+    ca, pid, ids = _fill(world)
+    sessions_text, reps_text = ca.export_csv(pid, None, None)
+    sessions = _rows(sessions_text)
+    assert list(sessions[0]) == SESSION_COLUMNS
+    assert [int(r["session_id"]) for r in sessions] == ids
+    assert [r["date"] for r in sessions] == [(D0 + timedelta(days=i)).isoformat()
+                                             for i in range(3)]
+    assert {r["patient"] for r in sessions} == {"exported"}
+    # markup and SQL come back verbatim; a formula is defused with a leading quote
+    assert [r["comment"] for r in sessions] == [TRICKY[0], TRICKY[1],
+                                                "'=HYPERLINK(\"http://x\")"]
+    assert [r["pain_after"] for r in sessions] == ["1", "3", "1"]
+    assert all(r["completion"] == "completed" for r in sessions)
+    assert float(sessions[0]["score"]) == pytest.approx(ca.session(ids[0]).score)
+    reps = _rows(reps_text)
+    assert list(reps[0]) == REP_COLUMNS
+    assert len(reps) == 9
+    assert [float(r["peak"]) for r in reps[::3]] == [30.0, 35.0, 40.0]
+    assert {r["target_low"] for r in reps} == {"20.0"}
+    assert all(r["complete"] == "1" for r in reps)
+
+
+def test_csv_date_range(world: World) -> None:
+    ca, pid, ids = _fill(world)
+    sessions_text, reps_text = ca.export_csv(pid, D0 + timedelta(days=1),
+                                             D0 + timedelta(days=1))
+    assert [int(r["session_id"]) for r in _rows(sessions_text)] == [ids[1]]
+    assert {int(r["session_id"]) for r in _rows(reps_text)} == {ids[1]}
+    empty_s, empty_r = ca.export_csv(pid, date(2030, 1, 1), None)
+    assert _rows(empty_s) == [] and _rows(empty_r) == []
+    assert empty_s.splitlines()[0].split(",") == SESSION_COLUMNS
+
+
+@pytest.mark.parametrize(("value", "cell"), [
+    ("=1+1", "'=1+1"), ("+1", "'+1"), ("-cmd", "'-cmd"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\tx", "'\tx"), ("plain", "plain"), (-3.5, -3.5), (None, ""), (True, 1),
+    (float("nan"), ""),
+])
+def test_safe_cell(value: object, cell: object) -> None:
+    assert safe_cell(value) == cell
+
+
+def _pdf_text(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def _render(pdf: bytes, tmp_path: Path) -> np.ndarray:
+    """Render page 1 with poppler's pdftoppm; returns the greyscale image."""
+    path = tmp_path / "render.pdf"
+    path.write_bytes(pdf)
+    info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True,
+                          text=True).stdout
+    assert re.search(r"^Pages:\s+1$", info, re.M), info
+    subprocess.run(["pdftoppm", "-r", "40", "-gray", "-png", str(path), str(tmp_path / "p")],
+                   check=True, capture_output=True)
+    (png,) = sorted(tmp_path.glob("p*.png"))
+    import cv2
+
+    img = cv2.imread(str(png), cv2.IMREAD_GRAYSCALE)
+    assert img is not None
+    return img
+
+
+@pytest.mark.parametrize("name", TRICKY)
+def test_pdf_renders_and_shows_the_name_as_text(world: World, tmp_path: Path, name: str
+                                                ) -> None:
+    ca, pid, _ = _fill(world, display_name=name)
+    pdf = ca.export_pdf(pid, D0, D0 + timedelta(days=6))
+    assert pdf.startswith(b"%PDF")
+    img = _render(pdf, tmp_path)
+    h, w = img.shape
+    assert h > w > 200                      # A4 portrait
+    assert (img < 128).mean() > 0.005       # something was drawn
+    text = _pdf_text(pdf, tmp_path)
+    assert f"Patient: {name}" in text       # markup, SQL and $math$ exactly as typed
+    assert "Period: 2025-04-07 to 2025-04-13" in text
+    assert "Adherence: 3 completed sessions of 3 prescribed" in text
+    assert "RED FLAG (open)" in text and "Pain rise (open)" in text
+    assert "Session score" in text and "Range of motion" in text
+
+
+def test_pdf_without_sessions(world: World, tmp_path: Path) -> None:
+    pid = world.pat_a2.user_id
+    pdf = Clinic(world.ther_a, world.engine).export_pdf(pid, None, None)
+    text = _pdf_text(pdf, tmp_path)
+    assert "Patient: Patient A2" in text
+    assert "No scored sessions" in text and "None in this period" in text
+    _render(pdf, tmp_path)
+
+
+def test_patient_exports_own_data_only(world: World, tmp_path: Path) -> None:
+    _fill(world)
+    me = world.accounts.login("exported", PASSWORD)
+    cp = Clinic(me, world.engine)
+    s, _ = cp.export_csv(me.user_id, None, None)
+    assert len(_rows(s)) == 3
+    assert "Patient A" in _pdf_text(cp.export_pdf(me.user_id, None, None), tmp_path)
+    with pytest.raises(AccessDenied):
+        cp.export_csv(world.pat_a.user_id, None, None)
+    with pytest.raises(AccessDenied):
+        Clinic(world.ther_b, world.engine).export_pdf(me.user_id, None, None)

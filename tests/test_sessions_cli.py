@@ -1,0 +1,339 @@
+"""``stretch-coach users``, ``sessions`` and ``analyze --save`` on SQLite and PostgreSQL.
+
+The commands run in-process (click's CliRunner) against the test database through
+``$STRETCH_COACH_DB_URL``. ``analyze --save`` uses a real report of
+``sample_videos/neck_side_tilt_left_good.mp4`` made once by ``analyze_video``; the
+command's own call to ``analyze_video`` is replaced by one returning that report,
+so the tests exercise the saving and access rules without re-running the model.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import func, select
+
+import app.cli as app_cli
+import sessions.cli as sessions_cli
+from coach.report import SessionReport
+from sessions.models import LoginSession
+from sessions.service import Clinic
+from tests import clinic_support
+from tests.clinic_support import (
+    PASSWORD,
+    TRICKY,
+    World,
+    neck_report,
+)
+
+# the shared fixtures: every test here runs on SQLite and on PostgreSQL
+db_url, engine, world = clinic_support.db_url, clinic_support.engine, clinic_support.world
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_videos" / "neck_side_tilt_left_good.mp4"
+
+
+def run(db_url: str, *args: str, password: str | None = None, input: str | None = None,
+        **env: str | None) -> Result:
+    environ = {"STRETCH_COACH_DB_URL": db_url, "STRETCH_COACH_PASSWORD": password,
+               "STRETCH_COACH_ADMIN_PASSWORD": None, "STRETCH_COACH_NEW_PASSWORD": None,
+               **env}
+    return CliRunner().invoke(app_cli.cli, list(args), env=environ, input=input,
+                              catch_exceptions=False)
+
+
+def assert_error(result: Result, code: int, *needles: str) -> None:
+    assert result.exit_code == code, (result.exit_code, result.output)
+    # one error line (password prompts, if any, also go to stderr)
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error: ")]
+    others = [ln for ln in result.stderr.splitlines()
+              if ln.strip() and not ln.startswith(("error: ", "New password", "Password",
+                                                   "Repeat for confirmation",
+                                                   "Error: The two entered values"))]
+    assert len(errors) == 1 and not others, result.stderr
+    for n in needles:
+        assert n in errors[0], errors[0]
+
+
+def _logins(world_or_engine) -> int:
+    eng = getattr(world_or_engine, "engine", world_or_engine)
+    with eng.connect() as c:
+        return c.execute(select(func.count()).select_from(LoginSession)).scalar_one()
+
+
+def test_exit_codes_are_shared() -> None:
+    assert app_cli.EXIT_AUTH == sessions_cli.EXIT_AUTH == 7
+    assert (app_cli.EXIT_USAGE, app_cli.EXIT_INPUT) == (sessions_cli.EXIT_USAGE,
+                                                        sessions_cli.EXIT_INPUT)
+
+
+# --------------------------------------------------------------------------- users
+
+
+def test_create_admin_prompts_twice_with_hidden_input(db_url: str, engine) -> None:
+    secret = "admin secret 123"
+    r = run(db_url, "users", "create-admin", "--username", "boss",
+            input=f"{secret}\n{secret}\n")
+    assert r.exit_code == 0, r.output
+    assert "created admin boss" in r.stdout
+    assert secret not in r.output
+    assert_error(run(db_url, "users", "create-admin", "--username", "boss2",
+                     STRETCH_COACH_ADMIN_PASSWORD=secret), 7, "already exists")
+    # the environment works too, and the list shows the account
+    r = run(db_url, "users", "list", "--as-admin", "boss", password=secret)
+    assert r.exit_code == 0 and "admin      boss" in r.stdout
+
+
+def test_create_admin_refuses_bad_or_missing_passwords(db_url: str, engine) -> None:
+    assert_error(run(db_url, "users", "create-admin", "--username", "boss",
+                     STRETCH_COACH_ADMIN_PASSWORD="short"), 2, "too short")
+    assert_error(run(db_url, "users", "create-admin", "--username", "boss", input=""),
+                 2, "STRETCH_COACH_ADMIN_PASSWORD")
+    # mismatched confirmation, then nothing more to read: no account
+    assert_error(run(db_url, "users", "create-admin", "--username", "boss",
+                     input="first password 1\nsecond password\n"), 2)
+    assert_error(run(db_url, "users", "list", "--as-admin", "boss", password="whatever it is"),
+                 7, "wrong username or password")
+
+
+def test_admin_creates_therapists_and_patients(db_url: str, engine) -> None:
+    admin_pw = "the admin password"
+    assert run(db_url, "users", "create-admin", "--username", "boss",
+               STRETCH_COACH_ADMIN_PASSWORD=admin_pw).exit_code == 0
+    r = run(db_url, "users", "create", "--role", "therapist", "--username", "t1",
+            "--display-name", TRICKY[0], "--as-admin", "boss", password=admin_pw,
+            STRETCH_COACH_NEW_PASSWORD=PASSWORD)
+    assert r.exit_code == 0, r.output
+    r = run(db_url, "users", "create", "--role", "patient", "--username", TRICKY[1],
+            "--therapist", "t1", "--display-name", "P One", "--as-admin", "boss",
+            password=admin_pw, input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert r.exit_code == 0, r.output
+    assert PASSWORD not in r.output and admin_pw not in r.output
+    listed = run(db_url, "users", "list", "--as-admin", "boss", password=admin_pw).stdout
+    assert f"therapist  t1  ({TRICKY[0]})" in listed
+    assert f"patient    {TRICKY[1]}  (P One)  therapist: t1" in listed
+    # wrong admin password, a non-admin listing, a therapist for a therapist
+    assert_error(run(db_url, "users", "create", "--role", "therapist", "--username", "t2",
+                     "--as-admin", "boss", password="not the password",
+                     STRETCH_COACH_NEW_PASSWORD=PASSWORD), 7, "wrong username or password")
+    assert_error(run(db_url, "users", "list", "--as-admin", "t1", password=PASSWORD), 7)
+    assert_error(run(db_url, "users", "create", "--role", "therapist", "--username", "t3",
+                     "--therapist", "t1", "--as-admin", "boss", password=admin_pw,
+                     STRETCH_COACH_NEW_PASSWORD=PASSWORD), 2, "patient accounts only")
+    # a therapist creates their own patient
+    r = run(db_url, "users", "create", "--role", "patient", "--username", "p2", "--user", "t1",
+            password=PASSWORD, STRETCH_COACH_NEW_PASSWORD=PASSWORD)
+    assert r.exit_code == 0, r.output
+    assert _logins(engine) == 0   # every command logged out
+
+
+def test_reset_password(db_url: str, world: World) -> None:
+    r = run(db_url, "users", "reset-password", "--username", "pat_a", "--as-admin", "admin",
+            password=PASSWORD, input="new password 42\nnew password 42\n")
+    assert r.exit_code == 0, r.output
+    assert "new password 42" not in r.output
+    assert world.accounts.login("pat_a", "new password 42").username == "pat_a"
+    assert_error(run(db_url, "users", "reset-password", "--username", "pat_b", "--as-admin",
+                     "ther_a", password=PASSWORD, STRETCH_COACH_NEW_PASSWORD="whatever 123"), 7)
+
+
+def test_assign_patient(db_url: str, world: World) -> None:
+    pw = {"password": PASSWORD}
+    r = run(db_url, "users", "assign", "--patient", "pat_b", "--therapist", "ther_a",
+            "--as-admin", "admin", **pw)
+    assert r.exit_code == 0, r.output
+    assert "pat_b" in [p.username for p in Clinic(world.ther_a, world.engine).patients()]
+    assert_error(run(db_url, "users", "assign", "--patient", "pat_b", "--as-admin", "ther_a",
+                     **pw), 7)
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+@pytest.fixture
+def saved(world: World) -> dict[str, int]:
+    sa = Clinic(world.pat_a, world.engine).save_session(
+        neck_report(), pain_before=1, pain_after=4, comment="ok \x1b[31mred\x1b[0m " + TRICKY[0])
+    sb = Clinic(world.pat_b, world.engine).save_session(neck_report())
+    return {"a": sa, "b": sb}
+
+
+def test_sessions_list_and_show_are_scoped(db_url: str, world: World, saved: dict) -> None:
+    pw = {"password": PASSWORD}
+    r = run(db_url, "sessions", "list", "--user", "ther_a", **pw)
+    assert r.exit_code == 0, r.output
+    assert f"{saved['a']:>5}" in r.stdout and "pat_a" in r.stdout
+    assert "pat_b" not in r.stdout and f"{saved['b']:>5} " not in r.stdout
+    r = run(db_url, "sessions", "show", str(saved["a"]), "--user", "ther_a", **pw)
+    assert r.exit_code == 0, r.output
+    assert "Neck side tilt" in r.stdout and "rep 3" in r.stdout
+    assert "\x1b" not in r.stdout and "\\x1b[31mred" in r.stdout   # escapes shown, not run
+    assert TRICKY[0] in r.stdout
+    for args in (["sessions", "show", str(saved["b"]), "--user", "ther_a"],
+                 ["sessions", "show", "99999", "--user", "ther_a"],
+                 ["sessions", "list", "--patient", "pat_b", "--user", "ther_a"],
+                 ["sessions", "list", "--patient", "nobody", "--user", "ther_a"],
+                 ["sessions", "note", str(saved["b"]), "hi", "--user", "ther_a"],
+                 ["sessions", "flags", "--patient", "pat_b", "--user", "ther_a"],
+                 ["sessions", "show", str(saved["b"]), "--user", "pat_a"],
+                 ["sessions", "list", "--patient", "pat_b", "--user", "pat_a"],
+                 ["sessions", "list", "--user", "admin"],
+                 ["sessions", "export", "--patient", "pat_b", "--csv", "/tmp/x.csv",
+                  "--user", "ther_a"]):
+        assert_error(run(db_url, *args, **pw), 7)
+    r = run(db_url, "sessions", "list", "--user", "pat_a", **pw)
+    assert r.exit_code == 0 and f"{saved['a']:>5}" in r.stdout
+    assert_error(run(db_url, "sessions", "list", "--user", "ther_a", password="wrong one!!"),
+                 7, "wrong username or password")
+    assert _logins(world) == 6   # the fixture's own logins; the commands logged out
+
+
+def test_note_and_flags(db_url: str, world: World, saved: dict) -> None:
+    pw = {"password": PASSWORD}
+    r = run(db_url, "sessions", "flags", "--user", "ther_a", **pw)
+    assert r.exit_code == 0 and "pain_rise (open)" in r.stdout
+    r = run(db_url, "sessions", "note", str(saved["a"]), TRICKY[1], "--user", "ther_a", **pw)
+    assert r.exit_code == 0, r.output
+    assert [n.text for n in Clinic(world.pat_a, world.engine).session(saved["a"]).notes] == [
+        TRICKY[1]]
+    assert_error(run(db_url, "sessions", "note", str(saved["a"]), "x", "--user", "pat_a", **pw),
+                 7)
+
+
+def test_export_writes_csv_and_pdf(db_url: str, world: World, saved: dict,
+                                   tmp_path: Path) -> None:
+    pw = {"password": PASSWORD}
+    out = tmp_path / "a.csv"
+    pdf = tmp_path / "a.pdf"
+    r = run(db_url, "sessions", "export", "--patient", "pat_a", "--since", "2000-01-01",
+            "--until", "2100-12-31", "--csv", str(out), "--pdf", str(pdf), "--user", "ther_a",
+            **pw)
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"), newline="")))
+    assert [int(x["session_id"]) for x in rows] == [saved["a"]]
+    assert rows[0]["comment"].endswith(TRICKY[0])
+    reps = list(csv.DictReader(io.StringIO((tmp_path / "a_reps.csv").read_text("utf-8"),
+                                           newline="")))
+    assert len(reps) == 3
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "Patient: Patient A" in text
+    # the patient exports their own data without --patient
+    r = run(db_url, "sessions", "export", "--pdf", str(tmp_path / "own.pdf"), "--user",
+            "pat_a", **pw)
+    assert r.exit_code == 0 and (tmp_path / "own.pdf").stat().st_size > 1000
+    assert_error(run(db_url, "sessions", "export", "--patient", "pat_a", "--user", "ther_a",
+                     **pw), 2, "nothing to export")
+    assert_error(run(db_url, "sessions", "export", "--patient", "pat_a", "--csv",
+                     str(tmp_path / "missing" / "x.csv"), "--user", "ther_a", **pw), 3,
+                 "does not exist")
+    assert_error(run(db_url, "sessions", "export", "--csv", str(out), "--user", "ther_a",
+                     **pw), 2, "--patient is required")
+    r = run(db_url, "sessions", "export", "--patient", "pat_a", "--since", "yesterday",
+            "--csv", str(out), "--user", "ther_a", **pw)
+    assert r.exit_code == 2
+
+
+# --------------------------------------------------------------------------- analyze --save
+
+
+@pytest.fixture(scope="session")
+def sample_report() -> SessionReport:
+    """The real report of the sample clip (the pose model runs once per test session)."""
+    from coach.analyze import AnalysisOptions, analyze_video
+    from exercises.definition import load_library
+
+    d = load_library()["neck_side_tilt"]
+    return analyze_video(SAMPLE, d, AnalysisOptions(side="left"))
+
+
+@pytest.fixture
+def fake_analysis(sample_report: SessionReport, monkeypatch: pytest.MonkeyPatch) -> list:
+    import coach.analyze
+
+    calls: list = []
+
+    def analyze_video(path, definition, options=None, progress=None, estimator=None):
+        calls.append(path)
+        return SessionReport.from_dict(copy.deepcopy(sample_report.to_dict()))
+
+    monkeypatch.setattr(coach.analyze, "analyze_video", analyze_video)
+    return calls
+
+
+def _analyze(db_url: str, *extra: str, password: str | None = PASSWORD) -> Result:
+    return run(db_url, "analyze", str(SAMPLE), "--exercise", "neck_side_tilt", "--side",
+               "left", "-q", *extra, password=password)
+
+
+def test_analyze_save_as_therapist_for_own_patient(db_url: str, world: World,
+                                                   fake_analysis: list,
+                                                   sample_report: SessionReport) -> None:
+    assert sample_report.reps_done >= 3 and sample_report.source == "video"
+    r = _analyze(db_url, "--save", "--patient", "pat_a", "--user", "ther_a")
+    assert r.exit_code == 0, r.output
+    assert fake_analysis == [SAMPLE]
+    sid = int(r.stdout.strip().splitlines()[-1].rsplit(" ", 1)[-1])
+    d = Clinic(world.pat_a, world.engine).session(sid)
+    assert (d.source, d.exercise, d.sides) == ("video", "neck_side_tilt", ("left",))
+    assert d.reps == sample_report.reps_done
+    assert len(d.reps_rows) == len(sample_report.reps)
+    assert d.score == pytest.approx(sample_report.score["score"])
+    assert _logins(world) == 6
+
+
+def test_analyze_save_as_the_patient(db_url: str, world: World, fake_analysis: list) -> None:
+    r = _analyze(db_url, "--save", "--user", "pat_a")
+    assert r.exit_code == 0, r.output
+    assert [s.patient_id for s in Clinic(world.ther_a, world.engine).sessions()] == [
+        world.pat_a.user_id]
+
+
+@pytest.mark.parametrize(("extra", "code", "needle"), [
+    (["--save"], 2, "--save needs --user"),
+    (["--patient", "pat_a"], 2, "add --save"),
+    (["--user", "ther_a"], 2, "add --save"),
+    (["--save", "--user", "ther_a"], 2, "--patient is required"),
+    (["--save", "--patient", "pat_b", "--user", "ther_a"], 7, "that you can access"),
+    (["--save", "--patient", "pat_b", "--user", "pat_a"], 7, "that you can access"),
+    (["--save", "--patient", "pat_a", "--user", "admin"], 7, "admin"),
+])
+def test_analyze_save_refusals_happen_before_the_analysis(
+        db_url: str, world: World, fake_analysis: list, extra: list, code: int,
+        needle: str) -> None:
+    before = len(Clinic(world.ther_b, world.engine).sessions())
+    assert_error(_analyze(db_url, *extra), code, needle)
+    assert fake_analysis == []
+    assert len(Clinic(world.ther_b, world.engine).sessions()) == before
+    assert _logins(world) == 6
+
+
+def test_analyze_save_wrong_password(db_url: str, world: World, fake_analysis: list) -> None:
+    assert_error(_analyze(db_url, "--save", "--user", "pat_a", password="not my password"),
+                 7, "wrong username or password")
+    assert fake_analysis == []
+
+
+def test_real_entry_point_prints_one_line_errors(db_url: str, world: World) -> None:
+    import os
+    import sys
+
+    env = {**os.environ, "STRETCH_COACH_DB_URL": db_url, "STRETCH_COACH_PASSWORD": "wrong one!!",
+           "PYTHONPATH": str(ROOT)}
+    p = subprocess.run([sys.executable, "-m", "app.cli", "sessions", "list", "--user", "ther_a"],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
+                       stdin=subprocess.DEVNULL)
+    assert p.returncode == 7
+    assert p.stderr.splitlines() == ["error: wrong username or password"]
+    env["STRETCH_COACH_PASSWORD"] = PASSWORD
+    p = subprocess.run([sys.executable, "-m", "app.cli", "sessions", "show", "12345", "--user",
+                        "ther_a"], capture_output=True, text=True, env=env, cwd=ROOT,
+                       timeout=120, stdin=subprocess.DEVNULL)
+    assert p.returncode == 7
+    assert p.stderr.splitlines() == ["error: no such session, or not one you can access"]
