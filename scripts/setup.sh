@@ -13,6 +13,8 @@ if [[ ",$EXTRAS," == *",test,"* ]]; then
   for p in libegl1 libegl-mesa0 libgl1-mesa-dri; do
     dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
   done
+  command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)   # PDF export tests
+  command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)  # PostgreSQL tests
 fi
 if ((${#need_apt[@]})); then
   if [[ $(id -u) -eq 0 ]]; then
@@ -21,6 +23,24 @@ if ((${#need_apt[@]})); then
   else
     echo "setup: please install these Debian packages first: sudo apt-get install ${need_apt[*]}" >&2
     exit 1
+  fi
+fi
+
+if [[ ",$EXTRAS," == *",test,"* ]]; then
+  # The test suite runs against a real PostgreSQL server on 127.0.0.1:5432 (user postgres).
+  ver="$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1)"
+  if [[ -n "$ver" ]] && ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+    echo "setup: starting PostgreSQL $ver"
+    pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
+    for _ in $(seq 1 20); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 0.5; done
+  fi
+  if [[ -n "$ver" && $(id -u) -eq 0 ]] && \
+     ! psql -w -h 127.0.0.1 -U postgres -d postgres -c 'select 1' >/dev/null 2>&1; then
+    # a stock Debian cluster asks for a password on TCP: trust loopback for the tests
+    hba="/etc/postgresql/$ver/main/pg_hba.conf"
+    echo "setup: trusting 127.0.0.1 in $hba for the test database"
+    sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+    pg_ctlcluster --skip-systemctl-redirect "$ver" main reload || true
   fi
 fi
 
