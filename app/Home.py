@@ -1,47 +1,85 @@
-# ruff: noqa: N999  (Streamlit names the home page after this file)
-"""Stretch Coach: the home page (what it does, safety, where to start)."""
+# ruff: noqa: N999  (Streamlit names the app after this file)
+"""Stretch Coach entry point: the menu for whoever uses this tab, then the chosen page.
+
+Every page is always registered (so a link or a bookmark to any page works and,
+where needed, shows the sign-in form in place, keeping its query parameters); the
+sidebar menu lists only the pages that make sense for the current user:
+
+- personal mode (no accounts): the coach as a personal tool, no sign-in;
+- clinic mode, signed out: home, sign in, the stretch library;
+- a patient: their program, the coach, their sessions, the library;
+- a therapist: their patients, the library, the coach (sessions not saved);
+- an administrator: accounts, the library.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app.ui import get_library, page_header, safety_note
+from app.auth_ui import (
+    ROLE_TEXT,
+    change_password_form,
+    clinic_mode,
+    current_principal,
+    md,
+    sign_out,
+)
 
-page_header("Stretch Coach", ":material/self_improvement:",
-            "A calm coach for neck, shoulder and upper-back stretches. It watches you "
-            "through your webcam, or looks at a video you recorded, and tells you whether "
-            "you are in the right position, counts your repetitions and holds, and keeps "
-            "a record of your sessions. Everything runs on this computer: no video leaves it.")
+PAGES = {
+    "home": st.Page("views/0_Home.py", title="Home", icon=":material/home:", default=True),
+    "program": st.Page("views/6_My_program.py", title="My program",
+                       icon=":material/checklist:"),
+    "live": st.Page("views/1_Live_coach.py", title="Live coach", icon=":material/videocam:"),
+    "analyse": st.Page("views/2_Analyse_video.py", title="Analyse video",
+                       icon=":material/movie:"),
+    "sessions": st.Page("views/4_My_sessions.py", title="My sessions",
+                        icon=":material/folder_open:"),
+    "patients": st.Page("views/5_Therapist.py", title="My patients",
+                        icon=":material/groups:"),
+    "library": st.Page("views/3_Stretch_library.py", title="Stretch library",
+                       icon=":material/menu_book:"),
+    "admin": st.Page("views/7_Admin.py", title="Accounts",
+                     icon=":material/manage_accounts:"),
+    "signin": st.Page("views/8_Sign_in.py", title="Sign in", icon=":material/login:"),
+}
 
-safety_note()
+MENUS: dict[str, tuple[str, ...]] = {
+    "personal": ("home", "live", "analyse", "library", "sessions"),
+    "signed_out": ("home", "signin", "library"),
+    "patient": ("home", "program", "live", "analyse", "sessions", "library"),
+    "therapist": ("patients", "library", "live", "analyse"),
+    "admin": ("admin", "library"),
+}
 
-st.subheader("Where to start")
-c1, c2 = st.columns(2)
-with c1:
-    st.page_link("pages/3_Stretch_library.py", label="Stretch library", icon=":material/menu_book:")
-    st.caption("What each stretch is, how to do it, and where to put your camera.")
-    st.page_link("pages/1_Live_coach.py", label="Live coach", icon=":material/videocam:")
-    st.caption("Stretch in front of your webcam and get cues, counts and hold timers "
-               "as you go.")
-with c2:
-    st.page_link("pages/2_Analyse_video.py", label="Analyse a video", icon=":material/movie:")
-    st.caption("Upload a recording (or try a sample) and get a report with a chart and "
-               "an annotated video.")
-    st.page_link("pages/4_My_sessions.py", label="My sessions", icon=":material/folder_open:")
-    st.caption("Your saved sessions and scores, to track progress or show your "
-               "physiotherapist.")
+page = st.navigation(list(PAGES.values()), position="hidden")
 
-st.subheader("How it judges a stretch")
-st.markdown(
-    "- It finds 33 points of your body in each frame and measures one main angle per "
-    "stretch (for example how far your head tilts), compared with a **target band**.\n"
-    "- Nothing is counted until it has seen you **still in the starting position** for a "
-    "moment, so getting into place never counts as a repetition.\n"
-    "- A **hold** is timed only while you are inside the target band; short wobbles "
-    "pause it rather than reset it.\n"
-    "- Each repetition gets a score from how far you went, how long you held and how "
-    "clean your form was. The session score also counts how many of the prescribed "
-    "repetitions you did.\n"
-    "- If it cannot see the parts of your body it needs, it says so and asks you to "
-    "adjust the camera instead of guessing.")
-st.caption(f"{len(get_library())} stretches in the library.")
+clinic = clinic_mode()
+principal = current_principal() if clinic else None
+if not clinic:
+    menu = "personal"
+elif principal is None:
+    menu = "signed_out"
+else:
+    menu = principal.role if principal.role in MENUS else "signed_out"
+
+with st.sidebar:
+    with st.container(key="app-menu"):
+        for name in MENUS[menu]:
+            st.page_link(PAGES[name])
+    if principal is not None:
+        st.divider()
+        with st.container(key="account-box"):
+            st.caption(f"Signed in as **{md(principal.display_name or principal.username)}** "
+                       f"({ROLE_TEXT.get(principal.role, principal.role)})")
+            st.button("Sign out", key="sign-out", on_click=sign_out,
+                      icon=":material/logout:")
+            with st.popover("Change password", icon=":material/key:"):
+                change_password_form(principal)
+    elif not clinic:
+        st.divider()
+        st.page_link(PAGES["admin"], label="Clinic accounts",
+                     icon=":material/manage_accounts:")
+        st.caption("For physiotherapists: set up accounts so patients' sessions reach "
+                   "their therapist.")
+
+page.run()

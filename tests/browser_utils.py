@@ -175,6 +175,16 @@ def wait_app_idle(page: Any, timeout_ms: float = 60_000) -> None:
         "[data-testid=\"stStatusWidgetRunningIcon\"]')", timeout=timeout_ms)
 
 
+def sign_in(page: Any, username: str, password: str, timeout_ms: float = 60_000) -> None:
+    """Fill the app's sign-in form (shown on the page that asked for it) and submit it."""
+    form = page.locator('[data-testid="stForm"]').filter(
+        has=page.get_by_role("button", name="Sign in"))
+    form.get_by_role("textbox", name="Username").fill(username)
+    form.get_by_role("textbox", name="Password").fill(password)
+    form.get_by_role("button", name="Sign in").click()
+    wait_app_idle(page, timeout_ms)
+
+
 def fake_camera_file(src: Path, dest: Path, *, width: int = 640, height: int = 480,
                      max_s: float | None = None, lead_in_s: float = 0.0,
                      quality: int = 4) -> Path:

@@ -7,12 +7,21 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from app.auth_ui import clinic, clinic_mode, require_principal
 from app.ui import get_library, get_store, page_header, render_report, side_label
 from sessions.store import StoredSession
 
 page_header("My sessions", ":material/folder_open:",
             "Every session you saved, live or from a video. Open one to see its repetitions, "
             "chart and form notes.")
+
+if clinic_mode():
+    # clinic mode: the patient's own record (the page is in app/clinic_pages.py)
+    from app.clinic_pages import my_record
+
+    principal = require_principal(["patient"], intro="Sign in to see your sessions.")
+    my_record(clinic(principal))
+    st.stop()
 
 lib = get_library()
 store = get_store()
@@ -26,8 +35,8 @@ except Exception as e:  # a damaged or locked database: say so calmly
 if not sessions:
     st.info("No sessions yet. Try the **Live coach** or **Analyse a video**; sessions are "
             "saved automatically.")
-    st.page_link("pages/1_Live_coach.py", label="Live coach", icon=":material/videocam:")
-    st.page_link("pages/2_Analyse_video.py", label="Analyse a video", icon=":material/movie:")
+    st.page_link("views/1_Live_coach.py", label="Live coach", icon=":material/videocam:")
+    st.page_link("views/2_Analyse_video.py", label="Analyse a video", icon=":material/movie:")
     st.stop()
 
 names = {k: d.name for k, d in lib.items()}

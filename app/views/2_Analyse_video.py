@@ -12,6 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.auth_ui import clinic, clinic_mode, require_principal
 from app.ui import (
     get_library,
     get_store,
@@ -53,6 +54,29 @@ page_header("Analyse a video", ":material/movie:",
             "Upload a recording of yourself doing a stretch, or try one of the sample "
             "videos. The video is analysed on this computer and deleted afterwards unless "
             "you choose to keep it.")
+
+# Personal mode: results go to My sessions. Clinic mode: a patient's results go into
+# their record; therapists and admins can analyse, nothing is saved for them.
+in_clinic = clinic_mode()
+principal = require_principal(intro="Sign in so your results go into your record.") \
+    if in_clinic else None
+service = clinic(principal) if principal is not None and principal.role == "patient" else None
+can_save = not in_clinic or service is not None
+video_opt_in = service.patient(None).video_opt_in if service is not None else True
+SAVE_LABEL = "Save the result to my record" if in_clinic else "Save the result to My sessions"
+SAVED_TO = "your record" if in_clinic else "My sessions"
+if in_clinic and service is None:
+    st.info("You are signed in as a therapist or administrator: you can analyse videos "
+            "here, but results are not saved. Patients' results are saved in their own "
+            "record.", icon=":material/info:")
+
+
+def _save_report(report: SessionReport) -> int:
+    if service is not None:
+        kept = report.media.get("kept_video")
+        return service.save_session(report, video_path=report.media.get("kept_annotated")
+                                    or kept)
+    return get_store().save(report)
 
 
 def _sweep_stale(max_age_s: float = 6 * 3600) -> None:
@@ -144,10 +168,10 @@ def _run(video: Path, label: str, exercise: str, side: str | None, *, keep: bool
     saved_id = None
     if will_save:
         try:
-            saved_id = get_store().save(report)
+            saved_id = _save_report(report)
         except Exception as e:
             log.exception("could not save the session")
-            st.warning(f"The report could not be saved to My sessions ({e}).")
+            st.warning(f"The report could not be saved to {SAVED_TO} ({e}).")
     st.session_state["analysis"] = Analysis(
         report=report, workdir=workdir, annotated=annotated if annotated.is_file() else None,
         frame_csv=frame_csv if frame_csv.is_file() else None, kept_video=kept,
@@ -178,10 +202,13 @@ with tab_upload:
     with c2:
         side = side_picker(definition, "analyse-side",
                            both_label="Both sides (tracked together)")
-    save = st.checkbox("Save the result to My sessions", value=True, key="save-upload")
-    keep = st.checkbox("Keep the video with this session", value=False, disabled=not save,
-                       help="Otherwise the uploaded video is deleted as soon as it has been "
-                            "analysed.")
+    save = can_save and st.checkbox(SAVE_LABEL, value=True, key="save-upload")
+    keep = can_save and video_opt_in and st.checkbox(
+        "Keep the video with this session", value=False, disabled=not save,
+        help="Otherwise the uploaded video is deleted as soon as it has been analysed.")
+    if can_save and not video_opt_in:
+        st.caption("The video is deleted after the analysis. To keep videos for your "
+                   "therapist to watch, allow it on **My program**.")
     if st.button("Analyse", type="primary", disabled=uploaded is None):
         assert uploaded is not None
         suffix = Path(uploaded.name).suffix.lower() or ".mp4"
@@ -212,8 +239,7 @@ with tab_sample:
         d = lib[clip.exercise]
         st.caption(f"{d.summary} The clip shows an animated person; its true counts are "
                    f"known, so you can see how the coach does.")
-        save_sample = st.checkbox("Save the result to My sessions", value=True,
-                                  key="save-sample")
+        save_sample = can_save and st.checkbox(SAVE_LABEL, value=True, key="save-sample")
         if st.button("Analyse this sample", type="primary"):
             _run(clip.path, clip.path.name, clip.exercise, clip.side, keep=False,
                  save=save_sample, original_name=clip.path.name)
@@ -227,7 +253,7 @@ if analysis is not None:
     d = get_library().get(report.exercise)
     st.header(f"{report.exercise_name}: {analysis.label}")
     if analysis.saved_id is not None:
-        st.caption(f"Saved to My sessions (session {analysis.saved_id})."
+        st.caption(f"Saved to {SAVED_TO} (session {analysis.saved_id})."
                    + (" The video is kept with it." if analysis.kept_video else ""))
     if report.frames and report.assessable_share < LOW_ASSESSABLE:
         st.error("I could hardly see a person in this video, so there is nothing reliable to "

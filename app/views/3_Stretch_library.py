@@ -48,7 +48,7 @@ for d in shown:
             if clip is not None:
                 st.video(str(clip), muted=True)
                 if clip.with_name(clip.stem + ".truth.json").is_file():
-                    st.page_link("pages/2_Analyse_video.py", label="See how the coach judges it",
+                    st.page_link("views/2_Analyse_video.py", label="See how the coach judges it",
                                  icon=":material/movie:", query_params={"sample": clip.stem})
-        st.page_link("pages/1_Live_coach.py", label=f"Practise {d.name} with the live coach",
+        st.page_link("views/1_Live_coach.py", label=f"Practise {d.name} with the live coach",
                      icon=":material/videocam:", query_params={"stretch": d.id})

@@ -14,7 +14,17 @@ import time
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
+from app.auth_ui import clinic, clinic_mode, require_principal
 from app.live import LiveCoach, LiveSnapshot, ice_servers
+from app.patient_ui import (
+    after_session_form,
+    needs_screening,
+    program_item_picker,
+    save_pending,
+    saved_id,
+    saved_notice,
+    screening_gate,
+)
 from app.ui import (
     PHASE_TEXT,
     fill_text,
@@ -45,13 +55,41 @@ def _save(report: SessionReport) -> int:
     return get_store().save(report)
 
 
+# Personal mode (no accounts): sessions go to My sessions, as always. Clinic mode: a
+# signed-in patient answers the safety questions first and saves into their record
+# after the session (with pain and a reason when stopped early); therapists and
+# admins can try the coach, nothing is saved for them.
+in_clinic = clinic_mode()
+principal = require_principal(intro="Sign in so your sessions go into your record.") \
+    if in_clinic else None
+patient = principal if principal is not None and principal.role == "patient" else None
+service = clinic(patient) if patient is not None else None
+
 lib = get_library()
 default_id = st.query_params.get("stretch")
 first = lib.get(default_id) or next(iter(lib.values()))
-coach: LiveCoach | None = st.session_state.get("live_coach")
+coach_key = "live_coach" if not in_clinic else "clinic-live-coach"  # signing out drops it
+coach: LiveCoach | None = st.session_state.get(coach_key)
 if coach is None:
-    coach = LiveCoach(first, first.run_sides, save=_save)
-    st.session_state["live_coach"] = coach
+    # in clinic mode the page saves (after asking how it went), not the coach
+    coach = LiveCoach(first, first.run_sides, save=None if in_clinic else _save)
+    st.session_state[coach_key] = coach
+
+screened = None
+if service is not None:
+    save_pending(service, coach.report)
+    if needs_screening():
+        saved_notice()
+    screened = screening_gate(service)
+    if screened is None and not coach.running:
+        st.stop()  # the safety questions come first (or a red flag stopped the session)
+    if screened is not None:
+        st.caption(f"Safety check done (pain {screened.pain_before}/10). {screened.advice}")
+elif principal is not None:
+    st.info("You are signed in as a "
+            f"{'therapist' if principal.role == 'therapist' else 'administrator'}: you can "
+            "try the coach here, but nothing is saved. Patients' sessions are saved in their "
+            "own record.", icon=":material/info:")
 
 try:
     servers = ice_servers()
@@ -82,13 +120,33 @@ playing = bool(ctx.state.playing)
 busy = playing or bool(ctx.state.signalling)
 
 with settings:
-    c1, c2 = st.columns([3, 2])
-    with c1:
-        definition = stretch_picker("live-stretch", default=default_id or coach.definition.id,
-                                    disabled=busy)
-    with c2:
-        side = side_picker(definition, "live-side", disabled=busy)
-    sides = resolve_sides(definition, side)
+    program = service.todays_program() if service is not None else []
+    picked = None
+    if program:
+        mode = st.segmented_control(
+            "What to do", ["program", "any"], default="program", key="live-mode",
+            disabled=busy, format_func=lambda m: {"program": "Today's program",
+                                                  "any": "Choose a stretch"}[m])
+        if mode != "any":
+            preferred = st.query_params.get("item")
+            picked = program_item_picker(
+                program, lib, key="live-item", disabled=busy,
+                preferred=int(preferred) if str(preferred).isdigit() else None)
+            if picked is None:
+                st.stop()
+    elif service is not None:
+        st.caption("Your therapist hasn't prescribed a program yet: choose any stretch.")
+    if picked is not None:
+        _, definition, sides = picked
+    else:
+        c1, c2 = st.columns([3, 2])
+        with c1:
+            definition = stretch_picker("live-stretch",
+                                        default=default_id or coach.definition.id,
+                                        disabled=busy)
+        with c2:
+            side = side_picker(definition, "live-side", disabled=busy)
+        sides = resolve_sides(definition, side)
     coach.configure(definition, sides)
     with st.expander("Camera setup and how to do it", expanded=not busy):
         st.markdown(f"**Camera.** {definition.camera.setup}")
@@ -199,12 +257,22 @@ if report is not None:
     st.divider()
     side_txt = ", ".join(side_label(s) for s in report.sides)
     st.header(f"Session summary: {report.exercise_name} ({side_txt})")
-    if coach.saved_id is not None:
+    if service is not None:
+        new_id = after_session_form(service, report, screened, key="after-session")
+        if new_id is not None:
+            st.success(f"Saved to your record (session {new_id})"
+                       + ("" if report.complete else ", marked as stopped early")
+                       + ". Your therapist can see it.", icon=":material/task_alt:")
+            if program:
+                st.caption("Choose the next stretch of today's program above and press "
+                           "**Start camera** again.")
+    elif coach.saved_id is not None:
         st.caption(f"Saved to My sessions (session {coach.saved_id})"
                    + ("" if report.complete else ", marked interrupted") + ".")
     elif coach.save_error:
         st.warning(f"The session could not be saved: {html.escape(coach.save_error)}")
-    render_report(report, key=f"live-{coach.saved_id}", definition=lib.get(report.exercise))
+    render_report(report, key=f"live-{coach.saved_id or saved_id(report)}",
+                  definition=lib.get(report.exercise))
 elif not busy and coach.snapshot().frames and not coach.running:
     st.info("Nothing was counted in that session: the coach never saw you still in the "
             "starting position. Check the camera setup above and try again.")

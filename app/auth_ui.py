@@ -1,0 +1,219 @@
+"""Sign-in for the app: who is using this browser tab, and what they may open.
+
+Two modes, decided by the accounts database (``sessions.auth.Accounts``):
+
+- **Personal mode**: no accounts exist. The app works as a personal stretch coach
+  without any sign-in (live coach, analyse, library, my sessions), exactly as
+  before accounts existed.
+- **Clinic mode**: accounts exist. Clinical pages need a signed-in user; patients'
+  sessions are saved into their own record; therapists see only their patients.
+
+The sign-in token lives in ``st.session_state`` (one per browser tab) and is
+checked against the database (``Accounts.resume``) on every run, so signing out,
+an expired token or a disabled account take effect at once. Nothing here decides
+who may see what: ``Accounts`` and ``Clinic`` do; this module only asks them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Collection
+from datetime import datetime, timezone
+from typing import Any
+
+import streamlit as st
+
+from sessions.auth import Accounts, AuthError, Principal
+from sessions.db import database_url, ensure_schema, get_engine
+from sessions.service import Clinic
+
+__all__ = [
+    "ROLE_TEXT",
+    "TOKEN_KEY",
+    "accounts",
+    "change_password_form",
+    "clinic",
+    "clinic_mode",
+    "current_principal",
+    "engine",
+    "login_form",
+    "md",
+    "require_principal",
+    "sign_out",
+]
+
+log = logging.getLogger(__name__)
+
+#: Where the sign-in token of this browser tab is kept.
+TOKEN_KEY = "auth-token"
+
+ROLE_TEXT = {"admin": "administrator", "therapist": "therapist", "patient": "patient"}
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~=$:&])")
+
+
+def md(text: object) -> str:
+    """``text`` escaped for ``st.markdown`` and widget labels: shown exactly as typed.
+
+    User-supplied text (names, notes, comments) must never become markup: ``<b>x</b>``
+    or ``**x**`` in a display name is shown as those characters.
+    """
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", "  \n")
+
+
+# --------------------------------------------------------------------------- backend objects
+
+
+@st.cache_resource(show_spinner=False)
+def _engine_for(url: str) -> Any:
+    eng = get_engine(url)
+    ensure_schema(eng)  # create or migrate the tables once per server and database
+    return eng
+
+
+def engine() -> Any:
+    """The SQLAlchemy engine of the current database (``$STRETCH_COACH_DB_URL`` or default)."""
+    return _engine_for(database_url())
+
+
+def accounts() -> Accounts:
+    """The accounts service on the current database."""
+    return Accounts(engine())
+
+
+def clinic(principal: Principal) -> Clinic:
+    """The clinic service acting as ``principal`` (it checks every access itself)."""
+    return Clinic(principal, engine())
+
+
+def clinic_mode() -> bool:
+    """True once any account exists (then clinical pages need a sign-in)."""
+    try:
+        return bool(accounts().any_accounts())
+    except Exception:  # an unreadable database: personal mode keeps the coach usable
+        log.exception("could not read the accounts database")
+        return False
+
+
+# --------------------------------------------------------------------------- the signed-in user
+
+
+def current_principal() -> Principal | None:
+    """The user signed in in this browser tab, or None (token missing, expired or revoked)."""
+    token = st.session_state.get(TOKEN_KEY)
+    if not token:
+        return None
+    try:
+        return accounts().resume(token)
+    except AuthError:
+        st.session_state.pop(TOKEN_KEY, None)
+        return None
+
+
+def login_form(key: str = "login", *, intro: str | None = None) -> None:
+    """The sign-in form; on success the token is kept for this tab and the page reruns.
+
+    Errors are one calm line (wrong username or password, or locked until a time).
+    """
+    with st.container(key=f"{key}-box"):
+        st.subheader("Sign in")
+        if intro:
+            st.write(intro)
+        with st.form(key, clear_on_submit=False, border=True):
+            username = st.text_input("Username", key=f"{key}-username",
+                                     autocomplete="username")
+            password = st.text_input("Password", type="password", key=f"{key}-password",
+                                     autocomplete="current-password")
+            submitted = st.form_submit_button("Sign in", type="primary")
+        if submitted:
+            try:
+                principal = accounts().login(username.strip(), password)
+            except AuthError as e:
+                st.error(_one_line(e), icon=":material/lock:")
+                return
+            st.session_state[TOKEN_KEY] = principal.token
+            st.session_state.pop(f"{key}-password", None)
+            st.rerun()
+
+
+def sign_out() -> None:
+    """End this tab's sign-in (the token is revoked in the database too)."""
+    token = st.session_state.pop(TOKEN_KEY, None)
+    if token:
+        with contextlib.suppress(AuthError):
+            accounts().logout(token)
+    # forget everything this tab held (reports, analyses, answers): the next person
+    # at this computer starts clean
+    for k in list(st.session_state):
+        value = st.session_state.pop(k, None)
+        close = getattr(value, "close", None)  # e.g. the live coach: release its model
+        if callable(close):
+            with contextlib.suppress(Exception):
+                close()
+
+
+def change_password_form(principal: Principal, key: str = "change-password") -> None:
+    """The signed-in user changes their own password (their other sign-ins end)."""
+    with st.form(key, clear_on_submit=True, border=False):
+        old = st.text_input("Current password", type="password", key=f"{key}-old",
+                            autocomplete="current-password")
+        new = st.text_input("New password (at least 10 characters)", type="password",
+                            key=f"{key}-new", autocomplete="new-password")
+        again = st.text_input("New password again", type="password", key=f"{key}-again",
+                              autocomplete="new-password")
+        submitted = st.form_submit_button("Change password")
+    if not submitted:
+        return
+    if new != again:
+        st.error("The two new passwords are not the same.")
+        return
+    try:
+        accounts().change_password(principal, old, new)
+    except (AuthError, ValueError) as e:
+        st.error(_one_line(e))
+    else:
+        st.success("Password changed.")
+
+
+def require_principal(roles: Collection[str] | None = None, *,
+                      intro: str | None = None) -> Principal:
+    """The signed-in user of this tab, or show the sign-in form and stop the page.
+
+    Args:
+        roles: roles allowed on the page (None: any signed-in user).
+        intro: a line above the form saying why signing in is needed.
+    """
+    principal = current_principal()
+    if principal is None:
+        login_form(intro=intro or "This page is part of your clinic's records. "
+                                  "Please sign in.")
+        st.stop()
+    assert principal is not None
+    if roles is not None and principal.role not in roles:
+        wanted = " or ".join(ROLE_TEXT.get(r, r) + "s" for r in roles)
+        st.info(f"This page is for {wanted}. You are signed in as "
+                f"{md(principal.display_name or principal.username)} "
+                f"({ROLE_TEXT.get(principal.role, principal.role)}).",
+                icon=":material/badge:")
+        st.stop()
+    return principal
+
+
+_UTC_TIME = re.compile(r"(\d{4}-\d\d-\d\d) (\d\d:\d\d) UTC")
+
+
+def _local_time(m: re.Match[str]) -> str:
+    t = datetime.strptime(f"{m.group(1)} {m.group(2)}", "%Y-%m-%d %H:%M")
+    local = t.replace(tzinfo=timezone.utc).astimezone()
+    today = datetime.now().astimezone().date()
+    return local.strftime("%H:%M" if local.date() == today else "%Y-%m-%d %H:%M")
+
+
+def _one_line(e: BaseException) -> str:
+    """The service's message as one sentence; times shown in this computer's local time."""
+    text = str(e).strip().splitlines()[0] if str(e).strip() else "sign-in failed"
+    text = _UTC_TIME.sub(_local_time, text)
+    text = text[0].upper() + text[1:]
+    return text if text.endswith(".") else text + "."

@@ -1,0 +1,314 @@
+"""The patient's side of the clinic in Streamlit: today's program, safety screening,
+and the questions after a session.
+
+Thin: the questions, the red-flag rules, the advice, adherence and what counts as
+done all come from ``sessions.service.Clinic`` (and ``sessions.screening``). This
+module lays them out and passes the answers back.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from app.auth_ui import md
+from app.ui import side_label
+from coach.report import SessionReport
+from exercises.definition import StretchDefinition
+from sessions.screening import PAIN_RISE_FLAG
+from sessions.service import SCREENING_QUESTIONS, Clinic, ProgramItem, TodayItem
+
+__all__ = [
+    "ABANDON_REASONS",
+    "Screened",
+    "after_session_form",
+    "dose_line",
+    "item_label",
+    "needs_screening",
+    "program_item_picker",
+    "save_pending",
+    "saved_id",
+    "saved_notice",
+    "screening_gate",
+]
+
+#: Why a patient stopped early (the first ones are what a therapist needs to know).
+ABANDON_REASONS = (
+    "It hurt, or the pain got worse",
+    "I felt dizzy or unwell",
+    "Numbness, tingling or weakness",
+    "I ran out of time",
+    "The camera or the app didn't work",
+    "Something else",
+)
+
+#: A passed screening is reused for further stretches in this tab for this long.
+SCREENING_VALID_S = 3 * 3600
+
+_SCREENED = "clinic-screened"
+_STOPPED = "clinic-screening-stop"
+_SAVED = "clinic-saved-reports"
+_PENDING = "clinic-pending-report"
+_NOTICE = "clinic-saved-notice"
+
+
+@dataclass(frozen=True)
+class Screened:
+    """A passed screening in this browser tab."""
+
+    screening_id: int
+    pain_before: int
+    advice: str
+    at: float
+
+
+# --------------------------------------------------------------------------- program
+
+
+def dose_line(item: ProgramItem) -> str:
+    """"2 sets × 5 reps, hold 10 s · left and right · 5 times a week"."""
+    parts = []
+    reps = f"{item.reps} rep{'s' if item.reps != 1 else ''}"
+    parts.append(f"{item.sets} sets × {reps}" if item.sets > 1 else reps)
+    if item.hold_s:
+        parts[-1] += f", hold {item.hold_s:g} s"
+    sides = [s for s in item.sides if s != "both"]
+    if sides:
+        parts.append(" and ".join(sides) + (" side" if len(sides) == 1 else " sides"))
+    parts.append(f"{item.times_per_week} time{'s' if item.times_per_week != 1 else ''} "
+                 "a week")
+    return " · ".join(parts)
+
+
+def item_label(t: TodayItem, number: int) -> str:
+    """A program item for a picker, with what is done (plain text)."""
+    done = "done today ✓" if t.done_today else (
+        f"{t.done_this_week} of {t.item.times_per_week} this week")
+    return f"{number}. {t.item.exercise_name} ({dose_line(t.item)}) · {done}"
+
+
+def program_item_picker(items: list[TodayItem], lib: dict[str, StretchDefinition], *,
+                        key: str, disabled: bool = False, preferred: int | None = None
+                        ) -> tuple[TodayItem, StretchDefinition, tuple[str, ...]] | None:
+    """Pick the program item to do now (default: the first not yet done today).
+
+    Returns:
+        (item, the stretch with the item's dose and target applied, sides to track),
+        or None when the item can't be run (the reason is shown).
+    """
+    ids = [t.item.id for t in items]
+    # a new key after each saved session: the default moves on to the next item
+    key = f"{key}-{len(st.session_state.get(_SAVED, {}))}"
+    default = next((i for i, t in enumerate(items) if not t.done_today), 0)
+    if preferred in ids and not st.session_state.get(_SAVED):
+        default = ids.index(preferred)
+    labels = {t.item.id: item_label(t, n) for n, t in enumerate(items, 1)}
+    chosen = st.selectbox("Stretch from your program", ids, index=default, key=key,
+                          disabled=disabled, format_func=lambda i: labels[i])
+    today = items[ids.index(chosen)]
+    base = lib.get(today.item.exercise)
+    if base is None:
+        st.error(f"The stretch {md(today.item.exercise)} in your program is not in this "
+                 "app's library. Please tell your therapist.")
+        return None
+    try:
+        definition = today.item.apply(base)
+    except ValueError as e:
+        st.error(f"This program item can't be run as prescribed ({e}). Please tell your "
+                 "therapist.")
+        return None
+    sides = tuple(s for s in today.item.sides if s != "both") or definition.run_sides
+    if not definition.is_sided:
+        sides = ("both",)
+    st.caption(f"Prescribed: {dose_line(today.item)}"
+               + (f". Target {today.item.target_low:g} to {today.item.target_high:g}, set "
+                  "by your therapist" if today.item.target is not None else ""))
+    if today.item.notes:
+        st.info(f"**From your therapist:** {md(today.item.notes)}", icon=":material/chat:")
+    return today, definition, tuple(sides)
+
+
+# --------------------------------------------------------------------------- screening
+
+
+def screening_gate(clinic: Clinic, *, key: str = "screening") -> Screened | None:
+    """The safety questions before a session; returns the passed screening or None.
+
+    None means the page must not offer the camera: either the form is shown and not
+    yet answered, or a red flag stopped the session (the advice is shown).
+    """
+    stopped = st.session_state.get(_STOPPED)
+    if stopped is not None:
+        _show_stop(stopped)
+        return None
+    done: Screened | None = st.session_state.get(_SCREENED)
+    if done is not None and time.time() - done.at < SCREENING_VALID_S:
+        return done
+
+    with st.container(key=f"{key}-box"):
+        st.subheader("Before you start: a quick safety check")
+        st.write("Answer each question honestly. If something is wrong today, stretching "
+                 "can wait: your safety comes first.")
+        with st.form(key, border=True):
+            answers: dict[str, Any] = {}
+            for q, text in SCREENING_QUESTIONS.items():
+                answers[q] = st.radio(text, ["No", "Yes"], index=None, horizontal=True,
+                                      key=f"{key}-{q}")
+            pain = st.slider("How much pain do you have right now? (0 = none, "
+                             "10 = the worst imaginable)", 0, 10, 0, key=f"{key}-pain")
+            submitted = st.form_submit_button("Continue", type="primary")
+    if not submitted:
+        return None
+    missing = [q for q, a in answers.items() if a is None]
+    if missing:
+        st.warning("Please answer every question (yes or no) before you start.",
+                   icon=":material/help:")
+        return None
+    try:
+        result = clinic.record_screening({q: a == "Yes" for q, a in answers.items()},
+                                         int(pain))
+    except ValueError as e:
+        st.error(f"The answers could not be recorded: {e}")
+        return None
+    if not result.ok:
+        stop = {"advice": result.advice,
+                "why": [SCREENING_QUESTIONS.get(k, f"Pain right now: {pain} out of 10")
+                        for k in result.red_flags]}
+        st.session_state[_STOPPED] = stop
+        st.rerun()
+    st.session_state[_SCREENED] = Screened(result.screening_id, int(pain), result.advice,
+                                           time.time())
+    st.rerun()
+    return None  # not reached
+
+
+def _show_stop(stop: dict[str, Any]) -> None:
+    with st.container(key="screening-stop"):
+        st.error(f"**Your safety comes first.** {stop['advice']}", icon=":material/emergency:")
+        if stop.get("why"):
+            st.markdown("You told us:\n" + "\n".join(f"- {w}" for w in stop["why"]))
+        st.markdown("If you have **sudden** numbness, weakness, trouble speaking or severe "
+                    "pain, call your emergency number or go to urgent care now.")
+        if st.button("I answered by mistake: answer again", key="screening-again"):
+            st.session_state.pop(_STOPPED, None)
+            st.rerun()
+        st.caption("Your therapist still sees the answers you gave.")
+
+
+def needs_screening() -> bool:
+    """The safety questions are due (none passed in this tab recently, or a red flag)."""
+    done: Screened | None = st.session_state.get(_SCREENED)
+    return done is None or time.time() - done.at >= SCREENING_VALID_S
+
+
+def saved_notice() -> None:
+    """Once: the note that the last session was saved (when the page asks questions next)."""
+    text = st.session_state.pop(_NOTICE, None)
+    if text:
+        st.success(text, icon=":material/task_alt:")
+
+
+def forget_screening() -> None:
+    """Ask the safety questions again before the next session (e.g. after a pain rise)."""
+    st.session_state.pop(_SCREENED, None)
+
+
+# --------------------------------------------------------------------------- after a session
+
+
+def saved_id(report: SessionReport) -> int | None:
+    """The id this report was saved under from this tab, if it was."""
+    return st.session_state.get(_SAVED, {}).get(id(report))
+
+
+def after_session_form(clinic: Clinic, report: SessionReport, screened: Screened | None, *,
+                       key: str, video_path: str | None = None) -> int | None:
+    """How the patient feels after the session; saving it into their record.
+
+    Returns:
+        The saved session id, or None while the form is not submitted yet.
+    """
+    already = saved_id(report)
+    if already is not None:
+        return already
+    st.session_state[_PENDING] = (report, screened)
+    with st.container(key=f"{key}-box"):
+        st.subheader("How did it go?")
+        with st.form(key, border=True):
+            pain_after = st.slider("How much pain do you have now? (0 = none, 10 = the worst "
+                                   "imaginable)", 0, 10,
+                                   screened.pain_before if screened else 0,
+                                   key=f"{key}-pain")
+            reason = None
+            other = ""
+            if not report.complete:
+                st.markdown("You stopped before the end of the set. What made you stop?")
+                reason = st.radio("Reason for stopping", ABANDON_REASONS, index=None,
+                                  key=f"{key}-reason", label_visibility="collapsed")
+                other = st.text_input("In your own words (optional)", key=f"{key}-other",
+                                      max_chars=500)
+            comment = st.text_area("Anything to tell your therapist? (optional)",
+                                   key=f"{key}-comment", max_chars=2000)
+            submitted = st.form_submit_button("Save to my record", type="primary")
+    if not submitted:
+        st.caption("The session is saved to your record when you press **Save to my "
+                   "record**.")
+        return None
+    abandon = ""
+    if reason is not None:
+        abandon = reason + (f": {other.strip()}" if other.strip() else "")
+    elif other.strip():
+        abandon = other.strip()
+    try:
+        new_id = clinic.save_session(
+            report, pain_before=screened.pain_before if screened else None,
+            pain_after=int(pain_after), comment=comment,
+            completion="abandoned" if abandon else "completed", abandon_reason=abandon,
+            screening_id=screened.screening_id if screened else None, video_path=video_path)
+    except ValueError as e:
+        st.error(f"The session could not be saved: {e}")
+        return None
+    st.session_state.setdefault(_SAVED, {})[id(report)] = new_id
+    st.session_state.pop(_PENDING, None)
+    if screened is not None and pain_after - screened.pain_before >= PAIN_RISE_FLAG:
+        # pain went up: the safety questions again before the next stretch (the page
+        # shows them at once, so say here that the session was saved, and why)
+        forget_screening()
+        st.session_state[_NOTICE] = (
+            f"Saved to your record (session {new_id}). Your pain went up from "
+            f"{screened.pain_before} to {pain_after}: your therapist will see it. Please "
+            "answer the safety questions again before your next stretch, and stop if the "
+            "pain keeps rising.")
+    st.rerun()
+    return new_id  # not reached
+
+
+def save_pending(clinic: Clinic, current: SessionReport | None) -> None:
+    """Save a finished session whose questions were never answered (a new run started).
+
+    The safety net for "pressed Start camera again instead of Save": the earlier
+    session goes into the record without pain-after or comment, never lost.
+    """
+    pending = st.session_state.get(_PENDING)
+    if pending is None:
+        return
+    report, screened = pending
+    if report is current or saved_id(report) is not None:
+        return
+    st.session_state.pop(_PENDING, None)
+    try:
+        new_id = clinic.save_session(
+            report, pain_before=screened.pain_before if screened else None,
+            screening_id=screened.screening_id if screened else None,
+            comment="(saved without the after-session questions)")
+    except ValueError:
+        return
+    st.session_state.setdefault(_SAVED, {})[id(report)] = new_id
+
+
+def sides_text(sides: tuple[str, ...]) -> str:
+    """"Left side, Right side"."""
+    return ", ".join(side_label(s) for s in sides)

@@ -1,0 +1,668 @@
+"""The clinic in a real browser: sign-in, therapist dashboard, program, exports, patient.
+
+One app server for the module (``streamlit run app/Home.py``) on a fresh
+``STRETCH_COACH_DATA`` and ``STRETCH_COACH_DB_URL`` (a temporary SQLite file).
+The people are made through the backend API before the server starts: an admin,
+two therapists, and their patients; one of therapist A's patients has a display
+name full of markup, which must show as text. The seeded session is a real
+analysis (pose model) of ``sample_videos/neck_side_tilt_left_good.mp4`` with its
+annotated video kept.
+
+Run: ``.venv/bin/python -m pytest -m browser tests/test_clinic_browser.py``.
+Screenshots land in ``artifacts/screenshots/clinic_*.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from coach.report import SessionReport
+from sessions.auth import Accounts, Principal
+from sessions.db import dispose_engine, get_engine, upgrade
+from sessions.service import SCREENING_QUESTIONS, Clinic, ProgramItemIn
+from tests.browser_utils import (
+    AppServer,
+    launch,
+    run_app,
+    screenshot,
+    sign_in,
+    wait_app_idle,
+)
+
+pytestmark = [pytest.mark.browser]
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = Path(os.environ.get("STRETCH_COACH_SAMPLES") or ROOT / "sample_videos")
+CLIP = SAMPLES / "neck_side_tilt_left_good.mp4"
+TIMEOUT_MS = 120_000
+PASSWORD = "a calm and long password"
+MARKUP_NAME = "<b>x</b><script>alert(1)</script>"
+
+
+@dataclass
+class Clinic3:
+    """The people and records made for the module."""
+
+    url: str
+    admin: Principal
+    ther_a: Principal
+    ther_b: Principal
+    pat_a: Principal        # therapist A's, display name with markup, one real session
+    pat_b: Principal        # therapist B's
+    pat_c: Principal        # therapist A's, with a program, no sessions
+    session_a: int          # today: complete, annotated video kept
+    session_a2: int         # three days ago: abandoned, a fault, pain 3 -> 6
+    session_b: int
+
+    def clinic(self, who: Principal) -> Clinic:
+        return Clinic(who, get_engine(self.url))
+
+
+def _seed(url: str, workdir: Path) -> Clinic3:
+    from coach.analyze import AnalysisOptions, analyze_video
+    from exercises.definition import load_library
+
+    engine = get_engine(url)
+    upgrade(engine)
+    acc = Accounts(engine)
+    acc.create_admin("admin", PASSWORD)
+    admin = acc.login("admin", PASSWORD)
+    ta = acc.create_user(admin, "ther_a", PASSWORD, "therapist", "Therapist Anna")
+    tb = acc.create_user(admin, "ther_b", PASSWORD, "therapist", "Therapist Bert")
+    acc.create_user(admin, "pat_a", PASSWORD, "patient", MARKUP_NAME, therapist_id=ta)
+    acc.create_user(admin, "pat_b", PASSWORD, "patient", "Foreign Patient Bea",
+                    therapist_id=tb)
+    acc.create_user(admin, "pat_c", PASSWORD, "patient", "Carla Patient", therapist_id=ta)
+    acc.create_user(admin, "pat_v", PASSWORD, "patient", "Vic Video", therapist_id=tb)
+    acc.create_user(admin, "pat_l", PASSWORD, "patient", "Lou Live", therapist_id=tb)
+    ther_a, ther_b, pat_a, pat_b, pat_c = (acc.login(u, PASSWORD) for u in
+                                           ("ther_a", "ther_b", "pat_a", "pat_b", "pat_c"))
+
+    # a real session: the pose model over a sample clip, annotated video kept
+    d = load_library()["neck_side_tilt"]
+    annotated = workdir / "neck_annotated.mp4"
+    report = analyze_video(CLIP, d, AnalysisOptions(side="left", annotated_path=annotated))
+    assert report.reps_done >= 1
+    Clinic(pat_a, engine).set_video_opt_in(True)
+    svc_a = Clinic(pat_a, engine)
+    screening = svc_a.record_screening({k: False for k in SCREENING_QUESTIONS}, 3)
+    session_a = svc_a.save_session(report, pain_after=2, screening_id=screening.screening_id,
+                                   comment="Felt <i>fine</i>, a bit stiff on the left",
+                                   video_path=str(annotated))
+    # three days earlier: the same stretch stopped early, with a form fault, pain went up
+    # (a pain_rise flag for therapist A)
+    earlier = SessionReport.from_dict(report.to_dict())
+    earlier.faults = [{"id": "shoulder_shrug", "side": "left", "rep": 1, "start_s": 3.0,
+                       "end_s": 5.5, "duration_s": 2.5, "cue": "Keep your shoulders down"}]
+    earlier.complete, earlier.problem = False, "camera stopped before the set was finished"
+    three_days_ago = datetime.now(timezone.utc) - timedelta(days=3)
+    session_a2 = Clinic(pat_a, engine, clock=lambda: three_days_ago).save_session(
+        earlier, pain_before=3, pain_after=6, completion="abandoned",
+        abandon_reason="It hurt, or the pain got worse")
+    session_b = Clinic(pat_b, engine).save_session(report, pain_before=1, pain_after=1)
+    Clinic(ther_a, engine).set_program(pat_c.user_id, [
+        ProgramItemIn("neck_side_tilt", sides=("left", "right"), sets=1, reps=3, hold_s=10,
+                      times_per_week=5, notes="Slowly, and breathe out as you tilt"),
+        ProgramItemIn("chin_tuck", reps=5, hold_s=5, times_per_week=7),
+    ], notes="Twice a day if it feels good.")
+    pat_l = acc.login("pat_l", PASSWORD)
+    Clinic(ther_b, engine).set_program(pat_l.user_id, [
+        ProgramItemIn("neck_side_tilt", sides=("left",), reps=3, hold_s=5, times_per_week=7)])
+    return Clinic3(url, admin, ther_a, ther_b, pat_a, pat_b, pat_c, session_a, session_a2,
+                   session_b)
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AppServer, Clinic3]]:
+    data = tmp_path_factory.mktemp("clinic-data")
+    url = f"sqlite:///{data / 'clinic.db'}"
+    people = _seed(url, data)
+    env = {"STRETCH_COACH_DB_URL": url, "STRETCH_COACH_SAMPLES": str(SAMPLES)}
+    with run_app(data, env=env) as server:
+        yield server, people
+    assert server.process.poll() is not None
+    dispose_engine(url)
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def chromium(playwright: Any) -> Iterator[Any]:
+    b = launch(playwright)
+    yield b
+    b.close()
+
+
+@pytest.fixture()
+def page(chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context(viewport={"width": 1280, "height": 1000},
+                                   accept_downloads=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    p = context.new_page()
+    p.dialogs = []  # type: ignore[attr-defined]
+    p.on("dialog", lambda d: (p.dialogs.append(d.message), d.dismiss()))  # type: ignore
+    yield p
+    assert not p.dialogs, f"a script ran in the page: {p.dialogs}"  # type: ignore
+    context.close()
+
+
+@pytest.fixture()
+def app_and_camera(playwright: Any, tmp_path: Path) -> Iterator[Any]:
+    """A page in a Chromium whose camera plays the sample clip (after 2 s of stillness)."""
+    from tests.browser_utils import fake_camera_file
+
+    camera = fake_camera_file(CLIP, tmp_path / "camera.mjpeg", lead_in_s=2.0)
+    b = launch(playwright, camera)
+    context = b.new_context(viewport={"width": 1280, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    p = context.new_page()
+    yield p
+    context.close()
+    b.close()
+
+
+def _open(page: Any, app: AppServer, path: str = "") -> None:
+    page.goto(f"{app.url}/{path}")
+    wait_app_idle(page, TIMEOUT_MS)
+
+
+def _main(page: Any) -> Any:
+    return page.locator('[data-testid="stMain"]')
+
+
+def _no_exception(page: Any) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, _main(page).inner_text()
+    assert "Traceback" not in _main(page).inner_text()
+
+
+def _select(page: Any, label: str, option: str | re.Pattern[str]) -> None:
+    """Choose ``option`` in the Streamlit selectbox labelled ``label``."""
+    page.get_by_role("combobox", name=label, exact=True).click()
+    page.get_by_role("option", name=option).first.click()
+    wait_app_idle(page)
+
+
+def _radio(page: Any, question: str, answer: str) -> None:
+    box = page.locator('[data-testid="stRadio"]').filter(has_text=question)
+    box.get_by_text(answer, exact=True).click()
+
+
+# --------------------------------------------------------------------------- sign-in
+
+
+def test_wrong_password_is_one_calm_line(page: Any, world: tuple[AppServer, Clinic3]) -> None:
+    app, _ = world
+    _open(page, app, "Sign_in")
+    sign_in(page, "ther_a", "not the password")
+    error = page.locator('[data-testid="stAlertContentError"]').first
+    error.wait_for()
+    # one line (after the icon's ligature), no traceback, no detail about which was wrong
+    assert error.inner_text().strip().splitlines()[-1] == "Wrong username or password."
+    _no_exception(page)
+    assert page.get_by_role("button", name="Sign in").count() == 1  # still the form
+    screenshot(page, "clinic_login_error")
+
+
+def test_personal_pages_need_sign_in_in_clinic_mode(page: Any,
+                                                    world: tuple[AppServer, Clinic3]) -> None:
+    app, _ = world
+    _open(page, app)
+    menu = page.locator(".st-key-app-menu")
+    menu.get_by_role("link", name="Sign in").wait_for()
+    assert menu.get_by_role("link", name="My patients").count() == 0
+    _open(page, app, "My_sessions")
+    page.get_by_role("button", name="Sign in").wait_for()
+    _no_exception(page)
+
+
+# --------------------------------------------------------------------------- therapist
+
+
+def _therapist(page: Any, app: AppServer, path: str = "Therapist") -> None:
+    _open(page, app, path)
+    sign_in(page, "ther_a", PASSWORD)
+    wait_app_idle(page)
+
+
+def test_therapist_sees_only_own_patients(page: Any, world: tuple[AppServer, Clinic3]) -> None:
+    app, people = world
+    _therapist(page, app)
+    main = _main(page)
+    page.get_by_role("heading", name="Patients").wait_for()
+    combo = page.get_by_role("combobox", name="Open a patient")
+    combo.click()
+    options = [o.inner_text() for o in page.get_by_role("option").all()]
+    page.keyboard.press("Escape")
+    assert any("(pat_a)" in o and MARKUP_NAME in o for o in options), options
+    assert any("(pat_c)" in o for o in options), options
+    assert not any("pat_b" in o or "Foreign" in o for o in options), options
+    assert "Foreign Patient Bea" not in main.inner_text()
+    # the pain-rise flag of pat_a's abandoned session waits for the therapist, name as text
+    attention = main.locator('[class*="st-key-all-flags-card-"]')
+    attention.first.wait_for()
+    assert attention.count() == 1
+    assert "Pain went up" in attention.inner_text()
+    assert MARKUP_NAME in attention.inner_text()
+    assert "from 3/10 to 6/10" in attention.inner_text()
+    menu = page.locator(".st-key-app-menu")
+    assert menu.get_by_role("link", name="My patients").count() == 1
+    assert menu.get_by_role("link", name="Accounts").count() == 0
+    page.locator(".st-key-account-box").get_by_text("Therapist Anna").wait_for()
+    _no_exception(page)
+    screenshot(page, "clinic_patient_list")
+
+    # a therapist adds a patient of their own
+    page.get_by_text("Add a patient").click()
+    page.get_by_role("textbox", name="Username").fill("pat_added")
+    page.get_by_role("textbox", name="Full name").fill("Ada Added")
+    page.get_by_role("textbox", name=re.compile("First password")).fill(PASSWORD)
+    page.get_by_role("button", name="Create patient account").click()
+    main.get_by_text("Created the patient account pat_added").wait_for()
+    assert "Ada Added" in {p.display_name for p in people.clinic(people.ther_a).patients()}
+
+    # a bookmarked link to another therapist's patient: signed in again, same answer as
+    # for an id that does not exist
+    for foreign in (people.pat_b.user_id, 99_999, "abc"):
+        _therapist(page, app, f"Therapist?patient={foreign}")
+        main.get_by_text("Patient not found or not yours.").wait_for()
+        assert "Foreign Patient Bea" not in main.inner_text()
+        _no_exception(page)
+    screenshot(page, "clinic_not_yours")
+    _therapist(page, app, f"Therapist?patient={people.pat_a.user_id}"
+                          f"&session={people.session_b}")
+    main.get_by_text("Session not found or not yours.").wait_for()
+
+
+def test_therapist_reviews_a_patient(page: Any, world: tuple[AppServer, Clinic3]) -> None:
+    app, people = world
+    _therapist(page, app)
+    _select(page, "Open a patient", re.compile(r"\(pat_a\)"))
+    page.get_by_role("button", name="Open patient").click()
+    wait_app_idle(page)
+    main = _main(page)
+    # the display name is text: the markup shows as typed, nothing is interpreted
+    heading = page.get_by_role("heading", name=MARKUP_NAME)
+    heading.wait_for()
+    assert heading.locator("b, script").count() == 0
+    assert main.locator("b", has_text=re.compile(r"^x$")).count() == 0
+    assert f"patient={people.pat_a.user_id}" in page.url
+    # progress: adherence calendar, score, pain and ROM-per-stretch charts
+    main.get_by_text("Range of motion per stretch").wait_for()
+    charts = main.locator('[data-testid="stVegaLiteChart"]')
+    charts.nth(3).locator("canvas, svg").first.wait_for()
+    assert charts.count() >= 4
+    main.get_by_text("Neck side tilt", exact=False).first.wait_for()
+    _no_exception(page)
+    screenshot(page, "clinic_patient_progress")
+
+    # the open flag is dealt with from the patient's page
+    page.get_by_role("button", name="Dealt with").click()
+    wait_app_idle(page)
+    page.get_by_role("button", name="Dealt with").wait_for(state="detached")
+    assert people.clinic(people.ther_a).flags(people.pat_a.user_id) == []
+    assert len(people.clinic(people.ther_a).flags(people.pat_a.user_id, open_only=False)) == 1
+
+    # sessions: filter, open the seeded one
+    page.get_by_role("tab", name="Sessions").click()
+    wait_app_idle(page)
+    main.get_by_role("combobox", name="Open a session").wait_for()
+    _select(page, "Stretch", "Chin tuck")
+    main.get_by_text("No sessions in this period.").wait_for()
+    _select(page, "Stretch", "All stretches")
+    page.get_by_role("button", name="Open session").click()
+    page.get_by_role("heading", name="Replay").wait_for()
+    wait_app_idle(page)
+    assert f"session={people.session_a}" in page.url
+    page.get_by_role("heading", name="Repetitions").wait_for()
+    assert main.get_by_text("Felt <i>fine</i>, a bit stiff on the left").count() == 1
+    # replay: the kept annotated video, and the measure chart
+    page.locator('[data-testid="stVideo"]').first.wait_for()
+    main.locator('[data-testid="stVegaLiteChart"]').first.locator(
+        "canvas, svg").first.wait_for()
+    m = page.locator('[data-testid="stMetric"]').filter(has_text="Pain before")
+    assert "3 → 2" in m.inner_text()
+    # a note for the patient
+    note = "Good range. Keep the shoulders <down> & *relaxed*."
+    page.get_by_label("Add a note (the patient can read it)").fill(note)
+    page.get_by_role("button", name="Add note").click()
+    wait_app_idle(page)
+    main.get_by_text(note, exact=True).wait_for()
+    notes = people.clinic(people.ther_a).session(people.session_a).notes
+    assert [n.text for n in notes] == [note]
+    _no_exception(page)
+    screenshot(page, "clinic_session")
+
+    # the earlier, abandoned session: why it stopped, and its form fault on a timeline
+    page.get_by_role("button", name="Back to the patient").click()
+    heading.wait_for()
+    wait_app_idle(page)
+    page.get_by_role("tab", name="Sessions").click()
+    wait_app_idle(page)
+    _select(page, "Open a session", re.compile("abandoned"))
+    page.get_by_role("button", name="Open session").click()
+    page.get_by_role("heading", name="Form faults").wait_for()
+    wait_app_idle(page)
+    assert f"session={people.session_a2}" in page.url
+    main.get_by_text("It hurt, or the pain got worse").wait_for()
+    faults = main.locator('[data-testid="stVegaLiteChart"]').last
+    faults.locator("canvas, svg").first.wait_for()
+    assert main.get_by_text("No form faults were seen.").count() == 0
+    _no_exception(page)
+    screenshot(page, "clinic_session_abandoned")
+
+
+def test_therapist_prescribes_a_program(page: Any, world: tuple[AppServer, Clinic3]) -> None:
+    app, people = world
+    _therapist(page, app, f"Therapist?patient={people.pat_a.user_id}")
+    page.get_by_role("tab", name="Program").click()
+    wait_app_idle(page)
+    main = _main(page)
+    main.get_by_text("No stretches in the program yet").wait_for()
+    _select(page, "Stretch", re.compile(r"^Chin tuck"))
+    page.get_by_label("Reps per set").fill("4")
+    page.get_by_label("Hold (s)").fill("6")
+    page.get_by_label("Times a week").fill("5")
+    page.get_by_label("Note for the patient (optional)").fill("Stand tall against a wall")
+    page.get_by_role("button", name="Add to program").click()
+    wait_app_idle(page)
+    main.get_by_text("1. Chin tuck").wait_for()
+    main.get_by_text("Unsaved changes").wait_for()
+    page.get_by_role("button", name="Save program").click()
+    wait_app_idle(page)
+    main.get_by_text("Program saved.").wait_for()
+    items = people.clinic(people.ther_a).program(people.pat_a.user_id)
+    assert [(i.exercise, i.reps, i.hold_s, i.times_per_week, i.notes) for i in items] == [
+        ("chin_tuck", 4, 6.0, 5, "Stand tall against a wall")]
+    assert items[0].sets == 1  # the stretch's default where nothing was entered
+    _no_exception(page)
+    screenshot(page, "clinic_program_editor")
+
+
+def test_therapist_exports_csv_and_pdf(page: Any, world: tuple[AppServer, Clinic3],
+                                       tmp_path: Path) -> None:
+    app, people = world
+    _therapist(page, app, f"Therapist?patient={people.pat_a.user_id}")
+    page.get_by_role("tab", name="Export").click()
+    wait_app_idle(page)
+    files = {}
+    for label in ("Sessions (CSV)", "Repetitions (CSV)", "Progress report (PDF)"):
+        with page.expect_download(timeout=TIMEOUT_MS) as dl:
+            page.get_by_role("button", name=label).click()
+        path = tmp_path / dl.value.suggested_filename
+        dl.value.save_as(path)
+        files[label] = path
+    sessions = list(csv.DictReader(io.StringIO(files["Sessions (CSV)"].read_text("utf-8"))))
+    assert {int(r["session_id"]) for r in sessions} == {people.session_a, people.session_a2}
+    by_id = {int(r["session_id"]): r for r in sessions}
+    assert by_id[people.session_a]["exercise"] == "neck_side_tilt"
+    assert (by_id[people.session_a]["pain_before"], by_id[people.session_a]["pain_after"]) \
+        == ("3", "2")
+    assert by_id[people.session_a2]["completion"] == "abandoned"
+    reps = list(csv.DictReader(io.StringIO(files["Repetitions (CSV)"].read_text("utf-8"))))
+    svc = people.clinic(people.ther_a)
+    n_reps = sum(len(svc.session(i).reps_rows) for i in (people.session_a, people.session_a2))
+    assert len(reps) == n_reps >= 2
+    assert {int(r["session_id"]) for r in reps} == {people.session_a, people.session_a2}
+    pdf = files["Progress report (PDF)"].read_bytes()
+    assert pdf.startswith(b"%PDF") and pdf.rstrip().endswith(b"%%EOF") and len(pdf) > 5000
+    assert files["Sessions (CSV)"].name.startswith("pat_a_")
+    _no_exception(page)
+    screenshot(page, "clinic_exports")
+
+
+# --------------------------------------------------------------------------- patient
+
+
+def test_patient_program_and_red_flag_stop(page: Any, world: tuple[AppServer, Clinic3]) -> None:
+    app, people = world
+    _open(page, app, "My_program")
+    sign_in(page, "pat_c", PASSWORD)
+    wait_app_idle(page)
+    main = _main(page)
+    main.get_by_text("Today's program").wait_for()
+    main.get_by_text("1. Neck side tilt").wait_for()
+    main.get_by_text("2. Chin tuck").wait_for()
+    text = main.inner_text()
+    assert "Slowly, and breathe out as you tilt" in text
+    assert "Twice a day if it feels good." in text
+    assert "Prescribed by Therapist Anna" in text
+    menu = page.locator(".st-key-app-menu")
+    assert menu.get_by_role("link", name="My patients").count() == 0
+    _no_exception(page)
+    screenshot(page, "clinic_my_program")
+
+    # start the first item: the safety questions come first
+    main.get_by_role("link", name="Start with the live coach").first.click()
+    wait_app_idle(page)
+    main.get_by_text("Before you start: a quick safety check").wait_for()
+    assert page.locator('iframe[title*="webrtc"]').count() == 0
+    questions = list(SCREENING_QUESTIONS.values())
+    # an unanswered question is not taken as "no"
+    page.get_by_role("button", name="Continue").click()
+    main.get_by_text("Please answer every question").wait_for()
+    for q in questions:
+        _radio(page, q, "Yes" if "numbness" in q else "No")
+    screenshot(page, "clinic_screening")
+    page.get_by_role("button", name="Continue").click()
+    wait_app_idle(page)
+    stop = page.locator(".st-key-screening-stop")
+    stop.get_by_text("Please don't stretch today.").first.wait_for()
+    stop_text = stop.inner_text()
+    assert "Your therapist has been notified" in stop_text
+    assert "urgent care" in stop_text
+    assert "numbness" in stop_text
+    assert page.locator('iframe[title*="webrtc"]').count() == 0
+    flags = people.clinic(people.ther_a).flags(people.pat_c.user_id)
+    assert [f.kind for f in flags] == ["red_flag"]
+    _no_exception(page)
+    screenshot(page, "clinic_red_flag")
+
+    # answered by mistake: all "no" and the coach opens on today's program
+    page.get_by_role("button", name=re.compile("answered by mistake")).click()
+    wait_app_idle(page)
+    for q in questions:
+        _radio(page, q, "No")
+    page.get_by_role("button", name="Continue").click()
+    wait_app_idle(page)
+    picker = page.get_by_role("combobox", name="Stretch from your program")
+    picker.wait_for()
+    assert "Neck side tilt" in picker.input_value()
+    main.get_by_text("Prescribed: 3 reps, hold 10 s").wait_for()
+    page.frame_locator('iframe[title*="webrtc"]').get_by_role(
+        "button", name="Start camera").wait_for()
+    _no_exception(page)
+    screenshot(page, "clinic_live_program")
+
+
+def test_patient_sees_own_sessions_and_notes(page: Any,
+                                             world: tuple[AppServer, Clinic3]) -> None:
+    app, people = world
+    svc = people.clinic(people.ther_a)
+    if not svc.session(people.session_a).notes:
+        svc.add_note(people.session_a, "Well done this week")
+    _open(page, app, "My_sessions")
+    sign_in(page, "pat_a", PASSWORD)
+    wait_app_idle(page)
+    main = _main(page)
+    main.get_by_role("heading", name="Notes").wait_for()
+    assert main.get_by_text(svc.session(people.session_a).notes[0].text, exact=True).count()
+    assert page.get_by_label("Add a note (the patient can read it)").count() == 0
+    # a patient can't open another patient's session by id
+    _open(page, app, f"My_sessions?session={people.session_b}")
+    sign_in(page, "pat_a", PASSWORD)
+    wait_app_idle(page)
+    assert "Foreign" not in main.inner_text()
+    _no_exception(page)
+    screenshot(page, "clinic_my_sessions")
+
+
+def test_patient_analyses_a_video_into_their_record(page: Any,
+                                                    world: tuple[AppServer, Clinic3]) -> None:
+    app, people = world
+    _open(page, app, f"Analyse_video?sample={CLIP.stem}")
+    sign_in(page, "pat_v", PASSWORD)
+    page.get_by_text("Save the result to my record").first.wait_for(state="attached")
+    page.get_by_role("tab", name="Try a sample video").click()
+    page.get_by_role("button", name="Analyse this sample").click()
+    saved = page.get_by_text(re.compile(r"Saved to your record \(session (\d+)\)\."))
+    saved.wait_for(timeout=240_000)
+    sid = int(re.search(r"session (\d+)", saved.inner_text()).group(1))  # type: ignore[union-attr]
+    pat_v = Accounts(get_engine(people.url)).user_id(people.ther_b, "pat_v")
+    mine = people.clinic(people.ther_b).sessions(pat_v)
+    assert [(s.id, s.source, s.exercise) for s in mine] == [(sid, "video", "neck_side_tilt")]
+    assert people.clinic(people.ther_a).sessions(people.pat_a.user_id)  # unchanged, theirs
+    assert sid not in {s.id for s in people.clinic(people.ther_a).sessions()}
+    _no_exception(page)
+
+
+def _slide(page: Any, label: str, value: int) -> None:
+    """Move the Streamlit slider labelled ``label`` to ``value`` with the keyboard."""
+    thumb = page.locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider")
+    thumb.focus()
+    now = int(thumb.input_value())  # an <input type="range">
+    for _ in range(abs(value - now)):
+        page.keyboard.press("ArrowRight" if value > now else "ArrowLeft")
+    assert int(thumb.input_value()) == value
+
+
+def test_patient_live_session_asks_how_it_went(app_and_camera: Any,
+                                              world: tuple[AppServer, Clinic3]) -> None:
+    """Today's program live: screening, one rep of three, stop, pain after and a reason."""
+    app, people = world
+    page = app_and_camera
+    _open(page, app, "Live_coach")
+    sign_in(page, "pat_l", PASSWORD)
+    main = _main(page)
+    main.get_by_text("Before you start: a quick safety check").wait_for()
+    for q in SCREENING_QUESTIONS.values():
+        _radio(page, q, "No")
+    _slide(page, "How much pain do you have right now?", 2)
+    page.get_by_role("button", name="Continue").click()
+    picker = page.get_by_role("combobox", name="Stretch from your program")
+    picker.wait_for()
+    wait_app_idle(page)
+    assert "Neck side tilt" in picker.input_value()
+    main.get_by_text("Safety check done (pain 2/10)").wait_for()
+    frame = page.frame_locator('iframe[title*="webrtc"]')
+    frame.get_by_role("button", name="Start camera").click()
+    panel = page.locator(".st-key-live-panel")
+    panel.get_by_text(re.compile(r"Reps \(left\): [1-9] of 3")).wait_for(timeout=90_000)
+    frame.get_by_role("button", name="Stop").click()
+    page.get_by_text("How did it go?").wait_for(timeout=60_000)
+    wait_app_idle(page)
+    form = page.locator(".st-key-after-session-box")
+    form.get_by_text("You stopped before the end of the set").wait_for()
+    form.get_by_text("I ran out of time", exact=True).click()
+    _slide(page, "How much pain do you have now?", 4)
+    form.get_by_label("Anything to tell your therapist? (optional)").fill("Neck felt <tight>")
+    screenshot(page, "clinic_after_session")
+    form.get_by_role("button", name="Save to my record").click()
+    # pain went up by 2: saved, said so, and the safety questions come again
+    done = page.get_by_text(re.compile(r"Saved to your record \(session (\d+)\)"))
+    done.wait_for()
+    assert "Your pain went up from 2 to 4" in done.inner_text()
+    main.get_by_text("Before you start: a quick safety check").wait_for()
+    sid = int(re.search(r"session (\d+)", done.inner_text()).group(1))  # type: ignore[union-attr]
+    d = people.clinic(people.ther_b).session(sid)
+    assert (d.source, d.exercise, d.sides) == ("live", "neck_side_tilt", ("left",))
+    assert (d.pain_before, d.pain_after) == (2, 4)
+    assert d.completion == "abandoned" and d.abandon_reason == "I ran out of time"
+    assert d.comment == "Neck felt <tight>"
+    assert d.screening is not None and not any(d.screening.values())
+    assert d.reps >= 1
+    assert [f.kind for f in people.clinic(people.ther_b).flags(d.patient_id)] == ["pain_rise"]
+    _no_exception(page)
+    screenshot(page, "clinic_after_session_saved")
+
+
+# --------------------------------------------------------------------------- admin
+
+
+def test_first_admin_turns_on_clinic_mode(page: Any, tmp_path: Path) -> None:
+    """No accounts: the personal coach, no sign-in; creating the admin turns accounts on."""
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    with run_app(tmp_path / "data", env={"STRETCH_COACH_DB_URL": url}) as app:
+        _open(page, app)
+        menu = page.locator(".st-key-app-menu")
+        for name in ("Live coach", "Analyse video", "My sessions"):
+            menu.get_by_role("link", name=name).wait_for()
+        assert menu.get_by_role("link", name="Sign in").count() == 0
+        page.get_by_role("link", name="Clinic accounts").click()
+        page.get_by_role("heading", name="Create the administrator account").wait_for()
+        page.get_by_role("textbox", name="Username").fill("boss")
+        page.get_by_role("textbox", name="Password (at least 10 characters)").fill(PASSWORD)
+        page.get_by_role("textbox", name="Password again").fill(PASSWORD)
+        page.get_by_role("button", name="Create administrator").click()
+        page.get_by_role("heading", name="Create an account").wait_for()
+        wait_app_idle(page)
+        assert menu.get_by_role("link", name="Accounts").count() == 1
+        assert menu.get_by_role("link", name="Live coach").count() == 0
+        page.locator(".st-key-account-box").get_by_text("boss").wait_for()
+        assert Accounts(get_engine(url)).any_accounts()
+        # signed out, the clinical pages ask for a sign-in
+        page.get_by_role("button", name="Sign out").click()
+        menu.get_by_role("link", name="Sign in").wait_for()
+        _open(page, app, "Live_coach")
+        page.get_by_role("button", name="Sign in").wait_for()
+        _no_exception(page)
+    dispose_engine(url)
+
+
+
+def test_admin_manages_accounts_without_clinical_data(page: Any,
+                                                      world: tuple[AppServer, Clinic3]) -> None:
+    app, people = world
+    _open(page, app, "Admin")
+    sign_in(page, "admin", PASSWORD)
+    main = _main(page)
+    page.get_by_role("heading", name="Create an account").wait_for()
+    menu = page.locator(".st-key-app-menu")
+    assert menu.get_by_role("link", name="Accounts").count() == 1
+    assert menu.get_by_role("link", name="My patients").count() == 0
+    # a patient without a therapist, then assigned to therapist B
+    page.get_by_role("textbox", name="Username").fill("pat_new")
+    page.get_by_role("textbox", name=re.compile("Full name")).fill("Nina New")
+    page.get_by_role("textbox", name=re.compile("First password")).fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    main.get_by_text("Created the patient account pat_new").wait_for()
+    _select(page, "Patient", re.compile(r"pat_new.*no therapist"))
+    _select(page, "Therapist", re.compile(r"\(ther_b\)"))
+    page.get_by_role("button", name="Assign").click()
+    main.get_by_text("Nina New is now a patient of Therapist Bert.").wait_for()
+    users = {u.username: u for u in Accounts(get_engine(people.url)).list_users(people.admin)}
+    assert users["pat_new"].therapist_username == "ther_b"
+    assert users["pat_new"].display_name == "Nina New"
+    # a short password is refused in one line
+    page.get_by_role("textbox", name="Username").fill("pat_short")
+    page.get_by_role("textbox", name=re.compile("First password")).fill("short")
+    page.get_by_role("button", name="Create account").click()
+    main.get_by_text("The account was not created").wait_for()
+    assert "pat_short" not in {u.username for u in
+                               Accounts(get_engine(people.url)).list_users(people.admin)}
+    _no_exception(page)
+    screenshot(page, "clinic_admin")
+    # no clinical pages for an administrator
+    page.locator(".st-key-app-menu").get_by_role("link", name="Stretch library").click()
+    wait_app_idle(page)
+    _open(page, app, "Therapist")
+    sign_in(page, "admin", PASSWORD)
+    main.get_by_text("This page is for therapists").wait_for()
