@@ -59,7 +59,7 @@ def throughput(video: Path, exercise: str, repeats: int = 2) -> dict[str, float]
             for i, img in enumerate(images, start=1):
                 est.raw(img, i / 30.0)
             raw_best = max(raw_best, n / (time.perf_counter() - t0))
-        with PoseEstimator() as est:
+        with PoseEstimator(people_check_s=AnalysisOptions().people_check_s) as est:
             est.raw(images[0], 0.0)
             t0 = time.perf_counter()
             report = analyze_video(video, definition, AnalysisOptions(), estimator=est)

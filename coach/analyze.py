@@ -84,6 +84,9 @@ class AnalysisOptions:
         smoothing: One-Euro smoothing of landmarks.
         num_poses: people the tracking model follows (a second person is still reported
             by the estimator's periodic check).
+        people_check_s: how often (video seconds) to look for a second person; a report
+            needs no instant warning, so less often than live coaching (each check costs
+            about three frames' worth of model time).
     """
 
     side: str | None = None
@@ -94,6 +97,7 @@ class AnalysisOptions:
     max_side: int | None = 960
     smoothing: bool = True
     num_poses: int = 1
+    people_check_s: float | None = 4.0
 
 
 def analyze_video(path: str | os.PathLike[str], definition: StretchDefinition,
@@ -126,7 +130,8 @@ def analyze_video(path: str | os.PathLike[str], definition: StretchDefinition,
         if estimator is None:
             from pose.estimator import PoseEstimator
 
-            estimator = PoseEstimator(options.model_path, num_poses=options.num_poses)
+            estimator = PoseEstimator(options.model_path, num_poses=options.num_poses,
+                                      people_check_s=options.people_check_s)
         session = CoachSession(definition, sides, estimator, prescription, options.smoothing)
         writer = None
         csv_writer = FrameCsvWriter(options.csv_path, list(sides)) if options.csv_path else None
