@@ -81,6 +81,14 @@ def _check_cue(text: str) -> str:
     return text
 
 
+def _known_measure(name: str) -> str:
+    try:
+        get_measure(name)
+    except UnknownMeasureError as e:
+        raise ValueError(str(e)) from None
+    return name
+
+
 class Camera(_Model):
     """Where to put the camera and how to stand."""
 
@@ -118,15 +126,7 @@ class Primary(_Model):
     cue_release: str = "Well done. Slowly come back to the start"
 
     _cue_more = field_validator("cue_more", "cue_less", "cue_release")(_check_cue)
-
-    @field_validator("measure")
-    @classmethod
-    def _known_measure(cls, v: str) -> str:
-        try:
-            get_measure(v)
-        except UnknownMeasureError as e:
-            raise ValueError(str(e)) from None
-        return v
+    _measure = field_validator("measure")(_known_measure)
 
     @model_validator(mode="after")
     def _ordered(self) -> Primary:
@@ -158,15 +158,7 @@ class Check(_Model):
     blocks_hold: bool = False
 
     _cue = field_validator("cue")(_check_cue)
-
-    @field_validator("measure")
-    @classmethod
-    def _known_measure(cls, v: str) -> str:
-        try:
-            get_measure(v)
-        except UnknownMeasureError as e:
-            raise ValueError(str(e)) from None
-        return v
+    _measure = field_validator("measure")(_known_measure)
 
     @model_validator(mode="after")
     def _bounds(self) -> Check:

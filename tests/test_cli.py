@@ -208,7 +208,10 @@ def test_rotated_phone_video_is_analysed_upright(tmp_path: Path, person_photo: n
     assert reports["turned"]["assessable_share"] > 0.9
     a = np.array(reports["plain"]["series"]["left"], dtype=float)
     b = np.array(reports["turned"]["series"]["left"], dtype=float)
-    assert np.nanmax(np.abs(a - b)) < 3.0  # same head tilt read from the upright picture
+    # the same head tilt read from the upright picture (the first frames differ a little
+    # while VIDEO-mode tracking and smoothing settle; a sideways picture would be far off)
+    assert np.nanmedian(np.abs(a - b)) < 1.0
+    assert np.nanmax(np.abs(a - b)[10:]) < 3.0
 
 
 def test_live_without_a_camera_is_a_one_line_error() -> None:

@@ -118,6 +118,11 @@ with left:
     )
 playing = bool(ctx.state.playing)
 busy = playing or bool(ctx.state.signalling)
+if not playing:
+    with left:
+        st.caption("If the camera doesn't start, allow camera access for this site in your "
+                   "browser's address bar (the camera icon), then press **Start camera** "
+                   "again.")
 
 with settings:
     program = service.todays_program() if service is not None else []

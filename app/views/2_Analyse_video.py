@@ -32,7 +32,7 @@ from sessions.store import default_data_dir
 log = logging.getLogger("stretch_coach.app.analyse")
 
 VIDEO_TYPES = ["mp4", "mov", "webm", "avi", "mkv", "m4v"]
-MAX_UPLOAD_MB = 200  # keep in step with server.maxUploadSize in .streamlit/config.toml
+MAX_UPLOAD_MB = int(st.get_option("server.maxUploadSize"))  # the server's real limit
 #: Below this share of judged frames the result is shown with a strong warning.
 LOW_ASSESSABLE = 0.2
 
