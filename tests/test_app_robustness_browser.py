@@ -185,6 +185,9 @@ def _live_setup_message(app: AppServer, playwright: Any, tmp_path: Path, clip: s
         _assert_no_traceback(page)
         _stop_live(page)
         panel.get_by_text("Camera stopped").wait_for(timeout=60_000)
+        # the page reruns after the stop: wait for its verdict rather than racing it
+        page.get_by_text(re.compile("Nothing was counted|Session summary")).first.wait_for(
+            timeout=60_000)
         main = _main_text(page)
         assert "Session summary" not in main
         assert "Nothing was counted" in main
