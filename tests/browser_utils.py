@@ -120,6 +120,16 @@ def run_app(data_dir: Path, *, env: dict[str, str] | None = None,
                 proc.wait(timeout=10)
 
 
+#: Generous default for page waits: the app shares two cores with the pose model.
+BROWSER_TIMEOUT_MS = 120_000
+
+
+def open_app(page: Any, app: Any, path: str = "") -> None:
+    """Go to ``path`` of the running app and wait until Streamlit is idle."""
+    page.goto(f"{app.url}/{path}")
+    wait_app_idle(page, BROWSER_TIMEOUT_MS)
+
+
 def launch(playwright: Any, fake_video: Path | None = None, *, headless: bool = True) -> Any:
     """Launch Debian's Chromium from a Playwright instance; ``fake_video`` feeds the camera."""
     args = list(CHROMIUM_ARGS)

@@ -29,6 +29,7 @@ from tests.browser_utils import (
     AppServer,
     fake_camera_file,
     launch,
+    open_app,
     run_app,
     screenshot,
     wait_app_idle,
@@ -77,33 +78,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     assert server.process.poll() is not None
 
 
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def chromium(playwright: Any) -> Iterator[Any]:
-    b = launch(playwright)
-    yield b
-    b.close()
-
-
-@pytest.fixture()
-def page(chromium: Any) -> Iterator[Any]:
-    context = chromium.new_context(viewport={"width": 1280, "height": 1000})
-    context.set_default_timeout(TIMEOUT_MS)
-    p = context.new_page()
-    yield p
-    context.close()
-
-
 def _open(page: Any, app: AppServer, path: str = "") -> None:
-    page.goto(f"{app.url}/{path}")
-    wait_app_idle(page, TIMEOUT_MS)
+    open_app(page, app, path)
 
 
 def _metric(page: Any, label: str) -> str:

@@ -33,6 +33,7 @@ from sessions.service import SCREENING_QUESTIONS, Clinic, ProgramItemIn
 from tests.browser_utils import (
     AppServer,
     launch,
+    open_app,
     run_app,
     screenshot,
     sign_in,
@@ -137,21 +138,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AppServer,
     dispose_engine(url)
 
 
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def chromium(playwright: Any) -> Iterator[Any]:
-    b = launch(playwright)
-    yield b
-    b.close()
-
-
 @pytest.fixture()
 def page(chromium: Any) -> Iterator[Any]:
     context = chromium.new_context(viewport={"width": 1280, "height": 1000},
@@ -181,8 +167,7 @@ def app_and_camera(playwright: Any, tmp_path: Path) -> Iterator[Any]:
 
 
 def _open(page: Any, app: AppServer, path: str = "") -> None:
-    page.goto(f"{app.url}/{path}")
-    wait_app_idle(page, TIMEOUT_MS)
+    open_app(page, app, path)
 
 
 def _main(page: Any) -> Any:
