@@ -159,11 +159,11 @@ class CoachSession:
         else:
             span = hi - lo
             scale = (min(d.primary.rest, lo) - span * 0.3, max(d.primary.rest, hi) + span * 0.3)
-        highlight: tuple[Landmark, ...] = tuple(m.landmarks(tracker._primary_side))
+        highlight: tuple[Landmark, ...] = tuple(m.landmarks(tracker.primary_side))
         fault_lms: list[Landmark] = []
         for c in d.checks:
             if c.id in fb.active_faults:
-                fault_lms.extend(get_measure(c.measure).landmarks(tracker._check_sides[c.id]))
+                fault_lms.extend(get_measure(c.measure).landmarks(tracker.check_side(c.id)))
         side = "" if fb.side == "both" else f" ({fb.side})"
         reps_total = sum(f.reps for f in result.feedback)
         return OverlayInfo(

@@ -258,6 +258,15 @@ class StretchTracker:
 
     # ------------------------------------------------------------ setup helpers
 
+    @property
+    def primary_side(self) -> str:
+        """The side the primary measure is evaluated for (``"opposite"`` resolved)."""
+        return self._primary_side
+
+    def check_side(self, check_id: str) -> str:
+        """The side a form check's measure is evaluated for."""
+        return self._check_sides[check_id]
+
     def _measure_side(self, which: str) -> str:
         if self.side == "both":
             return "left"

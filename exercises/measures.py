@@ -130,6 +130,11 @@ def _p(frame: PoseFrame, side: str, part: str) -> np.ndarray:
     return frame.point(side_landmark(side, part))
 
 
+def _mid(frame: PoseFrame, part: str) -> np.ndarray:
+    """Midpoint of the left and right ``part`` (e.g. mid-shoulder), pixels."""
+    return midpoint(_p(frame, "left", part), _p(frame, "right", part))
+
+
 def _lr_sign(frame: PoseFrame, part: str) -> float:
     """+1 when the person's left ``part`` is on the image's right (facing the camera)."""
     dx = _p(frame, "left", part)[0] - _p(frame, "right", part)[0]
@@ -168,8 +173,7 @@ def _shoulder_abduction(frame: PoseFrame, side: str) -> float:
     # The trunk axis, not the line to the same side's hip: hips are narrower than
     # shoulders, so elbow-shoulder-hip would read ~7° with the arm hanging along the trunk.
     shoulder = _p(frame, side, "shoulder")
-    down = (midpoint(_p(frame, "left", "hip"), _p(frame, "right", "hip"))
-            - midpoint(_p(frame, "left", "shoulder"), _p(frame, "right", "shoulder")))
+    down = _mid(frame, "hip") - _mid(frame, "shoulder")
     return joint_angle(_p(frame, side, "elbow"), shoulder, shoulder + down)
 
 
@@ -313,8 +317,8 @@ def _shoulder_level_difference(frame: PoseFrame, side: str) -> float:
            "shoulders shrugged up). Use with baseline = \"rest\". Front view.",
            _fixed(L.LEFT_EAR, L.RIGHT_EAR, L.LEFT_SHOULDER, L.RIGHT_SHOULDER))
 def _shoulder_elevation(frame: PoseFrame, side: str) -> float:
-    ears = midpoint(_p(frame, "left", "ear"), _p(frame, "right", "ear"))
-    shoulders = midpoint(_p(frame, "left", "shoulder"), _p(frame, "right", "shoulder"))
+    ears = _mid(frame, "ear")
+    shoulders = _mid(frame, "shoulder")
     return float(shoulders[1] - ears[1]) / _shoulder_width(frame)
 
 
@@ -323,8 +327,8 @@ def _shoulder_elevation(frame: PoseFrame, side: str) -> float:
            "toward the working side. Front view.",
            _both("shoulder", "hip"))
 def _trunk_lateral_flexion(frame: PoseFrame, side: str) -> float:
-    hips = midpoint(_p(frame, "left", "hip"), _p(frame, "right", "hip"))
-    shoulders = midpoint(_p(frame, "left", "shoulder"), _p(frame, "right", "shoulder"))
+    hips = _mid(frame, "hip")
+    shoulders = _mid(frame, "shoulder")
     toward_left = inclination_from_vertical(hips, shoulders) * _lr_sign(frame, "hip")
     return toward_left if side == "left" else -toward_left
 
@@ -355,8 +359,8 @@ def _trunk_rotation(frame: PoseFrame, side: str) -> float:
            "below 0.3 side-on. Used to check the camera view.",
            _both("shoulder", "hip"))
 def _view_ratio(frame: PoseFrame, side: str) -> float:
-    hips = midpoint(_p(frame, "left", "hip"), _p(frame, "right", "hip"))
-    shoulders = midpoint(_p(frame, "left", "shoulder"), _p(frame, "right", "shoulder"))
+    hips = _mid(frame, "hip")
+    shoulders = _mid(frame, "shoulder")
     torso = float(np.hypot(*(shoulders - hips)))
     if not math.isfinite(torso) or torso < 1e-6:
         return NAN
