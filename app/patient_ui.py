@@ -18,7 +18,7 @@ from app.auth_ui import md
 from app.ui import side_label
 from coach.report import SessionReport
 from exercises.definition import StretchDefinition
-from sessions.screening import PAIN_RISE_FLAG
+from sessions.screening import SCREENING_VALID_S, pain_rose
 from sessions.service import SCREENING_QUESTIONS, Clinic, ProgramItem, TodayItem
 
 __all__ = [
@@ -44,9 +44,6 @@ ABANDON_REASONS = (
     "The camera or the app didn't work",
     "Something else",
 )
-
-#: A passed screening is reused for further stretches in this tab for this long.
-SCREENING_VALID_S = 3 * 3600
 
 _SCREENED = "clinic-screened"
 _STOPPED = "clinic-screening-stop"
@@ -273,7 +270,7 @@ def after_session_form(clinic: Clinic, report: SessionReport, screened: Screened
         return None
     st.session_state.setdefault(_SAVED, {})[id(report)] = new_id
     st.session_state.pop(_PENDING, None)
-    if screened is not None and pain_after - screened.pain_before >= PAIN_RISE_FLAG:
+    if screened is not None and pain_rose(screened.pain_before, pain_after):
         # pain went up: the safety questions again before the next stretch (the page
         # shows them at once, so say here that the session was saved, and why)
         forget_screening()

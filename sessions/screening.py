@@ -12,8 +12,10 @@ __all__ = [
     "ADVICE_RED_FLAG",
     "PAIN_RISE_FLAG",
     "SCREENING_QUESTIONS",
+    "SCREENING_VALID_S",
     "SEVERE_PAIN",
     "evaluate",
+    "pain_rose",
 ]
 
 # key -> question shown to the patient (answered yes / no)
@@ -28,6 +30,7 @@ SCREENING_QUESTIONS: dict[str, str] = {
 }
 SEVERE_PAIN = 8            # pain before at or above this (0-10) is a red flag on its own
 PAIN_RISE_FLAG = 2         # pain after - pain before at or above this raises a pain_rise flag
+SCREENING_VALID_S = 3 * 3600  # a passed screening covers sessions started within this time
 
 ADVICE_RED_FLAG = (
     "Please don't stretch today. What you told us needs a health professional first: "
@@ -36,6 +39,12 @@ ADVICE_RED_FLAG = (
 ADVICE_OK = (
     "Thanks. Go gently: stretch only within a comfortable range and stop if pain increases, "
     "or if you feel numbness, tingling or weakness.")
+
+
+def pain_rose(pain_before: int | None, pain_after: int | None) -> bool:
+    """Whether pain rose enough across a session to flag it for the therapist."""
+    return (pain_before is not None and pain_after is not None
+            and pain_after - pain_before >= PAIN_RISE_FLAG)
 
 
 def evaluate(answers: dict[str, bool], pain_before: int) -> list[str]:

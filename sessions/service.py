@@ -56,10 +56,10 @@ from sessions.models import ProgramItem as ProgramItemRow
 from sessions.screening import (
     ADVICE_OK,
     ADVICE_RED_FLAG,
-    PAIN_RISE_FLAG,
     SCREENING_QUESTIONS,
     check_pain,
     evaluate,
+    pain_rose,
 )
 from sessions.series import (
     LANDMARKS_ENCODING,
@@ -825,8 +825,7 @@ class Clinic:
                     s.add(row)
                     s.flush()
                     self._add_details(s, row, report, landmarks, keep_series)
-                    if pain_before is not None and pain_after is not None \
-                            and pain_after - pain_before >= PAIN_RISE_FLAG:
+                    if pain_rose(pain_before, pain_after):
                         s.add(Flag(patient_id=patient.id, kind="pain_rise", created_at=now,
                                    session_id=row.id,
                                    detail=f"Pain rose from {pain_before}/10 to {pain_after}/10 "
