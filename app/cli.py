@@ -8,7 +8,8 @@ file (not a video, truncated before any frame...); 4 pose model unavailable;
 5 the analysis finished but the video ended early (report written, marked
 incomplete); 6 nobody could be assessed in any frame (report written);
 7 authentication failed or access denied (``users``, ``sessions``, ``analyze --save``);
-1 anything unexpected.
+8 the person could be judged but no repetition was counted (the reason is printed and in
+the report's ``diagnosis``: never a silent zero); 1 anything unexpected.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ EXIT_MODEL = 4
 EXIT_INCOMPLETE = 5
 EXIT_NOBODY = 6
 EXIT_AUTH = 7
+EXIT_NOTHING_COUNTED = 8
 
 SAFETY = ("Stretch Coach is not a diagnosis. If upper-back pain comes with numbness, "
           "tingling or weakness in your arms, see a doctor before stretching; if pain lasts "
@@ -218,15 +220,18 @@ def analyze_cmd(video: Path, exercise: str, side: str | None, json_path: Path | 
     issues = {k: v for k, v in report.setup_issues.items() if v}
     detail = ", ".join(f"{k.replace('_', ' ')}: {v} frames" for k, v in issues.items())
     if report.assessable_share == 0:
-        raise CliError(f"no person could be assessed in any frame of {video.name} ({detail}). "
-                       f"{d.camera.setup}", EXIT_NOBODY)
-    if report.assessable_share < 0.5:
-        click.echo(f"warning: the body could be judged in only {report.assessable_share:.0%} "
-                   f"of frames ({detail}). "
-                   f"{d.camera.setup}", err=True)
+        why = f" {report.diagnosis['message']}." if report.diagnosis else ""
+        raise CliError(f"no person could be assessed in any frame of {video.name} ({detail})."
+                       f"{why} {d.camera.setup}", EXIT_NOBODY)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning} ({detail}). {d.camera.setup}" if detail
+                   else f"warning: {warning}", err=True)
     if not report.complete:
         click.echo(f"warning: {report.problem}", err=True)
         sys.exit(EXIT_INCOMPLETE)
+    if report.reps_done == 0 and report.diagnosis:
+        raise CliError(f"no repetition counted in {video.name}: {report.diagnosis['message']}",
+                       EXIT_NOTHING_COUNTED)
 
 
 def _print_report(report) -> None:
@@ -235,7 +240,7 @@ def _print_report(report) -> None:
         side = "" if r["side"] == "both" else f"{r['side']:<5} "
         faults = f"  faults: {', '.join(r['faults'])}" if r["faults"] else ""
         hold = f" hold {r['hold_s']:.1f}s" if r["hold_required_s"] else ""
-        state = "ok " if r["correct"] else ("-- " if r["complete"] else "..")
+        state = "ok " if r["correct"] else ("-- " if r.get("counted", r["complete"]) else "..")
         click.echo(f"  {state}{side}rep {r['index']}: {r['start_s']:.1f}-{r['end_s']:.1f}s "
                    f"peak {r['peak']}{hold} score {r['score']:.0f}{faults}")
     for f in report.faults:

@@ -457,7 +457,7 @@ class LiveCoach:
         if run.frames == 0 or not counted:
             return None
         target = self.reps_per_side()
-        done = all(sum(1 for r in t.reps if r.complete) >= target for t in trackers)
+        done = all(t.counted_reps >= target for t in trackers)
         duration = run.session.last.frame.timestamp_s if run.session.last else 0.0
         return build_report(
             self.definition, trackers, source="live", prescription=self.prescription,

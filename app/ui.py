@@ -339,7 +339,10 @@ def _rep_table(report: SessionReport) -> pd.DataFrame:
             "peak": r["peak"],
             "reached target": "yes" if r["reached_target"] else "no",
             "held (s)": r["hold_s"],
-            "correct": "✓" if r["correct"] else ("unfinished" if not r["complete"] else "✗"),
+            "correct": "✓" if r["correct"] else (
+                "unfinished" if not r["complete"] else
+                "partial (not counted)" if not r.get("counted", True) and not r.get("duplicate_of")
+                else "same movement as " + r["duplicate_of"] if r.get("duplicate_of") else "✗"),
             "score": r["score"],
             "faults": (r["faults"] or "").replace("_", " ").replace(";", ", "),
         })
@@ -380,6 +383,12 @@ def render_report(report: SessionReport, *, key: str,
         st.warning(f"Your body could be judged in only {report.assessable_share:.0%} of the "
                    f"frames ({issues}). The numbers below may miss repetitions.{advice}",
                    icon=":material/photo_camera:")
+    if report.diagnosis:
+        st.warning(f"**No repetition was counted.** {report.diagnosis['message']}.",
+                   icon=":material/help:")
+    for warning in report.warnings:
+        if not warning.startswith("Your position could be judged"):  # said above
+            st.warning(warning + ".", icon=":material/group:")
 
     chart = measure_chart(report, definition)
     if chart is not None:
@@ -394,8 +403,8 @@ def render_report(report: SessionReport, *, key: str,
     if report.reps:
         st.dataframe(_rep_table(report), hide_index=True, width="stretch")
     else:
-        st.info("No repetition was counted. Counting starts once you have been still in the "
-                "starting position for a moment.")
+        st.info("No repetition was counted. Counting starts once you are in the starting "
+                "position.")
 
     st.subheader("Form notes")
     if report.faults:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from exercises.definition import Prescription, StretchDefinition
-from exercises.engine import Feedback, Phase, StretchTracker
+from exercises.engine import Feedback, Phase, StretchTracker, dedupe_sides
 from exercises.measures import get_measure
 from pose.frame import PoseFrame
 from pose.landmarks import Landmark
@@ -117,7 +117,7 @@ class CoachSession:
                             else tracker.snapshot(frame.timestamp_s))
         done = self.trackers[side]
         target = self.prescription.reps * self.prescription.sets
-        if (sum(r.complete for r in done.reps) >= target and done.phase == Phase.REST
+        if (done.counted_reps >= target and done.phase == Phase.REST
                 and self.active + 1 < len(self.sides)):
             self.active += 1  # this side's set is done: the next frame judges the next side
         self.last = FrameResult(frame, feedback, active_side=side)
@@ -140,6 +140,8 @@ class CoachSession:
         t = self.last.frame.timestamp_s if self.last else 0.0
         for tr in self.trackers.values():
             tr.finish(t)
+        if not self.sequence and len(self.trackers) > 1:
+            dedupe_sides(list(self.trackers.values()))
 
     # ------------------------------------------------------------ drawing
 

@@ -55,6 +55,10 @@ class SessionReport:
         media: source file info (name, fps, size, rotation).
         baselines: per side, the resting value a rest-relative measure is measured from
             (``baseline = "rest"`` stretches such as chin tuck; None otherwise).
+        diagnosis: when no repetition was counted, why: ``{"code", "message"}`` (see
+            ``StretchTracker.diagnosis``); None when reps were counted.
+        warnings: plain sentences about anything that may have made the result less
+            reliable (e.g. a second person in view, much of the video not judged).
     """
 
     exercise: str
@@ -77,14 +81,16 @@ class SessionReport:
     primary_unit: str = "deg"
     target: tuple[float, float] = (0.0, 0.0)
     baselines: dict[str, float | None] = field(default_factory=dict)
+    diagnosis: dict[str, str] | None = None
+    warnings: list[str] = field(default_factory=list)
     version: int = REPORT_VERSION
 
     # ---------------------------------------------------------------- summaries
 
     @property
     def reps_done(self) -> int:
-        """Completed repetitions over all sides."""
-        return sum(1 for r in self.reps if r["complete"])
+        """Counted repetitions over all sides (complete, full range, not a duplicate)."""
+        return sum(1 for r in self.reps if r.get("counted", r["complete"]))
 
     @property
     def correct_reps(self) -> int:
@@ -94,15 +100,18 @@ class SessionReport:
     @property
     def holds_completed(self) -> int:
         """Completed repetitions whose hold met the prescription."""
-        return sum(1 for r in self.reps if r["complete"] and r["hold_ok"])
+        return sum(1 for r in self.reps if r.get("counted", r["complete"]) and r["hold_ok"])
 
     def summary_line(self) -> str:
         """One human line, e.g. for the CLI."""
         s = self.score
         holds = (f", holds {self.holds_completed}/{self.reps_done} of "
                  f"{self.prescription['hold_s']:g} s" if self.prescription["hold_s"] else "")
+        partial = sum(1 for r in self.reps if r["complete"] and not r.get("counted", True)
+                      and not r.get("duplicate_of"))
+        part = f", {partial} partial (not counted)" if partial else ""
         return (f"{self.exercise_name}: {self.reps_done} reps ({self.correct_reps} correct)"
-                f"{holds}, score {s['score']:.0f}/100"
+                f"{part}{holds}, score {s['score']:.0f}/100"
                 + ("" if self.complete else f" [incomplete: {self.problem}]"))
 
     # ---------------------------------------------------------------- output
@@ -137,6 +146,9 @@ def _rep_dict(rep: RepRecord, definition: StretchDefinition) -> dict[str, Any]:
         "start_s": _r(rep.start_s),
         "end_s": _r(rep.end_s),
         "complete": rep.complete,
+        "counted": rep.counted,
+        "range_fraction": _r(rep.range_fraction, 3),
+        "duplicate_of": rep.duplicate_of,
         "peak": _r(rep.peak, 3 if abs(rep.peak if math.isfinite(rep.peak) else 0) < 5 else 1),
         "reached_target": rep.reached_target,
         "hold_s": _r(rep.hold_s),
@@ -179,6 +191,13 @@ def build_report(definition: StretchDefinition, trackers: Iterable[StretchTracke
             setup[k] = max(setup.get(k, 0), v)
     score = score_session(reps, definition, prescription,
                           sides=score_sides or [t.side for t in trackers])
+    diagnosis = _diagnosis(trackers)
+    warnings = []
+    if setup.get("several_people"):
+        warnings.append(f"More than one person was in view in {setup['several_people']} "
+                        "frames; those frames were not judged")
+    if 0 < assessable < 0.5:
+        warnings.append(f"Your position could be judged in only {assessable:.0%} of the frames")
 
     return SessionReport(
         exercise=definition.id, exercise_name=definition.name,
@@ -193,7 +212,20 @@ def build_report(definition: StretchDefinition, trackers: Iterable[StretchTracke
         target=definition.primary.target,
         baselines={t.side: (None if t.baseline is None else round(t.baseline, 4))
                    for t in trackers},
+        diagnosis=diagnosis, warnings=warnings,
     )
+
+
+def _diagnosis(trackers: list[StretchTracker]) -> dict[str, str] | None:
+    """Why nothing was counted, from the tracker that got furthest (None if reps counted)."""
+    if any(t.counted_reps for t in trackers):
+        return None
+    order = ["never_reached_target", "not_completed", "no_movement", "never_at_rest"]
+    found = [d for d in (t.diagnosis() for t in trackers) if d is not None]
+    if not found:
+        return None
+    found.sort(key=lambda d: order.index(d[0]) if d[0] in order else len(order))
+    return {"code": found[0][0], "message": found[0][1]}
 
 
 class FrameCsvWriter:

@@ -48,14 +48,20 @@ LIBRARY_DIR = Path(__file__).parent / "library"
 #: ``[tuning]`` table; the merge builds a new object and never mutates this one.
 DEFAULT_TUNING: Mapping[str, float] = MappingProxyType({
     "min_dwell_s": 0.25,        # a threshold must be crossed this long before the state changes
-    "settle_s": 0.8,            # at rest this long (and visible) before counting starts
+    "settle_s": 0.3,            # at rest this long (and visible) before counting starts: short,
+                                # because real people start their first rep without pausing
     "visibility": 0.5,          # landmark visibility below this = not seen
     "max_break_s": 2.0,         # out of position this long mid-hold ends that hold
     "lost_s": 1.0,              # can't-assess this long shows the setup message
     "fault_min_s": 0.4,         # a form fault shorter than this is ignored
     "cue_min_show_s": 2.0,      # a cue stays at least this long (no flicker)
     "stall_s": 1.5,             # below target this long while in a rep -> "a little further"
-    "band_hysteresis": 3.0,     # in-position band is left only this far outside (measure units)
+    "band_hysteresis": 0.1,     # the target band is left only this far outside it, as a share
+                                # of the rest -> target distance (so it scales with any unit)
+    "return_fraction": 0.5,     # a rep has ended when back below rest + this share of the
+                                # rest -> start distance (reps need not return all the way)
+    "full_rep_fraction": 0.8,   # a rep counts only if it reached this share of the rest ->
+                                # target distance (a 60 % rep is recorded, not counted)
     "weight_rom": 0.4,          # rep score weights (normalised when used)
     "weight_hold": 0.3,
     "weight_form": 0.3,
@@ -94,6 +100,11 @@ class Camera(_Model):
 
     setup: str = Field(min_length=10)
     distance_m: float = Field(default=2.0, gt=0.3, le=6.0)
+    #: how far (degrees) the body may be turned from the view the stretch needs (front:
+    #: from facing the camera; side: from side-on) before the view is refused. 45 keeps
+    #: oblique home cameras usable; a definition whose measure needs a square view can
+    #: narrow it.
+    view_tolerance_deg: float = Field(default=45.0, ge=5.0, le=60.0)
 
 
 class Prescription(_Model):
@@ -188,7 +199,9 @@ class Tuning(_Model):
     fault_min_s: float = Field(ge=0, le=10)
     cue_min_show_s: float = Field(ge=0, le=10)
     stall_s: float = Field(gt=0, le=30)
-    band_hysteresis: float = Field(ge=0)
+    band_hysteresis: float = Field(ge=0, le=0.5)
+    return_fraction: float = Field(ge=0, le=1)
+    full_rep_fraction: float = Field(gt=0, le=1)
     weight_rom: float = Field(ge=0)
     weight_hold: float = Field(ge=0)
     weight_form: float = Field(ge=0)

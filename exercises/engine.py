@@ -3,17 +3,29 @@
 ``StretchTracker.update(frame) -> Feedback`` is called once per frame. It
 
 * checks that the body is assessable (required landmarks visible, one person,
-  the right camera view) and otherwise returns a "can't assess" feedback with a
-  setup message, never a wrong correction;
-* waits until the person has been at rest for ``settle_s`` before counting
-  anything (no counts while getting into position);
-* uses two thresholds (``rest`` and ``start``) plus a minimum dwell so jitter
-  around one threshold never double-counts;
+  big enough in the picture, the right camera view) and otherwise returns a
+  "can't assess" feedback with a setup message, never a wrong correction;
+* starts counting as soon as the person is at rest in the start posture
+  (``settle_s``, short: real people start their first rep without pausing);
+* uses two thresholds (``start`` to begin a rep, a return level between
+  ``rest`` and ``start`` to end it) plus a minimum dwell, so jitter never
+  double-counts and reps that do not come all the way back still count;
+* counts a rep only when it reached ``full_rep_fraction`` of the way from rest
+  to the target band (a partial rep is recorded, not counted);
 * times holds from frame timestamps (live streams drop frames), only while the
-  primary measure is inside its target band; a break pauses the hold and a
-  break longer than ``max_break_s`` ends it;
+  primary measure is inside its target band, with a band hysteresis scaled to
+  the measure's own range; a break longer than ``max_break_s`` ends the hold;
 * records form faults as time intervals and picks at most two cues, by
-  priority, with a minimum display time so cues do not flicker.
+  priority, with a minimum display time so cues do not flicker;
+* when nothing was counted, says why (``StretchTracker.diagnosis``): never a
+  silent zero.
+
+The phases and their transitions (all in ``StretchTracker._advance``)::
+
+    SETUP --at rest for settle_s--> REST --past start for min_dwell_s--> MOVING
+    MOVING <--in band / out of band--> POSITION --hold done or broken--> RETURNING
+    MOVING | POSITION | RETURNING --back below the return level for min_dwell_s--> REST
+    any --body not assessable--> CANT_ASSESS (reported per frame; the phase is kept)
 
 Pure Python + numpy: no OpenCV, MediaPipe or Streamlit here.
 """
@@ -25,7 +37,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from exercises.definition import Check, Prescription, StretchDefinition
-from exercises.measures import get_measure, near_side, other_side
+from exercises.measures import (
+    body_size_px,
+    body_yaw,
+    facing_away,
+    get_measure,
+    near_side,
+    other_side,
+)
 from pose.frame import PoseFrame
 from pose.landmarks import Landmark, group_landmarks, side_landmark
 
@@ -36,15 +55,27 @@ __all__ = [
     "Phase",
     "RepRecord",
     "StretchTracker",
+    "dedupe_sides",
 ]
 
 #: Synthetic fault ids the engine adds on its own (definition checks add theirs).
 NOT_FAR_ENOUGH = "not_far_enough"
 HOLD_TOO_SHORT = "hold_too_short"
 TOO_FAR = "too_far"
+PARTIAL_REP = "partial_rep"
+_ENGINE_FAULTS = (NOT_FAR_ENOUGH, HOLD_TOO_SHORT, TOO_FAR, PARTIAL_REP)
 
-_FRONT_MIN_RATIO = 0.38   # view_ratio above this looks like facing the camera
-_SIDE_MAX_RATIO = 0.28    # and below this like side-on
+#: View check without world landmarks: shoulder width / trunk length below this is side-on,
+#: above the second facing the camera (about 0.6-0.9 facing, 0.1-0.3 side-on).
+_FRONT_MIN_RATIO = 0.2
+_SIDE_MAX_RATIO = 0.5
+#: A body smaller than this (pixels: the larger of shoulder width and trunk length) cannot be
+#: judged: landmark noise of a few pixels is then tens of degrees.
+_MIN_BODY_PX = 24.0
+#: A picture whose shorter side is below this cannot be judged either.
+_MIN_IMAGE_PX = 120
+#: A wrong view must last this long before it stops the judging (no flapping).
+_VIEW_DWELL_S = 0.5
 
 
 class Phase(str, Enum):
@@ -94,7 +125,12 @@ class FaultInterval:
 
 @dataclass
 class RepRecord:
-    """One repetition, from leaving rest to coming back to it."""
+    """One repetition, from leaving rest to coming back to it.
+
+    ``range_fraction`` is how far the rep got from rest (0) to the low edge of the target
+    band (1); a rep is *counted* only when it is complete, reached ``full_rep_fraction``
+    of that range and is not a duplicate of a rep of the other side (``duplicate_of``).
+    """
 
     index: int
     side: str
@@ -109,6 +145,14 @@ class RepRecord:
     faults: list[FaultInterval] = field(default_factory=list)
     assessable_s: float = 0.0
     complete: bool = False
+    range_fraction: float = 0.0
+    full: bool = True
+    duplicate_of: str | None = None
+
+    @property
+    def counted(self) -> bool:
+        """A complete, full-range repetition of its own (what the rep counter shows)."""
+        return self.complete and self.full and self.duplicate_of is None
 
     @property
     def hold_ok(self) -> bool:
@@ -120,14 +164,14 @@ class RepRecord:
         """Total seconds per form fault id (engine-added faults excluded)."""
         out: dict[str, float] = {}
         for f in self.faults:
-            if f.id not in (NOT_FAR_ENOUGH, HOLD_TOO_SHORT, TOO_FAR):
+            if f.id not in _ENGINE_FAULTS:
                 out[f.id] = out.get(f.id, 0.0) + f.duration_s
         return out
 
     @property
     def correct(self) -> bool:
-        """Reached the target, held long enough, no form fault."""
-        return self.complete and self.hold_ok and not self.fault_seconds
+        """Counted, reached the target, held long enough, no form fault."""
+        return self.counted and self.hold_ok and not self.fault_seconds
 
 
 @dataclass(frozen=True)
@@ -144,13 +188,13 @@ class Feedback:
         target: the primary target band (low, high).
         measures: every measure the definition uses, by ``"<measure>@<side>"``.
         cues: at most two cues, most important first.
-        reps: repetitions completed.
-        correct_reps: repetitions completed correctly.
+        reps: repetitions counted (complete and full range).
+        correct_reps: counted repetitions done correctly.
         hold_s: seconds held in the current (or last) repetition.
         hold_required_s: seconds required per hold.
         active_faults: ids of form faults happening now.
         events: what happened in this frame (``"rep_started"``, ``"rep_completed"``,
-            ``"hold_completed"``, ``"counting_started"``).
+            ``"partial_rep"``, ``"hold_completed"``, ``"counting_started"``).
     """
 
     timestamp_s: float
@@ -184,6 +228,8 @@ def _fmt(text: str, side: str, definition: StretchDefinition, hold_s: float) -> 
                        target=f"{lo:g}-{hi:g}", hold_s=f"{hold_s:g}").replace("  ", " ")
 
 
+# ---------------------------------------------------------------- small parts
+
 class _Dwell:
     """True once a condition has held continuously for ``dwell_s`` seconds."""
 
@@ -199,6 +245,159 @@ class _Dwell:
             self.since = t
         return t - self.since >= self.dwell_s - 1e-9
 
+    def reset(self) -> None:
+        self.since = None
+
+
+@dataclass(frozen=True)
+class _Levels:
+    """The primary measure's thresholds, normalised so that "further into the stretch" is
+    larger (units: the measure's own, relative to the baseline for rest-relative ones)."""
+
+    rest: float
+    start: float
+    back: float        # a rep has ended when the value is back at or below this
+    full: float        # a rep reaching this is a full rep
+    lo: float
+    hi: float
+    hyst: float        # band hysteresis, in the measure's units
+
+    def fraction(self, v: float) -> float:
+        """How far ``v`` is from rest (0) to the target's low edge (1)."""
+        span = self.lo - self.rest
+        return (v - self.rest) / span if span > 0 else 1.0
+
+
+class _HoldTimer:
+    """The hold of one repetition: time in the band, breaks, completion.
+
+    ``state`` is ``"waiting"`` (not yet in the band), ``"holding"`` (in the band),
+    ``"paused"`` (out of the band for less than ``max_break_s``) or ``"broken"`` (out of
+    the band that long: the hold is over, time back in the band adds nothing).
+    ``completed`` turns True once the band has been held ``required_s`` in all; the time
+    held keeps counting after that (the report shows how long it really was).
+    """
+
+    def __init__(self, required_s: float, max_break_s: float) -> None:
+        self.required_s = required_s
+        self.max_break_s = max_break_s
+        self.state = "waiting"
+        self.completed = False
+        self.held_s = 0.0
+        self.first_in_s: float | None = None
+        self._out_since: float | None = None
+
+    @property
+    def over(self) -> bool:
+        """The hold is finished, by completion or by a long break."""
+        return self.completed or self.state == "broken"
+
+    @property
+    def in_band(self) -> bool:
+        """In the band now (the band's hysteresis applies)."""
+        return self.state == "holding"
+
+    def update(self, in_band: bool, t: float, dt: float, blocked: bool) -> bool:
+        """Advance by one frame; True when the required hold was just completed."""
+        if not in_band:
+            self.absent(t)
+            return False
+        if self.first_in_s is None:
+            self.first_in_s = t
+        self._out_since = None
+        if self.state == "broken":
+            return False
+        self.state = "holding"
+        if blocked:
+            return False
+        self.held_s += dt
+        if not self.completed and self.held_s + 1e-6 >= self.required_s:
+            self.completed = True
+            return True
+        return False
+
+    def absent(self, t: float) -> None:
+        """Out of the band (or not seen) at ``t``: a long enough break ends the hold."""
+        if self.first_in_s is None or self.state == "broken":
+            return
+        if self._out_since is None:
+            self._out_since = t
+        self.state = "paused"
+        if t - self._out_since >= self.max_break_s:
+            self.state = "broken"
+
+
+class _Faults:
+    """Form faults of one tracker: candidates, open intervals and the closed record."""
+
+    def __init__(self, min_s: float) -> None:
+        self.min_s = min_s
+        self.open: dict[str, FaultInterval] = {}
+        self._candidate: dict[str, float] = {}
+        self.closed: list[FaultInterval] = []
+
+    def update(self, fid: str, bad: bool, t: float, cue: str, rep: RepRecord | None,
+               side: str, reps: list[RepRecord]) -> None:
+        if not bad:
+            self._candidate.pop(fid, None)
+            self.close(fid, t, rep, reps)
+            return
+        since = self._candidate.setdefault(fid, t)
+        if fid in self.open:
+            self.open[fid].end_s = t
+        elif t - since >= self.min_s:
+            self.open[fid] = FaultInterval(fid, cue, since, t, rep.index if rep else None, side)
+
+    def close(self, fid: str, t: float, current: RepRecord | None,
+              reps: list[RepRecord]) -> None:
+        f = self.open.pop(fid, None)
+        if f is None:
+            return
+        f.end_s = max(f.end_s, min(t, f.end_s + 0.1))
+        prev = next((x for x in reversed(self.closed) if x.id == fid), None)
+        if prev is not None and prev.rep == f.rep and f.start_s - prev.end_s < 0.5:
+            prev.end_s = f.end_s  # merge a fault interrupted by a flicker
+            return
+        self.closed.append(f)
+        owner = current if current is not None and f.rep == current.index else next(
+            (r for r in reps if r.index == f.rep), None)
+        if owner is not None:
+            owner.faults.append(f)
+
+    def close_all(self, t: float, current: RepRecord | None, reps: list[RepRecord]) -> None:
+        for fid in list(self.open):
+            self.close(fid, t, current, reps)
+        self._candidate.clear()
+
+
+class _CueBoard:
+    """The cues on show: at most two, each kept at least ``min_show_s`` (no flicker)."""
+
+    def __init__(self, min_show_s: float) -> None:
+        self.min_show_s = min_show_s
+        self.shown: tuple[Cue, ...] = ()
+        self._since = 0.0
+        self._removed_at: dict[str, float] = {}
+
+    def set(self, cues: tuple[Cue, ...], t: float, force: bool = False) -> None:
+        if cues == self.shown:
+            return
+        top_new = min((c.priority for c in cues), default=99)
+        top_old = min((c.priority for c in self.shown), default=99)
+        # a more important cue may cut in at once, unless it was itself taken off less than
+        # min_show_s ago: a fault flickering on and off would make the cue flicker too
+        just_removed = any(t - self._removed_at.get(c.source, -math.inf) < self.min_show_s
+                           for c in cues if c.priority == top_new)
+        if (force or (top_new < top_old and not just_removed) or not self.shown
+                or t - self._since >= self.min_show_s):
+            for c in self.shown:
+                if c not in cues:
+                    self._removed_at[c.source] = t
+            self.shown = cues
+            self._since = t
+
+
+# ---------------------------------------------------------------- the tracker
 
 class StretchTracker:
     """Tracks one stretch on one side over a stream of frames.
@@ -221,42 +420,38 @@ class StretchTracker:
         self.definition = definition
         self.side = side
         self.prescription = prescription or definition.prescription
-        self.tuning = definition.tuning
+        self.tuning = tu = definition.tuning
         p = definition.primary
         self._sign = 1.0 if p.direction == "increase" else -1.0
         self._primary = get_measure(p.measure)
         self._primary_side = self._measure_side(p.side)
-        self._required = self._required_landmarks()
         self._check_sides = {c.id: self._measure_side(c.side) for c in definition.checks}
+        self._levels = self._make_levels()
 
         self.phase = Phase.SETUP
         self.reps: list[RepRecord] = []
-        self.faults: list[FaultInterval] = []
         self.counting = False
         self.baseline: float | None = None
         self._baseline_samples: list[float] = []
-        self._rest = _Dwell(self.tuning.settle_s)
-        self._start = _Dwell(self.tuning.min_dwell_s)
-        self._back = _Dwell(self.tuning.min_dwell_s)
+        self._settle = _Dwell(tu.settle_s)
+        self._start = _Dwell(tu.min_dwell_s)
+        self._back = _Dwell(tu.min_dwell_s)
+        self._wrong_view = _Dwell(_VIEW_DWELL_S)
+        self._band_since: float | None = None  # in the band while the start dwell runs
         self._current: RepRecord | None = None
-        self._last_t: float | None = None
-        self._in_band = False
-        self._band_since: float | None = None  # in the target band since (while in REST)
-        self._out_since: float | None = None
-        self._hold_closed = False
+        self._hold: _HoldTimer | None = None
         self._below_since: float | None = None
+        self._last_t: float | None = None
+        self._last_v: float | None = None
         self._unassessable_since: float | None = None
-        self._open_faults: dict[str, FaultInterval] = {}
-        self._fault_candidate: dict[str, float] = {}
-        self._shown: tuple[Cue, ...] = ()
-        self._shown_since = 0.0
-        self._removed_at: dict[str, float] = {}  # cue source -> when it was last taken off
-        self._hold_announced = False
+        self._faults = _Faults(tu.fault_min_s)
+        self._cues = _CueBoard(tu.cue_min_show_s)
         self.frames_seen = 0
         self.frames_assessable = 0
         self.setup_counts: dict[str, int] = {}
+        self.max_fraction = -math.inf  # furthest reach seen while counting (share of range)
 
-    # ------------------------------------------------------------ setup helpers
+    # ------------------------------------------------------------ public accessors
 
     @property
     def primary_side(self) -> str:
@@ -267,46 +462,70 @@ class StretchTracker:
         """The side a form check's measure is evaluated for."""
         return self._check_sides[check_id]
 
+    @property
+    def faults(self) -> list[FaultInterval]:
+        """Every closed fault interval, engine-added ones included."""
+        return self._faults.closed
+
+    @property
+    def counted_reps(self) -> int:
+        """Repetitions counted so far (complete, full range, not a duplicate)."""
+        return sum(1 for r in self.reps if r.counted)
+
+    # ------------------------------------------------------------ setup
+
     def _measure_side(self, which: str) -> str:
         if self.side == "both":
             return "left"
         return self.side if which == "same" else other_side(self.side)
 
-    def _required_landmarks(self) -> tuple[Landmark, ...]:
+    def _make_levels(self) -> _Levels:
+        p, tu, s = self.definition.primary, self.tuning, self._sign
+        rest, start = s * p.rest, s * p.start
+        lo, hi = sorted((s * p.target[0], s * p.target[1]))
+        span = max(lo - rest, 1e-9)
+        return _Levels(rest=rest, start=start, back=rest + tu.return_fraction * (start - rest),
+                       full=rest + tu.full_rep_fraction * span, lo=lo, hi=hi,
+                       hyst=tu.band_hysteresis * span)
+
+    def _required(self, frame: PoseFrame) -> list[Landmark]:
+        """Landmarks that must be seen; side-on, only those of the side facing the camera."""
         lms: list[Landmark] = []
         for name in self.definition.required:
             lms.extend(group_landmarks(name))
         if self.definition.view == "front":
             lms.extend(self._primary.landmarks(self._primary_side))
-        return tuple(dict.fromkeys(lms))
+            return list(dict.fromkeys(lms))
+        near = near_side(frame)
+        far = other_side(near)
+        lms.extend(side_landmark(near, part) for part in self._primary.near_side)
+        return [lm for lm in dict.fromkeys(lms) if not lm.name.startswith(far.upper() + "_")]
 
-    @property
-    def _hold_required(self) -> float:
-        return self.prescription.hold_s
-
-    def _setup_problem(self, frame: PoseFrame) -> tuple[str, str] | None:
+    def _setup_problem(self, frame: PoseFrame, in_rep: bool) -> tuple[str, str] | None:
         """(code, message) when the frame can't be judged, else None."""
+        if frame.num_people > 1:
+            return ("several_people", "I can see more than one person. Make sure only you "
+                    "are in the camera's view")
+        w, h = frame.image_size
+        if min(w, h) < _MIN_IMAGE_PX:
+            return ("too_small", f"The picture is too small to judge ({w}x{h} pixels). Use a "
+                    "camera or video of at least 320x240 pixels")
         if frame.is_empty:
-            if frame.num_people > 1:
-                return ("several_people", "I can see more than one person. Make sure only you "
-                        "are in the camera's view")
             return ("nobody", "I can't see you. Step into the camera's view, facing it"
                     if self.definition.view == "front" else
                     "I can't see you. Step into the camera's view, side-on to it")
-        if frame.num_people > 1:
-            return ("several_people", "I can see more than one person. Make sure only you are "
-                    "in the camera's view")
-        missing = frame.missing(self._required, self.tuning.visibility)
-        if not missing and self._primary.near_side:
-            near = near_side(frame)
-            missing = frame.missing([side_landmark(near, part) for part in self._primary.near_side],
-                                    self.tuning.visibility)
+        missing = frame.missing(self._required(frame), self.tuning.visibility)
         if missing:
             return ("not_visible", self._visibility_message(frame, missing))
-        view = self._primary_view_problem(frame)
-        if view:
-            return view
-        return None
+        if body_size_px(frame) < _MIN_BODY_PX:
+            return ("too_small", "You look very small in the picture. Come closer to the "
+                    "camera so I can see your position")
+        # The view is judged between reps only: a rotation or a lean must not stop a rep.
+        # Once counting, a wrong view must last _VIEW_DWELL_S (no flapping between reps).
+        view = None if in_rep else self._view_problem(frame)
+        if not self._wrong_view.update(view is not None, frame.timestamp_s) and self.counting:
+            return None
+        return view
 
     def _visibility_message(self, frame: PoseFrame, missing: list[Landmark]) -> str:
         w, h = frame.image_size
@@ -324,15 +543,23 @@ class StretchTracker:
                 return f"Move toward the middle of the picture so your {part} are in view"
         return f"I can't see your {part} clearly. Check the lighting and that nothing blocks them"
 
-    def _primary_view_problem(self, frame: PoseFrame) -> tuple[str, str] | None:
-        ratio = get_measure("view_ratio")(frame)
-        if not math.isfinite(ratio):
-            return None
-        if self.definition.view == "front" and ratio < _SIDE_MAX_RATIO:
-            return ("wrong_view", "Turn to face the camera for this stretch")
-        if self.definition.view == "side" and ratio > _FRONT_MIN_RATIO:
-            return ("wrong_view", "Turn sideways to the camera for this stretch")
-        return None
+    def _view_problem(self, frame: PoseFrame) -> tuple[str, str] | None:
+        """Wrong camera view: facing away, or turned further than the definition allows."""
+        yaw = body_yaw(frame)
+        tolerance = self.definition.camera.view_tolerance_deg
+        if self.definition.view == "front":
+            if facing_away(frame):
+                return ("back_view", "Turn around to face the camera for this stretch")
+            if math.isfinite(yaw):
+                bad = abs(yaw) > tolerance
+            else:
+                bad = get_measure("view_ratio")(frame) < _FRONT_MIN_RATIO
+            return ("wrong_view", "Turn to face the camera for this stretch") if bad else None
+        if math.isfinite(yaw):
+            bad = abs(yaw) < 90.0 - tolerance
+        else:
+            bad = get_measure("view_ratio")(frame) > _SIDE_MAX_RATIO
+        return ("wrong_view", "Turn sideways to the camera for this stretch") if bad else None
 
     # ------------------------------------------------------------ main entry
 
@@ -342,168 +569,158 @@ class StretchTracker:
         dt = 0.0 if self._last_t is None else min(max(t - self._last_t, 0.0), 1.0)
         self._last_t = t
         self.frames_seen += 1
-        events: list[str] = []
-        problem = self._setup_problem(frame)
+        problem = self._setup_problem(frame, in_rep=self._current is not None)
         raw = self._primary(frame, self._primary_side) if problem is None else float("nan")
         if problem is None and not math.isfinite(raw):
-            problem = ("not_measurable", "Hold still for a moment so I can see your position")
-        measures: dict[str, float] = {}
-
+            problem = (("no_face", "Turn your face toward the camera so I can see it")
+                       if getattr(self._primary, "needs_face", False) else
+                       ("not_measurable", "Hold still for a moment so I can see your position"))
         if problem is not None:
-            self.setup_counts[problem[0]] = self.setup_counts.get(problem[0], 0) + 1
-            if self._unassessable_since is None:
-                self._unassessable_since = t
-            self._start.update(False, t)
-            self._back.update(False, t)
-            self._rest.update(False, t)
-            self._band_since = None
-            self._close_all_faults(t)
-            # an absence counts as a break: a long one ends the hold, like leaving the band
-            rep = self._current
-            if rep is not None and rep.first_in_position_s is not None:
-                if self._out_since is None:
-                    self._out_since = t
-                if t - self._out_since >= self.tuning.max_break_s:
-                    self._hold_closed = True
-            message = problem[1]
-            show = t - self._unassessable_since >= self.tuning.lost_s or not self.counting
-            # never keep showing a form correction for a body we cannot see
-            cues = ((Cue(message, "setup", 0, problem[0]),) if show else
-                    tuple(c for c in self._shown if c.kind != "form"))
-            self._set_cues(cues, t, force=True)
-            return self._feedback(t, Phase.CANT_ASSESS, False, message if show else None,
-                                  None, measures, events)
+            return self._unassessable(problem, t)
         self._unassessable_since = None
         self.frames_assessable += 1
         if self._current is not None:
             self._current.assessable_s += dt
 
-        value = raw
-        if self.definition.primary.baseline == "rest":
-            if self.baseline is None:
-                self._baseline_samples.append(raw)
-                value = 0.0  # treated as rest until the baseline exists
-            else:
-                value = raw - self.baseline
-        v = self._sign * value  # normalised so that "further into the stretch" is larger
         p = self.definition.primary
-        rest, start = self._sign * p.rest, self._sign * p.start
-        lo, hi = sorted((self._sign * p.target[0], self._sign * p.target[1]))
-        measures[f"{p.measure}@{self._primary_side}"] = raw
-
+        measures = {f"{p.measure}@{self._primary_side}": raw}
         check_values = {c.id: get_measure(c.measure)(frame, self._check_sides[c.id])
                         for c in self.definition.checks}
         for c in self.definition.checks:
             measures[f"{c.measure}@{self._check_sides[c.id]}"] = check_values[c.id]
 
-        # ---- phase transitions
-        at_rest = v <= rest
+        events: list[str] = []
+        v = self._sign * self._relative(raw)
+        self._advance(v, t, dt, events)
+        self._last_v = v
+        for c in self.definition.checks:
+            bad = self._check_applies(c) and c.violated(check_values[c.id])
+            self._faults.update(c.id, bad, t, self._fmt(c.cue), self._current, self.side,
+                                self.reps)
+        cues = self._choose_cues(v, t)
+        self._cues.set(cues, t, force=any(c.kind == "setup" for c in self._cues.shown))
+        return self._feedback(t, self.phase, True, None, raw, measures, events)
+
+    def _relative(self, raw: float) -> float:
+        """The primary value relative to the resting baseline for rest-relative measures."""
+        if self.definition.primary.baseline != "rest":
+            return raw
+        if self.baseline is None:
+            self._baseline_samples.append(raw)
+            return 0.0  # treated as rest until the baseline exists
+        return raw - self.baseline
+
+    def _unassessable(self, problem: tuple[str, str], t: float) -> Feedback:
+        code, message = problem
+        self.setup_counts[code] = self.setup_counts.get(code, 0) + 1
+        if self._unassessable_since is None:
+            self._unassessable_since = t
+        for dwell in (self._start, self._back, self._settle):
+            dwell.reset()
+        self._band_since = None
+        self._faults.close_all(t, self._current, self.reps)
+        if self._hold is not None:
+            self._hold.absent(t)  # an absence counts as a break, like leaving the band
+        show = t - self._unassessable_since >= self.tuning.lost_s or not self.counting
+        # never keep showing a form correction for a body we cannot see
+        cues = ((Cue(message, "setup", 0, code),) if show else
+                tuple(c for c in self._cues.shown if c.kind != "form"))
+        self._cues.set(cues, t, force=True)
+        return self._feedback(t, Phase.CANT_ASSESS, False, message if show else None,
+                              None, {}, [])
+
+    # ------------------------------------------------------------ transitions
+
+    def _advance(self, v: float, t: float, dt: float, events: list[str]) -> None:
+        """Every phase transition happens here."""
+        lv = self._levels
         if not self.counting:
-            if self._rest.update(at_rest, t):
-                self.counting = True
-                if self.definition.primary.baseline == "rest" and self._baseline_samples:
-                    samples = sorted(self._baseline_samples[-30:])
-                    self.baseline = samples[len(samples) // 2]
-                events.append("counting_started")
-                self.phase = Phase.REST
-            elif not at_rest:
+            if self._settle.update(v <= lv.rest, t):
+                self._start_counting(events)
+            elif v > lv.rest:
                 self._baseline_samples.clear()
-                self.phase = Phase.SETUP
-        elif self.phase == Phase.REST:
-            # time spent in the target band while the start dwell runs counts toward the hold
-            in_band_now = lo <= v <= hi
-            if not in_band_now:
+            return
+        if self._current is None:  # REST
+            self.max_fraction = max(self.max_fraction, lv.fraction(v))
+            # time in the band while the start dwell runs counts toward the hold
+            if not lv.lo <= v <= lv.hi:
                 self._band_since = None
             elif self._band_since is None:
                 self._band_since = t
-            if self._start.update(v >= start, t):
+            if self._start.update(v >= lv.start, t):
                 band_since = self._band_since
-                self._begin_rep(t)
-                events.append("rep_started")
-                if band_since is not None and self._current is not None:
-                    self._track_rep(v, lo, hi, t, t - band_since, events)
-                    self._current.first_in_position_s = band_since
-        elif self.phase in (Phase.MOVING, Phase.POSITION, Phase.RETURNING):
-            self._track_rep(v, lo, hi, t, dt, events)
-            if self._back.update(at_rest, t):
-                self._end_rep(t, events)
+                self._begin_rep(t, events)
+                self._track_rep(v, t, 0.0 if band_since is None else t - band_since, events)
+            return
+        self._track_rep(v, t, dt, events)
+        if self._back.update(v <= lv.back, t):
+            self._end_rep(t, events, complete=True)
 
-        self._update_faults(check_values, t)
-        cues = self._choose_cues(v, lo, hi, t)
-        self._set_cues(cues, t, force=any(c.kind == "setup" for c in self._shown))
-        return self._feedback(t, self.phase, True, None, raw, measures, events)
+    def _start_counting(self, events: list[str]) -> None:
+        self.counting = True
+        if self.definition.primary.baseline == "rest" and self._baseline_samples:
+            samples = sorted(self._baseline_samples[-30:])
+            self.baseline = samples[len(samples) // 2]
+        events.append("counting_started")
+        self.phase = Phase.REST
 
-    # ------------------------------------------------------------ reps and holds
-
-    def _begin_rep(self, t: float) -> None:
+    def _begin_rep(self, t: float, events: list[str]) -> None:
         start_t = self._start.since if self._start.since is not None else t
+        band_since = self._band_since
         self._current = RepRecord(index=len(self.reps) + 1, side=self.side, start_s=start_t,
-                                  hold_required_s=self._hold_required)
+                                  hold_required_s=self.prescription.hold_s)
+        self._hold = _HoldTimer(self.prescription.hold_s, self.tuning.max_break_s)
+        if band_since is not None:
+            self._hold.first_in_s = band_since
         self.phase = Phase.MOVING
-        self._in_band = False
         self._band_since = None
-        self._out_since = None
-        self._hold_closed = False
         self._below_since = None
-        self._hold_announced = False
-        self._start.update(False, t)
+        self._start.reset()
+        events.append("rep_started")
 
-    def _track_rep(self, v: float, lo: float, hi: float, t: float, dt: float,
-                   events: list[str]) -> None:
-        rep = self._current
-        assert rep is not None
-        peak_v = self._sign * rep.peak if math.isfinite(rep.peak) else -math.inf
-        if v > peak_v:
+    def _track_rep(self, v: float, t: float, dt: float, events: list[str]) -> None:
+        rep, hold, lv = self._current, self._hold, self._levels
+        assert rep is not None and hold is not None
+        self.max_fraction = max(self.max_fraction, lv.fraction(v))
+        if not math.isfinite(rep.peak) or v > self._sign * rep.peak:
             rep.peak = self._sign * v  # measure units (relative to the baseline if any)
-        hyst = self.tuning.band_hysteresis
-        if self._in_band:
-            in_band = lo - hyst <= v <= hi + hyst
+        rep.range_fraction = max(rep.range_fraction, lv.fraction(v))
+        rep.overshoot |= v > lv.hi + lv.hyst
+        rep.reached_target |= v >= lv.lo
+        widen = lv.hyst if hold.in_band else 0.0
+        in_band = lv.lo - widen <= v <= lv.hi + widen
+        blocked = any(c.id in self._faults.open for c in self.definition.checks
+                      if c.blocks_hold)
+        if hold.update(in_band, t, dt, blocked):
+            events.append("hold_completed")
+        if hold.first_in_s is not None and rep.first_in_position_s is None:
+            rep.first_in_position_s = hold.first_in_s
+        rep.hold_s = hold.held_s
+        if hold.over:
+            self.phase = Phase.RETURNING
         else:
-            in_band = lo <= v <= hi
-        if v > hi + hyst:
-            rep.overshoot = True
-        if v >= lo:
-            rep.reached_target = True
-        blocked = any(
-            fid in self._open_faults
-            for fid in (c.id for c in self.definition.checks if c.blocks_hold)
-        )
-        if in_band and not self._in_band and rep.first_in_position_s is None:
-            rep.first_in_position_s = t
-        self._in_band = in_band
-        if in_band:
-            self._out_since = None
-            if not self._hold_closed and not blocked:
-                rep.hold_s += dt
-            if (not self._hold_announced and rep.hold_s + 1e-6 >= self._hold_required
-                    and not self._hold_closed):
-                self._hold_announced = True
-                events.append("hold_completed")
-            self.phase = Phase.RETURNING if self._hold_announced else Phase.POSITION
-        else:
-            if rep.first_in_position_s is not None:
-                if self._out_since is None:
-                    self._out_since = t
-                if t - self._out_since >= self.tuning.max_break_s:
-                    self._hold_closed = True
-            if self._hold_announced or self._hold_closed:
-                self.phase = Phase.RETURNING
-            else:
-                self.phase = Phase.MOVING
-        if v >= lo:
+            self.phase = Phase.POSITION if in_band else Phase.MOVING
+        if v >= lv.lo:
             self._below_since = None
         elif self._below_since is None:
             self._below_since = t
 
-    def _end_rep(self, t: float, events: list[str]) -> None:
+    def _end_rep(self, t: float, events: list[str], complete: bool) -> None:
         rep = self._current
         assert rep is not None
         rep.end_s = t
-        rep.complete = True
-        self._close_all_faults(t)
-        if not rep.reached_target:
-            rep.faults.append(FaultInterval(NOT_FAR_ENOUGH, self._guide_more(), rep.start_s, t,
-                                            rep.index, self.side))
+        rep.complete = complete
+        rep.full = self._levels.rest + rep.range_fraction * (
+            self._levels.lo - self._levels.rest) >= self._levels.full - 1e-9
+        self._faults.close_all(t, rep, self.reps)
+        span = (rep.start_s, t)
+        if not rep.full:
+            rep.faults.append(FaultInterval(
+                PARTIAL_REP, f"Only {rep.range_fraction:.0%} of the way to the target: "
+                + self._fmt(self.definition.primary.cue_more), *span, rep.index, self.side))
+        elif not rep.reached_target:
+            rep.faults.append(FaultInterval(NOT_FAR_ENOUGH, self._fmt(
+                self.definition.primary.cue_more), *span, rep.index, self.side))
         elif rep.hold_s + 1e-6 < rep.hold_required_s:
             begin = rep.first_in_position_s if rep.first_in_position_s is not None else rep.start_s
             rep.faults.append(FaultInterval(
@@ -511,15 +728,15 @@ class StretchTracker:
                 begin, t, rep.index, self.side))
         if rep.overshoot:
             rep.faults.append(FaultInterval(TOO_FAR, self._fmt(self.definition.primary.cue_less),
-                                            rep.start_s, t, rep.index, self.side))
-        for f in rep.faults:
-            if f.id in (NOT_FAR_ENOUGH, HOLD_TOO_SHORT, TOO_FAR):
-                self.faults.append(f)
+                                            *span, rep.index, self.side))
+        self._faults.closed.extend(f for f in rep.faults if f.id in _ENGINE_FAULTS)
         self.reps.append(rep)
         self._current = None
+        self._hold = None
         self.phase = Phase.REST
-        self._back.update(False, t)
-        events.append("rep_completed")
+        self._back.reset()
+        if complete:
+            events.append("rep_completed" if rep.full else "partial_rep")
 
     def snapshot(self, t: float | None = None) -> Feedback:
         """The tracker's state as feedback, without consuming a frame (e.g. a side waiting
@@ -528,15 +745,66 @@ class StretchTracker:
         return self._feedback(t, self.phase, False, None, None, {}, [])
 
     def finish(self, t: float | None = None) -> None:
-        """Close open faults and keep a rep in progress as incomplete (stream ended)."""
+        """The stream ended: close open faults; a rep in progress that was on its way back
+        (below ``start`` after its peak) is complete, any other is kept as incomplete."""
         t = t if t is not None else (self._last_t or 0.0)
-        self._close_all_faults(t)
-        if self._current is not None:
-            rep = self._current
-            rep.end_s = t
-            rep.complete = False
-            self.reps.append(rep)
-            self._current = None
+        if self._current is None:
+            self._faults.close_all(t, None, self.reps)
+            return
+        v = self._last_v
+        returning = v is not None and v < self._levels.start and self._sign * v < self._sign * (
+            self._current.peak if math.isfinite(self._current.peak) else v)
+        self._end_rep(t, [], complete=returning)
+
+    # ------------------------------------------------------------ diagnosis
+
+    def diagnosis(self) -> tuple[str, str] | None:
+        """Why nothing was counted, as (code, one plain sentence); None when reps counted.
+
+        Codes: the most frequent setup problem (``nobody``, ``several_people``,
+        ``not_visible``, ``wrong_view``, ``back_view``, ``too_small``, ``no_face``,
+        ``not_measurable``) when the body was never assessable; ``never_at_rest``,
+        ``never_reached_target`` (partial reps only), ``no_movement`` otherwise.
+        """
+        if self.counted_reps:
+            return None
+        p = self.definition.primary
+        unit = "°" if self._primary.unit == "deg" else " shoulder widths"
+        if self.frames_assessable == 0:
+            if not self.setup_counts:
+                return ("no_frames", "No video frames were judged")
+            code = max(self.setup_counts, key=self.setup_counts.get)  # type: ignore[arg-type]
+            return (code, f"No part of the video could be judged: {self._setup_text(code)}")
+        if not self.counting:
+            return ("never_at_rest", f"I never saw you in the starting position "
+                    f"({p.label.lower()} at {p.rest:g}{unit} or less), so I could not start "
+                    "counting. Start each repetition from the starting position")
+        partial = [r for r in self.reps if r.complete and not r.full]
+        if partial:
+            best = max(r.range_fraction for r in partial)
+            return ("never_reached_target", f"{len(partial)} movement(s) seen, but none went "
+                    f"far enough to count (at best {best:.0%} of the way to the target "
+                    f"{p.target[0]:g}-{p.target[1]:g}{unit})")
+        if self.reps:
+            return ("not_completed", "A repetition started but did not come back to the "
+                    "starting position before the video ended")
+        reach = max(self.max_fraction, 0.0)
+        return ("no_movement", f"No repetition seen: the movement never passed the start of "
+                f"a repetition ({p.start:g}{unit}; at best {reach:.0%} of the way to the "
+                "target)")
+
+    @staticmethod
+    def _setup_text(code: str) -> str:
+        return {
+            "nobody": "nobody was in view",
+            "several_people": "more than one person was in view",
+            "not_visible": "the body parts this stretch needs were not in view",
+            "wrong_view": "the camera view was wrong for this stretch",
+            "back_view": "you were facing away from the camera",
+            "too_small": "the person was too small in the picture",
+            "no_face": "your face was not found (turn toward the camera)",
+            "not_measurable": "the position could not be measured",
+        }.get(code, code)
 
     # ------------------------------------------------------------ faults and cues
 
@@ -545,90 +813,30 @@ class StretchTracker:
             return self.counting
         if check.during == "rep":
             return self._current is not None
-        return self._current is not None and self.phase in (Phase.POSITION, Phase.RETURNING) \
-            and self._in_band
-
-    def _update_faults(self, values: dict[str, float], t: float) -> None:
-        for c in self.definition.checks:
-            bad = self._check_applies(c) and c.violated(values[c.id])
-            if bad:
-                since = self._fault_candidate.setdefault(c.id, t)
-                if c.id not in self._open_faults and t - since >= self.tuning.fault_min_s:
-                    rep = self._current.index if self._current else None
-                    self._open_faults[c.id] = FaultInterval(c.id, self._fmt(c.cue), since, t,
-                                                            rep, self.side)
-                elif c.id in self._open_faults:
-                    self._open_faults[c.id].end_s = t
-            else:
-                self._fault_candidate.pop(c.id, None)
-                self._close_fault(c.id, t)
-
-    def _close_fault(self, fid: str, t: float) -> None:
-        f = self._open_faults.pop(fid, None)
-        if f is None:
-            return
-        f.end_s = max(f.end_s, min(t, f.end_s + 0.1))
-        prev = next((x for x in reversed(self.faults) if x.id == fid), None)
-        if prev is not None and prev.rep == f.rep and f.start_s - prev.end_s < 0.5:
-            prev.end_s = f.end_s  # merge a fault interrupted by a flicker
-            return
-        self.faults.append(f)
-        if self._current is not None and f.rep == self._current.index:
-            self._current.faults.append(f)
-        elif f.rep is not None:
-            rep = next((r for r in self.reps if r.index == f.rep), None)
-            if rep is not None:
-                rep.faults.append(f)
-
-    def _close_all_faults(self, t: float) -> None:
-        for fid in list(self._open_faults):
-            self._close_fault(fid, t)
-        self._fault_candidate.clear()
+        return (self._current is not None and self._hold is not None and self._hold.in_band
+                and self.phase in (Phase.POSITION, Phase.RETURNING))
 
     def _fmt(self, text: str) -> str:
-        return _fmt(text, self.side, self.definition, self._hold_required)
+        return _fmt(text, self.side, self.definition, self.prescription.hold_s)
 
-    def _guide_more(self) -> str:
-        return self._fmt(self.definition.primary.cue_more)
-
-    def _choose_cues(self, v: float, lo: float, hi: float, t: float) -> tuple[Cue, ...]:
-        cues: list[Cue] = []
-        for c in sorted(self.definition.checks, key=lambda c: c.priority):
-            if c.id in self._open_faults:
-                cues.append(Cue(self._fmt(c.cue), "form", c.priority, c.id))
-        p = self.definition.primary
+    def _choose_cues(self, v: float, t: float) -> tuple[Cue, ...]:
+        cues = [Cue(self._fmt(c.cue), "form", c.priority, c.id)
+                for c in sorted(self.definition.checks, key=lambda c: c.priority)
+                if c.id in self._faults.open]
+        p, lv, hold = self.definition.primary, self._levels, self._hold
         if not self.counting:
-            cues.append(Cue("Get into the starting position and keep still for a moment",
-                            "guide", 5, "settle"))
-        elif self._current is not None:
-            if v > hi + self.tuning.band_hysteresis:
+            cues.append(Cue("Get into the starting position", "guide", 5, "settle"))
+        elif self._current is not None and hold is not None:
+            if v > lv.hi + lv.hyst:
                 cues.append(Cue(self._fmt(p.cue_less), "guide", 3, "too_far"))
             elif (self._below_since is not None and t - self._below_since >= self.tuning.stall_s
-                  and not self._hold_announced and not self._hold_closed):
+                  and not hold.over):
                 cues.append(Cue(self._fmt(p.cue_more), "guide", 4, "more"))
-            elif self._hold_announced or self._hold_closed:
+            elif hold.over:
                 cues.append(Cue(self._fmt(p.cue_release), "praise", 6, "release"))
             elif self.phase == Phase.POSITION:
                 cues.append(Cue("Good position. Hold it and breathe slowly", "praise", 7, "hold"))
         return tuple(cues[:2])
-
-    def _set_cues(self, cues: tuple[Cue, ...], t: float, force: bool = False) -> None:
-        if cues == self._shown:
-            return
-        top_new = min((c.priority for c in cues), default=99)
-        top_old = min((c.priority for c in self._shown), default=99)
-        min_show = self.tuning.cue_min_show_s
-        # a more important cue may cut in at once, unless it was itself taken off less than
-        # cue_min_show_s ago: a fault flickering on and off would make the cue flicker too
-        just_removed = any(t - self._removed_at.get(c.source, -math.inf) < min_show
-                           for c in cues if c.priority == top_new)
-        if (force or (top_new < top_old and not just_removed) or not self._shown
-                or t - self._shown_since >= min_show):
-            for c in self._shown:
-                if c not in cues:
-                    self._removed_at[c.source] = t
-            self._shown = cues
-            self._shown_since = t
 
     def _feedback(self, t: float, phase: Phase, assessable: bool, setup: str | None,
                   raw: float | None, measures: dict[str, float],
@@ -638,9 +846,31 @@ class StretchTracker:
             timestamp_s=t, side=self.side, phase=phase, assessable=assessable,
             setup_message=setup,
             value=raw if raw is not None and math.isfinite(raw) else None,
-            target=self.definition.primary.target, measures=measures, cues=self._shown,
-            reps=sum(1 for r in self.reps if r.complete),
-            correct_reps=sum(1 for r in self.reps if r.correct),
-            hold_s=rep.hold_s if rep else 0.0, hold_required_s=self._hold_required,
-            active_faults=tuple(self._open_faults), events=tuple(events),
+            target=self.definition.primary.target, measures=measures, cues=self._cues.shown,
+            reps=self.counted_reps, correct_reps=sum(1 for r in self.reps if r.correct),
+            hold_s=rep.hold_s if rep else 0.0, hold_required_s=self.prescription.hold_s,
+            active_faults=tuple(self._faults.open), events=tuple(events),
         )
+
+
+# ---------------------------------------------------------------- helpers
+
+def dedupe_sides(trackers: list[StretchTracker], min_overlap: float = 0.5) -> None:
+    """Mark reps of one side that are the same movement as a rep of the other side.
+
+    When both sides of a sided stretch are tracked at once (video analysis without a
+    side), one movement can look like a rep on both sides: both arms in a push-up or a
+    bilateral raise, the helping hand in a cross-body stretch. Where two complete reps of
+    different sides overlap by at least ``min_overlap`` of the shorter one, the one that
+    went less far into its range is marked ``duplicate_of`` the other and not counted.
+    """
+    reps = [r for t in trackers for r in t.reps if r.complete and r.full]
+    for a in reps:
+        for b in reps:
+            if a is b or a.side == b.side or a.duplicate_of or b.duplicate_of:
+                continue
+            overlap = min(a.end_s, b.end_s) - max(a.start_s, b.start_s)
+            shorter = min(a.end_s - a.start_s, b.end_s - b.start_s)
+            if shorter > 0 and overlap >= min_overlap * shorter:
+                loser, winner = (a, b) if a.range_fraction < b.range_fraction else (b, a)
+                loser.duplicate_of = f"{winner.side} rep {winner.index}"

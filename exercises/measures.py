@@ -27,7 +27,10 @@ __all__ = [
     "MEASURES",
     "Measure",
     "UnknownMeasureError",
+    "body_size_px",
+    "body_yaw",
     "compute",
+    "facing_away",
     "get_measure",
     "measure_names",
     "near_side",
@@ -147,6 +150,45 @@ def _shoulder_width(frame: PoseFrame) -> float:
     d = _p(frame, "left", "shoulder") - _p(frame, "right", "shoulder")
     w = float(np.hypot(*d))
     return w if w > 1e-6 else NAN
+
+
+def body_size_px(frame: PoseFrame) -> float:
+    """How big the person is in the picture, pixels: the largest of shoulder width, trunk
+    length (mid-shoulder to mid-hip) and twice an ear-to-shoulder distance (side-on, where
+    the shoulders overlap). ``inf`` when none of them is known (nothing to judge by)."""
+    sizes = [_shoulder_width(frame),
+             float(np.hypot(*(_mid(frame, "shoulder") - _mid(frame, "hip"))))]
+    for s in ("left", "right"):
+        sizes.append(2.0 * float(np.hypot(*(_p(frame, s, "ear") - _p(frame, s, "shoulder")))))
+    known = [x for x in sizes if math.isfinite(x)]
+    return max(known) if known else math.inf
+
+
+def body_yaw(frame: PoseFrame) -> float:
+    """Which way the trunk faces, degrees, from MediaPipe's world landmarks: 0 = facing the
+    camera, ±90 = side-on, ±180 = back to the camera (as labelled by the model); ``nan``
+    without world landmarks. The shoulder and hip lines are averaged, so a shoulder
+    rotation alone moves it by half."""
+    if frame.world is None or frame.is_empty:
+        return NAN
+    w = frame.world
+    d = (w[int(L.LEFT_SHOULDER)] - w[int(L.RIGHT_SHOULDER)]
+         + w[int(L.LEFT_HIP)] - w[int(L.RIGHT_HIP)])
+    if not np.all(np.isfinite(d)) or abs(d[0]) + abs(d[2]) < 1e-6:
+        return NAN
+    return math.degrees(math.atan2(d[2], d[0]))
+
+
+def facing_away(frame: PoseFrame) -> bool:
+    """True when the world landmarks put the nose behind the ears (a back view): facing the
+    camera the nose is about a head's depth in front of them."""
+    if frame.world is None or frame.is_empty:
+        return False
+    w = frame.world
+    ears = (w[int(L.LEFT_EAR)] + w[int(L.RIGHT_EAR)]) / 2.0
+    width = float(np.linalg.norm(w[int(L.LEFT_EAR)] - w[int(L.RIGHT_EAR)]))
+    behind = float(w[int(L.NOSE)][2] - ears[2])
+    return bool(math.isfinite(behind) and width > 1e-6 and behind > 0.25 * width)
 
 
 def _sided(*parts: str) -> Callable[[str], tuple[Landmark, ...]]:

@@ -107,15 +107,16 @@ def score_session(reps: Sequence[RepRecord], definition: StretchDefinition,
     """Score a session.
 
     Args:
-        reps: every repetition of the session (all sides); incomplete ones count as done
-            only if they are complete.
+        reps: every repetition of the session (all sides); only counted ones (complete,
+            full range, not a duplicate of the other side's) are scored and count as done:
+            a partial rep lowers the score through completion.
         definition: the stretch.
         prescription: the dose prescribed (default: the definition's).
         sides: sides that were prescribed (default: sides present in ``reps``, or the
             definition's run sides).
     """
     prescription = prescription or definition.prescription
-    done = [r for r in reps if r.complete]
+    done = [r for r in reps if r.counted]
     sides = list(sides) if sides else sorted({r.side for r in reps}) or list(definition.run_sides)
     prescribed = prescription.reps * prescription.sets * max(1, len(sides))
     scores = [score_rep(r, definition) for r in done]

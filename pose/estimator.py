@@ -115,13 +115,14 @@ class PoseEstimator:
         self.close()
 
     def close(self) -> None:
-        """Release the model."""
-        if self._landmarker is not None:
-            self._landmarker.close()
-            self._landmarker = None
-        if self._people_checker is not None:
-            self._people_checker.close()
-            self._people_checker = None
+        """Release the model (MediaPipe's native shutdown messages stay off the terminal)."""
+        with _quiet_native_stderr():
+            if self._landmarker is not None:
+                self._landmarker.close()
+                self._landmarker = None
+            if self._people_checker is not None:
+                self._people_checker.close()
+                self._people_checker = None
 
     def raw(self, image_rgb: np.ndarray, timestamp_s: float) -> object:
         """Run the model and return MediaPipe's own result (for benchmarks)."""

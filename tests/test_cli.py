@@ -141,13 +141,16 @@ def test_no_person_is_an_error_with_the_report_kept(tmp_path: Path) -> None:
 
 
 def test_person_at_rest_gives_zero_reps_and_outputs(tmp_path: Path, person_clip: Path) -> None:
+    """Nothing counted is never a silent zero: exit 8, one line saying why, outputs kept."""
     out = {k: tmp_path / f"out.{k}" for k in ("json", "csv", "mp4")}
     proc = run_cli("analyze", str(person_clip), "--exercise", "neck_side_tilt", "--side",
                    "left", "--json", str(out["json"]), "--csv", str(out["csv"]),
                    "--annotated", str(out["mp4"]), "-q")
-    assert proc.returncode == 0, proc.stderr
+    assert_one_line_error(proc, 8, "no repetition counted", "never passed the start")
+    assert "INFO:" not in proc.stderr and "accelerator" not in proc.stderr.lower()
     report = json.loads(out["json"].read_text())
     assert report["frames"] == 45 and report["summary"]["reps"] == 0
+    assert report["diagnosis"]["code"] == "no_movement"
     assert report["assessable_share"] > 0.9
     rows = out["csv"].read_text().splitlines()
     assert len(rows) == 46 and rows[0].startswith("frame,t_s")
@@ -200,7 +203,7 @@ def test_rotated_phone_video_is_analysed_upright(tmp_path: Path, person_photo: n
         out = tmp_path / f"{name}.json"
         proc = run_cli("analyze", str(clip), "-e", "neck_side_tilt", "--side", "left",
                        "--json", str(out), "-q")
-        assert proc.returncode == 0, proc.stderr
+        assert proc.returncode == 8, proc.stderr  # a still person: nothing counted, says why
         reports[name] = json.loads(out.read_text())
     media = reports["turned"]["media"]
     assert (media["width"], media["height"]) == (person_photo.shape[1], person_photo.shape[0])
