@@ -33,8 +33,6 @@ Pure Python + numpy: no OpenCV, MediaPipe or Streamlit here.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from enum import Enum
 
 from exercises.definition import Check, Prescription, StretchDefinition
 from exercises.measures import (
@@ -45,25 +43,21 @@ from exercises.measures import (
     near_side,
     other_side,
 )
+from exercises.records import (
+    ENGINE_FAULTS,
+    HOLD_TOO_SHORT,
+    NOT_FAR_ENOUGH,
+    PARTIAL_REP,
+    TOO_FAR,
+    Cue,
+    FaultInterval,
+    Feedback,
+    Phase,
+    RepRecord,
+)
+from exercises.tracker_parts import CueBoard, Dwell, FaultLog, HoldTimer, Levels
 from pose.frame import PoseFrame
 from pose.landmarks import Landmark, group_landmarks, side_landmark
-
-__all__ = [
-    "Cue",
-    "FaultInterval",
-    "Feedback",
-    "Phase",
-    "RepRecord",
-    "StretchTracker",
-    "dedupe_sides",
-]
-
-#: Synthetic fault ids the engine adds on its own (definition checks add theirs).
-NOT_FAR_ENOUGH = "not_far_enough"
-HOLD_TOO_SHORT = "hold_too_short"
-TOO_FAR = "too_far"
-PARTIAL_REP = "partial_rep"
-_ENGINE_FAULTS = (NOT_FAR_ENOUGH, HOLD_TOO_SHORT, TOO_FAR, PARTIAL_REP)
 
 #: View check without world landmarks: shoulder width / trunk length below this is side-on,
 #: above the second facing the camera (about 0.6-0.9 facing, 0.1-0.3 side-on).
@@ -78,323 +72,11 @@ _MIN_IMAGE_PX = 120
 _VIEW_DWELL_S = 0.5
 
 
-class Phase(str, Enum):
-    """Where the tracker is in a repetition."""
-
-    SETUP = "setup"               # not yet counting: waiting to see the person at rest
-    CANT_ASSESS = "cant_assess"   # body not assessable in this frame
-    REST = "rest"                 # at the starting position, ready
-    MOVING = "moving"             # a rep has started, not yet in the target band
-    POSITION = "position"         # inside the target band (holding)
-    RETURNING = "returning"       # hold done or broken, on the way back to rest
-
-
-@dataclass(frozen=True)
-class Cue:
-    """One short instruction for the user.
-
-    Attributes:
-        text: the sentence shown (and optionally spoken).
-        kind: ``"setup"``, ``"form"``, ``"guide"`` or ``"praise"``.
-        priority: lower is more important.
-        source: the check id or engine rule that produced it.
-    """
-
-    text: str
-    kind: str
-    priority: int
-    source: str
-
-
-@dataclass
-class FaultInterval:
-    """A form fault that lasted from ``start_s`` to ``end_s`` (seconds)."""
-
-    id: str
-    cue: str
-    start_s: float
-    end_s: float
-    rep: int | None = None
-    side: str = ""
-
-    @property
-    def duration_s(self) -> float:
-        """Length in seconds."""
-        return max(0.0, self.end_s - self.start_s)
-
-
-@dataclass
-class RepRecord:
-    """One repetition, from leaving rest to coming back to it.
-
-    ``range_fraction`` is how far the rep got from rest (0) to the low edge of the target
-    band (1); a rep is *counted* only when it is complete, reached ``full_rep_fraction``
-    of that range and is not a duplicate of a rep of the other side (``duplicate_of``).
-    """
-
-    index: int
-    side: str
-    start_s: float
-    end_s: float = float("nan")
-    peak: float = float("nan")
-    first_in_position_s: float | None = None
-    hold_s: float = 0.0
-    hold_required_s: float = 0.0
-    reached_target: bool = False
-    overshoot: bool = False
-    faults: list[FaultInterval] = field(default_factory=list)
-    assessable_s: float = 0.0
-    complete: bool = False
-    range_fraction: float = 0.0
-    full: bool = True
-    duplicate_of: str | None = None
-
-    @property
-    def counted(self) -> bool:
-        """A complete, full-range repetition of its own (what the rep counter shows)."""
-        return self.complete and self.full and self.duplicate_of is None
-
-    @property
-    def hold_ok(self) -> bool:
-        """Held at least as long as required (a zero requirement needs only the target)."""
-        return self.reached_target and self.hold_s + 1e-6 >= self.hold_required_s
-
-    @property
-    def fault_seconds(self) -> dict[str, float]:
-        """Total seconds per form fault id (engine-added faults excluded)."""
-        out: dict[str, float] = {}
-        for f in self.faults:
-            if f.id not in _ENGINE_FAULTS:
-                out[f.id] = out.get(f.id, 0.0) + f.duration_s
-        return out
-
-    @property
-    def correct(self) -> bool:
-        """Counted, reached the target, held long enough, no form fault."""
-        return self.counted and self.hold_ok and not self.fault_seconds
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """What the tracker says about one frame.
-
-    Attributes:
-        timestamp_s: frame time.
-        side: the working side (``"left"``, ``"right"``) or ``"both"``.
-        phase: see ``Phase``.
-        assessable: False when the body could not be judged in this frame.
-        setup_message: what to change about the camera/position when not assessable.
-        value: primary measure (degrees or ratio), ``None`` when not measurable.
-        target: the primary target band (low, high).
-        measures: every measure the definition uses, by ``"<measure>@<side>"``.
-        cues: at most two cues, most important first.
-        reps: repetitions counted (complete and full range).
-        correct_reps: counted repetitions done correctly.
-        hold_s: seconds held in the current (or last) repetition.
-        hold_required_s: seconds required per hold.
-        active_faults: ids of form faults happening now.
-        events: what happened in this frame (``"rep_started"``, ``"rep_completed"``,
-            ``"partial_rep"``, ``"hold_completed"``, ``"counting_started"``).
-    """
-
-    timestamp_s: float
-    side: str
-    phase: Phase
-    assessable: bool
-    setup_message: str | None
-    value: float | None
-    target: tuple[float, float]
-    measures: dict[str, float]
-    cues: tuple[Cue, ...]
-    reps: int
-    correct_reps: int
-    hold_s: float
-    hold_required_s: float
-    active_faults: tuple[str, ...]
-    events: tuple[str, ...]
-
-    @property
-    def hold_progress(self) -> float:
-        """Share of the required hold done, 0..1 (1 when no hold is required)."""
-        if self.hold_required_s <= 0:
-            return 1.0 if self.phase in (Phase.POSITION, Phase.RETURNING) else 0.0
-        return min(1.0, self.hold_s / self.hold_required_s)
-
-
 def _fmt(text: str, side: str, definition: StretchDefinition, hold_s: float) -> str:
     other = other_side(side) if side in ("left", "right") else "other"
     lo, hi = definition.primary.target
     return text.format(side=side if side != "both" else "", other_side=other,
                        target=f"{lo:g}-{hi:g}", hold_s=f"{hold_s:g}").replace("  ", " ")
-
-
-# ---------------------------------------------------------------- small parts
-
-class _Dwell:
-    """True once a condition has held continuously for ``dwell_s`` seconds."""
-
-    def __init__(self, dwell_s: float) -> None:
-        self.dwell_s = dwell_s
-        self.since: float | None = None
-
-    def update(self, condition: bool, t: float) -> bool:
-        if not condition:
-            self.since = None
-            return False
-        if self.since is None:
-            self.since = t
-        return t - self.since >= self.dwell_s - 1e-9
-
-    def reset(self) -> None:
-        self.since = None
-
-
-@dataclass(frozen=True)
-class _Levels:
-    """The primary measure's thresholds, normalised so that "further into the stretch" is
-    larger (units: the measure's own, relative to the baseline for rest-relative ones)."""
-
-    rest: float
-    start: float
-    back: float        # a rep has ended when the value is back at or below this
-    full: float        # a rep reaching this is a full rep
-    lo: float
-    hi: float
-    hyst: float        # band hysteresis, in the measure's units
-
-    def fraction(self, v: float) -> float:
-        """How far ``v`` is from rest (0) to the target's low edge (1)."""
-        span = self.lo - self.rest
-        return (v - self.rest) / span if span > 0 else 1.0
-
-
-class _HoldTimer:
-    """The hold of one repetition: time in the band, breaks, completion.
-
-    ``state`` is ``"waiting"`` (not yet in the band), ``"holding"`` (in the band),
-    ``"paused"`` (out of the band for less than ``max_break_s``) or ``"broken"`` (out of
-    the band that long: the hold is over, time back in the band adds nothing).
-    ``completed`` turns True once the band has been held ``required_s`` in all; the time
-    held keeps counting after that (the report shows how long it really was).
-    """
-
-    def __init__(self, required_s: float, max_break_s: float) -> None:
-        self.required_s = required_s
-        self.max_break_s = max_break_s
-        self.state = "waiting"
-        self.completed = False
-        self.held_s = 0.0
-        self.first_in_s: float | None = None
-        self._out_since: float | None = None
-
-    @property
-    def over(self) -> bool:
-        """The hold is finished, by completion or by a long break."""
-        return self.completed or self.state == "broken"
-
-    @property
-    def in_band(self) -> bool:
-        """In the band now (the band's hysteresis applies)."""
-        return self.state == "holding"
-
-    def update(self, in_band: bool, t: float, dt: float, blocked: bool) -> bool:
-        """Advance by one frame; True when the required hold was just completed."""
-        if not in_band:
-            self.absent(t)
-            return False
-        if self.first_in_s is None:
-            self.first_in_s = t
-        self._out_since = None
-        if self.state == "broken":
-            return False
-        self.state = "holding"
-        if blocked:
-            return False
-        self.held_s += dt
-        if not self.completed and self.held_s + 1e-6 >= self.required_s:
-            self.completed = True
-            return True
-        return False
-
-    def absent(self, t: float) -> None:
-        """Out of the band (or not seen) at ``t``: a long enough break ends the hold."""
-        if self.first_in_s is None or self.state == "broken":
-            return
-        if self._out_since is None:
-            self._out_since = t
-        self.state = "paused"
-        if t - self._out_since >= self.max_break_s:
-            self.state = "broken"
-
-
-class _Faults:
-    """Form faults of one tracker: candidates, open intervals and the closed record."""
-
-    def __init__(self, min_s: float) -> None:
-        self.min_s = min_s
-        self.open: dict[str, FaultInterval] = {}
-        self._candidate: dict[str, float] = {}
-        self.closed: list[FaultInterval] = []
-
-    def update(self, fid: str, bad: bool, t: float, cue: str, rep: RepRecord | None,
-               side: str, reps: list[RepRecord]) -> None:
-        if not bad:
-            self._candidate.pop(fid, None)
-            self.close(fid, t, rep, reps)
-            return
-        since = self._candidate.setdefault(fid, t)
-        if fid in self.open:
-            self.open[fid].end_s = t
-        elif t - since >= self.min_s:
-            self.open[fid] = FaultInterval(fid, cue, since, t, rep.index if rep else None, side)
-
-    def close(self, fid: str, t: float, current: RepRecord | None,
-              reps: list[RepRecord]) -> None:
-        f = self.open.pop(fid, None)
-        if f is None:
-            return
-        f.end_s = max(f.end_s, min(t, f.end_s + 0.1))
-        prev = next((x for x in reversed(self.closed) if x.id == fid), None)
-        if prev is not None and prev.rep == f.rep and f.start_s - prev.end_s < 0.5:
-            prev.end_s = f.end_s  # merge a fault interrupted by a flicker
-            return
-        self.closed.append(f)
-        owner = current if current is not None and f.rep == current.index else next(
-            (r for r in reps if r.index == f.rep), None)
-        if owner is not None:
-            owner.faults.append(f)
-
-    def close_all(self, t: float, current: RepRecord | None, reps: list[RepRecord]) -> None:
-        for fid in list(self.open):
-            self.close(fid, t, current, reps)
-        self._candidate.clear()
-
-
-class _CueBoard:
-    """The cues on show: at most two, each kept at least ``min_show_s`` (no flicker)."""
-
-    def __init__(self, min_show_s: float) -> None:
-        self.min_show_s = min_show_s
-        self.shown: tuple[Cue, ...] = ()
-        self._since = 0.0
-        self._removed_at: dict[str, float] = {}
-
-    def set(self, cues: tuple[Cue, ...], t: float, force: bool = False) -> None:
-        if cues == self.shown:
-            return
-        top_new = min((c.priority for c in cues), default=99)
-        top_old = min((c.priority for c in self.shown), default=99)
-        # a more important cue may cut in at once, unless it was itself taken off less than
-        # min_show_s ago: a fault flickering on and off would make the cue flicker too
-        just_removed = any(t - self._removed_at.get(c.source, -math.inf) < self.min_show_s
-                           for c in cues if c.priority == top_new)
-        if (force or (top_new < top_old and not just_removed) or not self.shown
-                or t - self._since >= self.min_show_s):
-            for c in self.shown:
-                if c not in cues:
-                    self._removed_at[c.source] = t
-            self.shown = cues
-            self._since = t
 
 
 # ---------------------------------------------------------------- the tracker
@@ -433,19 +115,19 @@ class StretchTracker:
         self.counting = False
         self.baseline: float | None = None
         self._baseline_samples: list[float] = []
-        self._settle = _Dwell(tu.settle_s)
-        self._start = _Dwell(tu.min_dwell_s)
-        self._back = _Dwell(tu.min_dwell_s)
-        self._wrong_view = _Dwell(_VIEW_DWELL_S)
+        self._settle = Dwell(tu.settle_s)
+        self._start = Dwell(tu.min_dwell_s)
+        self._back = Dwell(tu.min_dwell_s)
+        self._wrong_view = Dwell(_VIEW_DWELL_S)
         self._band_since: float | None = None  # in the band while the start dwell runs
         self._current: RepRecord | None = None
-        self._hold: _HoldTimer | None = None
+        self._hold: HoldTimer | None = None
         self._below_since: float | None = None
         self._last_t: float | None = None
         self._last_v: float | None = None
         self._unassessable_since: float | None = None
-        self._faults = _Faults(tu.fault_min_s)
-        self._cues = _CueBoard(tu.cue_min_show_s)
+        self._faults = FaultLog(tu.fault_min_s)
+        self._cues = CueBoard(tu.cue_min_show_s)
         self.frames_seen = 0
         self.frames_assessable = 0
         self.setup_counts: dict[str, int] = {}
@@ -479,12 +161,12 @@ class StretchTracker:
             return "left"
         return self.side if which == "same" else other_side(self.side)
 
-    def _make_levels(self) -> _Levels:
+    def _make_levels(self) -> Levels:
         p, tu, s = self.definition.primary, self.tuning, self._sign
         rest, start = s * p.rest, s * p.start
         lo, hi = sorted((s * p.target[0], s * p.target[1]))
         span = max(lo - rest, 1e-9)
-        return _Levels(rest=rest, start=start, back=rest + tu.return_fraction * (start - rest),
+        return Levels(rest=rest, start=start, back=rest + tu.return_fraction * (start - rest),
                        full=rest + tu.full_rep_fraction * span, lo=lo, hi=hi,
                        hyst=tu.band_hysteresis * span)
 
@@ -669,7 +351,7 @@ class StretchTracker:
         band_since = self._band_since
         self._current = RepRecord(index=len(self.reps) + 1, side=self.side, start_s=start_t,
                                   hold_required_s=self.prescription.hold_s)
-        self._hold = _HoldTimer(self.prescription.hold_s, self.tuning.max_break_s)
+        self._hold = HoldTimer(self.prescription.hold_s, self.tuning.max_break_s)
         if band_since is not None:
             self._hold.first_in_s = band_since
         self.phase = Phase.MOVING
@@ -729,7 +411,7 @@ class StretchTracker:
         if rep.overshoot:
             rep.faults.append(FaultInterval(TOO_FAR, self._fmt(self.definition.primary.cue_less),
                                             *span, rep.index, self.side))
-        self._faults.closed.extend(f for f in rep.faults if f.id in _ENGINE_FAULTS)
+        self._faults.closed.extend(f for f in rep.faults if f.id in ENGINE_FAULTS)
         self.reps.append(rep)
         self._current = None
         self._hold = None

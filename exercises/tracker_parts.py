@@ -1,0 +1,178 @@
+"""Small parts of the judging engine, each with one job: a dwell timer, the thresholds of
+a primary measure, the hold timer of one repetition, the fault log and the cue board."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from exercises.records import Cue, FaultInterval, RepRecord
+
+__all__ = ["CueBoard", "Dwell", "FaultLog", "HoldTimer", "Levels"]
+
+
+class Dwell:
+    """True once a condition has held continuously for ``dwell_s`` seconds."""
+
+    def __init__(self, dwell_s: float) -> None:
+        self.dwell_s = dwell_s
+        self.since: float | None = None
+
+    def update(self, condition: bool, t: float) -> bool:
+        if not condition:
+            self.since = None
+            return False
+        if self.since is None:
+            self.since = t
+        return t - self.since >= self.dwell_s - 1e-9
+
+    def reset(self) -> None:
+        self.since = None
+
+
+@dataclass(frozen=True)
+class Levels:
+    """The primary measure's thresholds, normalised so that "further into the stretch" is
+    larger (units: the measure's own, relative to the baseline for rest-relative ones)."""
+
+    rest: float
+    start: float
+    back: float        # a rep has ended when the value is back at or below this
+    full: float        # a rep reaching this is a full rep
+    lo: float
+    hi: float
+    hyst: float        # band hysteresis, in the measure's units
+
+    def fraction(self, v: float) -> float:
+        """How far ``v`` is from rest (0) to the target's low edge (1)."""
+        span = self.lo - self.rest
+        return (v - self.rest) / span if span > 0 else 1.0
+
+
+class HoldTimer:
+    """The hold of one repetition: time in the band, breaks, completion.
+
+    ``state`` is ``"waiting"`` (not yet in the band), ``"holding"`` (in the band),
+    ``"paused"`` (out of the band for less than ``max_break_s``) or ``"broken"`` (out of
+    the band that long: the hold is over, time back in the band adds nothing).
+    ``completed`` turns True once the band has been held ``required_s`` in all; the time
+    held keeps counting after that (the report shows how long it really was).
+    """
+
+    def __init__(self, required_s: float, max_break_s: float) -> None:
+        self.required_s = required_s
+        self.max_break_s = max_break_s
+        self.state = "waiting"
+        self.completed = False
+        self.held_s = 0.0
+        self.first_in_s: float | None = None
+        self._out_since: float | None = None
+
+    @property
+    def over(self) -> bool:
+        """The hold is finished, by completion or by a long break."""
+        return self.completed or self.state == "broken"
+
+    @property
+    def in_band(self) -> bool:
+        """In the band now (the band's hysteresis applies)."""
+        return self.state == "holding"
+
+    def update(self, in_band: bool, t: float, dt: float, blocked: bool) -> bool:
+        """Advance by one frame; True when the required hold was just completed."""
+        if not in_band:
+            self.absent(t)
+            return False
+        if self.first_in_s is None:
+            self.first_in_s = t
+        self._out_since = None
+        if self.state == "broken":
+            return False
+        self.state = "holding"
+        if blocked:
+            return False
+        self.held_s += dt
+        if not self.completed and self.held_s + 1e-6 >= self.required_s:
+            self.completed = True
+            return True
+        return False
+
+    def absent(self, t: float) -> None:
+        """Out of the band (or not seen) at ``t``: a long enough break ends the hold."""
+        if self.first_in_s is None or self.state == "broken":
+            return
+        if self._out_since is None:
+            self._out_since = t
+        self.state = "paused"
+        if t - self._out_since >= self.max_break_s:
+            self.state = "broken"
+
+
+class FaultLog:
+    """Form faults of one tracker: candidates, open intervals and the closed record."""
+
+    def __init__(self, min_s: float) -> None:
+        self.min_s = min_s
+        self.open: dict[str, FaultInterval] = {}
+        self._candidate: dict[str, float] = {}
+        self.closed: list[FaultInterval] = []
+
+    def update(self, fid: str, bad: bool, t: float, cue: str, rep: RepRecord | None,
+               side: str, reps: list[RepRecord]) -> None:
+        if not bad:
+            self._candidate.pop(fid, None)
+            self.close(fid, t, rep, reps)
+            return
+        since = self._candidate.setdefault(fid, t)
+        if fid in self.open:
+            self.open[fid].end_s = t
+        elif t - since >= self.min_s:
+            self.open[fid] = FaultInterval(fid, cue, since, t, rep.index if rep else None, side)
+
+    def close(self, fid: str, t: float, current: RepRecord | None,
+              reps: list[RepRecord]) -> None:
+        f = self.open.pop(fid, None)
+        if f is None:
+            return
+        f.end_s = max(f.end_s, min(t, f.end_s + 0.1))
+        prev = next((x for x in reversed(self.closed) if x.id == fid), None)
+        if prev is not None and prev.rep == f.rep and f.start_s - prev.end_s < 0.5:
+            prev.end_s = f.end_s  # merge a fault interrupted by a flicker
+            return
+        self.closed.append(f)
+        owner = current if current is not None and f.rep == current.index else next(
+            (r for r in reps if r.index == f.rep), None)
+        if owner is not None:
+            owner.faults.append(f)
+
+    def close_all(self, t: float, current: RepRecord | None, reps: list[RepRecord]) -> None:
+        for fid in list(self.open):
+            self.close(fid, t, current, reps)
+        self._candidate.clear()
+
+
+class CueBoard:
+    """The cues on show: at most two, each kept at least ``min_show_s`` (no flicker)."""
+
+    def __init__(self, min_show_s: float) -> None:
+        self.min_show_s = min_show_s
+        self.shown: tuple[Cue, ...] = ()
+        self._since = 0.0
+        self._removed_at: dict[str, float] = {}
+
+    def set(self, cues: tuple[Cue, ...], t: float, force: bool = False) -> None:
+        if cues == self.shown:
+            return
+        top_new = min((c.priority for c in cues), default=99)
+        top_old = min((c.priority for c in self.shown), default=99)
+        # a more important cue may cut in at once, unless it was itself taken off less than
+        # min_show_s ago: a fault flickering on and off would make the cue flicker too
+        just_removed = any(t - self._removed_at.get(c.source, -math.inf) < self.min_show_s
+                           for c in cues if c.priority == top_new)
+        if (force or (top_new < top_old and not just_removed) or not self.shown
+                or t - self._since >= self.min_show_s):
+            for c in self.shown:
+                if c not in cues:
+                    self._removed_at[c.source] = t
+            self.shown = cues
+            self._since = t
