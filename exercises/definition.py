@@ -75,11 +75,23 @@ class DefinitionError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # allow_inf_nan=False: a NaN or infinite threshold would load, then never fire or
+    # break the run at its end; it is refused when the file is read instead.
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
+                              allow_inf_nan=False)
 
 
 def _check_cue(text: str) -> str:
-    names = {f for _, f, _, _ in string.Formatter().parse(text) if f}
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError as e:
+        raise ValueError(f"broken placeholder in {text!r} ({e}); write e.g. {{side}}") from None
+    for _, name, spec, conversion in parts:
+        if name is not None and (spec or conversion):
+            # "{side:>1000000000}" would pass and then build a gigabyte string per frame
+            raise ValueError(f"placeholders take no format options: write {{{name}}} in "
+                             f"{text!r}")
+    names = {f for _, f, _, _ in parts if f}
     unknown = names - _PLACEHOLDERS
     if unknown:
         raise ValueError(f"unknown placeholder(s) {sorted(unknown)} in cue {text!r}; "
@@ -206,6 +218,13 @@ class Tuning(_Model):
     weight_hold: float = Field(ge=0)
     weight_form: float = Field(ge=0)
 
+    @model_validator(mode="after")
+    def _some_weight(self) -> Tuning:
+        if self.weight_rom + self.weight_hold + self.weight_form <= 0:
+            raise ValueError("weight_rom, weight_hold and weight_form are all 0: every rep "
+                             "would score 0; give at least one a positive weight")
+        return self
+
 
 class StretchDefinition(_Model):
     """One stretch, as read from its definition file."""
@@ -318,11 +337,15 @@ def load_definition(path: str | Path) -> StretchDefinition:
     except OSError as e:
         raise DefinitionError(f"{path}: cannot read definition file ({e.strerror})") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        data = tomllib.loads(raw.decode("utf-8-sig"))  # a byte-order mark is harmless
     except UnicodeDecodeError:
         raise DefinitionError(f"{path.name}: not UTF-8 text; save it as UTF-8 TOML") from None
     except tomllib.TOMLDecodeError as e:
         raise DefinitionError(f"{path.name}: not valid TOML: {e}") from None
+    except RecursionError:
+        raise DefinitionError(f"{path.name}: nested too deeply to be a stretch definition "
+                              "(tables or arrays inside each other hundreds of levels "
+                              "deep)") from None
     try:
         definition = StretchDefinition.model_validate(data)
     except ValidationError as e:

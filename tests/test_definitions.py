@@ -31,6 +31,10 @@ DEFAULTS_AT_IMPORT = dict(DEFAULT_TUNING)
 def _toml_value(v: object) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, float) and v != v:
+        return "nan"
+    if isinstance(v, float) and v in (float("inf"), float("-inf")):
+        return "inf" if v > 0 else "-inf"
     if isinstance(v, (int, float)):
         return repr(v)
     if isinstance(v, str):
@@ -207,6 +211,20 @@ MALFORMED = [
     ("wrong type", _set("prescription.reps", "three"), ["prescription.reps"]),
     ("too many reps", _set("prescription.reps", 500), ["prescription.reps", "50"]),
     ("bad id", _set("id", "Demo Tilt"), ["id"]),
+    # probed defects: they used to load, then run a whole video and fail or never fire
+    ("NaN in a target", _set("primary.target", [20, float("nan")]),
+     ["primary.target", "finite"]),
+    ("NaN check bound", _set("checks.0.max", float("nan")), ["checks.0.max", "finite"]),
+    ("infinite weight", _set("tuning", {"weight_rom": float("inf")}),
+     ["tuning.weight_rom", "finite"]),
+    ("all weights zero", _set("tuning", {"weight_rom": 0, "weight_hold": 0, "weight_form": 0}),
+     ["tuning", "all 0"]),
+    ("placeholder with a format spec", _set("primary.cue_more", "Tilt {side:>1000000000}"),
+     ["primary.cue_more", "no format options", "{side}"]),
+    ("placeholder with a conversion", _set("checks.0.cue", "Keep your {side!r} down"),
+     ["checks.0.cue", "no format options"]),
+    ("broken placeholder", _set("primary.cue_more", "Tilt {side"),
+     ["primary.cue_more", "broken placeholder"]),
 ]
 
 
@@ -238,6 +256,8 @@ def test_malformed_file_in_a_library_folder_names_that_file(tmp_path: Path) -> N
     ("not TOML", "id = \n", ["demo_tilt.toml", "not valid TOML", "line 1"]),
     ("unclosed table", "[camera\nsetup = 'x'\n", ["demo_tilt.toml", "not valid TOML"]),
     ("not UTF-8", b"id = \"d\xe9mo\"\n", ["demo_tilt.toml", "UTF-8"]),
+    ("nested too deeply", "x = " + "[" * 5000 + "]" * 5000 + "\n",
+     ["demo_tilt.toml", "nested too deeply"]),
     ("empty file", "", ["demo_tilt.toml", "missing"]),
 ])
 def test_unreadable_definition(tmp_path: Path, case: str, content, expected: list[str]) -> None:
@@ -342,3 +362,9 @@ def test_every_library_target_cites_its_clinical_source() -> None:
         assert len(d.source) > 60, d.id
         assert any(word in d.source for word in ("Norm:", "Position")), d.id
         assert any(ref in d.source for ref in ("AAOS", "Norkin", "Kapandji", "Ordway")), d.id
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "demo_tilt.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + to_toml(BASE).encode("utf-8"))
+    assert load_definition(path).id == "demo_tilt"
