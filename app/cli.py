@@ -96,6 +96,36 @@ def cli(ctx: click.Context, debug: bool) -> None:
                         format="%(levelname)s %(name)s: %(message)s")
 
 
+@cli.command("measures")
+@click.argument("name", required=False)
+def measures_cmd(name: str | None) -> None:
+    """List the measures a stretch definition can use (unit, sides, view, what each is).
+
+    Use a measure's name in a definition file's [primary] or [[checks]] table, e.g.
+    measure = "shoulder_abduction". Show one in full: stretch-coach measures NAME
+    """
+    from exercises.measures import MEASURES, UnknownMeasureError, get_measure
+
+    units = {"deg": "degrees", "ratio": "shoulder widths"}
+    if name is not None:
+        try:
+            m = get_measure(name)
+        except UnknownMeasureError as e:
+            raise CliError(str(e), EXIT_USAGE) from None
+        sides = ("per side (write one side; the other is mirrored)" if m.sided
+                 else "both sides together")
+        click.echo(f"{m.name}\n  unit: {units.get(m.unit, m.unit)}\n  {sides}")
+        click.echo(textwrap.fill(m.description, 96, initial_indent="  ",
+                                 subsequent_indent="  "))
+        return
+    width = max(len(k) for k in MEASURES)
+    for m in sorted(MEASURES.values(), key=lambda m: m.name):
+        sided = "per side" if m.sided else "both    "
+        click.echo(f"{m.name:<{width}}  {units.get(m.unit, m.unit):<15} {sided}  "
+                   + textwrap.shorten(m.description, 100 - width, placeholder=" ..."))
+    click.echo("\nShow one in full: stretch-coach measures NAME")
+
+
 @cli.command("exercises")
 @click.argument("exercise", required=False)
 @click.option("--definitions", type=click.Path(file_okay=False), default=None,

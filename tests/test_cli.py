@@ -221,3 +221,17 @@ def test_live_without_a_camera_is_a_one_line_error() -> None:
     # no camera exists on the test machines: index 99 certainly doesn't
     proc = run_cli("live", "--exercise", "neck_side_tilt", "--camera", "99")
     assert_one_line_error(proc, 3, "could not open camera 99")
+
+
+def test_measures_lists_every_measure_with_its_unit() -> None:
+    from exercises.measures import MEASURES
+
+    proc = run_cli("measures")
+    assert proc.returncode == 0, proc.stderr
+    for name, m in MEASURES.items():
+        line = next(x for x in proc.stdout.splitlines() if x.startswith(name + " "))
+        assert ("degrees" if m.unit == "deg" else "shoulder widths") in line
+    one = run_cli("measures", "shoulder_abduction")
+    assert one.returncode == 0 and "degrees" in one.stdout and "trunk" in one.stdout
+    assert_one_line_error(run_cli("measures", "shoulder_abductio"), 2, "unknown measure",
+                          "shoulder_abduction")
