@@ -25,6 +25,7 @@ from pose.landmarks import Landmark, side_landmark
 
 __all__ = [
     "MEASURES",
+    "OPTIONAL_LANDMARKS",
     "Measure",
     "UnknownMeasureError",
     "body_size_px",
@@ -207,16 +208,32 @@ def _fixed(*lms: Landmark) -> Callable[[str], tuple[Landmark, ...]]:
 
 @_register("shoulder_abduction", "deg", True,
            "Arm raised away from the trunk: angle between the upper arm and the trunk axis "
-           "mid-shoulder→mid-hip (0 = arm down along the trunk, 180 = straight up). "
-           "Front view.",
-           lambda side: (side_landmark(side, "elbow"), L.LEFT_SHOULDER, L.RIGHT_SHOULDER,
-                         L.LEFT_HIP, L.RIGHT_HIP))
+           "mid-shoulder→mid-hip (0 = arm down along the trunk, 180 = straight up). With the "
+           "hips out of view (a webcam framing the upper body) the trunk axis is taken "
+           "square to the shoulder line, i.e. an upright trunk. Front view.",
+           lambda side: (side_landmark(side, "elbow"), L.LEFT_SHOULDER, L.RIGHT_SHOULDER))
 def _shoulder_abduction(frame: PoseFrame, side: str) -> float:
     # The trunk axis, not the line to the same side's hip: hips are narrower than
     # shoulders, so elbow-shoulder-hip would read ~7° with the arm hanging along the trunk.
     shoulder = _p(frame, side, "shoulder")
-    down = _mid(frame, "hip") - _mid(frame, "shoulder")
-    return joint_angle(_p(frame, side, "elbow"), shoulder, shoulder + down)
+    return joint_angle(_p(frame, side, "elbow"), shoulder, shoulder + _trunk_down(frame))
+
+
+#: Landmarks a measure uses when they are seen but never requires (it has a fallback).
+OPTIONAL_LANDMARKS: dict[str, tuple[Landmark, ...]] = {
+    "shoulder_abduction": (L.LEFT_HIP, L.RIGHT_HIP),
+    "arms_elevation": (L.LEFT_HIP, L.RIGHT_HIP),
+}
+
+
+def _trunk_down(frame: PoseFrame) -> np.ndarray:
+    """A vector down the trunk, pixels: mid-shoulder→mid-hip when both hips are seen, else
+    square to the shoulder line, pointing down the picture (an upright trunk assumed)."""
+    if frame.visible(L.LEFT_HIP) and frame.visible(L.RIGHT_HIP):
+        return _mid(frame, "hip") - _mid(frame, "shoulder")
+    across = _p(frame, "left", "shoulder") - _p(frame, "right", "shoulder")
+    down = np.array([-across[1], across[0]])
+    return down if down[1] >= 0 else -down
 
 
 @_register("shoulder_flexion", "deg", True,
@@ -238,7 +255,7 @@ def _elbow_extension(frame: PoseFrame, side: str) -> float:
 
 @_register("arms_elevation", "deg", False,
            "The lower of the two arms' elevation (as shoulder_abduction), so both arms must rise.",
-           _both("shoulder", "elbow", "hip"))
+           _both("shoulder", "elbow"))
 def _arms_elevation(frame: PoseFrame, side: str) -> float:
     # np.minimum propagates NaN; the builtin min(nan, x) or min(x, nan) depends on order
     return float(np.minimum(_shoulder_abduction(frame, "left"),

@@ -372,10 +372,13 @@ def test_any_declared_landmark_missing_gives_nan(name: str, side: str) -> None:
 @pytest.mark.parametrize("side", SIDES)
 def test_measure_uses_only_declared_landmarks(name: str, side: str) -> None:
     """Blanking every landmark a measure does not declare leaves its value unchanged, so
-    the tracker's visibility check (built from the declaration) covers what it uses."""
+    the tracker's visibility check (built from the declaration) covers what it uses
+    (optional landmarks, used only when seen, are declared in OPTIONAL_LANDMARKS)."""
+    from exercises.measures import OPTIONAL_LANDMARKS
+
     frame = asymmetric_pose()
     m = get_measure(name)
-    declared = set(m.landmarks(side))
+    declared = set(m.landmarks(side)) | set(OPTIONAL_LANDMARKS.get(name, ()))
     got = m(_blank(frame, [lm for lm in Landmark if lm not in declared]), side)
     assert got == pytest.approx(m(frame, side), abs=1e-9)
 
@@ -433,3 +436,18 @@ def test_other_side(side: str, expected: str | None, raises: bool) -> None:
             other_side(side)
     else:
         assert other_side(side) == expected
+
+
+@pytest.mark.parametrize("abduction", [10.0, 60.0, 95.0, 150.0, 175.0])
+def test_arm_elevation_without_hips_in_view_assumes_an_upright_trunk(abduction: float) -> None:
+    """A webcam framing the upper body: the hips are out of view, the reading stays."""
+    import dataclasses
+
+    full = front_pose(abduction=(abduction, abduction))
+    vis = full.visibility.copy()
+    vis[[int(Landmark.LEFT_HIP), int(Landmark.RIGHT_HIP)]] = 0.05
+    no_hips = dataclasses.replace(full, visibility=vis)
+    for name, side in (("shoulder_abduction", "left"), ("shoulder_abduction", "right"),
+                       ("arms_elevation", "left")):
+        assert compute(name, no_hips, side) == pytest.approx(abduction, abs=0.5), name
+        assert compute(name, no_hips, side) == pytest.approx(compute(name, full, side), abs=0.5)
