@@ -8,6 +8,7 @@ point, marked incomplete.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import queue
 import threading
@@ -87,6 +88,11 @@ class AnalysisOptions:
         people_check_s: how often (video seconds) to look for a second person; a report
             needs no instant warning, so less often than live coaching (each check costs
             about three frames' worth of model time).
+        max_skip_s: while nothing can change soon (every tracker ``settled``: far from
+            every threshold, no dwell or fault pending), judge a frame only every this
+            many seconds of video; every frame near a threshold is judged. 0 judges every
+            frame. An annotated video always judges every frame (its skeleton must follow
+            the body).
     """
 
     side: str | None = None
@@ -98,6 +104,7 @@ class AnalysisOptions:
     smoothing: bool = True
     num_poses: int = 1
     people_check_s: float | None = 4.0
+    max_skip_s: float = 0.2
 
 
 def analyze_video(path: str | os.PathLike[str], definition: StretchDefinition,
@@ -136,13 +143,25 @@ def analyze_video(path: str | os.PathLike[str], definition: StretchDefinition,
         writer = None
         csv_writer = FrameCsvWriter(options.csv_path, list(sides)) if options.csv_path else None
         series: dict[str, list[float | None]] = {"t": [], **{s: [] for s in sides}}
-        frames = 0
+        frames = judged = 0
         last_t = 0.0
+        skip_s = 0.0 if options.annotated_path is not None else options.max_skip_s
+        next_judged_t = -math.inf
+        result = None
         try:
             for vf in prefetch(reader.frames(max_side=options.max_side)):
-                result = session.process(vf.image, vf.timestamp_s)
                 frames += 1
                 last_t = vf.timestamp_s
+                if result is not None and vf.timestamp_s < next_judged_t:
+                    if csv_writer is not None:  # the judgement of the last judged frame holds
+                        csv_writer.write(vf.index, result.feedback, judged=False)
+                    if progress is not None:
+                        progress(frames, info.frame_count)
+                    continue
+                result = session.process(vf.image, vf.timestamp_s)
+                judged += 1
+                settled = skip_s > 0 and session.settled()
+                next_judged_t = vf.timestamp_s + skip_s - 1e-6 if settled else -math.inf
                 series["t"].append(round(vf.timestamp_s, 3))
                 for fb in result.feedback:
                     series[fb.side].append(None if fb.value is None else round(fb.value, 3))
@@ -168,7 +187,7 @@ def analyze_video(path: str | os.PathLike[str], definition: StretchDefinition,
     duration = last_t + (1.0 / info.fps if frames else 0.0)
     media = {"file": Path(path).name, "fps": round(info.fps, 3), "width": info.width,
              "height": info.height, "rotation_deg": info.rotation_deg,
-             "frame_count": info.frame_count, "codec": info.codec}
+             "frame_count": info.frame_count, "codec": info.codec, "frames_judged": judged}
     # Both sides of a sided stretch are tracked in parallel when no side was given; a
     # recording usually shows one side only, so judge completion on the sides done.
     done_sides = [s for s, t in session.trackers.items() if t.reps] or list(sides)

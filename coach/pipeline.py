@@ -123,6 +123,13 @@ class CoachSession:
         self.last = FrameResult(frame, feedback, active_side=side)
         return self.last
 
+    def settled(self) -> bool:
+        """Every tracker being judged is settled (see ``StretchTracker.settled``): the next
+        frames may be judged less often without changing counts or holds."""
+        if self.sequence:
+            return self.trackers[self.sides[self.active]].settled()
+        return all(t.settled() for t in self.trackers.values())
+
     @property
     def active_side(self) -> str:
         """The side being judged now (the only one, or the current one in a sequence)."""

@@ -240,19 +240,21 @@ class FrameCsvWriter:
         cols = ["frame", "t_s", "assessable"]
         for s in sides:
             cols += [f"value_{s}", f"phase_{s}", f"reps_{s}", f"hold_s_{s}"]
-        cols += ["cues", "setup_message"]
+        cols += ["cues", "setup_message", "judged"]
         self._w.writerow(cols)
         self.sides = sides
 
-    def write(self, index: int, feedback: list[Any]) -> None:
-        """Write one frame's row from its per-side feedback (same order as ``sides``)."""
+    def write(self, index: int, feedback: list[Any], judged: bool = True) -> None:
+        """Write one frame's row from its per-side feedback (same order as ``sides``);
+        ``judged=False`` marks a frame skipped while settled (the last judgement holds)."""
         fb0 = feedback[0]
         row: list[Any] = [index, f"{fb0.timestamp_s:.3f}", int(any(f.assessable for f in feedback))]
         for f in feedback:
             row += ["" if f.value is None else f"{f.value:.3f}", f.phase.value, f.reps,
                     f"{f.hold_s:.2f}"]
         cues = " | ".join(dict.fromkeys(c.text for f in feedback for c in f.cues))
-        row += [cues, next((f.setup_message for f in feedback if f.setup_message), "") or ""]
+        row += [cues, next((f.setup_message for f in feedback if f.setup_message), "") or "",
+                int(judged)]
         self._w.writerow(row)
 
     def close(self) -> None:

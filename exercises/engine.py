@@ -438,6 +438,28 @@ class StretchTracker:
             self._current.peak if math.isfinite(self._current.peak) else v)
         self._end_rep(t, [], complete=returning)
 
+    # ------------------------------------------------------------ frame skipping
+
+    def settled(self, margin: float = 0.25) -> bool:
+        """True when the next frames cannot change the judgement soon, so a video analysis
+        may judge fewer of them: counting, the last frame assessable, no dwell timer
+        running, no fault pending or open, the primary value at least ``margin`` of the
+        rest-to-target distance away from every threshold (rest, start, return level,
+        full-rep level, both band edges with their hysteresis). The primary's thresholds
+        are then crossed only on frames judged one by one; a form check is seen at least
+        every skip, well within ``fault_min_s``, and judged frame by frame from the first
+        bad frame (a pending fault is not settled)."""
+        v = self._last_v
+        if (not self.counting or v is None or self._unassessable_since is not None
+                or self._faults.open or self._faults.pending):
+            return False
+        if any(d.since is not None for d in (self._start, self._back, self._wrong_view)):
+            return False
+        lv = self._levels
+        edges = (lv.rest, lv.start, lv.back, lv.full, lv.lo, lv.hi, lv.lo - lv.hyst,
+                 lv.hi + lv.hyst)
+        return min(abs(v - e) for e in edges) >= margin * (lv.lo - lv.rest)
+
     # ------------------------------------------------------------ diagnosis
 
     def diagnosis(self) -> tuple[str, str] | None:

@@ -129,6 +129,11 @@ class FaultLog:
         elif t - since >= self.min_s:
             self.open[fid] = FaultInterval(fid, cue, since, t, rep.index if rep else None, side)
 
+    @property
+    def pending(self) -> bool:
+        """A fault is being seen but has not lasted long enough to open yet."""
+        return bool(self._candidate)
+
     def close(self, fid: str, t: float, current: RepRecord | None,
               reps: list[RepRecord]) -> None:
         f = self.open.pop(fid, None)
