@@ -324,3 +324,48 @@ def test_committed_sample_is_self_consistent(path: Path) -> None:
         assert 0 <= exp["holds_completed"] <= exp["reps"]
         for f in exp["faults"]:
             assert 1 <= f["rep"] <= exp["reps"] and f["start_s"] < f["end_s"]
+
+
+def test_morphed_body_moves_rig_with_mesh_and_keeps_geometric_truth(body) -> None:
+    from avatar.body import morphed_body
+
+    tall = morphed_body(body, {"height/male-young-averagemuscle-averageweight-maxheight": 0.6})
+    assert np.ptp(tall.vertices[tall.vertex_groups["body"], 1]) > np.ptp(
+        body.vertices[body.vertex_groups["body"], 1]) + 0.02
+    # the shoulder pivot moved with its joint helper
+    i = body.bone("upperarm01.L")
+    cube = body.joint_helpers["joint-l-shoulder"]
+    moved = tall.vertices[cube].mean(axis=0) - body.vertices[cube].mean(axis=0)
+    np.testing.assert_allclose(tall.heads[i] - body.heads[i], moved, atol=1e-9)
+    # the geometric rules still find every face point on the new body
+    tm = TruthModel(tall)
+    p = tm.project(Rig(tall).pose({"neck_lateral_tilt": 30}), front_camera())
+    assert np.isfinite(p).all()
+    assert p[7, 0] > p[2, 0] > p[0, 0] > p[5, 0] > p[8, 0]
+
+
+def test_validation_variants_cover_the_promised_variation() -> None:
+    from avatar.validation import PARTIAL_MAX, draw_variants
+
+    variants = draw_variants(16, seed=0)
+    assert [v.scenario.name for v in variants] == [v.scenario.name
+                                                   for v in draw_variants(16, seed=0)]
+    metas = [v.setup.meta for v in variants]
+    yaws = [m["camera"]["yaw_deg"] for m in metas]
+    assert all(-30 <= y <= 30 for y in yaws) and max(yaws) - min(yaws) > 30
+    assert {m["fps"] for m in metas} <= {24, 25, 30, 60} and len({m["fps"] for m in metas}) >= 3
+    assert any(v.setup.height > v.setup.width for v in variants)  # portrait
+    assert len({v.scenario.exercise for v in variants}) >= 6
+    partial = broken = 0
+    for v in variants:
+        exp = v.scenario.expected()
+        full = [d for d in v.rep_detail if d["full"]]
+        for d in v.rep_detail:
+            if not d["full"]:
+                partial += 1
+                assert d["range_fraction"] <= PARTIAL_MAX
+            broken += d["hold_broken"]
+        # a partial rep or a broken hold is never a correct rep
+        assert exp["correct_reps"] <= len(full) - sum(d["hold_broken"] for d in full)
+        assert exp["reps"] == len(v.rep_detail)
+    assert partial >= 2 and broken >= 2
