@@ -49,8 +49,9 @@ Sidecar ``NAME.truth.json`` (one per clip; fields are only ever added):
 - ``expected``: {reps, correct_reps, holds_completed, hold_required_s, faults:
   [{id, rep, start_s, end_s}]} (stress clips: {state, reps: 0}). Validation
   clips add ``full_reps`` and ``rep_detail`` [{rep, full, range_fraction,
-  hold_s, hold_broken}] and a top-level ``variation`` block (camera yaw/pitch/
-  distance, body morph, colours, lighting, fps, size).
+  hold_s, hold_broken, truth_peak, truth_in_band_share}] and a top-level
+  ``variation`` block (camera yaw/pitch/distance, body morph, colours,
+  lighting, fps, size).
 
 See ``avatar/DATA_LICENSE.md`` for the body data's licence (CC0) and packaging.
 """

@@ -19,8 +19,10 @@ was varied. What varies:
 ``expected`` follows the samples (``reps`` counts every movement; a partial rep
 is neither correct nor a completed hold; a broken hold is not completed and its
 rep is not correct) and adds ``full_reps`` and per-rep ``rep_detail``
-(``full``, ``range_fraction``, ``hold_s``, ``hold_broken``). A partial rep
-must never be counted as a full (correct) rep.
+(``full``, ``range_fraction``, ``hold_s``, ``hold_broken``, and from the
+geometric truth ``truth_peak`` and ``truth_in_band_share``: see
+:func:`annotate_truth_peaks`). A partial rep must never be counted as a full
+(correct) rep.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from .lab import Setup, _mirror, render_clip
 from .render import Appearance, Lighting, Renderer
 from .scenarios import SCENARIOS, FaultSpec, Scenario
 
-__all__ = ["DEFAULT_DIR", "Variant", "draw_variants", "generate"]
+__all__ = ["DEFAULT_DIR", "Variant", "annotate_truth_peaks", "draw_variants", "generate"]
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +227,32 @@ def draw_variants(count: int, seed: int = 0) -> list[Variant]:
     return out
 
 
+def annotate_truth_peaks(doc: dict) -> None:
+    """Add to each ``expected.rep_detail`` entry what the geometric truth shows.
+
+    ``truth_peak``: the rep's extreme of the primary measure's truth (in the
+    stretch's direction); ``truth_in_band_share``: share of the hold's frames whose
+    truth lies in the definition's target band. A full rep filmed from an angle
+    can show less than the band in 2D; the benchmark can tell that apart from a
+    product error with these.
+    """
+    from exercises.definition import load_library
+
+    primary = load_library()[doc["exercise"]].primary
+    series = next(iter(doc["truth_measures"].values()))
+    vals = np.array([np.nan if x is None else x for x in series], dtype=float)
+    lo, hi = primary.target
+    fps = doc["fps"]
+    for rep, detail in zip(doc["reps"], doc["expected"].get("rep_detail", []), strict=False):
+        w = vals[round(rep["start_s"] * fps): round(rep["end_s"] * fps) + 1]
+        h = vals[round(rep["in_position_s"] * fps): round(rep["hold_end_s"] * fps) + 1]
+        if np.isfinite(w).any():
+            pick = np.nanmax if primary.direction == "increase" else np.nanmin
+            detail["truth_peak"] = round(float(pick(w)), 3)
+        if np.isfinite(h).any():
+            detail["truth_in_band_share"] = round(float(np.mean((h >= lo) & (h <= hi))), 2)
+
+
 def generate(out_dir: Path, count: int = 14, seed: int = 0, *,
              progress: Callable[[str], None] | None = None) -> list[dict]:
     """Render ``count`` validation clips into ``out_dir``; returns per-clip timings.
@@ -250,6 +278,7 @@ def generate(out_dir: Path, count: int = 14, seed: int = 0, *,
         doc = json.loads(clip.truth.read_text())
         doc["expected"]["full_reps"] = v.setup.meta["full_reps"]
         doc["expected"]["rep_detail"] = list(v.rep_detail)
+        annotate_truth_peaks(doc)
         clip.truth.write_text(_dump(doc))
         dt = time.perf_counter() - t0
         rows.append({"clip": v.scenario.name, "frames": clip.n_frames,
