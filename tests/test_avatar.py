@@ -369,3 +369,18 @@ def test_validation_variants_cover_the_promised_variation() -> None:
         assert exp["correct_reps"] <= len(full) - sum(d["hold_broken"] for d in full)
         assert exp["reps"] == len(v.rep_detail)
     assert partial >= 2 and broken >= 2
+
+
+def test_annotate_truth_peaks_reads_the_geometric_series() -> None:
+    from avatar.validation import annotate_truth_peaks
+
+    vals = [5.0] * 30 + [30.0] * 30 + [12.0] * 30 + [5.0] * 30  # neck tilt band is [20, 50]
+    doc = {"exercise": "neck_side_tilt", "fps": 30,
+           "truth_measures": {"neck_lateral_tilt@left": vals},
+           "reps": [{"start_s": 0.5, "in_position_s": 1.0, "hold_end_s": 1.9, "end_s": 2.5},
+                    {"start_s": 2.5, "in_position_s": 2.0, "hold_end_s": 2.9, "end_s": 3.9}],
+           "expected": {"rep_detail": [{"rep": 1}, {"rep": 2}]}}
+    annotate_truth_peaks(doc)
+    first, second = doc["expected"]["rep_detail"]
+    assert first["truth_peak"] == 30.0 and first["truth_in_band_share"] == 1.0
+    assert second["truth_peak"] == 12.0 and second["truth_in_band_share"] == 0.0
