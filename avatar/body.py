@@ -21,7 +21,7 @@ import os
 import subprocess
 import sys
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,7 @@ __all__ = [
     "cache_dir",
     "ensure_wheel",
     "load_body",
+    "morphed_body",
 ]
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ _OBJ = _DATA + "3dobjs/base.obj"
 _RIG = _DATA + "rigs/standard/rig.default.json"
 _WEIGHTS = _DATA + "rigs/standard/weights.default.json"
 _LICENSE = _DATA + "LICENSE.md"
+_GROUPS = _DATA + "mesh_metadata/basemesh_vertex_groups.json"
 
 #: Mesh groups that are rendered. The hair helper (long strands that cover the
 #: face), clothing helpers, teeth, tongue and eyelashes are left out.
@@ -138,6 +140,9 @@ class Body:
         weight_index: (N, K) int32 bone index per influence (0 where padded).
         weight_value: (N, K) float64 influence weights (0 where padded; rows sum to 1).
         license_text: the CC0 text shipped beside the data.
+        joint_helpers: MakeHuman's joint helper cubes (``joint-l-shoulder``, ...):
+            name -> int array of their mesh vertices. The rig file places each bone
+            head at the centre of one of these (strategy "CUBE").
     """
 
     vertices: np.ndarray
@@ -152,6 +157,7 @@ class Body:
     weight_index: np.ndarray
     weight_value: np.ndarray
     license_text: str
+    joint_helpers: dict[str, np.ndarray] = field(default_factory=dict)
 
     def bone(self, name: str) -> int:
         """Index of a bone by name (KeyError lists nothing: names are MakeHuman's)."""
@@ -216,6 +222,7 @@ def body_from_wheel(wheel: Path) -> Body:
             rig = json.loads(z.read(_RIG))
             weights = json.loads(z.read(_WEIGHTS))["weights"]
             license_text = z.read(_LICENSE).decode("utf-8")
+            mesh_groups = json.loads(z.read(_GROUPS))
     except (OSError, KeyError, zipfile.BadZipFile, ValueError) as exc:
         raise BodyDataError(f"{wheel} does not hold the expected MakeHuman data: {exc}") from exc
 
@@ -266,6 +273,10 @@ def body_from_wheel(wheel: Path) -> Body:
         weight_index=widx,
         weight_value=wval,
         license_text=license_text,
+        joint_helpers={
+            name: np.concatenate([np.arange(a, b + 1) for a, b in spans]).astype(np.int64)
+            for name, spans in mesh_groups.items() if name.startswith("joint-")
+        },
     )
 
 
@@ -277,3 +288,59 @@ def load_body() -> Body:
         BodyDataError: the data is unavailable; the message says why in one line.
     """
     return body_from_wheel(ensure_wheel())
+
+
+#: Folder of MakeHuman's macro targets (CC0) inside the wheel.
+_TARGETS = _DATA + "targets/macrodetails/"
+
+
+def _read_target(z: zipfile.ZipFile, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, (K, 3) offsets in metres, y-up) of one ``.target.gz`` (OBJ axes, dm)."""
+    import gzip
+
+    rows = [ln.split() for ln in gzip.decompress(z.read(_TARGETS + name + ".target.gz"))
+            .decode("utf-8").splitlines() if ln and not ln.startswith("#")]
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros((0, 3))
+    arr = np.array(rows, dtype=np.float64)
+    return arr[:, 0].astype(np.int64), arr[:, 1:4] / 10.0
+
+
+def morphed_body(body: Body, targets: dict[str, float], wheel: Path | None = None) -> Body:
+    """A new body with MakeHuman macro targets applied (body proportions).
+
+    Args:
+        body: the base body.
+        targets: target name under ``targets/macrodetails/`` without ``.target.gz``
+            (e.g. ``"height/male-young-averagemuscle-averageweight-maxheight"``) ->
+            weight (0-1).
+        wheel: the verified wheel (default: :func:`ensure_wheel`).
+
+    The mesh (with its joint helpers) moves by the weighted offsets; each bone
+    head and tail moves by the mean offset of the vertices the rig file places it
+    from (a joint helper cube, a vertex mean or one vertex), so the rig keeps its
+    place relative to the mesh. Skinning weights are unchanged.
+    """
+    wheel = Path(wheel) if wheel else ensure_wheel()
+    delta = np.zeros_like(body.vertices)
+    with zipfile.ZipFile(wheel) as z:
+        rig = json.loads(z.read(_RIG))
+        for name, w in targets.items():
+            if w == 0:
+                continue
+            idx, off = _read_target(z, name)
+            delta[idx] += w * off
+    heads, tails = body.heads.copy(), body.tails.copy()
+    for i, bone in enumerate(body.bone_names):
+        for end, arr in (("head", heads), ("tail", tails)):
+            spec = rig[bone][end]
+            if spec["strategy"] == "CUBE":
+                idx = body.joint_helpers[spec["cube_name"]]
+            elif spec["strategy"] == "MEAN":
+                idx = np.asarray(spec["vertex_indices"], np.int64)
+            else:
+                idx = np.asarray([spec["vertex_index"]], np.int64)
+            arr[i] = arr[i] + delta[idx].mean(axis=0)
+    from dataclasses import replace
+
+    return replace(body, vertices=body.vertices + delta, heads=heads, tails=tails)

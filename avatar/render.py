@@ -15,7 +15,7 @@ import numpy as np
 from .body import Body
 from .camera import Camera
 
-__all__ = ["Appearance", "Renderer", "base_colours", "vertex_normals"]
+__all__ = ["Appearance", "Lighting", "Renderer", "base_colours", "shade", "vertex_normals"]
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
@@ -35,6 +35,25 @@ class Appearance:
     sclera: tuple[float, float, float] = (0.93, 0.93, 0.9)
     #: "short" (t-shirt) or "long" sleeves.
     sleeves: str = "short"
+
+
+@dataclass(frozen=True)
+class Lighting:
+    """Two lights fixed to the camera plus ambient (the defaults are the samples').
+
+    Attributes:
+        key: key light direction in camera axes (right, up, back), any length.
+        fill: fill light direction in camera axes.
+        ambient, key_gain, fill_gain: intensities (0-1 scale of the vertex colour).
+        specular: highlight strength.
+    """
+
+    key: tuple[float, float, float] = (-0.45, 0.55, 0.7)
+    fill: tuple[float, float, float] = (0.6, 0.1, 0.8)
+    ambient: float = 0.36
+    key_gain: float = 0.55
+    fill_gain: float = 0.22
+    specular: float = 0.08
 
 
 BACKGROUND = (0.93, 0.92, 0.89)
@@ -117,12 +136,13 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 def shade(colours: np.ndarray, normals: np.ndarray, vertices: np.ndarray,
-          camera: Camera) -> np.ndarray:
+          camera: Camera, lighting: Lighting | None = None) -> np.ndarray:
     """(N, 3) shaded colours (0-1): two lights fixed to the camera, soft ambient."""
+    lt = lighting or Lighting()
     r = camera.rotation()  # rows: right, down, forward (world)
     right, up, back = r[0], -r[1], -r[2]
-    key = right * -0.45 + up * 0.55 + back * 0.7
-    fill = right * 0.6 + up * 0.1 + back * 0.8
+    key = right * lt.key[0] + up * lt.key[1] + back * lt.key[2]
+    fill = right * lt.fill[0] + up * lt.fill[1] + back * lt.fill[2]
     key /= np.linalg.norm(key)
     fill /= np.linalg.norm(fill)
     nk = np.clip(normals @ key, 0, None)
@@ -131,8 +151,8 @@ def shade(colours: np.ndarray, normals: np.ndarray, vertices: np.ndarray,
     view /= np.linalg.norm(view, axis=1, keepdims=True)
     half = key + view
     half /= np.linalg.norm(half, axis=1, keepdims=True)
-    spec = np.clip(np.einsum("ij,ij->i", normals, half), 0, None) ** 24 * 0.08
-    light = 0.36 + 0.55 * nk + 0.22 * nf
+    spec = np.clip(np.einsum("ij,ij->i", normals, half), 0, None) ** 24 * lt.specular
+    light = lt.ambient + lt.key_gain * nk + lt.fill_gain * nf
     return np.clip(colours * light[:, None] + spec[:, None], 0, 1)
 
 

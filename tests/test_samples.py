@@ -3,8 +3,11 @@ checked against the ground truth that ships beside it.
 
 For each clip in ``sample_videos/`` with a ``.truth.json`` sidecar:
 * rep, correct-rep and completed-hold counts equal the truth exactly;
-* the mean absolute error of the primary measure against the same measure computed
-  on the projected true joints ("2D truth") is at most 6 degrees (or 0.06 for ratios);
+* the primary measure (the engine's own series) against its geometric truth (the
+  same measure computed on the projected rig joints and mesh points, the sidecar's
+  ``truth_measures``): mean absolute error over the clip, and the mean error during
+  the holds, within issue 7's targets (arm elevation 5 degrees, neck tilt and
+  rotation 4, trunk 5, ratios 0.05: ``avatar.verify.TARGETS``);
 * every intended fault is reported for the right rep, starting within 1 s of the truth,
   and a clean clip reports no form fault.
 Stress clips (``sample_videos/stress/``) must give the promised feedback state.
@@ -19,12 +22,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from avatar.verify import hold_and_peak_errors, target_for
 from coach.analyze import AnalysisOptions, analyze_video
 from coach.report import SessionReport
 from exercises.definition import load_library
-from exercises.measures import get_measure
-from pose.frame import PoseFrame
-from pose.landmarks import NUM_LANDMARKS
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_videos"
@@ -72,40 +73,43 @@ def test_counts_match_ground_truth(truth_path: Path) -> None:
     assert report.complete and report.assessable_share > 0.95
 
 
-def _truth_series(truth: dict, measure_name: str, side: str) -> np.ndarray:
-    w, h = truth["width"], truth["height"]
-    m = get_measure(measure_name)
-    out = []
-    for i, pts in enumerate(truth["landmarks"]):
-        xy = np.array([[np.nan, np.nan] if p is None else p for p in pts], dtype=float)
-        assert xy.shape == (NUM_LANDMARKS, 2)
-        vis = np.where(np.isfinite(xy[:, 0]), 1.0, 0.0)
-        out.append(m(PoseFrame(xy=xy, visibility=vis, timestamp_s=i / truth["fps"],
-                               image_size=(w, h)), side))
-    return np.array(out)
+def _primary(truth: dict, report: SessionReport) -> tuple[str, np.ndarray, np.ndarray]:
+    """(measure@side, product series, geometric truth series) of the primary measure."""
+    definition = load_library()[truth["exercise"]]
+    key, series = next(iter(truth["truth_measures"].items()))
+    assert key.split("@")[0] == definition.primary.measure
+    expected = np.array([np.nan if v is None else v for v in series], dtype=float)
+    side = truth["side"] if definition.is_sided else "both"
+    got = np.array([np.nan if v is None else v for v in report.series[side]], dtype=float)
+    assert got.size == expected.size == truth["n_frames"]
+    return key, got, expected
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("truth_path", TRUTHS, ids=lambda p: p.name.split(".")[0])
 def test_primary_measure_error_within_tolerance(truth_path: Path) -> None:
+    """MAE of the product's primary measure against geometric truth, whole clip."""
     truth, report = _analyse(truth_path)
-    definition = load_library()[truth["exercise"]]
-    p = definition.primary
-    if not definition.is_sided:
-        msr_side = "left"  # symmetric measures ignore the side
-    elif p.side == "same":
-        msr_side = truth["side"]
-    else:
-        msr_side = "right" if truth["side"] == "left" else "left"
-    expected = _truth_series(truth, p.measure, msr_side)
-    key = truth["side"] if definition.is_sided else "both"
-    got = np.array([np.nan if v is None else v for v in report.series[key]], dtype=float)
-    assert got.size == expected.size
+    key, got, expected = _primary(truth, report)
     ok = np.isfinite(got) & np.isfinite(expected)
     assert ok.mean() > 0.95
     mae = float(np.mean(np.abs(got[ok] - expected[ok])))
-    limit = 6.0 if get_measure(p.measure).unit == "deg" else 0.06
-    assert mae <= limit, f"MAE {mae:.2f} > {limit}"
+    limit = target_for(key)
+    assert mae <= limit, f"{key}: MAE {mae:.2f} > {limit} against geometric truth"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("truth_path", TRUTHS, ids=lambda p: p.name.split(".")[0])
+def test_primary_measure_at_hold_within_tolerance(truth_path: Path) -> None:
+    """Mean error of the primary measure while the stretch is held (where the target band
+    is judged): a steady under-reading there cannot hide in the rest frames' MAE."""
+    truth, report = _analyse(truth_path)
+    key, got, expected = _primary(truth, report)
+    direction = load_library()[truth["exercise"]].primary.direction
+    hold, peak, _ = hold_and_peak_errors(got, expected, truth["reps"], truth["fps"], direction)
+    limit = target_for(key)
+    assert abs(hold) <= limit, (f"{key}: mean error during the holds {hold:+.2f} "
+                                f"(peaks {peak:+.2f}) beyond {limit}")
 
 
 @pytest.mark.slow

@@ -1,0 +1,289 @@
+"""A validation set: short clips with the variation the samples lack, each with geometric truth.
+
+``python -m avatar validation --out DIR --count N --seed S`` draws N variants
+(deterministic for a seed) and renders each as ``DIR/NAME.mp4`` with the same
+``.truth.json`` sidecar as the samples, plus a ``variation`` block saying what
+was varied. What varies:
+
+- body: MakeHuman macro targets (CC0, from the same wheel): gender, muscle,
+  weight, height and proportions;
+- skin tone, shirt and trouser colours, sleeves, hair colour; background;
+- lighting: key/fill directions and intensities;
+- camera: yaw -30..30 degrees around the person, height (pitch), distance,
+  landscape 640x480 or portrait 480x640; 24, 25, 30 or 60 fps;
+- the movement: side, move speed, hold lengths, and per clip possibly one
+  *partial* rep (<= 60 % of the range, from rest toward the peak) and one
+  *broken* hold (out of position for longer than the engine's longest break,
+  then back in, with neither part as long as the required hold).
+
+``expected`` follows the samples (``reps`` counts every movement; a partial rep
+is neither correct nor a completed hold; a broken hold is not completed and its
+rep is not correct) and adds ``full_reps`` and per-rep ``rep_detail``
+(``full``, ``range_fraction``, ``hold_s``, ``hold_broken``, and from the
+geometric truth ``truth_peak`` and ``truth_in_band_share``: see
+:func:`annotate_truth_peaks`). A partial rep must never be counted as a full
+(correct) rep.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from .body import Body, cache_dir, load_body, morphed_body
+from .camera import Camera
+from .lab import Setup, _mirror, render_clip
+from .render import Appearance, Lighting, Renderer
+from .scenarios import SCENARIOS, FaultSpec, Scenario
+
+__all__ = ["DEFAULT_DIR", "Variant", "annotate_truth_peaks", "draw_variants", "generate"]
+
+log = logging.getLogger(__name__)
+
+#: Default output folder (outside git).
+DEFAULT_DIR = cache_dir() / "validation"
+
+#: Longest break that does not end a hold in the engine's defaults, plus margin (s).
+BREAK_S = 2.8
+#: A partial rep reaches at most this share of the way from rest to the peak.
+PARTIAL_MAX = 0.6
+
+SKIN = [(0.96, 0.8, 0.69), (0.87, 0.67, 0.55), (0.76, 0.57, 0.45), (0.62, 0.45, 0.34),
+        (0.45, 0.31, 0.22), (0.3, 0.2, 0.14)]
+HAIR = [(0.05, 0.04, 0.04), (0.2, 0.13, 0.08), (0.45, 0.3, 0.15), (0.8, 0.65, 0.4),
+        (0.6, 0.6, 0.6), (0.5, 0.2, 0.08)]
+BACKGROUNDS = [(0.93, 0.92, 0.89), (0.8, 0.82, 0.85), (0.6, 0.62, 0.6), (0.9, 0.85, 0.75),
+               (0.75, 0.8, 0.9)]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One validation clip: what is acted and how it is filmed."""
+
+    scenario: Scenario
+    setup: Setup
+    morph: dict[str, float]
+    rep_detail: tuple[dict, ...]
+
+
+def _base(exercise: str) -> Scenario:
+    for sc in SCENARIOS:
+        if sc.exercise == exercise and sc.name.endswith("_good"):
+            return sc
+    return next(sc for sc in SCENARIOS if sc.exercise == exercise)
+
+
+def _side(sc: Scenario, side: str) -> tuple[dict, list[dict], dict | None]:
+    """rest, peaks and outer of ``sc`` performed on ``side``."""
+    rest, peaks = dict(sc.rest), [dict(p) for p in sc.peaks]
+    outer = None if sc.outer is None else dict(sc.outer)
+    if sc.side in ("left", "right") and side != sc.side:
+        rest, peaks = _mirror(rest), [_mirror(p) for p in peaks]
+        outer = None if outer is None else _mirror(outer)
+    return rest, peaks, outer
+
+
+def _partial(rest: dict, peak: dict, frac: float) -> dict:
+    from .rig import NEUTRAL
+
+    out = {}
+    for k, v in peak.items():
+        r = rest.get(k, NEUTRAL.get(k, 0.0))
+        out[k] = r + frac * (v - r)
+    return out
+
+
+def _camera(rng: np.random.Generator, portrait: bool, close: bool) -> tuple[Camera, dict]:
+    yaw = float(rng.uniform(-30, 30))
+    height = float(rng.uniform(0.35, 1.15))
+    aim = 0.45 if close else 0.22
+    if portrait:
+        distance = float(rng.uniform(2.3, 2.9)) if not close else float(rng.uniform(1.6, 2.0))
+    else:
+        distance = float(rng.uniform(2.3, 3.2)) if not close else float(rng.uniform(1.5, 2.2))
+    x = float(rng.uniform(-0.15, 0.15))
+    a = np.radians(yaw)
+    eye = (x + distance * np.sin(a), height, distance * np.cos(a))
+    cam = Camera(eye=eye, target=(x, aim, 0.0), focal=520.0)
+    pitch = float(np.degrees(np.arctan2(height - aim, distance)))
+    return cam, {"yaw_deg": round(yaw, 1), "pitch_deg": round(pitch, 1),
+                 "distance_m": round(distance, 2), "height_m": round(height, 2)}
+
+
+def _morph(rng: np.random.Generator) -> tuple[dict[str, float], dict]:
+    male = float(rng.uniform(0, 1))
+    muscle = float(rng.uniform(-0.6, 0.7))
+    weight = float(rng.uniform(-0.6, 0.8))
+    height = float(rng.uniform(-0.7, 0.7))
+    prop = float(rng.uniform(0, 1))
+    eth = rng.dirichlet([1.0, 1.0, 1.0])
+    t: dict[str, float] = {}
+    for g, gw in (("female", 1 - male), ("male", male)):
+        for e, ew in zip(("african", "asian", "caucasian"), eth, strict=True):
+            t[f"{e}-{g}-young"] = gw * float(ew)
+        mus = "maxmuscle" if muscle > 0 else "minmuscle"
+        wgt = "maxweight" if weight > 0 else "minweight"
+        t[f"universal-{g}-young-{mus}-averageweight"] = gw * abs(muscle)
+        t[f"universal-{g}-young-averagemuscle-{wgt}"] = gw * abs(weight)
+        hgt = "maxheight" if height > 0 else "minheight"
+        t[f"height/{g}-young-averagemuscle-averageweight-{hgt}"] = gw * abs(height)
+        t[f"proportions/{g}-young-averagemuscle-averageweight-idealproportions"] = gw * prop
+    meta = {"male": round(male, 2), "muscle": round(muscle, 2), "weight": round(weight, 2),
+            "height": round(height, 2), "proportions": round(prop, 2),
+            "ethnic_mix": [round(float(x), 2) for x in eth]}
+    return t, meta
+
+
+def draw_variants(count: int, seed: int = 0) -> list[Variant]:
+    """``count`` deterministic variants for ``seed`` (stretches taken in turn)."""
+    from exercises.definition import load_library
+
+    library = load_library()
+    exercises = sorted({sc.exercise for sc in SCENARIOS})
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(count):
+        ex = exercises[(k + seed) % len(exercises)]
+        base = _base(ex)
+        definition = library[ex]
+        side = str(rng.choice(["left", "right"])) if definition.is_sided else "both"
+        rest, peaks, outer = _side(base, side)
+        hold_req = float(definition.prescription.hold_s)
+        n = 2 if hold_req >= 5 else 3
+        peak = peaks[0]
+        move = float(rng.uniform(0.9, 1.5))
+        partial_rep = int(rng.integers(1, n + 1)) if rng.uniform() < 0.45 else 0
+        broken_rep = 0
+        if hold_req >= 2 and rng.uniform() < 0.45:
+            broken_rep = int(rng.choice([r for r in range(1, n + 1) if r != partial_rep]))
+        rep_peaks, holds, detail, faults = [], [], [], []
+        for r in range(1, n + 1):
+            hold = hold_req + float(rng.uniform(0.8, 1.6)) if hold_req > 0 else 0.6
+            frac = 1.0
+            if r == partial_rep:
+                frac = float(rng.uniform(0.4, PARTIAL_MAX))
+                rep_peaks.append(_partial(rest, peak, frac))
+                faults.append(FaultSpec("not_far_enough", r, span="rep"))
+            else:
+                rep_peaks.append(dict(peak))
+            broken = r == broken_rep
+            if broken:
+                part = 0.6 * hold_req
+                hold = 2 * part + BREAK_S + 0.7
+                # out of position (back to 30 % of the range) between the two parts
+                faults.append(FaultSpec("hold_too_short", r, span="hold",
+                                        overlay=_partial(rest, peak, 0.3),
+                                        start=part + 0.35, end=-(part + 0.35), ramp=0.35))
+            holds.append(hold)
+            detail.append({"rep": r, "full": frac >= 1.0, "range_fraction": round(frac, 2),
+                           "hold_s": round(hold if not broken else 0.6 * hold_req, 2),
+                           "hold_broken": broken})
+        portrait = bool(rng.uniform() < 0.3)
+        close = ex.startswith("neck")
+        cam, cam_meta = _camera(rng, portrait, close)
+        fps = int(rng.choice([24, 25, 30, 60], p=[0.25, 0.25, 0.3, 0.2]))
+        if fps == 60 and hold_req > 5:
+            fps = 30  # keep long-hold clips cheap
+        look = Appearance(skin=SKIN[int(rng.integers(len(SKIN)))],
+                          shirt=tuple(float(c) for c in rng.uniform(0.1, 0.85, 3)),
+                          trousers=tuple(float(c) for c in rng.uniform(0.08, 0.5, 3)),
+                          hair=HAIR[int(rng.integers(len(HAIR)))],
+                          sleeves=str(rng.choice(["short", "long"])))
+        light = Lighting(key=(float(rng.uniform(-0.8, 0.8)), float(rng.uniform(0.1, 0.9)), 0.7),
+                         fill=(float(rng.uniform(-0.8, 0.8)), float(rng.uniform(-0.2, 0.4)), 0.8),
+                         ambient=float(rng.uniform(0.22, 0.45)),
+                         key_gain=float(rng.uniform(0.4, 0.7)),
+                         fill_gain=float(rng.uniform(0.1, 0.3)))
+        bg = BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]
+        morph, body_meta = _morph(rng)
+        name = f"val_{seed}_{k:03d}_{ex}" + (f"_{side}" if side != "both" else "")
+        full = sum(d["full"] for d in detail)
+        completed = sum(d["full"] and not d["hold_broken"] and d["hold_s"] >= hold_req
+                        for d in detail)
+        sc = replace(
+            base, name=name, side=side, rest=rest, outer=outer, peaks=tuple(rep_peaks),
+            holds=tuple(holds), hold_required_s=hold_req, faults=tuple(faults),
+            correct_reps=completed, holds_completed=completed, move_s=move,
+            rest_s=float(rng.uniform(1.2, 2.0)), lead_s=1.8, tail_s=1.8,
+            seed=int(rng.integers(1 << 30)), folder="", note="", camera={}, people=1,
+            max_s=None, shirt=None, state=None,
+        )
+        meta = {"seed": seed, "index": k, "fps": fps, "size": [480, 640] if portrait
+                else [640, 480], "camera": cam_meta, "body": body_meta,
+                "appearance": {"skin": look.skin, "shirt": [round(c, 2) for c in look.shirt],
+                               "trousers": [round(c, 2) for c in look.trousers],
+                               "hair": look.hair, "sleeves": look.sleeves},
+                "lighting": {"ambient": round(light.ambient, 2),
+                             "key": [round(c, 2) for c in light.key]},
+                "background": bg, "full_reps": full}
+        setup = Setup(fps=fps, width=480 if portrait else 640, height=640 if portrait else 480,
+                      camera=cam, appearance=look, lighting=light, background=bg, meta=meta)
+        out.append(Variant(sc, setup, morph, tuple(detail)))
+    return out
+
+
+def annotate_truth_peaks(doc: dict) -> None:
+    """Add to each ``expected.rep_detail`` entry what the geometric truth shows.
+
+    ``truth_peak``: the rep's extreme of the primary measure's truth (in the
+    stretch's direction); ``truth_in_band_share``: share of the hold's frames whose
+    truth lies in the definition's target band. A full rep filmed from an angle
+    can show less than the band in 2D; the benchmark can tell that apart from a
+    product error with these.
+    """
+    from exercises.definition import load_library
+
+    primary = load_library()[doc["exercise"]].primary
+    series = next(iter(doc["truth_measures"].values()))
+    vals = np.array([np.nan if x is None else x for x in series], dtype=float)
+    lo, hi = primary.target
+    fps = doc["fps"]
+    for rep, detail in zip(doc["reps"], doc["expected"].get("rep_detail", []), strict=False):
+        w = vals[round(rep["start_s"] * fps): round(rep["end_s"] * fps) + 1]
+        h = vals[round(rep["in_position_s"] * fps): round(rep["hold_end_s"] * fps) + 1]
+        if np.isfinite(w).any():
+            pick = np.nanmax if primary.direction == "increase" else np.nanmin
+            detail["truth_peak"] = round(float(pick(w)), 3)
+        if np.isfinite(h).any():
+            detail["truth_in_band_share"] = round(float(np.mean((h >= lo) & (h <= hi))), 2)
+
+
+def generate(out_dir: Path, count: int = 14, seed: int = 0, *,
+             progress: Callable[[str], None] | None = None) -> list[dict]:
+    """Render ``count`` validation clips into ``out_dir``; returns per-clip timings.
+
+    Each entry: ``{"clip", "frames", "seconds" (clip length), "render_s" (wall time)}``.
+    """
+    import json
+
+    from .lab import _dump
+
+    base = load_body()
+    out_dir = Path(out_dir)
+    rows = []
+    for v in draw_variants(count, seed):
+        t0 = time.perf_counter()
+        body: Body = morphed_body(base, v.morph)
+        renderer = Renderer(v.setup.width, v.setup.height, background=v.setup.background)
+        try:
+            clip = render_clip(v.scenario, out_dir, body=body, renderer=renderer,
+                               setup=v.setup)
+        finally:
+            renderer.close()
+        doc = json.loads(clip.truth.read_text())
+        doc["expected"]["full_reps"] = v.setup.meta["full_reps"]
+        doc["expected"]["rep_detail"] = list(v.rep_detail)
+        annotate_truth_peaks(doc)
+        clip.truth.write_text(_dump(doc))
+        dt = time.perf_counter() - t0
+        rows.append({"clip": v.scenario.name, "frames": clip.n_frames,
+                     "seconds": round(clip.seconds, 1), "render_s": round(dt, 1)})
+        if progress:
+            progress(f"{v.scenario.name}: {clip.n_frames} frames ({v.setup.fps} fps, "
+                     f"{v.setup.width}x{v.setup.height}) in {dt:.0f} s")
+    return rows
