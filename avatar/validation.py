@@ -168,7 +168,7 @@ def draw_variants(count: int, seed: int = 0) -> list[Variant]:
             if r == partial_rep:
                 frac = float(rng.uniform(0.4, PARTIAL_MAX))
                 rep_peaks.append(_partial(rest, peak, frac))
-                faults.append(FaultSpec("not_far_enough", r, span="rep"))
+                faults.append(FaultSpec("partial_rep", r, span="rep"))
             else:
                 rep_peaks.append(dict(peak))
             broken = r == broken_rep

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_videos"
 TRUTHS = sorted(SAMPLES.glob("*.truth.json"))
 STRESS = sorted((SAMPLES / "stress").glob("*.truth.json"))
-ENGINE_FAULTS = {"not_far_enough", "hold_too_short", "too_far"}
+ENGINE_FAULTS = {"not_far_enough", "hold_too_short", "too_far", "partial_rep"}
 
 
 def _clip(truth_path: Path) -> Path:
