@@ -114,6 +114,20 @@ class SessionReport:
                 f"{part}{holds}, score {s['score']:.0f}/100"
                 + ("" if self.complete else f" [incomplete: {self.problem}]"))
 
+    def frame_series(self, side: str, n_frames: int) -> list[float | None]:
+        """The primary measure per video frame index (0..n_frames-1) for ``side``: the
+        judged frames' values, ``None`` for frames not judged (skipped while settled) or
+        not measurable. Frame indices come from the series' timestamps and the fps."""
+        fps = float(self.media.get("fps") or 0.0)
+        out: list[float | None] = [None] * n_frames
+        if fps <= 0:
+            return out
+        for t, v in zip(self.series.get("t", []), self.series.get(side, []), strict=False):
+            i = round(t * fps)
+            if 0 <= i < n_frames:
+                out[i] = v
+        return out
+
     # ---------------------------------------------------------------- output
 
     def to_dict(self, include_series: bool = True) -> dict[str, Any]:
