@@ -365,28 +365,51 @@ class FaceEstimator:
             raise ValueError(f"FaceEstimator.estimate: expected an (H, W, 3) uint8 RGB image, "
                              f"got shape {image_rgb.shape} dtype {image_rgb.dtype}")
         t = frame.timestamp_s
-        roi = None
-        if self.track and self._last is not None:
-            last_t, last_roi = self._last
-            if 0.0 <= t - last_t <= TRACK_MAX_GAP_S:
-                roi = last_roi
-        passes = 1
-        if roi is None:
-            roi = roi_from_pose(frame)
-            passes = 2  # refine the pose's rough ROI with the mesh's own
-        if roi is None:
+        from_pose = roi_from_pose(frame)
+        if from_pose is None:
             self._last = None
             return None
-        points = presence = None
-        for _ in range(passes):
-            points, presence = self.run_roi(image_rgb, roi)
-            if presence < self.min_presence:
-                self._last = None
-                return None
-            roi = roi_from_mesh(points)
-        if roi.side < _MIN_ROI_PX:
+        found = None
+        tracked = self._tracked_roi(t, from_pose)
+        if tracked is not None:
+            found = self._run_passes(image_rgb, tracked, passes=1)
+        if found is None:  # (re)start from the pose's rough ROI, refined once by the mesh
+            found = self._run_passes(image_rgb, from_pose, passes=2)
+        if found is None:
             self._last = None
             return None
+        points, presence, roi = found
         self._last = (t, roi)
         head = HeadPose(points=points, presence=presence)
         return head if head.is_valid else None
+
+    def _tracked_roi(self, t: float, from_pose: HeadRoi) -> HeadRoi | None:
+        """The previous frame's mesh ROI, if recent and still on the pose's head."""
+        if not self.track or self._last is None:
+            return None
+        last_t, roi = self._last
+        if not 0.0 <= t - last_t <= TRACK_MAX_GAP_S:
+            return None
+        if float(np.hypot(*(roi.center - from_pose.center))) > 0.5 * roi.side:
+            return None  # the head moved away from where the mesh was
+        return roi
+
+    def _run_passes(self, image_rgb: np.ndarray, roi: HeadRoi, passes: int
+                    ) -> tuple[np.ndarray, float, HeadRoi] | None:
+        """Run the network ``passes`` times, each on the ROI the previous mesh gives.
+
+        Returns:
+            (points, presence, ROI from the last mesh), or None if no face was found
+            or the mesh collapsed.
+        """
+        points, presence = self.run_roi(image_rgb, roi)
+        for _ in range(passes - 1):
+            if presence < self.min_presence:
+                return None
+            points, presence = self.run_roi(image_rgb, roi_from_mesh(points))
+        if presence < self.min_presence:
+            return None
+        next_roi = roi_from_mesh(points)
+        if not math.isfinite(next_roi.side) or next_roi.side < _MIN_ROI_PX:
+            return None
+        return points, presence, next_roi

@@ -85,8 +85,19 @@ def _truth_series(truth: dict, measure_name: str, side: str) -> np.ndarray:
     return np.array(out)
 
 
+def _primary_needs_face(truth_path: Path) -> bool:
+    exercise = json.loads(truth_path.read_text())["exercise"]
+    return get_measure(load_library()[exercise].primary.measure).needs_face
+
+
+#: Clips whose primary measure reads the face model: the sidecar's 33 points cannot give
+#: it, so tests/test_face.py checks them against the rig's geometric head angle instead.
+FACE_PRIMARY = [p for p in TRUTHS if _primary_needs_face(p)]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("truth_path", TRUTHS, ids=lambda p: p.name.split(".")[0])
+@pytest.mark.parametrize("truth_path", [p for p in TRUTHS if p not in FACE_PRIMARY],
+                         ids=lambda p: p.name.split(".")[0])
 def test_primary_measure_error_within_tolerance(truth_path: Path) -> None:
     truth, report = _analyse(truth_path)
     definition = load_library()[truth["exercise"]]
