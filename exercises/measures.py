@@ -290,9 +290,9 @@ def _head(frame: PoseFrame) -> HeadPose | None:
 
 
 @_register("neck_lateral_tilt", "deg", True,
-           "Head tilted toward the working side's shoulder: in-image angle between the face's "
-           "left-right axis (face model: eye corners, cheeks, mouth corners) and the shoulder "
-           "line (positive = toward that side). Front view; needs the face.",
+           "Head tilted toward the working side's shoulder: in-image angle between the eye "
+           "line (face model's eye corners) and the shoulder line (positive = toward that "
+           "side). Front view; needs the face.",
            _fixed(L.NOSE, L.LEFT_EAR, L.RIGHT_EAR, L.LEFT_SHOULDER, L.RIGHT_SHOULDER),
            needs_face=True)
 def _neck_lateral_tilt(frame: PoseFrame, side: str) -> float:
@@ -306,7 +306,7 @@ def _neck_lateral_tilt(frame: PoseFrame, side: str) -> float:
         return NAN
     shoulder_roll = math.degrees(math.atan2(shoulders[1], shoulders[0]))
     # roll > 0: the person's left side of the face is lower in the image (y down)
-    toward_left = wrap_degrees(head.roll_deg - shoulder_roll)
+    toward_left = wrap_degrees(head.eye_line_deg - shoulder_roll)
     return _face_toward_left(toward_left, side)
 
 

@@ -183,6 +183,24 @@ class HeadPose:
         object.__setattr__(self, "pitch_deg", pitch)
 
     @property
+    def eye_line_deg(self) -> float:
+        """In-image angle (degrees) of the line from the person's right eye to their left eye.
+
+        Each eye is the midpoint of its two corners; the angle is ``atan2(dy, dx)`` in
+        image pixels (y down), so, like ``roll_deg``, positive when the person's left
+        eye is lower in the image. This is the head's sideways tilt as seen in the
+        picture; unlike ``roll_deg`` it uses the eyes only, which the face model
+        places most precisely.
+        """
+        p = self.points
+        right = (p[FACE_POINTS["right_eye_outer"], :2] + p[FACE_POINTS["right_eye_inner"], :2]) / 2
+        left = (p[FACE_POINTS["left_eye_outer"], :2] + p[FACE_POINTS["left_eye_inner"], :2]) / 2
+        d = left - right
+        if not np.all(np.isfinite(d)) or float(np.hypot(*d)) < 1e-9:
+            return math.nan
+        return math.degrees(math.atan2(d[1], d[0]))
+
+    @property
     def is_valid(self) -> bool:
         """True when the orientation could be computed (finite angles)."""
         return math.isfinite(self.roll_deg) and math.isfinite(self.yaw_deg)

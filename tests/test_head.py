@@ -108,3 +108,10 @@ def test_yaw_ignores_a_tilt_about_the_face_axis(yaw: float, roll: float) -> None
     _, got_yaw, got_pitch = head_rotation_angles(head_axes(_posed(r)))
     assert got_yaw == pytest.approx(yaw, abs=1e-6)
     assert got_pitch == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("roll", [0.0, 15.0, -44.0])
+def test_eye_line_follows_the_in_image_tilt(roll: float) -> None:
+    head = HeadPose(points=_posed(rot_z(roll)), presence=0.9)
+    assert head.eye_line_deg == pytest.approx(roll, abs=1e-9)
+    assert head.eye_line_deg == pytest.approx(head.roll_deg, abs=1e-9)
