@@ -426,7 +426,7 @@ def read_wheel_files(files: Sequence[WheelFile | _ModelSource], *,
         what,
         cache_wheels,
     )
-    wheel = _download_wheel(cache_wheels)
+    wheel = _download_wheel(cache_wheels, what)
     models, problem = _read_wheel(wheel, files)
     if models is None:
         wheel.unlink(missing_ok=True)
@@ -462,7 +462,7 @@ def _read_wheel(wheel: Path, files: Sequence[WheelFile | _ModelSource] = _SOURCE
     return models, ""
 
 
-def _download_wheel(dest_dir: Path) -> Path:
+def _download_wheel(dest_dir: Path, what: str = "the pose model") -> Path:
     """Download the pinned wheel with the running interpreter's pip into ``dest_dir``."""
     fix = (
         f"connect to a package index or pass --model PATH to a pose_landmarker_*.task "
@@ -471,7 +471,7 @@ def _download_wheel(dest_dir: Path) -> Path:
     if importlib.util.find_spec("pip") is None:
         raise ModelUnavailableError(
             f"pip is not available in {sys.executable}, so {MEDIAPIPE_WHEEL_REQUIREMENT} "
-            f"cannot be downloaded to build the pose model; run `{sys.executable} -m "
+            f"cannot be downloaded to build {what}; run `{sys.executable} -m "
             f"ensurepip` or pass --model PATH to a pose_landmarker_*.task file "
             f"(env {MODEL_ENV_VAR})"
         )
@@ -501,14 +501,14 @@ def _download_wheel(dest_dir: Path) -> Path:
             except subprocess.TimeoutExpired as exc:
                 raise ModelUnavailableError(
                     f"could not download {MEDIAPIPE_WHEEL_REQUIREMENT} from the package index "
-                    f"to build the pose model (pip took over {exc.timeout:.0f} s); {fix}"
+                    f"to build {what} (pip took over {exc.timeout:.0f} s); {fix}"
                 ) from exc
             logger.debug("pip stdout:\n%s\npip stderr:\n%s", proc.stdout, proc.stderr)
             found = sorted(Path(tmp).glob(_WHEEL_GLOB))
             if proc.returncode != 0 or not found:
                 raise ModelUnavailableError(
                     f"could not download {MEDIAPIPE_WHEEL_REQUIREMENT} from the package index "
-                    f"to build the pose model (pip said: {_pip_reason(proc)}); {fix}"
+                    f"to build {what} (pip said: {_pip_reason(proc)}); {fix}"
                 )
             target = dest_dir / found[0].name
             os.replace(found[0], target)
