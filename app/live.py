@@ -37,6 +37,7 @@ from coach.pipeline import CoachSession, FrameResult
 from coach.report import SessionReport, build_report
 from exercises.definition import Prescription, StretchDefinition
 from exercises.engine import Phase
+from exercises.measures import definition_needs_face
 
 __all__ = [
     "INTERRUPTED",
@@ -262,6 +263,9 @@ class LiveCoach:
     def _warm_up(self) -> None:
         try:
             est = self._estimator_factory()
+            enable_face = getattr(est, "enable_face", None)
+            if callable(enable_face) and definition_needs_face(self.definition):
+                enable_face(True)  # load the face model now, not in the first frame
             estimate = getattr(est, "estimate", None)
             if estimate is not None:
                 estimate(np.zeros((480, 640, 3), np.uint8), 0.0)

@@ -20,6 +20,7 @@ from typing import TypeVar
 from coach.pipeline import CoachSession, resolve_sides
 from coach.report import FrameCsvWriter, SessionReport, build_report
 from exercises.definition import Prescription, StretchDefinition
+from exercises.measures import definition_needs_face
 from pose.video import AnnotatedVideoWriter, VideoInfo, open_video
 
 __all__ = ["AnalysisOptions", "analyze_video", "prefetch"]
@@ -137,8 +138,10 @@ def analyze_video(path: str | os.PathLike[str], definition: StretchDefinition,
         if estimator is None:
             from pose.estimator import PoseEstimator
 
+            # the face model runs only for stretches judged from the face
             estimator = PoseEstimator(options.model_path, num_poses=options.num_poses,
-                                      people_check_s=options.people_check_s)
+                                      people_check_s=options.people_check_s,
+                                      face=definition_needs_face(definition))
         session = CoachSession(definition, sides, estimator, prescription, options.smoothing)
         writer = None
         csv_writer = FrameCsvWriter(options.csv_path, list(sides)) if options.csv_path else None

@@ -19,7 +19,7 @@ import numpy as np
 
 from exercises.definition import Prescription, StretchDefinition
 from exercises.engine import Feedback, Phase, StretchTracker, dedupe_sides
-from exercises.measures import get_measure
+from exercises.measures import definition_needs_face, get_measure
 from pose.frame import PoseFrame
 from pose.landmarks import Landmark
 from pose.overlay import OverlayInfo, annotate
@@ -78,6 +78,8 @@ class CoachSession:
         sides: sides tracked in parallel (from ``resolve_sides``).
         estimator: a ``pose.estimator.PoseEstimator`` (or anything with
             ``estimate(image_rgb, t) -> PoseFrame``); None when frames come pre-estimated.
+            If it has ``enable_face(bool)``, the face model is switched on exactly when
+            the stretch has a measure that needs it (``definition_needs_face``).
         prescription: the dose to judge against.
         smoothing: apply One-Euro smoothing to landmarks.
         sequence: with two sides, do them one after the other (live coaching): only the
@@ -92,6 +94,10 @@ class CoachSession:
         self.sides = tuple(sides)
         self.prescription = prescription or definition.prescription
         self.estimator = estimator
+        self.needs_face = definition_needs_face(definition)
+        enable_face = getattr(estimator, "enable_face", None)
+        if callable(enable_face):
+            enable_face(self.needs_face)
         self.smoother = PoseSmoother() if smoothing else None
         self.trackers = {s: StretchTracker(definition, s, self.prescription) for s in self.sides}
         self.sequence = sequence and len(self.sides) > 1

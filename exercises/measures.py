@@ -14,13 +14,20 @@ measure a movement honestly, the docstring says what is approximated.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from pose.frame import PoseFrame
-from pose.geometry import inclination_from_vertical, joint_angle, midpoint, signed_angle
+from pose.geometry import (
+    inclination_from_vertical,
+    joint_angle,
+    midpoint,
+    signed_angle,
+    wrap_degrees,
+)
+from pose.head import HeadPose
 from pose.landmarks import Landmark, side_landmark
 
 __all__ = [
@@ -31,9 +38,11 @@ __all__ = [
     "body_size_px",
     "body_yaw",
     "compute",
+    "definition_needs_face",
     "facing_away",
     "get_measure",
     "measure_names",
+    "measures_need_face",
     "near_side",
     "other_side",
 ]
@@ -69,6 +78,9 @@ class Measure:
         fn: function (frame, side) -> value.
         near_side: for side-view measures, body parts (e.g. ``("ear", "shoulder")``) that
             must be visible on the side facing the camera, whichever side that is.
+        needs_face: True when the measure reads the face model's result
+            (``PoseFrame.head``): it is ``nan`` on frames without one, and the
+            estimator must run the face model (see :func:`definition_needs_face`).
     """
 
     name: str
@@ -78,6 +90,7 @@ class Measure:
     landmarks: Callable[[str], tuple[Landmark, ...]]
     fn: Callable[[PoseFrame, str], float]
     near_side: tuple[str, ...] = ()
+    needs_face: bool = False
 
     def __call__(self, frame: PoseFrame, side: str = "left") -> float:
         if frame.is_empty:
@@ -97,9 +110,11 @@ MEASURES: dict[str, Measure] = {}
 
 
 def _register(name: str, unit: str, sided: bool, description: str,
-              landmarks: Callable[[str], tuple[Landmark, ...]], near_side: tuple[str, ...] = ()):
+              landmarks: Callable[[str], tuple[Landmark, ...]], near_side: tuple[str, ...] = (),
+              needs_face: bool = False):
     def deco(fn: Callable[[PoseFrame, str], float]) -> Callable[[PoseFrame, str], float]:
-        MEASURES[name] = Measure(name, unit, sided, description, landmarks, fn, near_side)
+        MEASURES[name] = Measure(name, unit, sided, description, landmarks, fn, near_side,
+                                 needs_face)
         return fn
     return deco
 
@@ -126,6 +141,32 @@ def get_measure(name: str) -> Measure:
 def compute(name: str, frame: PoseFrame, side: str = "left") -> float:
     """Compute measure ``name`` on ``frame`` for ``side`` (``nan`` if not measurable)."""
     return get_measure(name)(frame, side)
+
+
+def measures_need_face(names: Iterable[str]) -> bool:
+    """Whether any of the named measures reads the face model (``Measure.needs_face``).
+
+    Raises:
+        UnknownMeasureError: a name is not in the registry.
+    """
+    return any(get_measure(n).needs_face for n in names)
+
+
+def definition_needs_face(definition: object) -> bool:
+    """Whether judging a stretch needs the face model: its primary or a check reads the face.
+
+    Args:
+        definition: an ``exercises.definition.StretchDefinition`` (anything with
+            ``primary.measure`` and ``checks[*].measure``).
+
+    Returns:
+        True when the pose estimator must run the face model for this stretch, and
+        when a frame without a face (``PoseFrame.head is None``) means "turn your face
+        toward the camera".
+    """
+    names = [definition.primary.measure]  # type: ignore[attr-defined]
+    names += [c.measure for c in definition.checks]  # type: ignore[attr-defined]
+    return measures_need_face(names)
 
 
 # ---------------------------------------------------------------- helpers
@@ -293,23 +334,61 @@ def _wrist_cross_midline(frame: PoseFrame, side: str) -> float:
 
 # ---------------------------------------------------------------- head and neck
 
+def _face_toward_left(value_left: float, side: str) -> float:
+    return value_left if side == "left" else -value_left
+
+
+_HEAD_POSE_POINTS = (L.NOSE, L.LEFT_EAR, L.RIGHT_EAR)
+
+
+def _head(frame: PoseFrame) -> HeadPose | None:
+    """The face model's head, if any and if the pose locates the head (nose and ears)."""
+    if frame.head is None or not np.all(np.isfinite(frame.xy[list(_HEAD_POSE_POINTS)])):
+        return None
+    return frame.head
+
+
 @_register("neck_lateral_tilt", "deg", True,
-           "Head tilted toward the working side's shoulder: angle between the ear line "
-           "and the shoulder line (positive = toward that side). Front view.",
-           _fixed(L.LEFT_EAR, L.RIGHT_EAR, L.LEFT_SHOULDER, L.RIGHT_SHOULDER))
+           "Head tilted toward the working side's shoulder: in-image angle between the eye "
+           "line (face model's eye corners) and the shoulder line (positive = toward that "
+           "side). Front view; needs the face.",
+           _fixed(L.NOSE, L.LEFT_EAR, L.RIGHT_EAR, L.LEFT_SHOULDER, L.RIGHT_SHOULDER),
+           needs_face=True)
 def _neck_lateral_tilt(frame: PoseFrame, side: str) -> float:
+    # The pose model's five face points read a sideways tilt at ~0.6 of its true angle;
+    # the face mesh reads the eye line to ~1 degree (see pose.face).
+    head = _head(frame)
+    if head is None:
+        return NAN
     shoulders = _p(frame, "left", "shoulder") - _p(frame, "right", "shoulder")
-    ears = _p(frame, "left", "ear") - _p(frame, "right", "ear")
-    toward_left = -signed_angle(shoulders, ears) * _lr_sign(frame, "shoulder")
-    return toward_left if side == "left" else -toward_left
+    if not np.all(np.isfinite(shoulders)) or float(np.hypot(*shoulders)) < 1e-6:
+        return NAN
+    shoulder_roll = math.degrees(math.atan2(shoulders[1], shoulders[0]))
+    # roll > 0: the person's left side of the face is lower in the image (y down)
+    toward_left = wrap_degrees(head.eye_line_deg - shoulder_roll)
+    return _face_toward_left(toward_left, side)
 
 
 @_register("neck_rotation", "deg", True,
-           "Head turned toward the working side, estimated from how far the nose moves off "
-           "the ear midpoint relative to the ear half-width (front view; an estimate, "
-           "good to a few degrees up to about 60°).",
-           _fixed(L.NOSE, L.LEFT_EAR, L.RIGHT_EAR))
+           "Head turned toward the working side: azimuth of the face's forward direction "
+           "(face model's 3D mesh) about the vertical, relative to the camera's line of "
+           "sight, so it assumes the trunk faces the camera (use baseline = \"rest\" to "
+           "cancel a camera placed off to one side). Front view; needs the face.",
+           _fixed(L.NOSE, L.LEFT_EAR, L.RIGHT_EAR), needs_face=True)
 def _neck_rotation(frame: PoseFrame, side: str) -> float:
+    head = _head(frame)
+    if head is None:
+        return NAN
+    return _face_toward_left(head.yaw_deg, side)
+
+
+@_register("neck_rotation_pose", "deg", True,
+           "Head turned toward the working side, estimated from the pose's nose and ears only "
+           "(how far the nose moves off the ear midpoint relative to the ear half-width; "
+           "front view; good to a few degrees up to about 60°). For when the face is "
+           "not seen; ``neck_rotation`` is the better reading.",
+           _fixed(L.NOSE, L.LEFT_EAR, L.RIGHT_EAR))
+def _neck_rotation_pose(frame: PoseFrame, side: str) -> float:
     left_ear, right_ear = _p(frame, "left", "ear"), _p(frame, "right", "ear")
     axis = left_ear - right_ear
     half = float(np.hypot(*axis)) / 2.0
@@ -318,6 +397,18 @@ def _neck_rotation(frame: PoseFrame, side: str) -> float:
     # Offset of the nose along the ear line (not along image x, so a tilt doesn't leak in).
     offset = float(np.dot(frame.point(L.NOSE) - midpoint(left_ear, right_ear), axis / (2 * half)))
     toward_left = math.degrees(math.atan2(offset, HEAD_DEPTH_RATIO * half))
+    return toward_left if side == "left" else -toward_left
+
+
+@_register("neck_lateral_tilt_pose", "deg", True,
+           "Head tilt from the pose's ear line against the shoulder line (positive = toward "
+           "the working side). Reads a sideways tilt at only ~0.6 of its true angle; "
+           "``neck_lateral_tilt`` (face model) is the accurate reading.",
+           _fixed(L.LEFT_EAR, L.RIGHT_EAR, L.LEFT_SHOULDER, L.RIGHT_SHOULDER))
+def _neck_lateral_tilt_pose(frame: PoseFrame, side: str) -> float:
+    shoulders = _p(frame, "left", "shoulder") - _p(frame, "right", "shoulder")
+    ears = _p(frame, "left", "ear") - _p(frame, "right", "ear")
+    toward_left = -signed_angle(shoulders, ears) * _lr_sign(frame, "shoulder")
     return toward_left if side == "left" else -toward_left
 
 

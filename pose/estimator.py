@@ -1,7 +1,8 @@
 """The MediaPipe wrapper: PoseLandmarker (Tasks API) in VIDEO mode -> ``PoseFrame``.
 
 This is the one place that converts MediaPipe results, and with ``pose.model``
-the only module that imports mediapipe.
+the only module that imports mediapipe. On request it also runs the face model
+(``pose.face``) on the head region of each frame with a person.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from types import TracebackType
 
 import numpy as np
 
+from pose.face import FaceEstimator
 from pose.frame import PoseFrame
 from pose.landmarks import NUM_LANDMARKS
 from pose.model import resolve_model
@@ -67,11 +69,18 @@ class PoseEstimator:
         min_confidence: detection, presence and tracking confidence thresholds.
         running_mode: ``"video"`` (tracking between frames, needs increasing timestamps)
             or ``"image"`` (each frame on its own, e.g. single photos).
+        face: also run the face model (``pose.face.FaceEstimator``) on frames with a
+            person and attach its result as ``PoseFrame.head``. Off by default: only
+            stretches judged from the face need it (it adds a fraction of the pose
+            model's per-frame time). Can be switched later with :meth:`enable_face`.
+        face_model_path: ``face_landmark.tflite``; ``None`` resolves it with
+            ``pose.face.resolve_face_model``.
     """
 
     def __init__(self, model_path: str | os.PathLike[str] | None = None, *, num_poses: int = 1,
                  min_confidence: float = 0.5, running_mode: str = "video",
-                 people_check_s: float | None = 2.0) -> None:
+                 people_check_s: float | None = 2.0, face: bool = False,
+                 face_model_path: str | os.PathLike[str] | None = None) -> None:
         from mediapipe.tasks.python.core.base_options import BaseOptions
         from mediapipe.tasks.python.vision import (
             PoseLandmarker,
@@ -106,6 +115,26 @@ class PoseEstimator:
         )
         self._people_seen = 1
         self._next_check_s = 0.0
+        self._face_model_path = face_model_path
+        self._face: FaceEstimator | None = None
+        self.enable_face(face)
+
+    @property
+    def face_enabled(self) -> bool:
+        """Whether the face model runs (``PoseFrame.head`` is filled)."""
+        return self._face is not None
+
+    def enable_face(self, enabled: bool = True) -> None:
+        """Switch the face model on (loading it on first use) or off.
+
+        Raises:
+            pose.model.ModelUnavailableError: the face model cannot be found or built.
+        """
+        if enabled and self._face is None:
+            self._face = FaceEstimator(self._face_model_path)
+        elif not enabled and self._face is not None:
+            self._face.close()
+            self._face = None
 
     def __enter__(self) -> PoseEstimator:
         return self
@@ -115,7 +144,7 @@ class PoseEstimator:
         self.close()
 
     def close(self) -> None:
-        """Release the model (MediaPipe's native shutdown messages stay off the terminal)."""
+        """Release the models (MediaPipe's native shutdown messages stay off the terminal)."""
         with _quiet_native_stderr():
             if self._landmarker is not None:
                 self._landmarker.close()
@@ -123,6 +152,9 @@ class PoseEstimator:
             if self._people_checker is not None:
                 self._people_checker.close()
                 self._people_checker = None
+            if self._face is not None:
+                self._face.close()
+                self._face = None
 
     def raw(self, image_rgb: np.ndarray, timestamp_s: float) -> object:
         """Run the model and return MediaPipe's own result (for benchmarks)."""
@@ -152,13 +184,16 @@ class PoseEstimator:
             timestamp_s: seconds since the start of the stream; must increase in video mode.
 
         Returns:
-            A ``PoseFrame`` in pixels; ``PoseFrame.empty`` when nobody is detected.
+            A ``PoseFrame`` in pixels; ``PoseFrame.empty`` when nobody is detected. With the
+            face model on, ``head`` holds its result (None when it saw no face).
         """
         if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
             raise ValueError(f"estimate: expected an (H, W, 3) uint8 RGB image, got shape "
                              f"{image_rgb.shape} dtype {image_rgb.dtype}")
         result = self.raw(image_rgb, timestamp_s)
         frame = to_pose_frame(result, timestamp_s, (image_rgb.shape[1], image_rgb.shape[0]))
+        if self._face is not None and not frame.is_empty:
+            frame = frame.with_head(self._face.estimate(image_rgb, frame))
         if self._people_check_s is None or frame.is_empty:
             return frame
         if timestamp_s >= self._next_check_s or timestamp_s < self._next_check_s - 60:

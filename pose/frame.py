@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from pose.head import HeadPose
 from pose.landmarks import NUM_LANDMARKS, Landmark
 
 __all__ = ["VISIBILITY_THRESHOLD", "PoseFrame"]
@@ -43,6 +44,9 @@ class PoseFrame:
         image_size: (width, height) in pixels.
         world: optional (33, 3) float array, metres, hip-centred (MediaPipe world landmarks).
         num_people: how many people the estimator saw in the image (0 for an empty frame).
+        head: the head seen by the face model (``pose.head.HeadPose``: face-mesh points
+            in pixels, roll/yaw/pitch in degrees), or None when the face model was not
+            run for this frame or found no face.
     """
 
     xy: np.ndarray
@@ -51,6 +55,7 @@ class PoseFrame:
     image_size: tuple[int, int]
     world: np.ndarray | None = None
     num_people: int = 1
+    head: HeadPose | None = None
     _empty: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -69,6 +74,9 @@ class PoseFrame:
                              f"got {self.timestamp_s!r}")
         if self.num_people < 0:
             raise ValueError(f"PoseFrame.num_people: expected >= 0, got {self.num_people}")
+        if self.head is not None and not isinstance(self.head, HeadPose):
+            raise ValueError(f"PoseFrame.head: expected a HeadPose or None, "
+                             f"got {type(self.head).__name__}")
 
     @classmethod
     def empty(cls, timestamp_s: float, image_size: tuple[int, int],
@@ -130,6 +138,10 @@ class PoseFrame:
     def with_xy(self, xy: np.ndarray) -> PoseFrame:
         """A copy with new pixel coordinates (used by smoothing)."""
         return replace(self, xy=xy)
+
+    def with_head(self, head: HeadPose | None) -> PoseFrame:
+        """A copy carrying the face model's result for this frame."""
+        return replace(self, head=head)
 
     def to_dict(self) -> dict[str, object]:
         """JSON-friendly form (rounded to 0.1 px)."""

