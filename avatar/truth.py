@@ -350,9 +350,13 @@ def truth_measures(marks: np.ndarray, keys: list[tuple[str, str]], fps: float,
     Returns:
         ``"<measure>@<side>"`` -> T raw values (``exercises.measures.compute``: no
         rest baseline subtracted, no absolute value taken; None where undefined),
-        rounded to 0.1 (degrees) or 0.001 (ratios).
+        rounded to 0.1 (degrees) or 0.001 (ratios). A measure the product reads from the
+        face model (``needs_face``) is computed by its 33-point twin (``<name>_pose``) on
+        the geometric points: for the tilt that is the rigid head's ear line against the
+        shoulders, exact; the rotation's twin is an estimate, so ``tests/test_face.py``
+        compares the face-based rotation with the rig's head yaw instead.
     """
-    from exercises.measures import compute, get_measure
+    from exercises.measures import MEASURES, compute, get_measure
     from pose.frame import PoseFrame
 
     frames = [PoseFrame(xy=m, visibility=np.where(np.isfinite(m[:, 0]), 1.0, 0.0),
@@ -361,6 +365,8 @@ def truth_measures(marks: np.ndarray, keys: list[tuple[str, str]], fps: float,
     out: dict[str, list[float | None]] = {}
     for name, side in keys:
         digits = 1 if get_measure(name).unit == "deg" else 3
-        vals = (compute(name, f, side) for f in frames)
+        formula = f"{name}_pose" if get_measure(name).needs_face and f"{name}_pose" in MEASURES \
+            else name
+        vals = (compute(formula, f, side) for f in frames)
         out[f"{name}@{side}"] = [round(x, digits) if math.isfinite(x) else None for x in vals]
     return out

@@ -6,7 +6,7 @@ each clip's poses are rebuilt from its scenario (timeline + seeded sway, exactly
 avatar lab rendered it; checked against the sidecar's commanded controls), then
 
 * the sideways tilt is the in-image angle between the rigid head's projected outer eye
-  corners (``TruthModel(face_roll_gain=1.0)``) and the projected shoulder points, as the
+  corners (``TruthModel``, geometric``) and the projected shoulder points, as the
   measure defines it (positive toward the working side);
 * the rotation is the head bone's yaw relative to the upper trunk (``spine01``): the
   azimuth of the head's forward axis about the trunk's vertical axis. The sample
@@ -146,7 +146,7 @@ def _rig_truth(truth: dict) -> tuple[np.ndarray, np.ndarray]:
 
     sc = by_name(truth["clip"])
     body = load_body()
-    rig, model = Rig(body), TruthModel(body, face_roll_gain=1.0)
+    rig, model = Rig(body), TruthModel(body)
     cam = camera_for(sc)
     tl, _, _ = build_timeline(sc)
     sway = Sway(sc.seed)
