@@ -14,7 +14,11 @@ was varied. What varies:
 - the movement: side, move speed, hold lengths, and per clip possibly one
   *partial* rep (<= 60 % of the range, from rest toward the peak) and one
   *broken* hold (out of position for longer than the engine's longest break,
-  then back in, with neither part as long as the required hold).
+  then back in, with neither part as long as the required hold). The break
+  goes to the pose whose *geometric truth* of the primary measure lies halfway
+  between the definition's ``start`` and the near edge of its target band, seen
+  from this clip's camera by this body (:func:`dip_fraction`): out of the band,
+  but not back at rest, so it is one rep with a broken hold, not two reps.
 
 ``expected`` follows the samples (``reps`` counts every movement; a partial rep
 is neither correct nor a completed hold; a broken hold is not completed and its
@@ -253,6 +257,47 @@ def annotate_truth_peaks(doc: dict) -> None:
             detail["truth_in_band_share"] = round(float(np.mean((h >= lo) & (h <= hi))), 2)
 
 
+def dip_fraction(body: Body, camera: Camera, sc: Scenario, rep: int) -> float:
+    """Share of the way from rest to ``sc``'s peak of rep ``rep`` (1-based) at which the
+    primary measure's geometric truth is halfway between ``start`` and the target band.
+
+    Static poses (no sway) on a grid of 5 % steps; the step closest to that level.
+    """
+    from exercises.definition import load_library
+
+    from .rig import Rig
+    from .truth import TruthModel, measure_keys, truth_measures
+
+    p = load_library()[sc.exercise].primary
+    goal = (p.start + (p.target[0] if p.direction == "increase" else p.target[1])) / 2
+    rig, tm = Rig(body), TruthModel(body)
+    rest, peak = dict(sc.rest), dict(sc.peaks[rep - 1])
+    fracs = np.linspace(0.0, 1.0, 21)
+    marks = np.array([tm.project(rig.pose(_partial(rest, peak, f)), camera) for f in fracs])
+    key = measure_keys(sc.exercise, sc.side)[:1]
+    vals = np.array(next(iter(truth_measures(marks, key, 30.0,
+                                             (camera.width, camera.height)).values())),
+                    dtype=float)
+    if not np.isfinite(vals).any():
+        return 0.3
+    return float(fracs[int(np.nanargmin(np.abs(vals - goal)))])
+
+
+def _with_dip(v: Variant, body: Body) -> Variant:
+    """``v`` with its broken hold's break set by :func:`dip_fraction`."""
+    broken = [d["rep"] for d in v.rep_detail if d["hold_broken"]]
+    if not broken:
+        return v
+    cam = replace(v.setup.camera, width=v.setup.width, height=v.setup.height)
+    frac = dip_fraction(body, cam, v.scenario, broken[0])
+    dip = _partial(dict(v.scenario.rest), dict(v.scenario.peaks[broken[0] - 1]), frac)
+    faults = tuple(replace(f, overlay=dip) if f.id == "hold_too_short" else f
+                   for f in v.scenario.faults)
+    detail = tuple({**d, "dip_fraction": round(frac, 2)} if d["hold_broken"] else d
+                   for d in v.rep_detail)
+    return replace(v, scenario=replace(v.scenario, faults=faults), rep_detail=detail)
+
+
 def generate(out_dir: Path, count: int = 14, seed: int = 0, *,
              progress: Callable[[str], None] | None = None) -> list[dict]:
     """Render ``count`` validation clips into ``out_dir``; returns per-clip timings.
@@ -269,6 +314,7 @@ def generate(out_dir: Path, count: int = 14, seed: int = 0, *,
     for v in draw_variants(count, seed):
         t0 = time.perf_counter()
         body: Body = morphed_body(base, v.morph)
+        v = _with_dip(v, body)
         renderer = Renderer(v.setup.width, v.setup.height, background=v.setup.background)
         try:
             clip = render_clip(v.scenario, out_dir, body=body, renderer=renderer,

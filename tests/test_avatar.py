@@ -385,3 +385,26 @@ def test_annotate_truth_peaks_reads_the_geometric_series() -> None:
     first, second = doc["expected"]["rep_detail"]
     assert first["truth_peak"] == 30.0 and first["truth_in_band_share"] == 1.0
     assert second["truth_peak"] == 12.0 and second["truth_in_band_share"] == 0.0
+
+
+def test_broken_hold_breaks_out_of_the_band_but_not_back_to_rest(body) -> None:
+    """The break of a broken hold is placed by geometric truth: between the definition's
+    start threshold and its target band, as this clip's camera sees this body."""
+    from dataclasses import replace as dc_replace
+
+    from avatar.body import morphed_body
+    from avatar.validation import _with_dip, draw_variants
+    from exercises.definition import load_library
+
+    v = next(v for v in draw_variants(14, seed=0)
+             if v.scenario.exercise == "neck_side_tilt"
+             and any(d["hold_broken"] for d in v.rep_detail))
+    b = morphed_body(body, v.morph)
+    w = _with_dip(v, b)
+    dip = next(f.overlay for f in w.scenario.faults if f.id == "hold_too_short")
+    cam = dc_replace(v.setup.camera, width=v.setup.width, height=v.setup.height)
+    marks = TruthModel(b).project(Rig(b).pose({**w.scenario.rest, **dip}), cam)[None]
+    key = measure_keys(v.scenario.exercise, v.scenario.side)[:1]
+    value = next(iter(truth_measures(marks, key, 30.0, (cam.width, cam.height)).values()))[0]
+    p = load_library()["neck_side_tilt"].primary
+    assert p.rest < value < p.target[0]
