@@ -31,6 +31,7 @@ from typing import Any
 
 from coach.analyze import AnalysisOptions, analyze_video
 from coach.report import SessionReport
+from pose.video import VideoError
 
 __all__ = [
     "ENV_BROKER",
@@ -152,7 +153,7 @@ def run_job(job_id: int, store: Any = None, *, reraise: bool = False,
                                   csv_path=p.get("csv_path"))
         report = analyze_video(job.video_path, definition, options, progress=progress)
         if report.frames == 0:
-            raise ValueError(f"no frames could be read from {job.label}; check that it "
+            raise VideoError(f"{job.label}: no frames could be decoded; check the file "
                              f"plays in a video player")
     except JobCancelled:
         if store.stopped(job_id, attempt):
@@ -349,6 +350,10 @@ def run_worker(threads: int = 1, ready: Callable[[], None] | None = None) -> Non
 
     old = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
     worker.start()
+    deadline = time.monotonic() + 60
+    while not stop.is_set() and time.monotonic() < deadline and not all(
+            c.consumer is not None for c in worker.consumers.values()):
+        time.sleep(0.05)   # consuming from the broker (connected), so jobs spread at once
     log.info("worker %s on queue %s", os.getpid(), queue_name())
     if ready is not None:
         ready()
