@@ -40,6 +40,7 @@ __all__ = [
     "JobRun",
     "broker_url",
     "enqueue",
+    "reset",
     "run_job",
     "run_worker",
     "start",
@@ -290,6 +291,18 @@ def start() -> None:
     """Start the embedded runner now (no-op with a broker): picks up jobs left over."""
     if broker_url() is None:
         _start_local_worker()
+
+
+def reset() -> None:
+    """Stop the embedded runner and forget the broker (tests, or a changed configuration)."""
+    global _broker, _actor, _local_worker
+    with _lock:
+        worker, broker = _local_worker, _broker
+        _broker = _actor = _local_worker = None
+    if worker is not None:
+        worker.stop(timeout=5000)
+    if broker is not None:
+        broker.close()
 
 
 def enqueue(job_id: int) -> None:
