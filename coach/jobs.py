@@ -20,6 +20,7 @@ The video path must be readable by the workers (a shared folder in a clinic).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -130,9 +131,14 @@ def run_job(job_id: int, store: Any = None, *, reraise: bool = False,
 
     store = store or JobStore()
     attempt = store.claim(job_id, worker_name())
-    if attempt is None:
+    try:
+        job = store.get(job_id)
+    except KeyError:
         return JobRun(job_id, "skipped")
-    job = store.get(job_id)
+    if attempt is None:
+        if job.finished:
+            _tidy_inputs(job)   # e.g. cancelled while queued
+        return JobRun(job_id, "skipped")
     last = [0.0]
 
     def progress(done: int, total: int | None) -> None:
@@ -157,31 +163,81 @@ def run_job(job_id: int, store: Any = None, *, reraise: bool = False,
             raise VideoError(f"{job.label}: no frames could be decoded; check the file "
                              f"plays in a video player")
     except JobCancelled:
-        if store.stopped(job_id, attempt):
+        if store.stopped(job_id, attempt) or store.get(job_id).finished:
+            _tidy_inputs(job)
+        if store.get(job_id).state == "cancelled":
             log.info("job %s cancelled while running", job_id)
             return JobRun(job_id, "cancelled")
         return JobRun(job_id, "skipped")
     except Exception as e:
-        reason = str(e).replace(job.video_path, job.label) or type(e).__name__
-        if not isinstance(e, (ValueError, OSError)) and type(e).__module__.split(".")[0] \
-                not in ("pose", "exercises"):
-            log.exception("job %s failed", job_id)
-            reason = f"{type(e).__name__}: {reason}"
+        reason = _reason(e, job)
         store.fail(job_id, attempt, reason)
+        _tidy_inputs(job)
         if reraise:
             raise
         return JobRun(job_id, "failed", error=reason)
     report.media["file"] = job.label
-    if job.params.get("kept_video"):
-        report.media["kept_video"] = job.params["kept_video"]
     min_share = float(job.params.get("min_assessable_to_save", 0.0))
+    save = job.save != "none" and report.assessable_share >= min_share
+    kept = _keep_copies(job, report) if save and job.params.get("keep_as") else []
     try:
-        session_id = store.finish(job_id, attempt, report,
-                                  save=report.assessable_share >= min_share)
+        session_id = store.finish(job_id, attempt, report, save=save)
     except JobLost:
+        _unlink(kept)
         info = store.get(job_id)
+        if info.finished:
+            _tidy_inputs(job)
         return JobRun(job_id, "cancelled" if info.state == "cancelled" else "skipped")
+    if session_id is None:
+        _unlink(kept)
+    _tidy_inputs(job)
     return JobRun(job_id, "done", report=report, session_id=session_id)
+
+
+def _reason(e: Exception, job: Any) -> str:
+    """One line saying why the analysis failed, naming the video by its label."""
+    from pose.model import ModelUnavailableError
+
+    text = str(e).replace(job.video_path, job.label) or type(e).__name__
+    if isinstance(e, VideoError):
+        return f"can't be analysed as a video: {text}"
+    if isinstance(e, ModelUnavailableError):
+        return f"the pose model isn't available: {text}"
+    if isinstance(e, (ValueError, OSError)):
+        return text
+    log.exception("job %s failed", job.id)
+    return f"{type(e).__name__}: {text}"
+
+
+def _keep_copies(job: Any, report: SessionReport) -> list[str]:
+    """Copy the video (and its annotated version) where it is kept with the session."""
+    import shutil
+    from pathlib import Path
+
+    keep_as = Path(job.params["keep_as"])
+    keep_as.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(job.video_path, keep_as)
+    report.media["kept_video"] = str(keep_as)
+    copies = [str(keep_as)]
+    annotated = job.params.get("annotated_path")
+    if annotated and Path(annotated).is_file():
+        kept_annotated = keep_as.with_name(keep_as.stem + "_annotated.mp4")
+        shutil.copyfile(annotated, kept_annotated)
+        report.media["kept_annotated"] = str(kept_annotated)
+        copies.append(str(kept_annotated))
+    return copies
+
+
+def _unlink(paths: list[str]) -> None:
+    for p in paths:
+        with contextlib.suppress(OSError):
+            os.unlink(p)
+
+
+def _tidy_inputs(job: Any) -> None:
+    """Delete an uploaded video once its job has ended (``params["delete_after"]``)."""
+    if job.params.get("delete_after"):
+        _unlink([job.video_path])
 
 
 # --------------------------------------------------------------------------- the engine

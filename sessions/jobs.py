@@ -81,6 +81,7 @@ class JobInfo:
         params: analysis parameters (output paths, prescription overrides...).
         save: ``none``, ``personal`` or ``patient``.
         patient_id: whose record a ``patient`` job is saved to.
+        submitted_by: the account that asked for it (None without accounts).
         batch: batch tag (``stretch-coach batch``), or None.
         attempts: runs started (more than 1: a worker died or the job was re-run).
         worker: ``host:pid`` of the last run.
@@ -101,6 +102,7 @@ class JobInfo:
     params: dict
     save: str
     patient_id: int | None
+    submitted_by: int | None
     batch: str | None
     attempts: int
     worker: str | None
@@ -148,7 +150,8 @@ def _info(j: AnalysisJob) -> JobInfo:
     return JobInfo(
         id=j.id, state=j.state, label=j.label, exercise=j.exercise, side=j.side,
         video_path=j.video_path, params=dict(j.params or {}), save=j.save,
-        patient_id=j.patient_id, batch=j.batch, attempts=j.attempts, worker=j.worker,
+        patient_id=j.patient_id, submitted_by=j.submitted_by, batch=j.batch,
+        attempts=j.attempts, worker=j.worker,
         frames_done=j.frames_done, frames_total=j.frames_total,
         cancel_requested=bool(j.cancel_requested), error=j.error, session_id=j.session_id,
         created_at=j.created_at, started_at=j.started_at, finished_at=j.finished_at,
@@ -342,7 +345,7 @@ class JobStore:
         patient = s.get(User, j.patient_id)
         if patient is None or patient.role != "patient" or not patient.active:
             raise ValueError(f"job {j.id}: patient {j.patient_id} is not an active patient")
-        video = j.params.get("kept_video")
+        video = report.media.get("kept_annotated") or report.media.get("kept_video")
         row.report, row.score_breakdown = data, data.get("score")
         row.patient_id, row.recorded_by = patient.id, j.submitted_by
         row.started_at = now - timedelta(seconds=max(0.0, float(report.duration_s or 0.0)))
