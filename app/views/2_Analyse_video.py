@@ -263,6 +263,7 @@ def _show_result(job: JobInfo) -> None:
                       frame_csv=csv_path)
 
 
+job_engine.start()   # embedded runner: up (and jobs left by a stopped app queued again)
 shown = _shown_job()
 if shown is not None:
     st.divider()
