@@ -28,9 +28,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from coach.analyze import AnalysisOptions, analyze_video
+from coach import analyze as _analysis
+from coach.analyze import AnalysisOptions
 from coach.report import SessionReport
 from pose.video import VideoError
 
@@ -158,7 +160,8 @@ def run_job(job_id: int, store: Any = None, *, reraise: bool = False,
                                   model_path=p.get("model_path"),
                                   annotated_path=p.get("annotated_path"),
                                   csv_path=p.get("csv_path"))
-        report = analyze_video(job.video_path, definition, options, progress=progress)
+        report = _analysis.analyze_video(Path(job.video_path), definition, options,
+                                         progress=progress)
         if report.frames == 0:
             raise VideoError(f"{job.label}: no frames could be decoded; check the file "
                              f"plays in a video player")
@@ -212,7 +215,6 @@ def _reason(e: Exception, job: Any) -> str:
 def _keep_copies(job: Any, report: SessionReport) -> list[str]:
     """Copy the video (and its annotated version) where it is kept with the session."""
     import shutil
-    from pathlib import Path
 
     keep_as = Path(job.params["keep_as"])
     keep_as.parent.mkdir(parents=True, exist_ok=True)
