@@ -187,3 +187,37 @@ def test_embedded_runner_cancel_mid_run(short_clip: Path, local_db: str) -> None
         store.get(jid2)), 180)
     assert j2.state == "done" and j2.session_id is not None
     assert _sessions(JobStore(local_db).engine) == 1
+
+
+@pytest.mark.slow
+def test_batch_command_over_a_folder_without_a_server(short_clip: Path, tmp_path: Path) -> None:
+    """``stretch-coach batch`` with no broker: jobs run in the command's own process."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.job_support import ROOT
+
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    (folder / "a.mp4").write_bytes(short_clip.read_bytes())
+    (folder / "broken.mp4").write_text("not a video\n")
+    (folder / "notes.txt").write_text("not a video either, and not picked up\n")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("STRETCH_COACH_BROKER_URL", "STRETCH_COACH_DB_URL")}
+    env.update(STRETCH_COACH_DATA=str(tmp_path / "data"), PYTHONPATH=str(ROOT))
+    r = subprocess.run([sys.executable, "-m", "app.cli", "batch", str(folder), "-e",
+                        "neck_side_tilt", "--side", "left", "--workers", "2", "--json-dir",
+                        str(tmp_path / "out")], cwd=ROOT, env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 9, r.stderr              # one job failed
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 2
+    assert "a.mp4  done" in lines[0]
+    assert "broken.mp4  failed  can't be analysed as a video: broken.mp4" in lines[1]
+    report = json.loads((tmp_path / "out" / "a.json").read_text())
+    assert report["exercise"] == "neck_side_tilt" and report["frames"] == 120
+    store = JobStore(f"sqlite:///{tmp_path / 'data' / 'sessions.db'}")
+    assert [j.state for j in store.list()] == ["done", "failed"]
+    assert {j.batch for j in store.list()} != {None}
