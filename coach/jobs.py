@@ -20,10 +20,12 @@ The video path must be readable by the workers (a shared folder in a clinic).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -75,8 +77,9 @@ class JobRun:
 
     Attributes:
         job_id: the job.
-        state: ``done``, ``failed``, ``cancelled`` or ``skipped`` (not this run's to do:
-            already finished, or taken over by another run).
+        state: ``done``, ``failed``, ``cancelled``, ``skipped`` (not this run's to do:
+            already finished, or taken over by another run) or ``interrupted`` (this
+            process is stopping; the job stays ``running`` and is run again later).
         report: the report when done.
         session_id: the saved session, if any.
         error: the one-line reason when failed.
@@ -173,6 +176,10 @@ def run_job(job_id: int, store: Any = None, *, reraise: bool = False,
             return JobRun(job_id, "cancelled")
         return JobRun(job_id, "skipped")
     except Exception as e:
+        if _shutting_down(e):   # the process is stopping: leave the job to be run again
+            log.warning("job %s interrupted by this process stopping; it will be re-run",
+                        job_id)
+            return JobRun(job_id, "interrupted")
         reason = _reason(e, job)
         store.fail(job_id, attempt, reason)
         _tidy_inputs(job)
@@ -195,6 +202,22 @@ def run_job(job_id: int, store: Any = None, *, reraise: bool = False,
         _unlink(kept)
     _tidy_inputs(job)
     return JobRun(job_id, "done", report=report, session_id=session_id)
+
+
+_exiting = False
+
+
+@atexit.register
+def _mark_exiting() -> None:
+    global _exiting
+    _exiting = True
+
+
+def _shutting_down(e: BaseException) -> bool:
+    """Whether ``e`` comes from this process stopping (not from the video or the job)."""
+    text = str(e)
+    return (_exiting or sys.is_finalizing() or "after shutdown" in text
+            or "interpreter shutdown" in text)
 
 
 def _reason(e: Exception, job: Any) -> str:
