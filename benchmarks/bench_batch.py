@@ -5,10 +5,10 @@ by one ``stretch-coach worker`` process, once by two, on a real broker (RabbitMQ
 default) and a fresh PostgreSQL database. Workers are started and connected before
 the clock starts; the clock stops when the database shows every job finished.
 
-Prints, per worker count: wall seconds, video seconds analysed per wall second and
-jobs per minute; then the ratio (2 workers / 1 worker). On a 2-core machine the ideal
-is 2.0; each worker runs the pose model with its own threads, so less is expected
-when the machine is shared.
+Prints, per worker count: wall seconds, video seconds analysed per wall second,
+jobs per minute and the workers' CPU seconds; then the ratio (2 workers / 1 worker).
+On a quiet 2-core machine the ideal is 2.0; on a machine busy with other work the
+workers only get what is left, and the ratio says little.
 
 Usage:
     .venv/bin/python benchmarks/bench_batch.py [--clips 6] [--seconds 5]
@@ -95,8 +95,15 @@ def stop_workers(procs: list[subprocess.Popen]) -> None:
 
 
 def run_batch(n_workers: int, clips: list[Path], exercise: str, env: dict[str, str],
-              logs: Path) -> float:
-    """Wall seconds for ``n_workers`` workers to finish every clip (jobs saved nowhere)."""
+              logs: Path) -> tuple[float, float]:
+    """(wall s, workers' CPU s) for ``n_workers`` workers to finish every clip (nothing saved).
+
+    The CPU seconds include the workers' start-up (model load), which the wall time
+    does not.
+    """
+    import resource
+
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     from coach import jobs
     from sessions.jobs import JobStore
 
@@ -114,10 +121,12 @@ def run_batch(n_workers: int, clips: list[Path], exercise: str, env: dict[str, s
     finally:
         stop_workers(procs)
         jobs.reset()
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     bad = [(j.label, j.state, j.error) for j in final if j.state != "done"]
     if bad:
         raise SystemExit(f"jobs did not finish: {bad}")
-    return wall
+    return wall, cpu
 
 
 def main() -> None:
@@ -149,11 +158,16 @@ def main() -> None:
                   f"{os.cpu_count()} cores", flush=True)
             walls = {}
             for n in (1, 2):
-                walls[n] = run_batch(n, clips, args.exercise, env, d)
+                load = os.getloadavg()[0]
+                walls[n], cpu = run_batch(n, clips, args.exercise, env, d)
                 print(f"{n} worker(s): {walls[n]:6.1f} s wall, "
                       f"{video_s / walls[n]:.2f} video s per s, "
-                      f"{60 * args.clips / walls[n]:.1f} jobs/min", flush=True)
+                      f"{60 * args.clips / walls[n]:.1f} jobs/min, workers' CPU {cpu:.1f} s "
+                      f"(load average {load:.1f} before)", flush=True)
             print(f"throughput ratio 2 workers / 1 worker: {walls[1] / walls[2]:.2f}")
+            if os.getloadavg()[0] > (os.cpu_count() or 1):
+                print("note: the machine was busy with other work (load average above the "
+                      "core count): the ratio is not the engine's; measure on a quiet machine")
     finally:
         from sessions.db import dispose_engine
 
