@@ -9,7 +9,8 @@ file (not a video, truncated before any frame...); 4 pose model unavailable;
 incomplete); 6 nobody could be assessed in any frame (report written);
 7 authentication failed or access denied (``users``, ``sessions``, ``analyze --save``);
 8 the person could be judged but no repetition was counted (the reason is printed and in
-the report's ``diagnosis``: never a silent zero); 1 anything unexpected.
+the report's ``diagnosis``: never a silent zero); 9 a ``batch`` job failed or was cancelled;
+1 anything unexpected.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import click
 
+from app.jobs_cli import batch_cmd, jobs_group, worker_cmd
 from sessions.cli import sessions_group, users
 
 __all__ = ["main"]
@@ -228,8 +230,16 @@ def analyze_cmd(video: Path, exercise: str, side: str | None, json_path: Path | 
             bar.__enter__()
         bar.update(1)
 
+    session_id = None
     try:
-        report = analyze_video(video, d, options, progress=progress)
+        if saver is None:
+            report = analyze_video(video, d, options, progress=progress)
+        else:  # a job: recorded with its state, saved exactly once with its result
+            report, session_id = _analyze_job(
+                video, exercise, side, saver, progress,
+                {"reps": reps, "hold_s": hold_s, "definitions": definitions,
+                 "model_path": _abs(model_path), "annotated_path": _abs(annotated),
+                 "csv_path": _abs(csv_path)})
     except VideoError as e:
         raise CliError(str(e), EXIT_INPUT) from None
     except ModelUnavailableError as e:
@@ -245,8 +255,8 @@ def analyze_cmd(video: Path, exercise: str, side: str | None, json_path: Path | 
     if json_path is not None:
         report.write_json(json_path)
     _print_report(report)
-    if saver is not None:
-        click.echo(f"saved as session {saver.save(report)}")
+    if session_id is not None:
+        click.echo(f"saved as session {session_id}")
     issues = {k: v for k, v in report.setup_issues.items() if v}
     detail = ", ".join(f"{k.replace('_', ' ')}: {v} frames" for k, v in issues.items())
     if report.assessable_share == 0:
@@ -262,6 +272,28 @@ def analyze_cmd(video: Path, exercise: str, side: str | None, json_path: Path | 
     if report.reps_done == 0 and report.diagnosis:
         raise CliError(f"no repetition counted in {video.name}: {report.diagnosis['message']}",
                        EXIT_NOTHING_COUNTED)
+
+
+def _abs(path: Path | None) -> str | None:
+    return None if path is None else str(path.resolve())
+
+
+def _analyze_job(video: Path, exercise: str, side: str | None, saver, progress,
+                 params: dict) -> tuple:
+    """Run ``analyze --save`` as a job in this process; returns (report, session id)."""
+    from coach.jobs import run_job
+    from sessions.jobs import JobStore
+
+    patient_id, user_id = saver.job_target()
+    store = JobStore(saver.clinic.engine)
+    job_id = store.submit(video.resolve(), exercise, label=video.name, side=side,
+                          params={k: v for k, v in params.items() if v is not None},
+                          save="patient", patient_id=patient_id, submitted_by=user_id)
+    run = run_job(job_id, store, reraise=True, on_progress=progress)
+    if run.state != "done" or run.report is None:
+        raise CliError(f"job {job_id} ended {run.state}" + (f": {run.error}" if run.error
+                                                            else ""), 1)
+    return run.report, run.session_id
 
 
 def _print_report(report) -> None:
@@ -368,6 +400,9 @@ def model_cmd(model_path: Path | None) -> None:
 
 cli.add_command(users)
 cli.add_command(sessions_group)
+cli.add_command(batch_cmd)
+cli.add_command(worker_cmd)
+cli.add_command(jobs_group)
 
 
 def main(argv: list[str] | None = None) -> None:

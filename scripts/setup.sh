@@ -15,6 +15,8 @@ if [[ ",$EXTRAS," == *",test,"* ]]; then
   done
   command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)   # PDF export tests
   command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)  # PostgreSQL tests
+  # the job-queue tests run real workers behind RabbitMQ (Redis is the other supported broker)
+  [[ -x /usr/sbin/rabbitmq-server ]] || need_apt+=(rabbitmq-server)
 fi
 if ((${#need_apt[@]})); then
   if [[ $(id -u) -eq 0 ]]; then
@@ -41,6 +43,20 @@ if [[ ",$EXTRAS," == *",test,"* ]]; then
     echo "setup: trusting 127.0.0.1 in $hba for the test database"
     sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
     pg_ctlcluster --skip-systemctl-redirect "$ver" main reload || true
+  fi
+fi
+
+if [[ ",$EXTRAS," == *",test,"* ]]; then
+  # The job-queue tests need a RabbitMQ broker on 127.0.0.1:5672 (guest/guest).
+  if ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+    if [[ -x /usr/sbin/rabbitmq-server ]]; then
+      echo "setup: starting RabbitMQ"
+      (RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 nohup /usr/sbin/rabbitmq-server \
+        >/tmp/stretch-coach-rabbitmq.log 2>&1 &)
+      for _ in $(seq 1 120); do
+        (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && break; sleep 0.5
+      done
+    fi
   fi
 fi
 

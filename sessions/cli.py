@@ -406,6 +406,15 @@ class AnalysisSaver:
         """Save ``report``; returns the session id."""
         return _guard(self.clinic.save_session)(report, patient_id=self.patient_id)
 
+    def job_target(self) -> tuple[int, int]:
+        """(patient id, acting user id) for an analysis job saving into the patient's record.
+
+        Access is checked now, by the clinic service, as for a direct save; the job
+        then saves without a login (``sessions.jobs``).
+        """
+        info = _guard(self.clinic.patient)(self.patient_id)
+        return info.id, self._me.user_id
+
     def close(self) -> None:
         """Log out (idempotent)."""
         if self._ctx is not None:

@@ -1,0 +1,461 @@
+"""Running video analyses as jobs, in this process or on ``stretch-coach worker`` machines.
+
+The job queue is Dramatiq's (see the README's deployment section for why Dramatiq):
+
+- **Embedded (the default, no server):** ``$STRETCH_COACH_BROKER_URL`` unset. Jobs go
+  through Dramatiq's in-memory broker to worker threads inside this process (the web
+  app or the CLI); the store is the SQLite file. Jobs left queued or running by a
+  process that stopped are re-enqueued when the next one starts its runner.
+- **Clinic:** ``$STRETCH_COACH_BROKER_URL`` = ``amqp://...`` (RabbitMQ) or
+  ``redis://...`` and ``$STRETCH_COACH_DB_URL`` = PostgreSQL. The app only enqueues;
+  any number of ``stretch-coach worker`` processes on any machines run the jobs.
+  Messages are acknowledged after the job ends, so a killed worker's job is handed
+  to another worker (RabbitMQ at once; Redis after its heartbeat timeout), and
+  ``sessions.jobs`` makes sure it is saved exactly once.
+
+The message carries the job id only; the job's record (video path, stretch,
+options, progress, result) is in the database through ``sessions.jobs.JobStore``.
+The video path must be readable by the workers (a shared folder in a clinic).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from coach import analyze as _analysis
+from coach.analyze import AnalysisOptions
+from coach.report import SessionReport
+from pose.video import VideoError
+
+__all__ = [
+    "ENV_BROKER",
+    "ENV_QUEUE",
+    "JobCancelled",
+    "JobRun",
+    "broker_url",
+    "enqueue",
+    "reset",
+    "run_job",
+    "run_worker",
+    "start",
+    "wait_for",
+]
+
+log = logging.getLogger(__name__)
+
+ENV_BROKER = "STRETCH_COACH_BROKER_URL"
+ENV_QUEUE = "STRETCH_COACH_QUEUE"
+ENV_LOCAL_WORKERS = "STRETCH_COACH_LOCAL_WORKERS"
+DEFAULT_QUEUE = "stretch_coach_analysis"
+#: progress is written to the database at most this often (seconds); it is also how
+#: often a running job notices a cancel
+PROGRESS_EVERY_S = 0.5
+#: a queued or running job not updated for this long has no live worker (embedded mode)
+STALE_AFTER_S = 60.0
+#: the longest a job may run before Dramatiq stops it (milliseconds)
+TIME_LIMIT_MS = 6 * 3600 * 1000
+
+
+class JobCancelled(Exception):  # noqa: N818 - a condition, not an error
+    """Raised from the progress callback to stop an analysis that was cancelled."""
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """What one run of a job ended with.
+
+    Attributes:
+        job_id: the job.
+        state: ``done``, ``failed``, ``cancelled``, ``skipped`` (not this run's to do:
+            already finished, or taken over by another run) or ``interrupted`` (this
+            process is stopping; the job stays ``running`` and is run again later).
+        report: the report when done.
+        session_id: the saved session, if any.
+        error: the one-line reason when failed.
+    """
+
+    job_id: int
+    state: str
+    report: SessionReport | None = None
+    session_id: int | None = None
+    error: str | None = None
+
+
+def broker_url() -> str | None:
+    """``$STRETCH_COACH_BROKER_URL``, or None for the embedded runner."""
+    url = os.environ.get(ENV_BROKER, "").strip()
+    return url or None
+
+
+def queue_name() -> str:
+    """The queue jobs go to (``$STRETCH_COACH_QUEUE``, default ``stretch_coach_analysis``)."""
+    return os.environ.get(ENV_QUEUE, "").strip() or DEFAULT_QUEUE
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def _definition(job: Any) -> Any:
+    from exercises.definition import load_library
+
+    lib = load_library(job.params.get("definitions"))
+    if job.exercise not in lib:
+        raise ValueError(f"unknown exercise {job.exercise!r}")
+    d = lib[job.exercise]
+    over = {k: job.params[k] for k in ("reps", "hold_s") if job.params.get(k) is not None}
+    prescription = d.prescription.model_copy(update=over) if over else d.prescription
+    return d, prescription
+
+
+def run_job(job_id: int, store: Any = None, *, reraise: bool = False,
+            on_progress: Callable[[int, int | None], None] | None = None) -> JobRun:
+    """Run one job to its end in this thread: claim, analyse, save or record why not.
+
+    Args:
+        job_id: the job.
+        store: a ``sessions.jobs.JobStore`` (default: one on the default database).
+        reraise: re-raise the analysis error after recording the failure (the CLI
+            maps error kinds to exit codes).
+        on_progress: also called with (frames done, frames expected) on every frame.
+
+    Returns:
+        How the run ended.
+    """
+    from sessions.jobs import JobLost, JobStore, worker_name
+
+    store = store or JobStore()
+    attempt = store.claim(job_id, worker_name())
+    try:
+        job = store.get(job_id)
+    except KeyError:
+        return JobRun(job_id, "skipped")
+    if attempt is None:
+        if job.finished:
+            _tidy_inputs(job)   # e.g. cancelled while queued
+        return JobRun(job_id, "skipped")
+    last = [0.0]
+
+    def progress(done: int, total: int | None) -> None:
+        if on_progress is not None:
+            on_progress(done, total)
+        now = time.monotonic()
+        if now - last[0] < PROGRESS_EVERY_S:
+            return
+        last[0] = now
+        if store.progress(job_id, attempt, done, total):
+            raise JobCancelled(f"job {job_id} stopped")
+
+    try:
+        definition, prescription = _definition(job)
+        p = job.params
+        options = AnalysisOptions(side=job.side, prescription=prescription,
+                                  model_path=p.get("model_path"),
+                                  annotated_path=p.get("annotated_path"),
+                                  csv_path=p.get("csv_path"))
+        report = _analysis.analyze_video(Path(job.video_path), definition, options,
+                                         progress=progress)
+        if report.frames == 0:
+            raise VideoError(f"{job.label}: no frames could be decoded; check the file "
+                             f"plays in a video player")
+    except JobCancelled:
+        if store.stopped(job_id, attempt) or store.get(job_id).finished:
+            _tidy_inputs(job)
+        if store.get(job_id).state == "cancelled":
+            log.info("job %s cancelled while running", job_id)
+            return JobRun(job_id, "cancelled")
+        return JobRun(job_id, "skipped")
+    except Exception as e:
+        if _shutting_down(e):   # the process is stopping: leave the job to be run again
+            log.warning("job %s interrupted by this process stopping; it will be re-run",
+                        job_id)
+            return JobRun(job_id, "interrupted")
+        reason = _reason(e, job)
+        store.fail(job_id, attempt, reason)
+        _tidy_inputs(job)
+        if reraise:
+            raise
+        return JobRun(job_id, "failed", error=reason)
+    report.media["file"] = job.label
+    min_share = float(job.params.get("min_assessable_to_save", 0.0))
+    save = job.save != "none" and report.assessable_share >= min_share
+    kept = _keep_copies(job, report) if save and job.params.get("keep_as") else []
+    try:
+        session_id = store.finish(job_id, attempt, report, save=save)
+    except JobLost:
+        _unlink(kept)
+        info = store.get(job_id)
+        if info.finished:
+            _tidy_inputs(job)
+        return JobRun(job_id, "cancelled" if info.state == "cancelled" else "skipped")
+    if session_id is None:
+        _unlink(kept)
+    _tidy_inputs(job)
+    return JobRun(job_id, "done", report=report, session_id=session_id)
+
+
+_exiting = False
+
+
+@atexit.register
+def _mark_exiting() -> None:
+    global _exiting
+    _exiting = True
+
+
+def _shutting_down(e: BaseException) -> bool:
+    """Whether ``e`` comes from this process stopping (not from the video or the job)."""
+    text = str(e)
+    return (_exiting or sys.is_finalizing() or "after shutdown" in text
+            or "interpreter shutdown" in text)
+
+
+def _reason(e: Exception, job: Any) -> str:
+    """One line saying why the analysis failed, naming the video by its label."""
+    from pose.model import ModelUnavailableError
+
+    text = str(e).replace(job.video_path, job.label) or type(e).__name__
+    if isinstance(e, VideoError):
+        return f"can't be analysed as a video: {text}"
+    if isinstance(e, ModelUnavailableError):
+        return f"the pose model isn't available: {text}"
+    if isinstance(e, (ValueError, OSError)):
+        return text
+    log.exception("job %s failed", job.id)
+    return f"{type(e).__name__}: {text}"
+
+
+def _keep_copies(job: Any, report: SessionReport) -> list[str]:
+    """Copy the video (and its annotated version) where it is kept with the session."""
+    import shutil
+
+    keep_as = Path(job.params["keep_as"])
+    keep_as.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(job.video_path, keep_as)
+    report.media["kept_video"] = str(keep_as)
+    copies = [str(keep_as)]
+    annotated = job.params.get("annotated_path")
+    if annotated and Path(annotated).is_file():
+        kept_annotated = keep_as.with_name(keep_as.stem + "_annotated.mp4")
+        shutil.copyfile(annotated, kept_annotated)
+        report.media["kept_annotated"] = str(kept_annotated)
+        copies.append(str(kept_annotated))
+    return copies
+
+
+def _unlink(paths: list[str]) -> None:
+    for p in paths:
+        with contextlib.suppress(OSError):
+            os.unlink(p)
+
+
+def _tidy_inputs(job: Any) -> None:
+    """Delete an uploaded video once its job has ended (``params["delete_after"]``)."""
+    if job.params.get("delete_after"):
+        _unlink([job.video_path])
+
+
+# --------------------------------------------------------------------------- the engine
+
+_lock = threading.RLock()
+_broker: Any = None
+_actor: Any = None
+_local_worker: Any = None
+
+
+def _perform(job_id: int) -> None:
+    """The Dramatiq actor's body: run the job; a failure is recorded, never raised."""
+    try:
+        run_job(int(job_id))
+    except Exception:  # the job is recorded as failed by run_job; this is the DB going away
+        log.exception("job %s could not be run", job_id)
+        raise
+
+
+def _setup() -> tuple[Any, Any]:
+    """The broker (RabbitMQ, Redis or in-memory) and the actor, once per process."""
+    global _broker, _actor
+    with _lock:
+        if _broker is None:
+            import dramatiq
+
+            url = broker_url()
+            if url is None:
+                from dramatiq.brokers.stub import StubBroker
+
+                broker = StubBroker()
+            elif url.startswith(("amqp://", "amqps://")):
+                from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+                broker = RabbitmqBroker(url=url)
+            elif url.startswith(("redis://", "rediss://", "unix://")):
+                from dramatiq.brokers.redis import RedisBroker
+
+                broker = RedisBroker(url=url)
+            else:
+                raise ValueError(f"{ENV_BROKER}={url!r}: use amqp://... (RabbitMQ) or "
+                                 f"redis://... (Redis)")
+            dramatiq.set_broker(broker)
+            _actor = dramatiq.actor(_perform, broker=broker, actor_name="analyse_video_job",
+                                    queue_name=queue_name(), max_retries=0,
+                                    time_limit=TIME_LIMIT_MS)
+            _broker = broker
+        return _broker, _actor
+
+
+def _start_local_worker() -> None:
+    """Start the in-process worker threads of the embedded runner (once per process)."""
+    global _local_worker
+    with _lock:
+        if _local_worker is not None:
+            return
+        import dramatiq
+
+        broker, _ = _setup()
+        threads = max(1, int(os.environ.get(ENV_LOCAL_WORKERS, "1") or 1))
+        worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=200)
+        worker.start()
+        _local_worker = worker
+        log.info("embedded job runner: %d worker thread(s) in this process", threads)
+        _recover(broker)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _orphaned(job: Any, stale_before: float) -> bool:
+    """Whether no live process is moving ``job`` (embedded mode: one machine)."""
+    import socket
+
+    if job.worker and job.state == "running":
+        host, _, pid = job.worker.rpartition(":")
+        if host == socket.gethostname() and pid.isdigit():
+            return int(pid) != os.getpid() and not _pid_alive(int(pid))
+    updated = job.heartbeat_at or job.created_at
+    return updated.timestamp() < stale_before
+
+
+def _recover(broker: Any) -> None:
+    """Re-enqueue jobs that a stopped process left queued or running (embedded mode)."""
+    from sessions.jobs import JobStore
+
+    try:
+        jobs = JobStore().list(states=("queued", "running"))
+    except Exception:
+        log.exception("could not look for jobs left over by a stopped process")
+        return
+    stale_before = time.time() - STALE_AFTER_S
+    for job in jobs:
+        if _orphaned(job, stale_before):
+            log.info("job %s was left unfinished by a stopped process: queued again", job.id)
+            _actor.send(job.id)
+
+
+def start() -> None:
+    """Start the embedded runner now (no-op with a broker): picks up jobs left over."""
+    if broker_url() is None:
+        _start_local_worker()
+
+
+def reset() -> None:
+    """Stop the embedded runner and forget the broker (tests, or a changed configuration)."""
+    global _broker, _actor, _local_worker
+    with _lock:
+        worker, broker = _local_worker, _broker
+        _broker = _actor = _local_worker = None
+    if worker is not None:
+        worker.stop(timeout=5000)
+    if broker is not None:
+        broker.close()
+
+
+def enqueue(job_id: int) -> None:
+    """Hand a recorded job to the engine: the broker, or the embedded runner."""
+    _, actor = _setup()
+    if broker_url() is None:
+        _start_local_worker()
+    actor.send(int(job_id))
+
+
+def wait_for(job_ids: list[int], store: Any = None, timeout_s: float | None = None,
+             on_update: Callable[[list[Any]], None] | None = None,
+             poll_s: float = 0.5) -> list[Any]:
+    """Poll the database until every job has finished (or ``timeout_s`` passes).
+
+    Returns:
+        The jobs (``JobInfo``) as last read.
+    """
+    from sessions.jobs import JobStore
+
+    store = store or JobStore()
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while True:
+        jobs = store.list(ids=job_ids)
+        if on_update is not None:
+            on_update(jobs)
+        if all(j.finished for j in jobs) or (deadline is not None
+                                             and time.monotonic() > deadline):
+            return jobs
+        time.sleep(poll_s)
+
+
+def run_worker(threads: int = 1, ready: Callable[[], None] | None = None) -> None:
+    """Run a worker on the configured broker until SIGINT/SIGTERM (``stretch-coach worker``).
+
+    Each worker thread takes one job at a time (prefetch 1), so jobs spread over
+    workers instead of piling up on the first.
+
+    Raises:
+        RuntimeError: no broker configured (``$STRETCH_COACH_BROKER_URL``).
+    """
+    import dramatiq
+
+    if broker_url() is None:
+        raise RuntimeError(f"no broker configured: set {ENV_BROKER} (amqp://... or "
+                           f"redis://...); without one the app runs jobs itself")
+    from sessions.jobs import JobStore
+
+    JobStore()   # the schema is current before the first job
+    broker, _ = _setup()
+    worker = dramatiq.Worker(broker, worker_threads=max(1, threads), worker_timeout=500)
+    worker.queue_prefetch = max(1, threads)
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        log.info("signal %s: stopping after the current job", signum)
+        stop.set()
+
+    old = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    worker.start()
+    deadline = time.monotonic() + 60
+    while not stop.is_set() and time.monotonic() < deadline and not all(
+            c.consumer is not None for c in worker.consumers.values()):
+        time.sleep(0.05)   # consuming from the broker (connected), so jobs spread at once
+    log.info("worker %s on queue %s", os.getpid(), queue_name())
+    if ready is not None:
+        ready()
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        worker.stop(timeout=10_000)
+        broker.close()
+        for s, h in old.items():
+            signal.signal(s, h)
