@@ -114,6 +114,7 @@ class Case:
     group: str = ""
     count: int | None = None
     count_labels: int | None = None        # workout: every labelled start (incl. partial)
+    full: int | None = None                 # reps that reach the prescribed range (validation)
     holds: list[dict[str, Any]] = field(default_factory=list)   # start_s, end_s, (rep)
     faults: list[dict[str, Any]] = field(default_factory=list)  # id, rep, start_s
     truth_path: str | None = None           # sidecar with per-frame landmarks
@@ -163,16 +164,21 @@ def sample_cases(directory: Path, suite: str) -> list[Case]:
         t = json.loads(truth_path.read_text())
         exp = t.get("expected", {})
         holds = []
+        detail = {d.get("rep"): d for d in exp.get("rep_detail", [])}
         for i, r in enumerate(t.get("reps", []), 1):
             if r.get("in_position_s") is not None and r.get("hold_end_s") is not None:
-                holds.append({"start_s": r["in_position_s"], "end_s": r["hold_end_s"], "rep": i})
+                h = {"start_s": r["in_position_s"], "end_s": r["hold_end_s"], "rep": i}
+                if detail.get(i, {}).get("hold_s") is not None:  # geometric hold time
+                    h["hold_s"] = detail[i]["hold_s"]
+                holds.append(h)
         faults = [f for f in exp.get("faults", []) if f.get("start_s") is not None]
         side = t.get("side")
         cases.append(Case(
             suite=suite, name=truth_path.name[: -len(".truth.json")],
             video=str(_clip_for(truth_path, ".truth.json")), definition=t["exercise"],
             side=side if side in ("left", "right") else None, group=t["exercise"],
-            count=exp.get("reps"), holds=holds, faults=faults, truth_path=str(truth_path),
+            count=exp.get("reps"), full=exp.get("full_reps"), holds=holds, faults=faults,
+            truth_path=str(truth_path),
             truth_side=side))
     return cases
 
@@ -362,7 +368,7 @@ def run_case(case: Case, library: dict[str, StretchDefinition], cache: Path | No
 def _compare_holds(res: Result, report: Any) -> None:
     reps = [r for r in report.reps if r["complete"]]
     for h in res.case.holds:
-        truth = h["end_s"] - h["start_s"]
+        truth = h.get("hold_s", h["end_s"] - h["start_s"])
         if "rep" in h and h["rep"] <= len(reps):
             match = reps[h["rep"] - 1]
         else:
@@ -400,7 +406,11 @@ def _compare_series(res: Result, report: Any, definition: StretchDefinition) -> 
         key = side
     if key not in report.series:
         return
-    expected = _truth_series(truth, p.measure, msr_side)
+    given = (truth.get("truth_measures") or {}).get(f"{p.measure}@{msr_side}")
+    if given is None and not definition.is_sided:
+        given = (truth.get("truth_measures") or {}).get(p.measure)
+    expected = (np.array([np.nan if v is None else v for v in given], dtype=float)
+                if given is not None else _truth_series(truth, p.measure, msr_side))
     got = np.array([np.nan if v is None else v for v in report.series[key]], dtype=float)
     n = min(got.size, expected.size)
     ok = np.isfinite(got[:n]) & np.isfinite(expected[:n])
@@ -439,6 +449,11 @@ def summarise(results: list[Result]) -> list[dict[str, Any]]:
             "count_mae": _mean([abs(e) for e in errs]),
             "truth_reps": sum(r.case.count for r in judged),
             "counted_reps": sum(r.count for r in judged),
+            "full_truth": sum(r.case.full for r in judged if r.case.full is not None),
+            "full_counted": sum(r.full_reps for r in judged if r.case.full is not None),
+            "full_exact": sum(1 for r in judged if r.case.full is not None
+                              and r.full_reps == r.case.full),
+            "full_judged": sum(1 for r in judged if r.case.full is not None),
             "hold_error_s": _mean([e for r in judged for e in r.hold_errors]),
             "holds": sum(len(r.case.holds) for r in judged),
             "holds_missed": sum(r.holds_missed for r in judged),
@@ -469,8 +484,9 @@ def markdown(rows: list[dict[str, Any]], results: list[Result],
              tally: dict[str, dict[str, int]] | None, per_clip: bool = True) -> str:
     """The report as markdown tables."""
     out = ["| suite | stretch / exercise | clips | count exact | within one | count MAE | "
-           "reps truth→counted | hold error (s) | measure MAE | faults found, timing (s) |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+           "reps truth→counted | full reps truth→counted | hold error (s) (holds matched) | "
+           "measure MAE | faults found, timing (s) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         n = r["judged"]
         faults = (f"{r['faults_found']}/{r['faults']}, {_f(r['fault_timing_s'])}"
@@ -478,9 +494,11 @@ def markdown(rows: list[dict[str, Any]], results: list[Result],
         holds = (f"{_f(r['hold_error_s'])} ({r['holds'] - r['holds_missed']}/{r['holds']})"
                  if r["holds"] else "-")
         clips = f"{n}" + (f" (+{r['not_run']} not run)" if r["not_run"] else "")
+        full = (f"{r['full_truth']}→{r['full_counted']} ({r['full_exact']}/{r['full_judged']} "
+                f"clips exact)" if r["full_judged"] else "-")
         out.append(f"| {r['suite']} | {r['group']} | {clips} | {_pct(r['exact'], n)} | "
                    f"{_pct(r['within_one'], n)} | {_f(r['count_mae'])} | "
-                   f"{r['truth_reps']}→{r['counted_reps']} | {holds} | "
+                   f"{r['truth_reps']}→{r['counted_reps']} | {full} | {holds} | "
                    f"{_f(r['measure_mae'])} | {faults} |")
     wrows = [r for r in rows if "plain_exact" in r]
     if wrows:

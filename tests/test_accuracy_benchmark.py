@@ -18,6 +18,7 @@ from benchmarks.accuracy import (
     load_definitions,
     plain_counter,
     real_cases,
+    sample_cases,
     summarise,
     workout_cases,
 )
@@ -230,3 +231,21 @@ def test_squat_counts_side_on_with_the_far_leg_hidden() -> None:
                         far={"knee_flexion": 0.0}, far_visibility=0.1)
               for i, k in enumerate(knees)]
     assert _count("squat", frames) == 3
+
+
+def test_sample_cases_read_geometric_truth(tmp_path: Path) -> None:
+    """Validation sidecars: counts, full reps, per-rep geometric hold times and faults."""
+    truth = {"exercise": "overhead_side_bend", "side": "left", "landmarks": [],
+             "reps": [{"start_s": 1.0, "in_position_s": 2.0, "hold_end_s": 8.0, "end_s": 9.0},
+                      {"start_s": 10.0, "in_position_s": 11.0, "hold_end_s": 15.0,
+                       "end_s": 16.0}],
+             "expected": {"reps": 2, "full_reps": 1, "faults": [
+                 {"id": "not_far_enough", "rep": 2, "start_s": 10.0, "end_s": 16.0}],
+                 "rep_detail": [{"rep": 1, "hold_s": 5.5}]}}
+    (tmp_path / "v1.truth.json").write_text(json.dumps(truth))
+    (c,) = sample_cases(tmp_path, "validation")
+    assert (c.suite, c.definition, c.side, c.count, c.full) == ("validation",
+                                                               "overhead_side_bend", "left", 2, 1)
+    assert c.video.endswith("v1.mp4")
+    assert [h.get("hold_s", h["end_s"] - h["start_s"]) for h in c.holds] == [5.5, 4.0]
+    assert c.faults[0]["id"] == "not_far_enough"
