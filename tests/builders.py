@@ -78,6 +78,7 @@ def front_pose(
     neck_tilt: float = 0.0,
     head_turn: float = 0.0,
     shoulder_tilt: float = 0.0,
+    knee_flexion: tuple[float, float] = (0.0, 0.0),
     image_size: tuple[int, int] = (640, 480),
     visibility: float = 0.99,
     offset: tuple[float, float] = (0.0, 0.0),
@@ -96,6 +97,9 @@ def front_pose(
         face: attach a face-model result (``PoseFrame.head``) for the same head: turned
             by ``head_turn`` about the vertical, then tilted about its own forward axis
             so that its left-right axis lies along the ear line.
+        knee_flexion: (left, right) knee bend seen from the front, the shank swinging out
+            to the person's side (0 = straight leg: thigh 120 px, shank 110 px, both
+            vertical; the foot points straight out sideways, 25 px).
     """
     xy = np.full((NUM_LANDMARKS, 2), np.nan)
     up = np.array([0.0, -1.0])
@@ -131,9 +135,14 @@ def front_pose(
     xy[L.NOSE] = nose
     xy[L.LEFT_EYE] = nose + 8 * scale * ear_dir + 8 * scale * head_up
     xy[L.RIGHT_EYE] = nose - 8 * scale * ear_dir + 8 * scale * head_up
-    for side in ("LEFT", "RIGHT"):
+    for side, sign, knee_flex in (("LEFT", 1, knee_flexion[0]), ("RIGHT", -1, knee_flexion[1])):
         hip = xy[L[f"{side}_HIP"]]
-        xy[L[f"{side}_KNEE"]] = hip + np.array([0, 120]) * scale
+        knee = hip + np.array([0, 120]) * scale
+        ankle = knee + 110 * scale * _rot(np.array([0.0, 1.0]), sign * knee_flex)
+        xy[L[f"{side}_KNEE"]] = knee
+        xy[L[f"{side}_ANKLE"]] = ankle
+        xy[L[f"{side}_FOOT_INDEX"]] = ankle + np.array([sign * 25.0, 0.0]) * scale
+        xy[L[f"{side}_HEEL"]] = ankle + np.array([0.0, 8.0]) * scale
     vis = np.where(np.isfinite(xy[:, 0]), visibility, 0.0)
     head = None
     if face:
@@ -166,3 +175,74 @@ def timeline(keyframes: Iterable[tuple[float, dict]], fps: float = 30.0) -> Iter
             else:
                 kw[name] = va + w * (vb - va)
         yield front_pose(t=t, **kw)
+
+
+def side_pose(
+    *,
+    t: float = 0.0,
+    facing: str = "right",
+    near: str = "left",
+    trunk_incline: float = 0.0,
+    hip_flexion: float = 0.0,
+    knee_flexion: float = 0.0,
+    ankle_dorsiflexion: float = 0.0,
+    shoulder_flexion: float = 0.0,
+    elbow: float = 175.0,
+    far: dict | None = None,
+    far_visibility: float = 0.2,
+    visibility: float = 0.99,
+    image_size: tuple[int, int] = (640, 480),
+) -> PoseFrame:
+    """A side-view pose (person side-on, facing the image's ``facing`` edge) at known angles.
+
+    Geometry (pixels, before mirroring for ``facing="left"``): hip at (320, 260), trunk
+    120 px, thigh and shank 100 px, foot (ankle to toe tip) 40 px, upper arm 70 px,
+    forearm 60 px. Angles in degrees, clinical convention: ``trunk_incline`` tilts the trunk
+    forward from vertical (90 = horizontal, as in a plank); ``hip_flexion`` swings the thigh
+    forward from the trunk line; ``knee_flexion`` bends the shank back from the thigh line;
+    ``ankle_dorsiflexion`` tilts the foot up from a right angle with the shank;
+    ``shoulder_flexion`` swings the upper arm forward from the trunk line; ``elbow`` is the
+    joint angle (180 = straight).
+
+    The ``near`` side gets these angles and ``visibility``; the far side gets the same
+    angles overridden by ``far`` (e.g. ``{"knee_flexion": 10}``) and ``far_visibility``,
+    so a test can check that a near-side measure never reads the far limb.
+    """
+    xy = np.full((NUM_LANDMARKS, 2), np.nan)
+    vis = np.zeros(NUM_LANDMARKS)
+    up = np.array([0.0, -1.0])
+    hip = np.array([320.0, 260.0])
+    # facing the image's right: "forward" rotations are counter-clockwise on screen
+    trunk = _rot(up, -trunk_incline)
+    base = {"hip_flexion": hip_flexion, "knee_flexion": knee_flexion,
+            "ankle_dorsiflexion": ankle_dorsiflexion, "shoulder_flexion": shoulder_flexion,
+            "elbow": elbow}
+    far_side = "right" if near == "left" else "left"
+    for side, angles, v in ((far_side, {**base, **(far or {})}, far_visibility),
+                            (near, base, visibility)):
+        s = side.upper()
+        shoulder = hip + 120 * trunk
+        thigh = _rot(-trunk, angles["hip_flexion"])
+        knee = hip + 100 * thigh
+        shank = _rot(thigh, -angles["knee_flexion"])
+        ankle = knee + 100 * shank
+        foot = _rot(-shank, -(90 - angles["ankle_dorsiflexion"]))
+        upper = _rot(-trunk, angles["shoulder_flexion"])
+        elbow_pt = shoulder + 70 * upper
+        fore = _rot(upper, 180 - angles["elbow"])
+        points = {
+            "SHOULDER": shoulder, "HIP": hip, "KNEE": knee, "ANKLE": ankle,
+            "FOOT_INDEX": ankle + 40 * foot, "HEEL": ankle - 10 * foot,
+            "ELBOW": elbow_pt, "WRIST": elbow_pt + 60 * fore,
+            "EAR": shoulder + 35 * trunk,
+        }
+        for part, p in points.items():
+            xy[L[f"{s}_{part}"]] = p
+            vis[L[f"{s}_{part}"]] = v
+    xy[L.NOSE] = xy[L[f"{near.upper()}_EAR"]] + 15 * _rot(trunk, -90)
+    vis[L.NOSE] = visibility
+    if facing == "left":
+        xy[:, 0] = image_size[0] - xy[:, 0]
+    elif facing != "right":
+        raise ValueError(f"facing must be 'left' or 'right', got {facing!r}")
+    return PoseFrame(xy=xy, visibility=vis, timestamp_s=t, image_size=image_size)

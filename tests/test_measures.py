@@ -24,7 +24,7 @@ from exercises.measures import (
 from pose.frame import PoseFrame
 from pose.head import MESH_LEFT_RIGHT_PAIRS, HeadPose
 from pose.landmarks import NUM_LANDMARKS, Landmark, mirror
-from tests.builders import front_pose
+from tests.builders import front_pose, side_pose
 
 L = Landmark
 SIDES = ("left", "right")
@@ -295,7 +295,7 @@ def test_shoulder_flexion_side_view() -> None:
 # ---------------------------------------------------------------- invariances
 
 ASYMMETRIC = dict(abduction=(120.0, 40.0), elbow=(90.0, 160.0), neck_tilt=15.0,
-                  head_turn=-20.0, shoulder_tilt=5.0, trunk_lean=-8.0)
+                  head_turn=-20.0, shoulder_tilt=5.0, trunk_lean=-8.0, knee_flexion=(30.0, 10.0))
 
 
 def asymmetric_pose() -> PoseFrame:
@@ -362,7 +362,7 @@ def _blank(frame: PoseFrame, landmarks) -> PoseFrame:
 
 #: Side-view measures pick the better-seen side at run time, so their declared landmark
 #: list cannot name the side's ear/shoulder/hip; the definition's ``required`` must.
-_RUNTIME_SIDE = {"head_forward_angle", "head_lift"}
+_RUNTIME_SIDE = {name for name, m in MEASURES.items() if m.near_side}
 
 
 @pytest.mark.parametrize("name", sorted(set(measure_names()) - _RUNTIME_SIDE))
@@ -505,3 +505,102 @@ def test_neck_tilt_reads_the_face_not_the_ears() -> None:
     assert compute("neck_lateral_tilt", frame.with_xy(ears_level), "left") == pytest.approx(30.0)
     assert compute("neck_lateral_tilt_pose", frame.with_xy(ears_level), "left") == pytest.approx(
         0.0, abs=1e-9)
+
+
+# ---------------------------------------------------------------- whole body (legs, hips, trunk)
+
+@pytest.mark.parametrize("facing", ["right", "left"])
+@pytest.mark.parametrize("near", SIDES)
+@pytest.mark.parametrize(("name", "kwargs", "expected"), [
+    ("knee_flexion", {"knee_flexion": 0.0}, 0.0),
+    ("knee_flexion", {"knee_flexion": 45.0}, 45.0),
+    ("knee_flexion", {"knee_flexion": 90.0, "hip_flexion": 90.0}, 90.0),
+    ("knee_flexion", {"knee_flexion": 135.0, "hip_flexion": 110.0}, 135.0),
+    ("hip_flexion", {"hip_flexion": 0.0}, 0.0),
+    ("hip_flexion", {"hip_flexion": 60.0}, 60.0),
+    ("hip_flexion", {"hip_flexion": 100.0, "knee_flexion": 100.0}, 100.0),
+    ("hip_flexion", {"hip_flexion": 30.0, "trunk_incline": 40.0}, 30.0),
+    ("ankle_dorsiflexion", {"ankle_dorsiflexion": 0.0}, 0.0),
+    ("ankle_dorsiflexion", {"ankle_dorsiflexion": 15.0}, 15.0),
+    ("ankle_dorsiflexion", {"ankle_dorsiflexion": -30.0}, -30.0),
+    ("elbow_extension", {"elbow": 90.0, "shoulder_flexion": 40.0}, 90.0),
+    ("elbow_extension", {"elbow": 170.0, "trunk_incline": 90.0}, 170.0),
+])
+def test_joint_angles_round_trip_side_view(name: str, kwargs: dict, expected: float, near: str,
+                                           facing: str) -> None:
+    """A limb posed at a known clinical angle reads that angle, on the named side and, via the
+    ``_near`` variant, on the side facing the camera, whichever way the person faces; the
+    far limb is posed differently and never leaks in."""
+    far = {"knee_flexion": 5.0, "hip_flexion": 5.0, "ankle_dorsiflexion": -10.0, "elbow": 150.0}
+    frame = side_pose(facing=facing, near=near, far=far, **kwargs)
+    assert compute(name, frame, near) == pytest.approx(expected, abs=1e-6)
+    assert compute(f"{name}_near", frame) == pytest.approx(expected, abs=1e-6)
+    assert compute(f"{name}_near", frame, "left") == compute(f"{name}_near", frame, "right")
+
+
+@pytest.mark.parametrize("facing", ["right", "left"])
+@pytest.mark.parametrize("incline", [0.0, 30.0, 90.0, 120.0])
+def test_trunk_inclination_side_view(incline: float, facing: str) -> None:
+    """0 upright, 90 for a horizontal trunk (plank / push-up), whichever way the person faces."""
+    frame = side_pose(facing=facing, trunk_incline=incline, far_visibility=0.99)
+    assert compute("trunk_inclination", frame) == pytest.approx(incline, abs=1e-6)
+
+
+@pytest.mark.parametrize("lean", [-25.0, 0.0, 15.0])
+def test_trunk_inclination_front_view_is_unsigned(lean: float) -> None:
+    assert compute("trunk_inclination", front_pose(trunk_lean=lean)) == pytest.approx(abs(lean),
+                                                                                      abs=1e-6)
+
+
+@pytest.mark.parametrize(("case", "kwargs", "expected"), [
+    ("straight plank", {"trunk_incline": 90.0, "hip_flexion": 0.0}, 180.0),
+    ("hips piked 30", {"trunk_incline": 90.0, "hip_flexion": 30.0}, 150.0),
+    ("knees bent do not count", {"trunk_incline": 90.0, "knee_flexion": 0.0,
+                                 "hip_flexion": 20.0}, 160.0),
+])
+def test_body_line_near(case: str, kwargs: dict, expected: float) -> None:
+    frame = side_pose(far={"hip_flexion": 60.0}, **kwargs)
+    assert compute("body_line_near", frame) == pytest.approx(expected, abs=1e-6), case
+
+
+@pytest.mark.parametrize(("knees", "expected"), [((0.0, 0.0), 0.0), ((40.0, 20.0), 30.0),
+                                                 ((70.0, 70.0), 70.0)])
+def test_knees_flexion_front_view_mean(knees: tuple[float, float], expected: float) -> None:
+    assert compute("knees_flexion", front_pose(knee_flexion=knees)) == pytest.approx(expected,
+                                                                                     abs=1e-6)
+
+
+@pytest.mark.parametrize(("elbows", "expected"), [((180.0, 180.0), 180.0), ((90.0, 150.0), 120.0)])
+def test_elbows_extension_mean(elbows: tuple[float, float], expected: float) -> None:
+    frame = front_pose(elbow=elbows, abduction=(30.0, 30.0))
+    assert compute("elbows_extension_mean", frame) == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize(("name", "reads"), [
+    ("knee_flexion_near", ("hip", "knee", "ankle")),
+    ("hip_flexion_near", ("shoulder", "hip", "knee")),
+    ("ankle_dorsiflexion_near", ("knee", "ankle", "foot_index")),
+    ("elbow_extension_near", ("shoulder", "elbow", "wrist")),
+    ("body_line_near", ("shoulder", "hip", "ankle")),
+])
+def test_near_measures_declare_their_near_parts(name: str, reads: tuple[str, ...]) -> None:
+    """The engine asks only for the near side's parts: each part the measure reads is
+    declared, and without any of them on the near side the measure is NaN (never the far
+    side's value)."""
+    m = get_measure(name)
+    assert m.near_side and not m.sided
+    assert set(reads) <= set(m.near_side)
+    frame = side_pose(knee_flexion=40.0, hip_flexion=50.0, elbow=100.0, trunk_incline=20.0)
+    assert math.isfinite(m(frame))
+    for part in reads:
+        lm = L[f"LEFT_{part.upper()}"]
+        assert math.isnan(m(_blank(frame, [lm]))), f"{name} without {lm.name}"
+
+
+def test_whole_body_measures_state_unit_and_direction() -> None:
+    """Each whole-body measure says its unit, what it approximates and which way it grows."""
+    for name in ("knee_flexion", "hip_flexion", "ankle_dorsiflexion", "trunk_inclination"):
+        m = get_measure(name)
+        assert m.unit == "deg"
+        assert "0 =" in m.description or "0 upright" in m.description, name
+        assert "ncrease" in m.description or "90 =" in m.description, name

@@ -1,0 +1,678 @@
+"""Accuracy benchmark: the real ``analyze`` path against ground truth, per stretch/exercise.
+
+Runs ``coach.analyze.analyze_video`` (the code ``stretch-coach analyze`` runs: decoder,
+PoseLandmarker, smoothing, trackers, report) over up to four suites and compares its
+report with the truth beside each clip:
+
+* ``samples``: ``sample_videos/*.mp4`` with ``*.truth.json`` (the avatar sidecar format:
+  ``exercise``, ``side``, per-frame ``landmarks``, ``reps`` and ``expected``);
+* ``validation``: a folder of generated clips in the same sidecar format (``--validation``;
+  e.g. from ``python -m avatar validation --out DIR``);
+* ``real``: a folder of real-person clips with hand-made truth ``<clip>.json`` in the
+  real-clips format (``rep_count``, ``reps[]``, ``holds[]``, ``non_exercise_segments``;
+  ``--real``). Each clip's ``movement`` picks a definition from ``REAL_MOVEMENTS`` (or a
+  ``definition`` field in the truth file, or a ``--real-map`` JSON file
+  ``{"<clip stem or movement>": {"definition": ID, "side": "left|right|null"}}``);
+* ``workout``: the labelled push-up / pull-up / squat set (``--workout DIR`` holding
+  ``raw/<exercise>/*.mp4`` and ``labels/<exercise>/<name>.csv`` with ``frame,time,label``;
+  a 1 marks a rep start). A plain two-threshold angle counter runs on the *same* pose
+  model output beside the project, so the comparison is made in one run.
+
+Per group it prints count exact %, within one %, count MAE, hold-time error (s),
+primary-measure MAE against per-frame truth (where the truth has it) and fault timing
+(where the truth lists faults), then one row per clip. The table goes to stdout as
+markdown, progress to stderr, ``--json FILE`` writes everything machine-readable.
+
+Counting convention for the workout set: ``count`` is the number of labelled rep starts
+that can finish inside the clip (a start in the clip's last second cannot: it is a
+partial rep, as in the real-clips format); the ``labels`` columns count every labelled
+start. Label files that are all zeros are excluded (15 push-up files have no label at
+all although their clips show push-ups); a label file whose video is absent, a git-LFS
+pointer or unreadable counts as missing. Both numbers are printed.
+
+Pose cache: by default the model's output for each clip is recorded under
+``--pose-cache`` (keyed by the video's SHA-256, the model file and the options that
+change what the model sees) and replayed on later runs, so changing a definition or
+the engine re-judges every clip in seconds. Decoding, smoothing, trackers and report
+still run for real; ``--no-cache`` runs the model afresh.
+
+Usage:
+    python benchmarks/accuracy.py                          # samples only
+    python benchmarks/accuracy.py --real ../realclips/calib --workout ../realclips/workout \\
+        --definitions benchmarks/definitions --json out/accuracy.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import math
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from coach.analyze import AnalysisOptions, analyze_video  # noqa: E402
+from exercises.definition import StretchDefinition, load_library  # noqa: E402
+from exercises.measures import get_measure  # noqa: E402
+from pose.frame import PoseFrame  # noqa: E402
+from pose.geometry import joint_angle  # noqa: E402
+from pose.landmarks import NUM_LANDMARKS, side_landmark  # noqa: E402
+
+log = logging.getLogger("accuracy")
+
+DEFAULT_CACHE = Path(os.environ.get("STRETCH_COACH_BENCH_CACHE",
+                                    Path.home() / ".cache" / "stretch-coach" / "bench-poses"))
+ANALYSIS = {"max_side": 960, "num_poses": 1, "people_check_s": 4.0}  # AnalysisOptions defaults
+
+#: Real-clips ``movement`` -> (definition id, side policy). ``side`` None: every side of a
+#: sided definition is tracked and the counts are summed (alternating clips); "clip": use
+#: the clip's own ``side`` when it is left or right.
+REAL_MOVEMENTS: dict[str, dict[str, Any]] = {
+    "shoulder_abduction": {"definition": "lateral_raise", "one_arm": "lateral_raise_one_arm"},
+    "shoulder_flexion": {"definition": "front_raise"},
+    "trunk_side_bend": {"definition": "standing_side_bend"},
+    "overhead_side_bend": {"definition": "overhead_side_bend"},
+    "thoracic_rotation": {"definition": "standing_trunk_rotation"},
+}
+
+#: Workout exercise folder -> (definition id, plain-counter joint, up threshold, down
+#: threshold). The plain counter is the textbook hobby rule: the joint angle (degrees,
+#: 180 = straight) of the better-seen side must go below ``down`` and come back above
+#: ``up``; one rep per return. No smoothing, no visibility gate, no settle time.
+WORKOUT: dict[str, tuple[str, str, float, float]] = {
+    "push-ups": ("push_up", "elbow", 160.0, 90.0),
+    "pull-ups": ("pull_up", "elbow", 160.0, 90.0),
+    "squats": ("squat", "knee", 160.0, 90.0),
+}
+_JOINTS = {"elbow": ("shoulder", "elbow", "wrist"), "knee": ("hip", "knee", "ankle")}
+LFS_POINTER_MAX_BYTES = 1024
+
+
+# ------------------------------------------------------------------ cases and results
+
+@dataclass
+class Case:
+    """One clip to analyse and the truth to judge it by."""
+
+    suite: str
+    name: str
+    video: str
+    definition: str
+    side: str | None = None
+    group: str = ""
+    count: int | None = None
+    count_labels: int | None = None        # workout: every labelled start (incl. partial)
+    full: int | None = None                 # reps that reach the prescribed range (validation)
+    holds: list[dict[str, Any]] = field(default_factory=list)   # start_s, end_s, (rep)
+    faults: list[dict[str, Any]] = field(default_factory=list)  # id, rep, start_s
+    truth_path: str | None = None           # sidecar with per-frame landmarks
+    truth_side: str | None = None
+    non_exercise: list[tuple[float, float]] = field(default_factory=list)
+    plain: tuple[str, float, float] | None = None
+    skip: str | None = None                 # reason the clip cannot be run
+
+
+@dataclass
+class Result:
+    """What the project (and the plain counter) said about one case."""
+
+    case: Case
+    count: int | None = None
+    full_reps: int | None = None            # reps that reached the target band
+    plain_count: int | None = None
+    hold_errors: list[float] = field(default_factory=list)
+    holds_missed: int = 0
+    measure_mae: float | None = None
+    fault_errors: list[float] = field(default_factory=list)
+    faults_missed: int = 0
+    reps_in_non_exercise: int = 0
+    assessable_share: float | None = None
+    setup_issues: dict[str, int] = field(default_factory=dict)
+    reps: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def count_error(self) -> int | None:
+        if self.count is None or self.case.count is None:
+            return None
+        return self.count - self.case.count
+
+
+# ------------------------------------------------------------------ suites
+
+def _clip_for(truth: Path, suffix: str) -> Path:
+    return truth.with_name(truth.name[: -len(suffix)] + ".mp4")
+
+
+def sample_cases(directory: Path, suite: str) -> list[Case]:
+    """Cases from avatar-sidecar clips (``*.truth.json`` beside ``*.mp4``)."""
+    cases = []
+    for truth_path in sorted(directory.glob("*.truth.json")):
+        t = json.loads(truth_path.read_text())
+        exp = t.get("expected", {})
+        holds = []
+        detail = {d.get("rep"): d for d in exp.get("rep_detail", [])}
+        for i, r in enumerate(t.get("reps", []), 1):
+            if r.get("in_position_s") is not None and r.get("hold_end_s") is not None:
+                h = {"start_s": r["in_position_s"], "end_s": r["hold_end_s"], "rep": i}
+                if detail.get(i, {}).get("hold_s") is not None:  # geometric hold time
+                    h["hold_s"] = detail[i]["hold_s"]
+                holds.append(h)
+        faults = [f for f in exp.get("faults", []) if f.get("start_s") is not None]
+        side = t.get("side")
+        cases.append(Case(
+            suite=suite, name=truth_path.name[: -len(".truth.json")],
+            video=str(_clip_for(truth_path, ".truth.json")), definition=t["exercise"],
+            side=side if side in ("left", "right") else None, group=t["exercise"],
+            count=exp.get("reps"), full=exp.get("full_reps"), holds=holds, faults=faults,
+            truth_path=str(truth_path),
+            truth_side=side))
+    return cases
+
+
+def real_cases(directory: Path, mapping: dict[str, Any]) -> list[Case]:
+    """Cases from real clips with hand-made truth ``<clip>.json``."""
+    cases = []
+    for truth_path in sorted(directory.glob("*.json")):
+        t = json.loads(truth_path.read_text())
+        if "rep_count" not in t:
+            continue
+        video = truth_path.with_suffix(".mp4")
+        if t.get("clip"):
+            video = truth_path.with_name(t["clip"])
+        stem = truth_path.stem
+        movement = t.get("movement", "")
+        entry = dict(mapping.get(stem) or mapping.get(movement) or REAL_MOVEMENTS.get(movement)
+                     or {})
+        if t.get("definition"):
+            entry["definition"] = t["definition"]
+        side = str(t.get("side", "")).split()[0].lower() if t.get("side") else ""
+        one_side = side in ("left", "right")
+        definition = entry.get("one_arm") if one_side and entry.get("one_arm") else \
+            entry.get("definition")
+        want_side = entry.get("side", side if one_side else None)
+        nonex = [(float(s.get("start_s") or 0.0), float(s.get("end_s") or math.inf))
+                 for s in t.get("non_exercise_segments") or []]
+        cases.append(Case(
+            suite="real", name=stem, video=str(video), definition=definition or "?",
+            side=want_side, group=definition or movement, count=int(t["rep_count"]),
+            holds=[{"start_s": h["start_s"], "end_s": h["end_s"]} for h in t.get("holds") or []],
+            non_exercise=nonex,
+            skip=None if definition else f"no definition for movement {movement!r}"))
+    return cases
+
+
+def workout_cases(directory: Path) -> tuple[list[Case], dict[str, dict[str, int]]]:
+    """Cases from the labelled workout set, and per exercise how many label files were
+    excluded or missing (and why)."""
+    cases: list[Case] = []
+    tally: dict[str, dict[str, int]] = {}
+    for exercise, (definition, joint, up, down) in WORKOUT.items():
+        labels_dir = directory / "labels" / exercise
+        t = tally.setdefault(exercise, {"label_files": 0, "all_zero": 0, "missing_video": 0,
+                                        "lfs_pointer": 0, "used": 0})
+        for label_path in sorted(labels_dir.glob("*.csv")):
+            t["label_files"] += 1
+            times, labels = [], []
+            with open(label_path, newline="") as fh:
+                for row in csv.DictReader(fh):
+                    times.append(float(row["time"]))
+                    labels.append(float(row["label"]))
+            starts = [tm for tm, lab in zip(times, labels, strict=True) if lab >= 0.5]
+            if not starts:
+                t["all_zero"] += 1
+                continue
+            video = directory / "raw" / exercise / (label_path.stem + ".mp4")
+            skip = None
+            if not video.exists():
+                t["missing_video"] += 1
+                skip = "video missing"
+            elif video.stat().st_size <= LFS_POINTER_MAX_BYTES:
+                t["lfs_pointer"] += 1
+                skip = "video is a git-LFS pointer"
+            duration = (times[-1] + (times[1] - times[0] if len(times) > 1 else 0.0)) if times \
+                else 0.0
+            full = sum(1 for s in starts if s < duration - 1.0)
+            cases.append(Case(suite="workout", name=f"{exercise}/{label_path.stem}",
+                              video=str(video), definition=definition, group=definition,
+                              count=full, count_labels=len(starts), plain=(joint, up, down),
+                              skip=skip))
+    return cases, tally
+
+
+# ------------------------------------------------------------------ analysis of one case
+
+def plain_counter(frames: list[PoseFrame], joint: str, up: float, down: float) -> int:
+    """The plain two-threshold counter on raw pose frames (see ``WORKOUT``)."""
+    a, b, c = _JOINTS[joint]
+    reps, is_down = 0, False
+    for f in frames:
+        if f.is_empty:
+            continue
+        best, best_vis = math.nan, -1.0
+        for side in ("left", "right"):
+            lms = [side_landmark(side, p) for p in (a, b, c)]
+            vis = float(np.mean([f.visibility[int(lm)] for lm in lms]))
+            if vis > best_vis:
+                best_vis = vis
+                best = joint_angle(*(f.point(lm) for lm in lms))
+        if not math.isfinite(best):
+            continue
+        if best < down:
+            is_down = True
+        elif best > up and is_down:
+            is_down = False
+            reps += 1
+    return reps
+
+
+def _truth_series(truth: dict[str, Any], measure: str, side: str) -> np.ndarray:
+    """Primary measure on the sidecar's projected true joints, per frame."""
+    w, h = truth["width"], truth["height"]
+    m = get_measure(measure)
+    out = []
+    for i, pts in enumerate(truth["landmarks"]):
+        xy = np.array([[np.nan, np.nan] if p is None else p for p in pts], dtype=float)
+        if xy.shape != (NUM_LANDMARKS, 2):
+            out.append(np.nan)
+            continue
+        vis = np.where(np.isfinite(xy[:, 0]), 1.0, 0.0)
+        out.append(m(PoseFrame(xy=xy, visibility=vis, timestamp_s=i / truth["fps"],
+                               image_size=(w, h)), side))
+    return np.array(out, dtype=float)
+
+
+def _estimator(case: Case, cache: Path | None) -> tuple[object, Path | None, bool]:
+    from benchmarks.pose_cache import CacheKey, RecordingEstimator, ReplayEstimator, load_frames
+    from pose.model import resolve_model
+
+    model = resolve_model(None)
+    out = None
+    if cache is not None:
+        key = CacheKey.for_video(case.video, model, **ANALYSIS)
+        out = cache / key.file_name()
+        if out.exists():
+            return ReplayEstimator(load_frames(out)), out, True
+    from pose.estimator import PoseEstimator
+
+    est = PoseEstimator(model, num_poses=ANALYSIS["num_poses"],
+                        people_check_s=ANALYSIS["people_check_s"])
+    return RecordingEstimator(est), out, False
+
+
+def run_case(case: Case, library: dict[str, StretchDefinition], cache: Path | None,
+             csv_dir: Path | None = None) -> Result:
+    """Analyse one clip with the real analyze path and compare with its truth."""
+    from benchmarks.pose_cache import CacheKey, save_frames
+
+    res = Result(case)
+    if case.skip:
+        res.error = case.skip
+        return res
+    if case.definition not in library:
+        res.error = f"definition {case.definition!r} not found (pass --definitions DIR)"
+        return res
+    definition = library[case.definition]
+    t0 = time.perf_counter()
+    try:
+        estimator, cache_file, replayed = _estimator(case, cache)
+    except Exception as e:  # unreadable video while hashing, model unavailable
+        res.error = f"{type(e).__name__}: {e}"
+        return res
+    try:
+        csv_path = (csv_dir / (case.name.replace("/", "__") + ".csv")) if csv_dir else None
+        options = AnalysisOptions(side=case.side, csv_path=csv_path, **ANALYSIS)
+        report = analyze_video(case.video, definition, options, estimator=estimator)
+    except Exception as e:
+        res.error = f"{type(e).__name__}: {e}"
+        return res
+    finally:
+        estimator.close()  # type: ignore[attr-defined]
+    frames = estimator.frames  # type: ignore[attr-defined]
+    if cache_file is not None and not replayed:
+        from pose.model import resolve_model
+
+        save_frames(cache_file, frames, CacheKey.for_video(case.video, resolve_model(None),
+                                                           **ANALYSIS))
+    res.seconds = time.perf_counter() - t0
+    res.count = report.reps_done
+    res.full_reps = sum(1 for r in report.reps if r["complete"] and r["reached_target"])
+    res.assessable_share = report.assessable_share
+    res.setup_issues = dict(report.setup_issues)
+    res.reps = [{k: r[k] for k in ("side", "start_s", "end_s", "complete", "peak",
+                                   "reached_target", "hold_s")} for r in report.reps]
+    if case.plain is not None:
+        res.plain_count = plain_counter(frames, *case.plain)
+    _compare_holds(res, report)
+    _compare_faults(res, report)
+    _compare_series(res, report, definition)
+    for r in report.reps:
+        if r["complete"] and any(s <= (r["start_s"] or 0) < e for s, e in case.non_exercise):
+            res.reps_in_non_exercise += 1
+    return res
+
+
+def _compare_holds(res: Result, report: Any) -> None:
+    reps = [r for r in report.reps if r["complete"]]
+    for h in res.case.holds:
+        truth = h.get("hold_s", h["end_s"] - h["start_s"])
+        if "rep" in h and h["rep"] <= len(reps):
+            match = reps[h["rep"] - 1]
+        else:
+            mid = (h["start_s"] + h["end_s"]) / 2
+            match = next((r for r in report.reps if r["start_s"] <= mid <= r["end_s"]), None)
+        if match is None:
+            res.holds_missed += 1
+            res.hold_errors.append(truth)
+        else:
+            res.hold_errors.append(abs((match["hold_s"] or 0.0) - truth))
+
+
+def _compare_faults(res: Result, report: Any) -> None:
+    for f in res.case.faults:
+        matches = [g for g in report.faults if g["id"] == f["id"] and g["rep"] == f.get("rep")]
+        if not matches:
+            res.faults_missed += 1
+            continue
+        res.fault_errors.append(min(abs(g["start_s"] - f["start_s"]) for g in matches))
+
+
+def _compare_series(res: Result, report: Any, definition: StretchDefinition) -> None:
+    case = res.case
+    if case.truth_path is None:
+        return
+    truth = json.loads(Path(case.truth_path).read_text())
+    if not truth.get("landmarks"):
+        return
+    p = definition.primary
+    if not definition.is_sided:
+        msr_side, key = "left", "both"
+    else:
+        side = case.truth_side if case.truth_side in ("left", "right") else definition.sides[0]
+        msr_side = side if p.side == "same" else ("right" if side == "left" else "left")
+        key = side
+    if key not in report.series:
+        return
+    given = (truth.get("truth_measures") or {}).get(f"{p.measure}@{msr_side}")
+    if given is None and not definition.is_sided:
+        given = (truth.get("truth_measures") or {}).get(p.measure)
+    expected = (np.array([np.nan if v is None else v for v in given], dtype=float)
+                if given is not None else _truth_series(truth, p.measure, msr_side))
+    got = np.array([np.nan if v is None else v for v in report.series[key]], dtype=float)
+    n = min(got.size, expected.size)
+    ok = np.isfinite(got[:n]) & np.isfinite(expected[:n])
+    if ok.any():
+        res.measure_mae = float(np.mean(np.abs(got[:n][ok] - expected[:n][ok])))
+
+
+# ------------------------------------------------------------------ aggregation and output
+
+def _pct(k: int, n: int) -> str:
+    return f"{100.0 * k / n:.0f} %" if n else "-"
+
+
+def _mean(xs: list[float]) -> float | None:
+    return float(np.mean(xs)) if xs else None
+
+
+def _f(x: float | None, nd: int = 2) -> str:
+    return "-" if x is None else f"{x:.{nd}f}"
+
+
+def summarise(results: list[Result]) -> list[dict[str, Any]]:
+    """Aggregate per (suite, group)."""
+    groups: dict[tuple[str, str], list[Result]] = {}
+    for r in results:
+        groups.setdefault((r.case.suite, r.case.group), []).append(r)
+    rows = []
+    for (suite, group), rs in sorted(groups.items()):
+        judged = [r for r in rs if r.count is not None and r.case.count is not None]
+        errs = [r.count_error for r in judged]
+        row: dict[str, Any] = {
+            "suite": suite, "group": group, "clips": len(rs), "judged": len(judged),
+            "not_run": len(rs) - len(judged),
+            "exact": sum(1 for e in errs if e == 0), "within_one": sum(1 for e in errs
+                                                                      if abs(e) <= 1),
+            "count_mae": _mean([abs(e) for e in errs]),
+            "truth_reps": sum(r.case.count for r in judged),
+            "counted_reps": sum(r.count for r in judged),
+            "full_truth": sum(r.case.full for r in judged if r.case.full is not None),
+            "full_counted": sum(r.full_reps for r in judged if r.case.full is not None),
+            "full_exact": sum(1 for r in judged if r.case.full is not None
+                              and r.full_reps == r.case.full),
+            "full_judged": sum(1 for r in judged if r.case.full is not None),
+            "hold_error_s": _mean([e for r in judged for e in r.hold_errors]),
+            "holds": sum(len(r.case.holds) for r in judged),
+            "holds_missed": sum(r.holds_missed for r in judged),
+            "measure_mae": _mean([r.measure_mae for r in judged if r.measure_mae is not None]),
+            "faults": sum(len(r.case.faults) for r in judged),
+            "faults_found": sum(len(r.fault_errors) for r in judged),
+            "fault_timing_s": _mean([e for r in judged for e in r.fault_errors]),
+        }
+        if any(r.case.plain for r in rs):
+            pj = [r for r in judged if r.plain_count is not None]
+            pe = [r.plain_count - r.case.count for r in pj]
+            row.update({
+                "plain_exact": sum(1 for e in pe if e == 0),
+                "plain_within_one": sum(1 for e in pe if abs(e) <= 1),
+                "plain_mae": _mean([abs(e) for e in pe]),
+                "exact_labels": sum(1 for r in judged if r.count == r.case.count_labels),
+                "within_one_labels": sum(1 for r in judged
+                                         if abs(r.count - r.case.count_labels) <= 1),
+                "plain_exact_labels": sum(1 for r in pj if r.plain_count == r.case.count_labels),
+                "plain_within_one_labels": sum(1 for r in pj if abs(r.plain_count
+                                                                    - r.case.count_labels) <= 1),
+            })
+        rows.append(row)
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]], results: list[Result],
+             tally: dict[str, dict[str, int]] | None, per_clip: bool = True) -> str:
+    """The report as markdown tables."""
+    out = ["| suite | stretch / exercise | clips | count exact | within one | count MAE | "
+           "reps truth→counted | full reps truth→counted | hold error (s) (holds matched) | "
+           "measure MAE | faults found, timing (s) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        n = r["judged"]
+        faults = (f"{r['faults_found']}/{r['faults']}, {_f(r['fault_timing_s'])}"
+                  if r["faults"] else "-")
+        holds = (f"{_f(r['hold_error_s'])} ({r['holds'] - r['holds_missed']}/{r['holds']})"
+                 if r["holds"] else "-")
+        clips = f"{n}" + (f" (+{r['not_run']} not run)" if r["not_run"] else "")
+        full = (f"{r['full_truth']}→{r['full_counted']} ({r['full_exact']}/{r['full_judged']} "
+                f"clips exact)" if r["full_judged"] else "-")
+        out.append(f"| {r['suite']} | {r['group']} | {clips} | {_pct(r['exact'], n)} | "
+                   f"{_pct(r['within_one'], n)} | {_f(r['count_mae'])} | "
+                   f"{r['truth_reps']}→{r['counted_reps']} | {full} | {holds} | "
+                   f"{_f(r['measure_mae'])} | {faults} |")
+    wrows = [r for r in rows if "plain_exact" in r]
+    if wrows:
+        out += ["", "Workout set, project vs the plain two-threshold counter on the same pose "
+                "output (count = labelled starts that can finish in the clip; "
+                "labels = every labelled start):", "",
+                "| exercise | clips | project exact | project within one | plain exact | "
+                "plain within one | project MAE | plain MAE | project exact / ±1 (labels) | "
+                "plain exact / ±1 (labels) |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in wrows:
+            n = r["judged"]
+            out.append(f"| {r['group']} | {n} | {_pct(r['exact'], n)} | "
+                       f"{_pct(r['within_one'], n)} | {_pct(r['plain_exact'], n)} | "
+                       f"{_pct(r['plain_within_one'], n)} | {_f(r['count_mae'])} | "
+                       f"{_f(r['plain_mae'])} | {_pct(r['exact_labels'], n)} / "
+                       f"{_pct(r['within_one_labels'], n)} | "
+                       f"{_pct(r['plain_exact_labels'], n)} / "
+                       f"{_pct(r['plain_within_one_labels'], n)} |")
+    if tally:
+        out += ["", "Workout label files: " + "; ".join(
+            f"{ex}: {t['label_files']} files, {t['all_zero']} all-zero excluded, "
+            f"{t['missing_video']} video missing, {t['lfs_pointer']} LFS pointer"
+            for ex, t in tally.items())]
+    if per_clip:
+        out += ["", "| suite | clip | definition | side | truth | counted | full | plain | "
+                "assessable | setup issues (frames) | note |",
+                "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for res in results:
+            c = res.case
+            issues = ", ".join(f"{k} {v}" for k, v in sorted(res.setup_issues.items(),
+                                                             key=lambda kv: -kv[1]))
+            note = res.error or ""
+            if res.reps_in_non_exercise:
+                note += f" {res.reps_in_non_exercise} rep(s) in a non-exercise segment"
+            truth = "-" if c.count is None else str(c.count)
+            if c.count_labels is not None and c.count_labels != c.count:
+                truth += f" ({c.count_labels} labels)"
+            share = "-" if res.assessable_share is None else f"{100 * res.assessable_share:.0f} %"
+            out.append(f"| {c.suite} | {c.name} | {c.definition} | {c.side or 'all'} | {truth} "
+                       f"| {_s(res.count)} | {_s(res.full_reps)} | {_s(res.plain_count)} | "
+                       f"{share} | {issues} | {note.strip()} |")
+    return "\n".join(out)
+
+
+def _s(x: int | None) -> str:
+    return "-" if x is None else str(x)
+
+
+# ------------------------------------------------------------------ main
+
+_LIB: dict[str, StretchDefinition] = {}
+_CFG: dict[str, Any] = {}
+
+
+def _init_worker(definitions: list[str], cache: str | None, csv_dir: str | None) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    _LIB.update(load_definitions(definitions))
+    _CFG.update(cache=Path(cache) if cache else None, csv_dir=Path(csv_dir) if csv_dir else None)
+
+
+def _work(case: Case) -> Result:
+    return run_case(case, _LIB, _CFG["cache"], _CFG["csv_dir"])
+
+
+def load_definitions(extra: list[str]) -> dict[str, StretchDefinition]:
+    """The built-in library plus every ``--definitions`` folder (later ones override)."""
+    lib = dict(load_library())
+    for d in extra:
+        lib.update(load_library(d))
+    return lib
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (see the module docstring)."""
+    p = argparse.ArgumentParser(
+        prog="benchmarks/accuracy.py",
+        description="Accuracy of the real analyze path against ground truth, per stretch: "
+                    "count exact / within one / MAE, hold-time error, primary-measure MAE, "
+                    "fault timing; on the workout set also the plain two-threshold counter "
+                    "on the same pose output. Table (markdown) to stdout, progress to stderr.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  python benchmarks/accuracy.py --real ../realclips/calib "
+               "--workout ../realclips/workout \\\n      --definitions benchmarks/definitions "
+               "--json out/accuracy.json")
+    p.add_argument("--samples", type=Path, default=ROOT / "sample_videos",
+                   help="folder of avatar clips with *.truth.json (default: sample_videos/)")
+    p.add_argument("--no-samples", action="store_true", help="skip the sample clips")
+    p.add_argument("--validation", type=Path, action="append", default=[],
+                   help="folder of generated validation clips (*.mp4 + *.truth.json)")
+    p.add_argument("--real", type=Path, action="append", default=[],
+                   help="folder of real clips with hand-made truth <clip>.json")
+    p.add_argument("--real-map", type=Path, default=None,
+                   help="JSON {clip stem or movement: {definition, side}} overriding the "
+                        "built-in movement table")
+    p.add_argument("--workout", type=Path, default=None,
+                   help="labelled workout set: DIR/raw/<exercise>/*.mp4 and "
+                        "DIR/labels/<exercise>/*.csv")
+    p.add_argument("--definitions", action="append", default=[],
+                   help="extra definition folder(s), added to the built-in library "
+                        "(default: benchmarks/definitions when it exists)")
+    p.add_argument("--only", default=None, help="run only clips whose name contains this")
+    p.add_argument("--pose-cache", type=Path, default=DEFAULT_CACHE,
+                   help=f"record/replay the pose model's output here (default: {DEFAULT_CACHE})")
+    p.add_argument("--no-cache", action="store_true", help="always run the pose model afresh")
+    p.add_argument("--csv-dir", type=Path, default=None,
+                   help="write each clip's per-frame CSV (as 'stretch-coach analyze --csv')")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="worker processes (each runs its own model; counts do not depend on "
+                        "it, only the wall time). Default 1")
+    p.add_argument("--json", type=Path, default=None, help="write machine-readable results")
+    p.add_argument("--no-clips", action="store_true", help="omit the per-clip table")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    definitions = [str(d) for d in args.definitions]
+    default_defs = ROOT / "benchmarks" / "definitions"
+    if not definitions and default_defs.is_dir():
+        definitions = [str(default_defs)]
+    library = load_definitions(definitions)
+    mapping = json.loads(args.real_map.read_text()) if args.real_map else {}
+    cases: list[Case] = []
+    if not args.no_samples and args.samples.is_dir():
+        cases += sample_cases(args.samples, "samples")
+    for v in args.validation:
+        cases += sample_cases(v, "validation")
+    for r in args.real:
+        cases += real_cases(r, mapping)
+    tally = None
+    if args.workout:
+        wc, tally = workout_cases(args.workout)
+        cases += wc
+    if args.only:
+        cases = [c for c in cases if args.only in c.name]
+    if not cases:
+        print("no clips found; see --help", file=sys.stderr)
+        return 2
+    cache = None if args.no_cache else args.pose_cache
+    if args.csv_dir:
+        args.csv_dir.mkdir(parents=True, exist_ok=True)
+    results: list[Result] = []
+    t0 = time.perf_counter()
+
+    def progress(i: int, res: Result) -> None:
+        c = res.case
+        got = res.error or f"counted {res.count} (truth {c.count})"
+        print(f"[{i}/{len(cases)}] {c.suite} {c.name}: {got}", file=sys.stderr, flush=True)
+
+    if args.jobs > 1:
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(args.jobs, _init_worker,
+                      (definitions, str(cache) if cache else None,
+                       str(args.csv_dir) if args.csv_dir else None)) as pool:
+            for i, res in enumerate(pool.imap(_work, cases), 1):
+                progress(i, res)
+                results.append(res)
+    else:
+        for i, case in enumerate(cases, 1):
+            res = run_case(case, library, cache, args.csv_dir)
+            progress(i, res)
+            results.append(res)
+    rows = summarise(results)
+    print(markdown(rows, results, tally, per_clip=not args.no_clips))
+    print(f"done: {len(cases)} clips in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"summary": rows, "workout_labels": tally,
+                   "clips": [{**asdict(r), "count_error": r.count_error} for r in results]}
+        args.json.write_text(json.dumps(payload, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
