@@ -294,13 +294,20 @@ def _elbow_extension(frame: PoseFrame, side: str) -> float:
                        _p(frame, side, "wrist"))
 
 
+#: How far apart the two arms may be and still count as level, degrees (arms_elevation).
+ARMS_LEVEL_TOLERANCE = 10.0
+
+
 @_register("arms_elevation", "deg", False,
-           "The lower of the two arms' elevation (as shoulder_abduction), so both arms must rise.",
+           "Both arms' elevation (as shoulder_abduction): their mean while they are within "
+           "10° of each other, else the lower arm plus 5°, so both arms must rise (one arm "
+           "alone never passes) without the low bias of taking the lower of two noisy "
+           "readings.",
            _both("shoulder", "elbow"))
 def _arms_elevation(frame: PoseFrame, side: str) -> float:
+    a, b = _shoulder_abduction(frame, "left"), _shoulder_abduction(frame, "right")
     # np.minimum propagates NaN; the builtin min(nan, x) or min(x, nan) depends on order
-    return float(np.minimum(_shoulder_abduction(frame, "left"),
-                            _shoulder_abduction(frame, "right")))
+    return float(np.minimum(a, b) + np.minimum(abs(a - b), ARMS_LEVEL_TOLERANCE) / 2.0)
 
 
 @_register("elbows_extension", "deg", False,

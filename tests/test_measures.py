@@ -151,8 +151,8 @@ ROUND_TRIPS = [
     ("abduction is relative to the trunk, not the image", {"abduction": (90, 45),
                                                             "trunk_lean": 15},
      "shoulder_abduction", {"left": 90.0, "right": 45.0}),
-    ("both arms must rise: the lower one", {"abduction": (150, 60)}, "arms_elevation",
-     {"left": 60.0}),
+    ("both arms must rise: the lower one (+5)", {"abduction": (150, 60)}, "arms_elevation",
+     {"left": 65.0}),
     ("elbow angles", {"elbow": (60, 175)}, "elbow_extension", {"left": 60.0, "right": 175.0}),
     ("more bent elbow", {"elbow": (60, 175)}, "elbows_extension", {"left": 60.0}),
     ("elbow asymmetry", {"elbow": (60, 175)}, "elbows_flexion_difference", {"left": 115.0}),
@@ -604,3 +604,15 @@ def test_whole_body_measures_state_unit_and_direction() -> None:
         assert m.unit == "deg"
         assert "0 =" in m.description or "0 upright" in m.description, name
         assert "ncrease" in m.description or "90 =" in m.description, name
+
+
+@pytest.mark.parametrize(("arms", "expected"), [
+    ((100.0, 100.0), 100.0),   # level: the value itself
+    ((96.0, 104.0), 100.0),    # level within noise: the mean, not the lower reading
+    ((170.0, 10.0), 15.0),     # one arm up: the lower arm (+5), never a two-arm rep
+    ((120.0, 60.0), 65.0),
+])
+def test_arms_elevation_is_the_mean_of_level_arms_and_the_lower_otherwise(
+        arms: tuple[float, float], expected: float) -> None:
+    assert compute("arms_elevation", front_pose(abduction=arms)) == pytest.approx(expected,
+                                                                                  abs=0.01)
