@@ -233,7 +233,10 @@ class StretchDefinition(_Model):
     name: str = Field(min_length=3)
     summary: str = Field(min_length=10)
     targets_area: str = Field(min_length=3, description="What it stretches, in plain words")
-    view: Literal["front", "side"]
+    #: the camera view the stretch needs: "front" (facing the camera), "side" (side-on) or
+    #: "any" (measures that read the same from any angle, e.g. an elbow angle on the side
+    #: nearer the camera: no view check)
+    view: Literal["front", "side", "any"]
     sides: tuple[Literal["left", "right"], ...] = ()
     required: tuple[str, ...] = ("shoulders",)
     steps: tuple[str, ...] = Field(min_length=1)

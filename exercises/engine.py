@@ -175,7 +175,8 @@ class StretchTracker:
         lms: list[Landmark] = []
         for name in self.definition.required:
             lms.extend(group_landmarks(name))
-        if self.definition.view == "front":
+        if self.definition.view == "front" or (self.definition.view == "any"
+                                               and not self._primary.near_side):
             lms.extend(self._primary.landmarks(self._primary_side))
             return list(dict.fromkeys(lms))
         near = near_side(frame)
@@ -193,9 +194,10 @@ class StretchTracker:
             return ("too_small", f"The picture is too small to judge ({w}x{h} pixels). Use a "
                     "camera or video of at least 320x240 pixels")
         if frame.is_empty:
-            return ("nobody", "I can't see you. Step into the camera's view, facing it"
-                    if self.definition.view == "front" else
-                    "I can't see you. Step into the camera's view, side-on to it")
+            return ("nobody", {
+                "front": "I can't see you. Step into the camera's view, facing it",
+                "side": "I can't see you. Step into the camera's view, side-on to it",
+            }.get(self.definition.view, "I can't see you. Step into the camera's view"))
         missing = frame.missing(self._required(frame), self.tuning.visibility)
         if missing:
             return ("not_visible", self._visibility_message(frame, missing))
@@ -227,6 +229,8 @@ class StretchTracker:
 
     def _view_problem(self, frame: PoseFrame) -> tuple[str, str] | None:
         """Wrong camera view: facing away, or turned further than the definition allows."""
+        if self.definition.view == "any":
+            return None
         yaw = body_yaw(frame)
         tolerance = self.definition.camera.view_tolerance_deg
         if self.definition.view == "front":

@@ -951,3 +951,17 @@ def test_no_diagnosis_when_reps_counted() -> None:
     tracker = StretchTracker(TILT, "left")
     run(tracker, timeline(keys))
     assert tracker.diagnosis() is None
+
+
+def test_any_view_definition_is_never_refused_for_its_view() -> None:
+    d = StretchDefinition.model_validate({
+        "id": "any_test", "name": "Any test", "summary": "Any-view movement for tests.",
+        "targets_area": "elbow", "view": "any", "required": [],
+        "steps": ["Bend your elbow."], "safety": "Stop if it hurts.",
+        "camera": {"setup": "Anywhere the camera sees you."},
+        "primary": {"measure": "elbow_extension_near", "direction": "decrease", "label": "Elbow",
+                    "rest": 150, "start": 135, "target": [30, 100], "cue_more": "More"},
+    })
+    for yaw in (0.0, 45.0, 90.0):
+        fbs = run(StretchTracker(d), [_world(front_pose(t=i * DT), yaw) for i in range(20)])
+        assert all(fb.assessable for fb in fbs), yaw

@@ -7,6 +7,8 @@ import streamlit as st
 from app.ui import demo_clip, dose_text, fill_text, get_library, page_header, unit_text
 from exercises.measures import get_measure
 
+VIEW_WORDS = {"front": "facing the camera", "side": "side on", "any": "any angle"}
+
 page_header("Stretch library", ":material/menu_book:",
             "Every stretch the coach knows. Open one to see how to do it and where to put "
             "your camera. Sided stretches are written for the left side; the right side is "
@@ -38,7 +40,7 @@ for d in shown:
             st.markdown(f"**Safety.** {d.safety}")
         with side:
             st.markdown(f"**Camera.** {d.camera.setup}")
-            st.markdown(f"**View:** {'facing the camera' if d.view == 'front' else 'side on'}"
+            st.markdown(f"**View:** {VIEW_WORDS[d.view]}"
                         f"  \n**Dose:** {dose_text(d)}")
             lo, hi = d.primary.target
             u = unit_text(get_measure(d.primary.measure).unit)
