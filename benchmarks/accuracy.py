@@ -65,7 +65,7 @@ if str(ROOT) not in sys.path:
 
 from coach.analyze import AnalysisOptions, analyze_video  # noqa: E402
 from exercises.definition import StretchDefinition, load_library  # noqa: E402
-from exercises.measures import get_measure  # noqa: E402
+from exercises.measures import definition_needs_face, get_measure  # noqa: E402
 from pose.frame import PoseFrame  # noqa: E402
 from pose.geometry import joint_angle  # noqa: E402
 from pose.landmarks import NUM_LANDMARKS, side_landmark  # noqa: E402
@@ -295,7 +295,8 @@ def _truth_series(truth: dict[str, Any], measure: str, side: str) -> np.ndarray:
     return np.array(out, dtype=float)
 
 
-def _estimator(case: Case, cache: Path | None) -> tuple[object, Path | None, bool]:
+def _estimator(case: Case, cache: Path | None,
+               face: bool = False) -> tuple[object, Path | None, bool]:
     from benchmarks.pose_cache import CacheKey, RecordingEstimator, ReplayEstimator, load_frames
     from pose.model import resolve_model
 
@@ -309,7 +310,9 @@ def _estimator(case: Case, cache: Path | None) -> tuple[object, Path | None, boo
     from pose.estimator import PoseEstimator
 
     est = PoseEstimator(model, num_poses=ANALYSIS["num_poses"],
-                        people_check_s=ANALYSIS["people_check_s"])
+                        people_check_s=ANALYSIS["people_check_s"], face=face)
+    if out is None:
+        return est, None, False
     return RecordingEstimator(est), out, False
 
 
@@ -327,21 +330,26 @@ def run_case(case: Case, library: dict[str, StretchDefinition], cache: Path | No
         return res
     definition = library[case.definition]
     t0 = time.perf_counter()
+    if definition_needs_face(definition):
+        cache = None  # the cache holds pose landmarks only; the face model runs afresh
     try:
-        estimator, cache_file, replayed = _estimator(case, cache)
+        estimator, cache_file, replayed = _estimator(case, cache, definition_needs_face(definition))
     except Exception as e:  # unreadable video while hashing, model unavailable
         res.error = f"{type(e).__name__}: {e}"
         return res
     try:
         csv_path = (csv_dir / (case.name.replace("/", "__") + ".csv")) if csv_dir else None
-        options = AnalysisOptions(side=case.side, csv_path=csv_path, **ANALYSIS)
+        # a recording run judges every frame so that the cache is complete; a replay
+        # runs the default analysis (which judges fewer frames while settled)
+        skip = {} if replayed or cache_file is None else {"max_skip_s": 0.0}
+        options = AnalysisOptions(side=case.side, csv_path=csv_path, **ANALYSIS, **skip)
         report = analyze_video(case.video, definition, options, estimator=estimator)
     except Exception as e:
         res.error = f"{type(e).__name__}: {e}"
         return res
     finally:
         estimator.close()  # type: ignore[attr-defined]
-    frames = estimator.frames  # type: ignore[attr-defined]
+    frames = getattr(estimator, "frames", [])
     if cache_file is not None and not replayed:
         from pose.model import resolve_model
 
@@ -349,7 +357,7 @@ def run_case(case: Case, library: dict[str, StretchDefinition], cache: Path | No
                                                            **ANALYSIS))
     res.seconds = time.perf_counter() - t0
     res.count = report.reps_done
-    res.full_reps = sum(1 for r in report.reps if r["complete"] and r["reached_target"])
+    res.full_reps = sum(1 for r in report.reps if r["counted"] and r["reached_target"])
     res.assessable_share = report.assessable_share
     res.setup_issues = dict(report.setup_issues)
     res.reps = [{k: r[k] for k in ("side", "start_s", "end_s", "complete", "peak",
@@ -360,13 +368,13 @@ def run_case(case: Case, library: dict[str, StretchDefinition], cache: Path | No
     _compare_faults(res, report)
     _compare_series(res, report, definition)
     for r in report.reps:
-        if r["complete"] and any(s <= (r["start_s"] or 0) < e for s, e in case.non_exercise):
+        if r["counted"] and any(s <= (r["start_s"] or 0) < e for s, e in case.non_exercise):
             res.reps_in_non_exercise += 1
     return res
 
 
 def _compare_holds(res: Result, report: Any) -> None:
-    reps = [r for r in report.reps if r["complete"]]
+    reps = [r for r in report.reps if r["counted"]]
     for h in res.case.holds:
         truth = h.get("hold_s", h["end_s"] - h["start_s"])
         if "rep" in h and h["rep"] <= len(reps):
@@ -411,7 +419,8 @@ def _compare_series(res: Result, report: Any, definition: StretchDefinition) -> 
         given = (truth.get("truth_measures") or {}).get(p.measure)
     expected = (np.array([np.nan if v is None else v for v in given], dtype=float)
                 if given is not None else _truth_series(truth, p.measure, msr_side))
-    got = np.array([np.nan if v is None else v for v in report.series[key]], dtype=float)
+    got = np.array([np.nan if v is None else v for v in report.frame_series(key, expected.size)],
+                   dtype=float)  # per frame index; NaN where a settled frame was not judged
     n = min(got.size, expected.size)
     ok = np.isfinite(got[:n]) & np.isfinite(expected[:n])
     if ok.any():

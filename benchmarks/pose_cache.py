@@ -2,8 +2,10 @@
 the same clips (new definitions, a reworked engine) without re-running the model.
 
 ``RecordingEstimator`` wraps a real ``pose.estimator.PoseEstimator`` and keeps every
-``PoseFrame`` it returns; ``ReplayEstimator`` hands the same frames back, in order,
-checking that each timestamp matches the one recorded. Everything else in the
+``PoseFrame`` it returns (a recording run judges every frame, so the cache is complete);
+``ReplayEstimator`` hands the frame recorded at each asked timestamp back, passing over
+the frames a skipping analysis does not ask for. Stretches read from the face model are
+not cached (the cache holds pose landmarks only). Everything else in the
 analysis (decoding, smoothing, trackers, report) runs for real either way.
 
 A cache file is keyed by the video's bytes (SHA-256), the model file's name and size,
@@ -132,7 +134,11 @@ class ReplayEstimator:
         self._i = 0
 
     def estimate(self, image_rgb: np.ndarray, timestamp_s: float) -> PoseFrame:
-        """The next recorded frame (its timestamp must equal ``timestamp_s``)."""
+        """The recorded frame at ``timestamp_s``: frames the analysis skips (it judges
+        fewer frames while settled) are passed over, never guessed."""
+        while self._i < len(self.frames) and \
+                self.frames[self._i].timestamp_s < timestamp_s - 1e-6:
+            self._i += 1
         if self._i >= len(self.frames):
             raise RuntimeError(f"pose cache has {len(self.frames)} frames, video has more")
         f = self.frames[self._i]

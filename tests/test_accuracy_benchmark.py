@@ -157,7 +157,11 @@ def test_pose_cache_round_trip(tmp_path: Path) -> None:
     image = np.zeros((480, 640, 3), np.uint8)
     assert replay.estimate(image, 0.0) is back[0]
     with pytest.raises(RuntimeError, match=r"t=0\.0333"):
-        replay.estimate(image, 0.5)
+        replay.estimate(image, 0.02)  # between two recorded frames: an error, not a guess
+    skipping = ReplayEstimator(back)
+    assert skipping.estimate(image, back[2].timestamp_s) is back[2]  # frames passed over
+    with pytest.raises(RuntimeError, match="video has more"):
+        skipping.estimate(image, 0.5)
 
 
 def test_cache_key_depends_on_options() -> None:
