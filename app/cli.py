@@ -176,7 +176,8 @@ def analyze_cmd(video: Path, exercise: str, side: str | None, json_path: Path | 
     from sessions.cli import prepare_save
 
     d = _definition(exercise, definitions)
-    saver = prepare_save(save, patient, acting_user)  # signs in before the long analysis
+    # signs in and asks the safety questions before the long analysis
+    saver = prepare_save(save, patient, acting_user, video)
     prescription = d.prescription
     if reps is not None or hold_s is not None:
         prescription = prescription.model_copy(update={
@@ -216,7 +217,7 @@ def analyze_cmd(video: Path, exercise: str, side: str | None, json_path: Path | 
         report.write_json(json_path)
     _print_report(report)
     if saver is not None:
-        click.echo(f"saved as session {saver.save(report)}")
+        click.echo(f"saved as session {saver.save(report, video)}")
     issues = {k: v for k, v in report.setup_issues.items() if v}
     detail = ", ".join(f"{k.replace('_', ' ')}: {v} frames" for k, v in issues.items())
     if report.assessable_share == 0:

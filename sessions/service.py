@@ -56,7 +56,9 @@ from sessions.models import ProgramItem as ProgramItemRow
 from sessions.screening import (
     ADVICE_OK,
     ADVICE_RED_FLAG,
+    ADVICE_RED_FLAG_TODAY,
     SCREENING_QUESTIONS,
+    SCREENING_VALID_S,
     check_pain,
     evaluate,
     pain_rose,
@@ -70,6 +72,7 @@ from sessions.series import (
     encode_landmarks,
     encode_primary,
 )
+from sessions.sources import is_bundled_sample
 
 if TYPE_CHECKING:
     from coach.report import SessionReport
@@ -715,31 +718,113 @@ class Clinic:
 
     # ------------------------------------------------------------------ screening
 
-    def record_screening(self, answers: dict[str, bool], pain_before: int) -> ScreeningResult:
-        """Record the patient's safety answers; a red flag stops the session and flags it.
+    def record_screening(self, answers: dict[str, bool], pain_before: int, *,
+                         patient_id: int | None = None) -> ScreeningResult:
+        """Record the safety answers; a red flag stops the session and flags it.
+
+        A patient answers for themselves; a therapist may enter their patient's
+        answers (``patient_id`` required), e.g. in the clinic. On a day a red flag
+        was already raised, the result is never ``ok``: no session can be recorded
+        for the patient until the next day.
 
         Raises:
+            AccessDenied: not your patient, or an admin.
             ValueError: a missing or unknown question, or pain outside 0..10.
         """
         with self._session() as s, s.begin():
             me = self._me(s)
-            self._require(me, "patient")
+            self._require(me, "patient", "therapist")
+            if me.role == "therapist" and patient_id is None:
+                raise ValueError("patient_id is required when a therapist records a screening")
+            patient = self._patient(s, me, patient_id)
             red = evaluate(answers, pain_before)
             now = self._now()
-            advice = ADVICE_RED_FLAG if red else ADVICE_OK
-            row = Screening(patient_id=me.user_id, created_at=now, answers=dict(answers),
+            earlier = self._red_flag_today(s, patient.id)
+            advice = ADVICE_RED_FLAG if red else (ADVICE_RED_FLAG_TODAY if earlier else ADVICE_OK)
+            row = Screening(patient_id=patient.id, created_at=now, answers=dict(answers),
                             pain_before=pain_before, red_flag=bool(red), advice=advice)
             s.add(row)
             s.flush()
             if red:
                 detail = "; ".join(SCREENING_QUESTIONS.get(k, f"pain before {pain_before}/10")
                                    for k in red)
-                s.add(Flag(patient_id=me.user_id, kind="red_flag", created_at=now,
+                s.add(Flag(patient_id=patient.id, kind="red_flag", created_at=now,
                            detail=f"Screening: {detail}", screening_id=row.id))
-                log.warning("red flag in screening %s of patient %s: %s", row.id, me.user_id,
+                log.warning("red flag in screening %s of patient %s: %s", row.id, patient.id,
                             ", ".join(red))
-            return ScreeningResult(ok=not red, advice=advice, screening_id=row.id,
-                                   red_flags=tuple(red))
+            return ScreeningResult(ok=not red and earlier is None, advice=advice,
+                                   screening_id=row.id, red_flags=tuple(red))
+
+    def screening_today(self, patient_id: int | None = None) -> ScreeningResult | None:
+        """Today's screening that decides whether a session may be recorded now.
+
+        A red flag raised today (``ok`` False), else the latest screening still
+        valid (``SCREENING_VALID_S``, same local day), else None: ask the questions.
+        """
+        with self._session() as s, s.begin():
+            me = self._me(s)
+            self._require(me, "patient", "therapist")
+            patient = self._patient(s, me, patient_id)
+            red = self._red_flag_today(s, patient.id)
+            if red is not None:
+                return ScreeningResult(ok=False, advice=ADVICE_RED_FLAG_TODAY,
+                                       screening_id=red.id,
+                                       red_flags=tuple(evaluate(red.answers, red.pain_before)))
+            sc = self._valid_screening(s, patient.id, self._now())
+            if sc is None:
+                return None
+            return ScreeningResult(ok=True, advice=sc.advice, screening_id=sc.id)
+
+    def _red_flag_today(self, s: Session, patient_id: int) -> Screening | None:
+        return s.scalars(select(Screening).where(
+            Screening.patient_id == patient_id, Screening.red_flag,
+            Screening.created_at >= self._day_start(self._today()))
+            .order_by(Screening.created_at.desc(), Screening.id.desc())).first()
+
+    def _valid_screening(self, s: Session, patient_id: int, started_at: datetime
+                         ) -> Screening | None:
+        """The latest passed screening covering a session started at ``started_at``."""
+        since = max(self._day_start(self._today()),
+                    _utc(started_at) - timedelta(seconds=SCREENING_VALID_S))
+        return s.scalars(select(Screening).where(
+            Screening.patient_id == patient_id, Screening.red_flag.is_(False),
+            Screening.created_at >= since, Screening.created_at <= self._now())
+            .order_by(Screening.created_at.desc(), Screening.id.desc())).first()
+
+    def _gate(self, s: Session, patient_id: int, screening_id: int | None,
+              started_at: datetime) -> Screening:
+        """The safety gate every recorded session passes (live, upload, command line).
+
+        Raises:
+            AccessDenied: the screening is another patient's (or unknown).
+            ValueError: a red flag today, no valid screening, or a screening that is
+                too old or from another day.
+        """
+        red = self._red_flag_today(s, patient_id)
+        if red is not None:
+            raise ValueError(f"the safety screening raised a red flag today (screening "
+                             f"{red.id}): no session can be recorded for this patient "
+                             f"today")
+        if screening_id is None:
+            sc = self._valid_screening(s, patient_id, started_at)
+            if sc is None:
+                raise ValueError("answer the safety questions first: a session is recorded "
+                                 "only after a screening today, within "
+                                 f"{SCREENING_VALID_S // 3600} h of its start")
+            return sc
+        sc = s.get(Screening, _as_id(screening_id))
+        if sc is None or sc.patient_id != patient_id:
+            raise AccessDenied("no such screening, or not this patient's")
+        if sc.red_flag:
+            raise ValueError(f"screening {sc.id} found a red flag: this session must not be "
+                             f"started")
+        since = max(self._day_start(self._today()),
+                    _utc(started_at) - timedelta(seconds=SCREENING_VALID_S))
+        if not since <= _utc(sc.created_at) <= self._now():
+            raise ValueError(f"screening {sc.id} is no longer valid (older than "
+                             f"{SCREENING_VALID_S // 3600} h before the session, or from "
+                             f"another day): answer the safety questions again")
+        return sc
 
     # ------------------------------------------------------------------ sessions
 
@@ -771,6 +856,9 @@ class Clinic:
 
         if not isinstance(report, SessionReport):
             raise ValueError(f"report must be a SessionReport, got {type(report).__name__}")
+        if is_bundled_sample(report.media):
+            raise ValueError("this report was made from a bundled sample video: samples are "
+                             "never saved into a clinical record")
         if completion not in COMPLETIONS:
             raise ValueError(f"completion must be one of {', '.join(COMPLETIONS)}; "
                              f"got {completion!r}")
@@ -795,15 +883,10 @@ class Clinic:
                         raise ValueError("patient_id is required when a therapist saves")
                     self._require(me, "patient", "therapist")
                     patient = self._patient(s, me, patient_id)
-                    if screening_id is not None:
-                        sc = s.get(Screening, _as_id(screening_id))
-                        if sc is None or sc.patient_id != patient.id:
-                            raise AccessDenied("no such screening, or not this patient's")
-                        if sc.red_flag:
-                            raise ValueError(f"screening {sc.id} found a red flag: this "
-                                             f"session must not be started")
-                        if pain_before is None:
-                            pain_before = sc.pain_before
+                    sc = self._gate(s, patient.id, screening_id, started_at)
+                    screening_id = sc.id
+                    if pain_before is None:
+                        pain_before = sc.pain_before
                     if video_path is not None and not patient.video_opt_in:
                         log.info("video path not kept: patient %s has not opted in",
                                  patient.id)

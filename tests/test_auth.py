@@ -28,6 +28,7 @@ from tests.clinic_support import (
     World,
     make_world,
     neck_report,
+    screened,
 )
 
 # the shared fixtures: every test here runs on SQLite and on PostgreSQL
@@ -315,7 +316,7 @@ def test_admin_reads_no_clinical_data(world: World) -> None:
     ca = Clinic(world.ther_a, world.engine)
     pa = world.pat_a.user_id
     ca.set_program(pa, [ProgramItemIn("neck_side_tilt")])
-    sid = Clinic(world.pat_a, world.engine).save_session(neck_report(), pain_before=1,
+    sid = screened(Clinic(world.pat_a, world.engine)).save_session(neck_report(), pain_before=1,
                                                           pain_after=4)
     flag = ca.flags()[0].id
     admin = Clinic(world.admin, world.engine)
@@ -327,7 +328,8 @@ def test_admin_reads_no_clinical_data(world: World) -> None:
         "program": lambda: admin.program(pa),
         "todays_program": lambda: admin.todays_program(),
         "record_screening": lambda: admin.record_screening(
-            dict.fromkeys(SCREENING_QUESTIONS, False), 0),
+            dict.fromkeys(SCREENING_QUESTIONS, False), 0, patient_id=pa),
+        "screening_today": lambda: admin.screening_today(pa),
         "save_session": lambda: admin.save_session(neck_report(), patient_id=pa),
         "sessions": lambda: admin.sessions(pa),
         "session": lambda: admin.session(sid),
@@ -413,7 +415,7 @@ def test_no_plaintext_password_anywhere(engine: Engine, caplog: pytest.LogCaptur
             acc.login("secretive", attempt)
     acc.change_password(me, secret, secret + "-2")
     acc.login("secretive", secret + "-2")
-    Clinic(me, engine).save_session(neck_report(), comment="feeling fine")
+    screened(Clinic(me, engine)).save_session(neck_report(), comment="feeling fine")
     assert uid
     values = _all_text(engine)
     assert values, "nothing was read"

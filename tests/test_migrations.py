@@ -254,12 +254,13 @@ def test_recreating_sessions_later_keeps_the_rows_that_reference_it(
     import shutil
 
     from sessions.service import Clinic
-    from tests.clinic_support import make_world
+    from tests.clinic_support import make_world, screened
 
     with fresh_engine(backend, "later", tmp_path / "db") as eng:
         db.upgrade(eng)
         w = make_world(eng)
-        sid = Clinic(w.pat_a, eng).save_session(neck_report(3), pain_before=0, pain_after=5)
+        sid = screened(Clinic(w.pat_a, eng)).save_session(neck_report(3), pain_before=0,
+                                                         pain_after=5)
         migrations = tmp_path / "migrations"
         shutil.copytree(db.MIGRATIONS_DIR, migrations)
         (migrations / "versions" / "9999_later.py").write_text(_FUTURE, encoding="utf-8")

@@ -30,6 +30,7 @@ from tests.clinic_support import (
     TRICKY,
     World,
     neck_report,
+    screened,
 )
 
 # the shared fixtures: every test here runs on SQLite and on PostgreSQL
@@ -158,9 +159,9 @@ def test_assign_patient(db_url: str, world: World) -> None:
 
 @pytest.fixture
 def saved(world: World) -> dict[str, int]:
-    sa = Clinic(world.pat_a, world.engine).save_session(
+    sa = screened(Clinic(world.pat_a, world.engine)).save_session(
         neck_report(), pain_before=1, pain_after=4, comment="ok \x1b[31mred\x1b[0m " + TRICKY[0])
-    sb = Clinic(world.pat_b, world.engine).save_session(neck_report())
+    sb = screened(Clinic(world.pat_b, world.engine)).save_session(neck_report())
     return {"a": sa, "b": sb}
 
 
@@ -267,32 +268,93 @@ def fake_analysis(sample_report: SessionReport, monkeypatch: pytest.MonkeyPatch)
     return calls
 
 
-def _analyze(db_url: str, *extra: str, password: str | None = PASSWORD) -> Result:
-    return run(db_url, "analyze", str(SAMPLE), "--exercise", "neck_side_tilt", "--side",
-               "left", "-q", *extra, password=password)
+NO_ANSWERS = "n\n" * 7   # the seven safety questions, all "no"
+
+
+@pytest.fixture
+def own_video(tmp_path: Path) -> Path:
+    """A patient's own recording: not byte-identical to any bundled sample."""
+    out = tmp_path / "my recording.mp4"
+    out.write_bytes(SAMPLE.read_bytes() + b"\0")
+    return out
+
+
+def _analyze(db_url: str, *extra: str, password: str | None = PASSWORD,
+             video: Path = SAMPLE, input: str | None = None) -> Result:
+    return run(db_url, "analyze", str(video), "--exercise", "neck_side_tilt", "--side",
+               "left", "-q", *extra, password=password, input=input)
 
 
 def test_analyze_save_as_therapist_for_own_patient(db_url: str, world: World,
-                                                   fake_analysis: list,
+                                                   fake_analysis: list, own_video: Path,
                                                    sample_report: SessionReport) -> None:
     assert sample_report.reps_done >= 3 and sample_report.source == "video"
-    r = _analyze(db_url, "--save", "--patient", "pat_a", "--user", "ther_a")
+    r = _analyze(db_url, "--save", "--patient", "pat_a", "--user", "ther_a", video=own_video,
+                 input=NO_ANSWERS + "2\n3\n")
     assert r.exit_code == 0, r.output
-    assert fake_analysis == [SAMPLE]
+    assert fake_analysis == [own_video]
     sid = int(r.stdout.strip().splitlines()[-1].rsplit(" ", 1)[-1])
     d = Clinic(world.pat_a, world.engine).session(sid)
     assert (d.source, d.exercise, d.sides) == ("video", "neck_side_tilt", ("left",))
+    assert (d.pain_before, d.pain_after) == (2, 3)
+    assert d.screening == dict.fromkeys(d.screening, False) and len(d.screening) == 7
     assert d.reps == sample_report.reps_done
     assert len(d.reps_rows) == len(sample_report.reps)
     assert d.score == pytest.approx(sample_report.score["score"])
     assert _logins(world) == 6
 
 
-def test_analyze_save_as_the_patient(db_url: str, world: World, fake_analysis: list) -> None:
-    r = _analyze(db_url, "--save", "--user", "pat_a")
+def test_analyze_save_as_the_patient(db_url: str, world: World, fake_analysis: list,
+                                     own_video: Path) -> None:
+    r = _analyze(db_url, "--save", "--user", "pat_a", video=own_video,
+                 input=NO_ANSWERS + "0\n0\n")
     assert r.exit_code == 0, r.output
     assert [s.patient_id for s in Clinic(world.ther_a, world.engine).sessions()] == [
         world.pat_a.user_id]
+
+
+def test_analyze_save_refuses_a_bundled_sample(db_url: str, world: World,
+                                               fake_analysis: list) -> None:
+    assert_error(_analyze(db_url, "--save", "--user", "pat_a", input=NO_ANSWERS + "0\n0\n"),
+                 2, "sample")
+    assert fake_analysis == []
+    assert Clinic(world.ther_a, world.engine).sessions() == []
+    # renamed, it is still the sample
+    assert_error(_analyze(db_url, "--save", "--user", "pat_a", input=NO_ANSWERS + "0\n0\n",
+                          video=_copy(SAMPLE, world)), 2, "sample")
+    assert fake_analysis == []
+
+
+def _copy(src: Path, world: World) -> Path:
+    import shutil
+    import tempfile
+
+    out = Path(tempfile.mkdtemp(prefix="sc-test-")) / "renamed.mp4"
+    shutil.copyfile(src, out)
+    return out
+
+
+def test_analyze_save_stops_on_a_red_flag_for_the_whole_day(
+        db_url: str, world: World, fake_analysis: list, own_video: Path) -> None:
+    red = "n\ny\n" + "n\n" * 5 + "1\n"          # new weakness in the arms
+    r = _analyze(db_url, "--save", "--user", "pat_a", video=own_video, input=red)
+    assert r.exit_code == 10, r.output
+    assert "don't stretch today" in r.stderr
+    assert fake_analysis == []
+    assert [f.kind for f in Clinic(world.ther_a, world.engine).flags()] == ["red_flag"]
+    # answering "no" to everything later the same day does not open the gate
+    r = _analyze(db_url, "--save", "--user", "pat_a", video=own_video,
+                 input=NO_ANSWERS + "0\n0\n")
+    assert r.exit_code == 10, r.output
+    r = _analyze(db_url, "--save", "--patient", "pat_a", "--user", "ther_a", video=own_video,
+                 input=NO_ANSWERS + "0\n0\n")
+    assert r.exit_code == 10, r.output
+    assert fake_analysis == []
+    assert Clinic(world.ther_a, world.engine).sessions() == []
+    # no answers at all (closed input): nothing is analysed or saved
+    r = _analyze(db_url, "--save", "--user", "pat_a2", video=own_video, input="")
+    assert r.exit_code == 10 and "safety questions" in r.stderr, r.output
+    assert fake_analysis == []
 
 
 @pytest.mark.parametrize(("extra", "code", "needle"), [
@@ -306,17 +368,18 @@ def test_analyze_save_as_the_patient(db_url: str, world: World, fake_analysis: l
 ])
 def test_analyze_save_refusals_happen_before_the_analysis(
         db_url: str, world: World, fake_analysis: list, extra: list, code: int,
-        needle: str) -> None:
+        needle: str, own_video: Path) -> None:
     before = len(Clinic(world.ther_b, world.engine).sessions())
-    assert_error(_analyze(db_url, *extra), code, needle)
+    assert_error(_analyze(db_url, *extra, video=own_video), code, needle)
     assert fake_analysis == []
     assert len(Clinic(world.ther_b, world.engine).sessions()) == before
     assert _logins(world) == 6
 
 
-def test_analyze_save_wrong_password(db_url: str, world: World, fake_analysis: list) -> None:
-    assert_error(_analyze(db_url, "--save", "--user", "pat_a", password="not my password"),
-                 7, "wrong username or password")
+def test_analyze_save_wrong_password(db_url: str, world: World, fake_analysis: list,
+                                     own_video: Path) -> None:
+    assert_error(_analyze(db_url, "--save", "--user", "pat_a", password="not my password",
+                          video=own_video), 7, "wrong username or password")
     assert fake_analysis == []
 
 
