@@ -9,7 +9,11 @@ file (not a video, truncated before any frame...); 4 pose model unavailable;
 incomplete); 6 nobody could be assessed in any frame (report written);
 7 authentication failed or access denied (``users``, ``sessions``, ``analyze --save``);
 8 the person could be judged but no repetition was counted (the reason is printed and in
-the report's ``diagnosis``: never a silent zero); 1 anything unexpected.
+the report's ``diagnosis``: never a silent zero); 9 an output file (``--json``,
+``--csv``, ``--annotated``) could not be written (the message names it; the report is
+still printed and saved); 10 the safety questions stop the session (``analyze --save``);
+11-16 the database: unreachable, read-only, disk full, damaged, newer schema, bad URL or
+data path (``sessions.errors``); 1 anything unexpected.
 """
 
 from __future__ import annotations
@@ -354,6 +358,12 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as e:  # the last guard: one line, never a traceback in the user's face
         if debug:
             raise
+        from sessions.errors import describe_db_error
+
+        problem = describe_db_error(e, os.environ.get("STRETCH_COACH_DB_URL", "").strip() or None)
+        if problem is not None:
+            click.echo(f"error: {problem.message}", err=True)
+            sys.exit(problem.exit_code)
         click.echo(f"error: unexpected {type(e).__name__}: {e} (run with --debug for details)",
                    err=True)
         sys.exit(1)

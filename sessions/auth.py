@@ -193,6 +193,19 @@ def _lookup_key(username: object) -> str | None:
         return None
 
 
+def _as_id(x: object) -> int:
+    """``x`` as an account id, range-checked before any SQL (32-bit INTEGER columns)."""
+    if isinstance(x, bool):
+        raise ValueError(f"expected an account id, got {x!r}")
+    try:
+        value = int(x)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"expected an account id, got {_short(x)}") from None
+    if not -(2**31 - 1) <= value <= 2**31 - 1:
+        raise ValueError(f"no account with id {_short(value)}")
+    return value
+
+
 def _short(text: object, n: int = 40) -> str:
     s = repr(text)
     return s if len(s) <= n else s[:n] + "…"
@@ -390,7 +403,7 @@ class Accounts:
         return new_id
 
     def _require_therapist(self, s: Session, therapist_id: int) -> User:
-        t = s.get(User, int(therapist_id))
+        t = s.get(User, _as_id(therapist_id))
         if t is None or t.role != "therapist" or not t.active:
             raise ValueError(f"no active therapist account with id {therapist_id}")
         return t
@@ -435,7 +448,7 @@ class Accounts:
             who = self._actor(s, actor)
             if who.role != "admin":
                 raise AccessDenied("only admins can assign patients to therapists")
-            patient = s.get(User, int(patient_id))
+            patient = s.get(User, _as_id(patient_id))
             if patient is None or patient.role != "patient":
                 raise ValueError(f"no patient account with id {patient_id}")
             if therapist_id is not None:
@@ -450,9 +463,9 @@ class Accounts:
             who = self._actor(s, actor)
             if who.role != "admin":
                 raise AccessDenied("only admins can enable or disable accounts")
-            if int(user_id) == who.user_id and not active:
+            if _as_id(user_id) == who.user_id and not active:
                 raise ValueError("you cannot disable your own account")
-            user = s.get(User, int(user_id))
+            user = s.get(User, _as_id(user_id))
             if user is None:
                 raise ValueError(f"no account with id {user_id}")
             user.active = bool(active)
@@ -499,7 +512,7 @@ class Accounts:
             who = self._actor(s, actor)
             if who.role != "admin":
                 raise AccessDenied("only admins can reset passwords")
-            user = s.get(User, int(user_id))
+            user = s.get(User, _as_id(user_id))
             if user is None:
                 raise ValueError(f"no account with id {user_id}")
             check_password_policy(new_password, user.username)

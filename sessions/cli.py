@@ -61,25 +61,39 @@ def _show(text: Any) -> str:
 
 
 def _guard(fn: Callable) -> Callable:
-    """Turn the service's exceptions into one-line errors with exit codes."""
+    """Turn the service's exceptions into one-line errors with exit codes.
+
+    Database failures get their own codes (``sessions.errors``: 11 unreachable,
+    12 read-only, 13 disk full, 14 damaged, 15 newer schema, 16 bad URL or data path).
+    """
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from sqlalchemy.exc import OperationalError
-
         from sessions.auth import AccessDenied, AuthError
 
         try:
             return fn(*args, **kwargs)
+        except CliError:
+            raise
         except (AuthError, AccessDenied) as e:
             raise CliError(str(e), EXIT_AUTH) from None
-        except ValueError as e:
-            raise CliError(str(e), EXIT_USAGE) from None
-        except OperationalError as e:
-            msg = str(e.orig).strip().splitlines()[0] if e.orig else type(e).__name__
-            raise CliError(f"cannot use the database: {msg}", EXIT_INPUT) from None
+        except Exception as e:
+            problem = _db_problem(e)
+            if problem is not None:
+                raise CliError(problem.message, problem.exit_code) from None
+            if isinstance(e, ValueError):
+                raise CliError(str(e).splitlines()[0] if str(e) else "bad value",
+                               EXIT_USAGE) from None
+            raise
 
     return wrapper
+
+
+def _db_problem(e: BaseException) -> Any:
+    from sessions.errors import describe_db_error
+
+    url = os.environ.get("STRETCH_COACH_DB_URL", "").strip() or None
+    return describe_db_error(e, url)
 
 
 def _password(prompt: str, env: str, *, confirm: bool = False) -> str:
@@ -395,7 +409,7 @@ class AnalysisSaver:
         from sessions.service import Clinic
 
         self._ctx = _signed_in(username)
-        self._acc, self._me = self._ctx.__enter__()
+        self._acc, self._me = _guard(self._ctx.__enter__)()
         self.screening_id: int | None = None
         try:
             self.patient_id = _guard(_patient_id)(self._acc, self._me, patient)

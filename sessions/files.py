@@ -10,6 +10,7 @@ name can't be guessed.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import secrets
@@ -40,7 +41,7 @@ def private_dir(path: str | Path) -> Path:
     """
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise NotADirectoryError(f"{path} is a file, not a folder")
+        raise NotADirectoryError(errno.ENOTDIR, "is a file, not a folder", str(path))
     path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     if (path.stat().st_mode & 0o777) != DIR_MODE:
         os.chmod(path, DIR_MODE)

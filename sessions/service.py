@@ -1203,13 +1203,20 @@ def _utc(t: datetime) -> datetime:
     return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t
 
 
+MAX_ID = 2**31 - 1   # ids are 32-bit INTEGER columns on every backend
+
+
 def _as_id(x: Any) -> int:
+    """``x`` as a row id, checked before any SQL (a 70-digit id never reaches the driver)."""
     if isinstance(x, bool):
         raise ValueError(f"expected an id, got {x!r}")
     try:
-        return int(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"expected an id, got {x!r}") from None
+        value = int(x)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"expected an id, got {str(x)[:40]!r}") from None
+    if not -MAX_ID <= value <= MAX_ID:
+        raise ValueError(f"id out of range: {str(value)[:40]} (at most {MAX_ID})")
+    return value
 
 
 def _as_date(x: date | datetime) -> date:

@@ -128,7 +128,13 @@ class SessionStore:
 
     def get(self, session_id: int) -> StoredSession | None:
         """One session by id, or None."""
-        q = select(sessions_table).where(_personal, sessions_table.c.id == int(session_id))
+        try:
+            sid = int(session_id)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        if not 0 < sid <= 2**31 - 1:   # never sends an out-of-range id to the driver
+            return None
+        q = select(sessions_table).where(_personal, sessions_table.c.id == sid)
         with self.engine.connect() as conn:
             row = conn.execute(q).mappings().first()
         return _to_stored(row) if row is not None else None
