@@ -37,6 +37,7 @@ EXIT_INCOMPLETE = 5
 EXIT_NOBODY = 6
 EXIT_AUTH = 7
 EXIT_NOTHING_COUNTED = 8
+EXIT_OUTPUT = 9
 
 SAFETY = ("Stretch Coach is not a diagnosis. If upper-back pain comes with numbness, "
           "tingling or weakness in your arms, see a doctor before stretching; if pain lasts "
@@ -211,17 +212,28 @@ def analyze_cmd(video: Path, exercise: str, side: str | None, json_path: Path | 
         raise CliError(str(e), EXIT_MODEL) from None
     except ValueError as e:
         raise CliError(str(e), EXIT_USAGE) from None
+    except OSError as e:   # an output written during the analysis (disk full...)
+        outputs = [p for p in (csv_path, annotated) if p is not None]
+        named = e.filename or " or ".join(str(p) for p in outputs) or str(video)
+        raise CliError(f"could not write {named}: {e.strerror or e}", EXIT_OUTPUT) from None
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
     if report.frames == 0:
         raise CliError(f"{video}: no frames could be decoded; check the file plays in a "
                        f"video player", EXIT_INPUT)
+    json_error = None
     if json_path is not None:
-        report.write_json(json_path)
+        try:
+            report.write_json(json_path)
+        except OSError as e:   # still print and save the report; say which file failed
+            json_error = CliError(f"could not write the JSON report {json_path}: "
+                                  f"{e.strerror or e}", EXIT_OUTPUT)
     _print_report(report)
     if saver is not None:
         click.echo(f"saved as session {saver.save(report, video)}")
+    if json_error is not None:
+        raise json_error
     issues = {k: v for k, v in report.setup_issues.items() if v}
     detail = ", ".join(f"{k.replace('_', ' ')}: {v} frames" for k, v in issues.items())
     if report.assessable_share == 0:
@@ -306,7 +318,11 @@ def live_cmd(exercise: str, side: str | None, camera: int, model_path: Path | No
                           frames=session.frames)
     _print_report(report)
     if json_path is not None:
-        report.write_json(json_path)
+        try:
+            report.write_json(json_path)
+        except OSError as e:
+            raise CliError(f"could not write the JSON report {json_path}: {e.strerror or e}",
+                           EXIT_OUTPUT) from None
 
 
 @cli.command("serve")

@@ -36,6 +36,7 @@ __all__ = ["EXIT_AUTH", "EXIT_SAFETY", "AnalysisSaver", "prepare_save", "session
 EXIT_USAGE = 2     # the same codes as app/cli.py
 EXIT_INPUT = 3
 EXIT_AUTH = 7
+EXIT_OUTPUT = 9    # an output file could not be written (the message names it)
 EXIT_SAFETY = 10   # the safety questions stop the session (red flag), or were not answered
 
 ENV_PASSWORD = "STRETCH_COACH_PASSWORD"
@@ -386,12 +387,22 @@ def sessions_export_cmd(username: str, patient: str | None, since: datetime | No
             pid = me.user_id
         if csv_path is not None:
             sessions_csv, reps_csv = clinic.export_csv(pid, _day(since), _day(until))
-            csv_path.write_text(sessions_csv, encoding="utf-8", newline="")
-            reps_path.write_text(reps_csv, encoding="utf-8", newline="")
+            _write(csv_path, sessions_csv)
+            _write(reps_path, reps_csv)
             click.echo(f"wrote {csv_path} and {reps_path}")
         if pdf_path is not None:
-            pdf_path.write_bytes(clinic.export_pdf(pid, _day(since), _day(until)))
+            _write(pdf_path, clinic.export_pdf(pid, _day(since), _day(until)))
             click.echo(f"wrote {pdf_path}")
+
+
+def _write(path: Path, data: str | bytes) -> None:
+    """An export file, readable by its owner only (0600); failures name the file."""
+    from sessions.files import write_private
+
+    try:
+        write_private(path, data)
+    except OSError as e:
+        raise CliError(f"could not write {path}: {e.strerror or e}", EXIT_OUTPUT) from None
 
 
 # --------------------------------------------------------------------------- analyze --save

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import os
 import subprocess
 from pathlib import Path
 
@@ -400,3 +401,51 @@ def test_real_entry_point_prints_one_line_errors(db_url: str, world: World) -> N
                        timeout=120, stdin=subprocess.DEVNULL)
     assert p.returncode == 7
     assert p.stderr.splitlines() == ["error: no such session, or not one you can access"]
+
+
+# --------------------------------------------------------------------------- output files (issue 9)
+
+
+@pytest.mark.parametrize("target", ["/dev/full", "/proc/version"])
+def test_analyze_save_with_an_unwritable_json_still_saves_and_prints(
+        db_url: str, world: World, fake_analysis: list, own_video: Path, target: str) -> None:
+    r = _analyze(db_url, "--save", "--user", "pat_a", "--json", target, video=own_video,
+                 input=NO_ANSWERS + "1\n1\n")
+    assert r.exit_code == 9, r.output
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error: ")]
+    assert errors == [f"error: could not write the JSON report {target}: "
+                      f"{errors[0].rsplit(': ', 1)[-1]}"], r.stderr
+    assert "Traceback" not in r.output
+    assert "score" in r.stdout and "saved as session" in r.stdout
+    sid = int(r.stdout.split("saved as session")[1].split()[0])
+    assert Clinic(world.pat_a, world.engine).session(sid).pain_after == 1
+
+
+def test_a_full_disk_during_the_analysis_names_the_file(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import coach.analyze
+
+    def analyze_video(path, definition, options=None, progress=None, estimator=None):
+        raise OSError(28, "No space left on device")   # what a full disk raises mid-write
+
+    monkeypatch.setattr(coach.analyze, "analyze_video", analyze_video)
+    r = run(db_url, "analyze", str(SAMPLE), "--exercise", "neck_side_tilt", "-q",
+            "--csv", "/dev/full")
+    assert_error(r, 9, "/dev/full", "No space left on device")
+
+
+def test_exports_are_private_files(db_url: str, world: World, saved: dict, tmp_path: Path
+                                   ) -> None:
+    old = os.umask(0o022)
+    try:
+        r = run(db_url, "sessions", "export", "--patient", "pat_a", "--csv",
+                str(tmp_path / "s.csv"), "--pdf", str(tmp_path / "r.pdf"), "--user", "ther_a",
+                password=PASSWORD)
+    finally:
+        os.umask(old)
+    assert r.exit_code == 0, r.output
+    for name in ("s.csv", "s_reps.csv", "r.pdf"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o600, name
+    r = run(db_url, "sessions", "export", "--patient", "pat_a", "--csv", "/dev/full",
+            "--user", "ther_a", password=PASSWORD)
+    assert_error(r, 9, "/dev/full")
