@@ -33,6 +33,7 @@ from app.clinic_ui import (
 )
 from app.patient_ui import dose_line
 from app.ui import get_library, measure_chart, side_label, unit_text
+from sessions.auth import PASSWORD_RULES
 from sessions.service import (
     AccessDenied,
     Clinic,
@@ -185,7 +186,8 @@ def _add_patient(svc: Clinic) -> None:
             display = c2.text_input("Full name", key="add-patient-name")
             password = st.text_input("First password (at least 10 characters; give it to "
                                      "the patient privately)", type="password",
-                                     key="add-patient-password", autocomplete="new-password")
+                                     key="add-patient-password", autocomplete="new-password",
+                                     help=PASSWORD_RULES)
             create = st.form_submit_button("Create patient account")
         if create:
             try:

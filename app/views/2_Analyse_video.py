@@ -7,12 +7,12 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import streamlit as st
 
 from app.auth_ui import clinic, clinic_mode, require_principal
+from app.patient_ui import Screened, after_session_form, saved_id, screening_gate
 from app.ui import (
     get_library,
     get_store,
@@ -23,10 +23,13 @@ from app.ui import (
     side_picker,
     stretch_picker,
 )
+from app.workdirs import TabWorkdir
 from coach.analyze import AnalysisOptions, analyze_video
 from coach.report import SessionReport
 from pose.model import ModelUnavailableError
 from pose.video import VideoError
+from sessions.files import keep_video
+from sessions.sources import SAMPLE_KEY, SHA_KEY, fingerprint, is_bundled_sample
 from sessions.store import default_data_dir
 
 log = logging.getLogger("stretch_coach.app.analyse")
@@ -42,12 +45,16 @@ class Analysis:
     """The last analysis of this browser session (kept across reruns)."""
 
     report: SessionReport
-    workdir: Path
+    workdir: TabWorkdir          # removed with this object (new analysis, or the tab ends)
     annotated: Path | None
     frame_csv: Path | None
     kept_video: Path | None
     saved_id: int | None
     label: str
+    sample: bool = False
+    to_record: bool = False      # a patient's upload: saved after the pain question
+    screened: Screened | None = None
+    video_path: str | None = None
 
 
 page_header("Analyse a video", ":material/movie:",
@@ -71,12 +78,10 @@ if in_clinic and service is None:
             "record.", icon=":material/info:")
 
 
-def _save_report(report: SessionReport) -> int:
-    if service is not None:
-        kept = report.media.get("kept_video")
-        return service.save_session(report, video_path=report.media.get("kept_annotated")
-                                    or kept)
-    return get_store().save(report)
+def _keep(src: Path, suffix: str | None = None) -> Path:
+    """A private copy of ``src`` in this person's video folder (unguessable name)."""
+    owner = service.principal.user_id if service is not None else None
+    return keep_video(src, default_data_dir(), owner, suffix)
 
 
 def _sweep_stale(max_age_s: float = 6 * 3600) -> None:
@@ -93,16 +98,21 @@ def _sweep_stale(max_age_s: float = 6 * 3600) -> None:
 
 def _discard(analysis: Analysis | None) -> None:
     if analysis is not None:
-        shutil.rmtree(analysis.workdir, ignore_errors=True)
+        analysis.workdir.cleanup()
 
 
 def _run(video: Path, label: str, exercise: str, side: str | None, *, keep: bool,
-         save: bool, original_name: str) -> None:
-    """Analyse ``video`` and keep the result in the session state."""
+         save: bool, original_name: str, sample: bool = False,
+         screened: Screened | None = None) -> None:
+    """Analyse ``video`` and keep the result in the session state.
+
+    A bundled sample is never saved (``sample``, or an upload with a sample's bytes).
+    """
     definition = get_library()[exercise]
     _discard(st.session_state.pop("analysis", None))
     _sweep_stale()
-    workdir = Path(tempfile.mkdtemp(prefix="stretch-coach-analysis-"))
+    holder = TabWorkdir()
+    workdir = holder.path
     annotated = workdir / "annotated.mp4"
     frame_csv = workdir / "frames.csv"
     bar = st.progress(0.0, text=f"Analysing {label}...")
@@ -124,58 +134,59 @@ def _run(video: Path, label: str, exercise: str, side: str | None, *, keep: bool
         report = analyze_video(video, definition, options, progress=progress)
     except VideoError as e:
         bar.empty()
-        shutil.rmtree(workdir, ignore_errors=True)
+        holder.cleanup()
         st.error(f"This file can't be analysed as a video: {_tidy(e, video, original_name)}",
                  icon=":material/movie:")
         return
     except ModelUnavailableError as e:
         bar.empty()
-        shutil.rmtree(workdir, ignore_errors=True)
+        holder.cleanup()
         st.error(f"The pose model isn't available: {e}", icon=":material/extension:")
         return
     except ValueError as e:
         bar.empty()
-        shutil.rmtree(workdir, ignore_errors=True)
+        holder.cleanup()
         st.error(str(e))
         return
     except Exception as e:  # the last guard: one calm line here, the traceback in the log
         log.exception("analysis of %s failed", original_name)
         bar.empty()
-        shutil.rmtree(workdir, ignore_errors=True)
+        holder.cleanup()
         st.error(f"Something went wrong while analysing this video ({type(e).__name__}). "
                  "Please try another recording; the details are in the server log.")
         return
     bar.empty()
     if report.frames == 0:
-        shutil.rmtree(workdir, ignore_errors=True)
+        holder.cleanup()
         st.error(f"No frames could be read from {original_name}. Check that it plays in a "
                  "video player, or export it again as mp4.")
         return
+    report.media["file"] = original_name
+    if sample:
+        report.media[SAMPLE_KEY] = True
+    else:
+        report.media[SHA_KEY] = fingerprint(video)
+        sample = is_bundled_sample(report.media)
     kept = None
-    will_save = save and report.assessable_share >= LOW_ASSESSABLE
+    will_save = save and not sample and report.assessable_share >= LOW_ASSESSABLE
     if keep and will_save:
-        folder = default_data_dir() / "videos"
-        folder.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        kept = folder / f"{stamp}_{Path(original_name).name}"
-        shutil.copyfile(video, kept)
+        kept = _keep(video)
         report.media["kept_video"] = str(kept)
         if annotated.is_file():
-            kept_annotated = kept.with_name(kept.stem + "_annotated.mp4")
-            shutil.copyfile(annotated, kept_annotated)
-            report.media["kept_annotated"] = str(kept_annotated)
-    report.media["file"] = original_name
-    saved_id = None
-    if will_save:
+            report.media["kept_annotated"] = str(_keep(annotated, ".mp4"))
+    new_id = None
+    if will_save and service is None:   # personal mode: straight into My sessions
         try:
-            saved_id = _save_report(report)
+            new_id = get_store().save(report)
         except Exception as e:
             log.exception("could not save the session")
-            st.warning(f"The report could not be saved to {SAVED_TO} ({e}).")
+            st.warning(f"The report could not be saved to {SAVED_TO} ({type(e).__name__}).")
     st.session_state["analysis"] = Analysis(
-        report=report, workdir=workdir, annotated=annotated if annotated.is_file() else None,
+        report=report, workdir=holder, annotated=annotated if annotated.is_file() else None,
         frame_csv=frame_csv if frame_csv.is_file() else None, kept_video=kept,
-        saved_id=saved_id, label=label)
+        saved_id=new_id, label=label, sample=sample,
+        to_record=will_save and service is not None, screened=screened,
+        video_path=report.media.get("kept_annotated") or (str(kept) if kept else None))
 
 
 def _tidy(e: Exception, path: Path, name: str) -> str:
@@ -203,13 +214,24 @@ with tab_upload:
         side = side_picker(definition, "analyse-side",
                            both_label="Both sides (tracked together)")
     save = can_save and st.checkbox(SAVE_LABEL, value=True, key="save-upload")
+    screened = None
+    if save and service is not None:
+        # the same safety questions as the live coach, before anything is recorded
+        screened = screening_gate(service, key="analyse-screening")
+        if screened is not None:
+            st.caption(f"Safety check done (pain {screened.pain_before}/10). "
+                       f"{screened.advice}")
+        else:
+            st.caption("Answer the safety questions to save the result to your record, or "
+                       "untick saving to only look at the analysis.")
     keep = can_save and video_opt_in and st.checkbox(
         "Keep the video with this session", value=False, disabled=not save,
         help="Otherwise the uploaded video is deleted as soon as it has been analysed.")
     if can_save and not video_opt_in:
         st.caption("The video is deleted after the analysis. To keep videos for your "
                    "therapist to watch, allow it on **My program**.")
-    if st.button("Analyse", type="primary", disabled=uploaded is None):
+    ready = uploaded is not None and (service is None or not save or screened is not None)
+    if st.button("Analyse", type="primary", disabled=not ready):
         assert uploaded is not None
         suffix = Path(uploaded.name).suffix.lower() or ".mp4"
         tmp = Path(tempfile.mkdtemp(prefix="stretch-coach-upload-"))
@@ -218,7 +240,7 @@ with tab_upload:
             with open(path, "wb") as fh:
                 shutil.copyfileobj(uploaded, fh, length=1 << 20)
             _run(path, uploaded.name, definition.id, side, keep=keep, save=save,
-                 original_name=uploaded.name)
+                 original_name=uploaded.name, screened=screened)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)  # the upload never outlives the analysis
 
@@ -238,11 +260,11 @@ with tab_sample:
         clip = clips[choice]
         d = lib[clip.exercise]
         st.caption(f"{d.summary} The clip shows an animated person; its true counts are "
-                   f"known, so you can see how the coach does.")
-        save_sample = can_save and st.checkbox(SAVE_LABEL, value=True, key="save-sample")
+                   f"known, so you can see how the coach does. Samples are never saved "
+                   f"to {SAVED_TO}.")
         if st.button("Analyse this sample", type="primary"):
             _run(clip.path, clip.path.name, clip.exercise, clip.side, keep=False,
-                 save=save_sample, original_name=clip.path.name)
+                 save=False, original_name=clip.path.name, sample=True)
 
 # --------------------------------------------------------------------------- result
 
@@ -252,6 +274,13 @@ if analysis is not None:
     report = analysis.report
     d = get_library().get(report.exercise)
     st.header(f"{report.exercise_name}: {analysis.label}")
+    if analysis.sample:
+        st.caption(f"A sample video: the result is not saved to {SAVED_TO}.")
+    if analysis.to_record and service is not None and analysis.saved_id is None:
+        # a patient's upload goes into the record with the pain question answered
+        analysis.saved_id = saved_id(report) or after_session_form(
+            service, report, analysis.screened, key="analyse-after",
+            video_path=analysis.video_path)
     if analysis.saved_id is not None:
         st.caption(f"Saved to {SAVED_TO} (session {analysis.saved_id})."
                    + (" The video is kept with it." if analysis.kept_video else ""))
