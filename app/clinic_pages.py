@@ -106,19 +106,46 @@ def _date_range(key: str, *, days: int = 30, label: str = "Dates") -> tuple[date
 
 def flags_panel(svc: Clinic, flags: list[FlagInfo], *, key: str,
                 show_patient: bool = True) -> None:
-    """Open flags, newest first, each with a "dealt with" button."""
+    """Open flags, newest first; each is closed with a note and a confirmation.
+
+    The service records who closed the flag and when, with the note; the flag
+    stays in the record.
+    """
     for f in flags:
         with st.container(border=True, key=f"{key}-card-{f.id}"):
-            c1, c2 = st.columns([5, 1], vertical_alignment="center")
             who = f"**{md(f.patient_display_name)}** · " if show_patient else ""
             icon = (":red[:material/emergency:]" if f.kind == "red_flag"
                     else ":orange[:material/trending_up:]")
-            c1.markdown(f"{icon} {who}{FLAG_TEXT.get(f.kind, md(f.kind))} · "
+            st.markdown(f"{icon} {who}{FLAG_TEXT.get(f.kind, md(f.kind))} · "
                         f"{when_text(f.created_at)}  \n{md(f.detail)}")
-            if c2.button("Dealt with", key=f"{key}-resolve-{f.id}",
-                         help="Mark this flag as reviewed; it stays in the record."):
-                svc.resolve_flag(f.id)
-                st.rerun()
+            with st.expander("Close this flag"), st.form(f"{key}-close-{f.id}", border=False):
+                note = st.text_area("What did you do? (required; kept with the flag)",
+                                    key=f"{key}-note-{f.id}", max_chars=2000,
+                                    placeholder="e.g. Phoned the patient: symptoms settled, "
+                                                "advised to rest two days")
+                sure = st.checkbox("I have dealt with this flag", key=f"{key}-sure-{f.id}")
+                close = st.form_submit_button("Close flag")
+            if close:
+                if not sure:
+                    st.warning("Tick \"I have dealt with this flag\" to close it.")
+                elif not note.strip():
+                    st.warning("Write what you did: the note is kept with the flag.")
+                else:
+                    try:
+                        svc.resolve_flag(f.id, note)
+                    except ValueError as e:
+                        st.error(str(e))
+                    else:
+                        st.rerun()
+
+
+def closed_flags(flags: list[FlagInfo]) -> None:
+    """Closed flags with who closed them, when, and their note."""
+    for f in flags:
+        st.markdown(f"{FLAG_TEXT.get(f.kind, md(f.kind))} · {when_text(f.created_at)} · "
+                    f"closed by {md(f.resolved_by_name or 'unknown')} "
+                    f"{when_text(f.resolved_at) if f.resolved_at else ''}  \n"
+                    f"{md(f.detail)}  \n*Note:* {md(f.resolution_note or '')}")
 
 
 # --------------------------------------------------------------------------- patient list
@@ -233,6 +260,10 @@ def patient_view(svc: Clinic, patient_id: int | str) -> None:
     flags = svc.flags(info.id)
     if flags:
         flags_panel(svc, flags, key=f"flags-{info.id}", show_patient=False)
+    closed = [f for f in svc.flags(info.id, open_only=False) if f.resolved_at is not None]
+    if closed:
+        with st.expander(f"Closed flags ({len(closed)})"):
+            closed_flags(closed)
 
     tabs = st.tabs(["Progress", "Sessions", "Program", "Export"], key="patient-tab",
                    on_change="rerun")

@@ -351,6 +351,8 @@ class FlagInfo:
     screening_id: int | None
     resolved_at: datetime | None
     resolved_by: int | None
+    resolved_by_name: str | None = None
+    resolution_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -603,6 +605,14 @@ class Clinic:
             me = self._me(s)
             u = self._patient(s, me, patient_id, therapist_only=True)
             rows = [self._item_row(i, pos) for pos, i in enumerate(items)]
+            for a in range(len(rows)):
+                for b in range(a):
+                    if rows[a].exercise == rows[b].exercise and _overlap(
+                            _sides_of(rows[a].sides), _sides_of(rows[b].sides)):
+                        raise ValueError(
+                            f"{self._name(rows[a].exercise)} is in the program twice (items "
+                            f"{b + 1} and {a + 1}, sides {rows[b].sides} and {rows[a].sides}): "
+                            f"give each stretch once, or different sides")
             s.execute(update(Program).where(Program.patient_id == u.id, Program.active)
                       .values(active=False))
             program = Program(patient_id=u.id, therapist_id=me.user_id, notes=notes,
@@ -1062,14 +1072,31 @@ class Clinic:
             if open_only:
                 q = q.where(Flag.resolved_at.is_(None))
             q = q.order_by(Flag.created_at.desc(), Flag.id.desc())
+            rows = s.execute(q).all()
+            closers = {x.id: x.display_name for x in s.scalars(select(User).where(
+                User.id.in_({f.resolved_by for f, _ in rows if f.resolved_by})))}
             return [FlagInfo(id=f.id, patient_id=f.patient_id, patient_username=u.username,
                              patient_display_name=u.display_name, kind=f.kind, detail=f.detail,
                              created_at=f.created_at, session_id=f.session_id,
                              screening_id=f.screening_id, resolved_at=f.resolved_at,
-                             resolved_by=f.resolved_by) for f, u in s.execute(q)]
+                             resolved_by=f.resolved_by,
+                             resolved_by_name=closers.get(f.resolved_by),
+                             resolution_note=f.resolution_note) for f, u in rows]
 
-    def resolve_flag(self, flag_id: int) -> None:
-        """Mark a flag as dealt with (the patient's therapist; idempotent)."""
+    def resolve_flag(self, flag_id: int, note: str) -> None:
+        """Close a flag with a note saying what was done (the patient's therapist).
+
+        Who closed it and when are recorded with the note; closing a closed flag
+        changes nothing (the first note stays).
+
+        Raises:
+            ValueError: an empty or too long note.
+            AccessDenied: not your patient's flag (or no such flag).
+        """
+        note = _clean(note, "note", MAX_NOTE)
+        if not note:
+            raise ValueError("say what was done about this flag (a note is required to "
+                             "close it)")
         with self._session() as s, s.begin():
             me = self._me(s)
             self._require(me, "therapist")
@@ -1083,6 +1110,7 @@ class Clinic:
             if f.resolved_at is None:
                 f.resolved_at = self._now()
                 f.resolved_by = me.user_id
+                f.resolution_note = note
 
     # ------------------------------------------------------------------ trends
 

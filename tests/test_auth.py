@@ -418,7 +418,7 @@ def test_admin_reads_no_clinical_data(world: World) -> None:
         "session": lambda: admin.session(sid),
         "add_note": lambda: admin.add_note(sid, "hi"),
         "flags": lambda: admin.flags(),
-        "resolve_flag": lambda: admin.resolve_flag(flag),
+        "resolve_flag": lambda: admin.resolve_flag(flag, "called the patient"),
         "trends": lambda: admin.trends(pa),
         "export_csv": lambda: admin.export_csv(pa, None, None),
         "export_pdf": lambda: admin.export_pdf(pa, None, None),

@@ -84,7 +84,7 @@ def _calls_with_ids(c: Clinic, patient: int, session: int, flag: int
         "session": lambda: c.session(session),
         "add_note": lambda: c.add_note(session, "sneaky note"),
         "flags": lambda: c.flags(patient),
-        "resolve_flag": lambda: c.resolve_flag(flag),
+        "resolve_flag": lambda: c.resolve_flag(flag, "sneaky close"),
         "trends": lambda: c.trends(patient),
         "export_csv": lambda: c.export_csv(patient, None, None),
         "export_pdf": lambda: c.export_pdf(patient, None, None),
@@ -144,7 +144,8 @@ def test_patient_cannot_reach_another_patient(world: World, data: dict) -> None:
                 pytest.fail(f"patient A could call {name} on another patient")
     # therapist-only methods
     for call in (cp.patients, lambda: cp.flags(), lambda: cp.add_note(
-            data["pat_a"]["session"], "self note"), lambda: cp.resolve_flag(data["pat_a"]["flag"]),
+            data["pat_a"]["session"], "self note"),
+            lambda: cp.resolve_flag(data["pat_a"]["flag"], "self close"),
             lambda: cp.set_program(world.pat_a.user_id, [])):
         with pytest.raises(AccessDenied):
             call()
@@ -301,8 +302,8 @@ def test_pain_rise_of_two_flags_the_session(world: World) -> None:
     assert (flag.kind, flag.session_id, flag.patient_username) == ("pain_rise", sid, "pat_a")
     assert "2/10 to 4/10" in flag.detail
     assert ca.patients()[0].open_flags == 1
-    ca.resolve_flag(flag.id)
-    ca.resolve_flag(flag.id)   # idempotent
+    ca.resolve_flag(flag.id, "Called: pain settled by the evening")
+    ca.resolve_flag(flag.id, "again")   # idempotent: the first note stays
     assert ca.flags() == []
     (done,) = ca.flags(open_only=False)
     assert done.resolved_by == world.ther_a.user_id and done.resolved_at is not None
@@ -601,3 +602,52 @@ def test_a_session_needs_a_valid_screening_of_the_day(world: World) -> None:
     ca.record_screening(NO, 3, patient_id=world.pat_a.user_id)
     sid = ca.save_session(neck_report(), patient_id=world.pat_a.user_id, pain_after=3)
     assert cp.session(sid).pain_before == 3
+
+
+# ------------------------------------------------------------ flags and programs (issue 9)
+
+
+def test_a_flag_is_closed_with_a_note_who_and_when(world: World) -> None:
+    clock = FakeClock(datetime(2025, 3, 12, 9, 0, tzinfo=UTC))
+    cp = Clinic(world.pat_a, world.engine, clock=clock, tz=UTC)
+    ca = Clinic(world.ther_a, world.engine, clock=clock, tz=UTC)
+    cp.record_screening({**NO, "fever": True}, 1)
+    (flag,) = ca.flags()
+    for empty in ("", "   ", None):
+        with pytest.raises(ValueError, match="note"):
+            ca.resolve_flag(flag.id, empty)  # type: ignore[arg-type]
+    assert [f.id for f in ca.flags()] == [flag.id]         # still open
+    clock.advance(hours=2)
+    ca.resolve_flag(flag.id, TRICKY[0])
+    assert ca.flags() == []
+    (done,) = ca.flags(open_only=False)
+    assert done.resolution_note == TRICKY[0]
+    assert (done.resolved_by, done.resolved_by_name) == (world.ther_a.user_id, "Therapist A")
+    assert done.resolved_at == clock.now
+    clock.advance(hours=1)
+    ca.resolve_flag(flag.id, "a second note")
+    (again,) = ca.flags(open_only=False)
+    assert (again.resolution_note, again.resolved_at) == (TRICKY[0], done.resolved_at)
+    with pytest.raises(AccessDenied):
+        Clinic(world.ther_b, world.engine).resolve_flag(flag.id, "not mine")
+
+
+@pytest.mark.parametrize("items", [
+    [ProgramItemIn("chin_tuck"), ProgramItemIn("chin_tuck", reps=3)],
+    [ProgramItemIn("neck_side_tilt", ("left",)), ProgramItemIn("neck_side_tilt", ("left",))],
+    [ProgramItemIn("neck_side_tilt", ("left", "right")), ProgramItemIn("neck_side_tilt",
+                                                                       ("right",))],
+    [ProgramItemIn("neck_side_tilt"), ProgramItemIn("chin_tuck"),
+     ProgramItemIn("neck_side_tilt", ("left",))],
+])
+def test_a_stretch_is_prescribed_once(world: World, items: list) -> None:
+    ca = Clinic(world.ther_a, world.engine)
+    pa = world.pat_a.user_id
+    ca.set_program(pa, [ProgramItemIn("chin_tuck", notes="before")])
+    with pytest.raises(ValueError, match="twice"):
+        ca.set_program(pa, items)
+    assert [i.notes for i in ca.program(pa)] == ["before"]      # nothing changed
+    # the two sides as separate items are fine (different doses per side)
+    ca.set_program(pa, [ProgramItemIn("neck_side_tilt", ("left",), reps=5),
+                        ProgramItemIn("neck_side_tilt", ("right",), reps=3)])
+    assert [i.sides for i in ca.program(pa)] == [("left",), ("right",)]

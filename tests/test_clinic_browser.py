@@ -301,12 +301,23 @@ def test_therapist_reviews_a_patient(page: Any, world: tuple[AppServer, Clinic3]
     _no_exception(page)
     screenshot(page, "clinic_patient_progress")
 
-    # the open flag is dealt with from the patient's page
-    page.get_by_role("button", name="Dealt with").click()
+    # the open flag is closed from the patient's page: a note and a confirmation first
+    page.get_by_text("Close this flag").first.click()
+    page.get_by_role("button", name="Close flag").click()
+    main.get_by_text("Tick \"I have dealt with this flag\"").wait_for()
+    assert len(people.clinic(people.ther_a).flags(people.pat_a.user_id)) == 1
+    page.get_by_label("What did you do? (required; kept with the flag)").fill(
+        "Phoned: <b>pain</b> settled after rest")
+    page.get_by_text("I have dealt with this flag", exact=True).click()
+    page.get_by_role("button", name="Close flag").click()
     wait_app_idle(page)
-    page.get_by_role("button", name="Dealt with").wait_for(state="detached")
+    page.get_by_role("button", name="Close flag").wait_for(state="detached")
     assert people.clinic(people.ther_a).flags(people.pat_a.user_id) == []
-    assert len(people.clinic(people.ther_a).flags(people.pat_a.user_id, open_only=False)) == 1
+    (done,) = people.clinic(people.ther_a).flags(people.pat_a.user_id, open_only=False)
+    assert done.resolution_note == "Phoned: <b>pain</b> settled after rest"
+    assert done.resolved_by == people.ther_a.user_id and done.resolved_at is not None
+    page.get_by_text("Closed flags (1)").click()
+    main.get_by_text("closed by Therapist Anna", exact=False).wait_for()
 
     # sessions: filter, open the seeded one
     page.get_by_role("tab", name="Sessions").click()

@@ -108,11 +108,11 @@ def test_from_empty_to_head(backend: str, tmp_path: Path) -> None:
     with fresh_engine(backend, "empty", tmp_path) as eng:
         assert db.current_revision(eng) is None
         db.upgrade(eng)
-        assert db.current_revision(eng) == db.head_revision() == "0002"
+        assert db.current_revision(eng) == db.head_revision() == "0003"
         tables = set(inspect(eng).get_table_names())
         assert tables == NEW_TABLES | {"sessions", "alembic_version"}
         db.upgrade(eng)   # idempotent
-        assert db.current_revision(eng) == "0002"
+        assert db.current_revision(eng) == "0003"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -136,7 +136,7 @@ def test_upgrade_from_previous_revision_keeps_rows(backend: str, tmp_path: Path)
             ids = [c.execute(insert(legacy_sessions).values(**r)).inserted_primary_key[0]
                    for r in rows]
         db.upgrade(eng)
-        assert db.current_revision(eng) == "0002"
+        assert db.current_revision(eng) == "0003"
         t = Base.metadata.tables["sessions"]
         with eng.connect() as c:
             got = {r.id: r for r in c.execute(select(t).order_by(t.c.id))}
@@ -163,7 +163,7 @@ def test_database_made_before_migrations_is_adopted(backend: str, tmp_path: Path
             sid = c.execute(insert(legacy_sessions).values(**_legacy_row(True))
                             ).inserted_primary_key[0]
         store = SessionStore(eng.url.render_as_string(hide_password=False))
-        assert db.current_revision(eng) == "0002"
+        assert db.current_revision(eng) == "0003"
         assert store.get(sid) is not None
         new_id = store.save(neck_report(1))
         assert [s.id for s in store.list()] == [new_id, sid]
@@ -182,7 +182,7 @@ def test_downgrade_to_previous_and_up_again(backend: str, tmp_path: Path) -> Non
         with eng.connect() as c:
             assert c.execute(select(legacy_sessions.c.id)).scalars().all() == [sid]
         db.upgrade(eng)
-        assert db.current_revision(eng) == "0002"
+        assert db.current_revision(eng) == "0003"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -228,7 +228,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "9999"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
