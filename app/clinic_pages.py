@@ -28,11 +28,12 @@ from app.clinic_ui import (
     line_chart,
     pain_chart,
     rom_chart,
+    target_text,
     trend_text,
     when_text,
 )
 from app.patient_ui import dose_line
-from app.ui import get_library, measure_chart, side_label, unit_text
+from app.ui import get_library, measure_chart, side_label
 from sessions.auth import PASSWORD_RULES
 from sessions.service import (
     AccessDenied,
@@ -323,7 +324,8 @@ def _progress(svc: Clinic, patient_id: int) -> None:
         if pts.empty:
             st.caption("No repetition was measured yet.")
             continue
-        y_title = f"{t.label} ({'degrees' if t.unit == 'deg' else t.unit or 'value'})"
+        unit = {"deg": "degrees", "ratio": "shoulder widths"}.get(t.unit, t.unit or "value")
+        y_title = f"{t.label} ({unit})"
         st.altair_chart(rom_chart(pts, t.target, y_title=y_title), width="stretch")
 
 
@@ -443,9 +445,13 @@ def _draft_line(item: ProgramItemIn) -> str:
                        notes=item.notes)
     line = dose_line(view)
     if item.target_low is not None and item.target_high is not None:
-        unit = unit_text(_unit(d.primary.measure)) if d is not None else ""
-        line += f" · target {item.target_low:g}{unit} to {item.target_high:g}{unit}"
+        line += (f" · target {target_text(d, item.target_low, item.target_high)}"
+                 if d is not None else f" · target {item.target_low:g} to {item.target_high:g}")
     return line
+
+
+def _sides_overlap(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    return "both" in a or "both" in b or bool(set(a) & set(b))
 
 
 def _unit(measure: str) -> str:
@@ -481,7 +487,9 @@ def program_editor(svc: Clinic, patient_id: int, notes: str) -> None:
 
     with st.expander("Add a stretch", expanded=not draft, icon=":material/add:"):
         with st.form(f"program-add-{patient_id}", clear_on_submit=True, border=False):
-            ids = list(lib)
+            # the first stretch not yet prescribed (not simply the alphabetical first)
+            ids = ([i for i in lib if i not in {x.exercise for x in draft}]
+                   + [i for i in lib if i in {x.exercise for x in draft}])
             exercise = st.selectbox("Stretch", ids, key=f"add-stretch-{patient_id}",
                                     format_func=lambda i: f"{lib[i].name} ({lib[i].targets_area})")
             sides = st.radio("Sides (one-sided stretches only)",
@@ -502,8 +510,9 @@ def program_editor(svc: Clinic, patient_id: int, notes: str) -> None:
             lo = t1.number_input("Target from (optional)", value=None, step=1.0,
                                  key=f"add-lo-{patient_id}",
                                  help="Override the stretch's target band for this patient, "
-                                      "in the stretch's unit (see the library). Leave both "
-                                      "empty to keep the stretch's own target.")
+                                      "in the stretch's unit: degrees, or shoulder widths "
+                                      "(see the table below). Leave both empty to keep the "
+                                      "stretch's own target.")
             hi = t2.number_input("Target to (optional)", value=None, step=1.0,
                                  key=f"add-hi-{patient_id}")
             item_notes = st.text_input("Note for the patient (optional)", max_chars=500,
@@ -518,8 +527,13 @@ def program_editor(svc: Clinic, patient_id: int, notes: str) -> None:
                 reps=None if reps is None else int(reps),
                 hold_s=None if hold is None else float(hold), times_per_week=int(per_week),
                 target_low=lo, target_high=hi, notes=item_notes.strip())
+            twice = [x for x in draft if x.exercise == exercise and _sides_overlap(
+                tuple(x.sides) or ("both",), tuple(item.sides) or ("both",))]
             if (lo is None) != (hi is None):
                 st.warning("Give both ends of the target, or neither.")
+            elif twice:
+                st.warning(f"{md(d.name)} is already in the program for these sides: change "
+                           "or remove that item instead of adding it twice.")
             else:
                 draft.append(item)
                 st.rerun()
@@ -555,12 +569,9 @@ def program_editor(svc: Clinic, patient_id: int, notes: str) -> None:
 def _defaults_table(lib: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for d in lib.values():
-        lo, hi = d.primary.target
-        u = unit_text(_unit(d.primary.measure))
         p = d.prescription
         rows.append({"stretch": d.name, "measured": d.primary.label,
-                     "target": f"{lo:g}{u} to {hi:g}{u}"
-                               + (" from rest" if d.primary.baseline == "rest" else ""),
+                     "target": target_text(d),
                      "default dose": f"{p.sets} × {p.reps}" + (f", hold {p.hold_s:g} s"
                                                               if p.hold_s else ""),
                      "sides": "one side at a time" if d.is_sided else "both together"})
@@ -571,12 +582,20 @@ def _defaults_table(lib: dict[str, Any]) -> pd.DataFrame:
 
 
 def _rep_rows(d: SessionDetail) -> pd.DataFrame:
+    definition = get_library().get(d.exercise)
+
+    def band(r: Any) -> str:
+        if r.target_low is None or r.target_high is None:
+            return ""
+        if definition is None:
+            return f"{r.target_low:g} to {r.target_high:g}"
+        return target_text(definition, r.target_low, r.target_high)
+
     return pd.DataFrame([{
         "side": r.side, "rep": r.index,
         "from (s)": r.start_s, "to (s)": r.end_s,
         "peak": None if r.peak is None else round(r.peak, 1),
-        "target": ("" if r.target_low is None or r.target_high is None
-                   else f"{r.target_low:g}-{r.target_high:g}"),
+        "target": band(r),
         "reached": "yes" if r.reached_target else "no",
         "held (s)": None if r.hold_s is None else round(r.hold_s, 1),
         "hold asked (s)": r.hold_required_s,

@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from app.auth_ui import md
+from app.clinic_ui import target_text
 from app.ui import side_label
 from coach.report import SessionReport
 from exercises.definition import StretchDefinition
@@ -122,7 +123,8 @@ def program_item_picker(items: list[TodayItem], lib: dict[str, StretchDefinition
     if not definition.is_sided:
         sides = ("both",)
     st.caption(f"Prescribed: {dose_line(today.item)}"
-               + (f". Target {today.item.target_low:g} to {today.item.target_high:g}, set "
+               + (f". {definition.primary.label} target: "
+                  f"{target_text(base, today.item.target_low, today.item.target_high)}, set "
                   "by your therapist" if today.item.target is not None else ""))
     if today.item.notes:
         st.info(f"**From your therapist:** {md(today.item.notes)}", icon=":material/chat:")

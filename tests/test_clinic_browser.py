@@ -482,6 +482,9 @@ def test_patient_program_and_red_flag_stop(page: Any, world: tuple[AppServer, Cl
         _open(page, app, path)
         sign_in(page, "pat_c", PASSWORD)
         wait_app_idle(page)
+        if path == "Analyse_video":   # the picker starts at the prescribed stretch
+            assert "Neck side tilt" in page.get_by_role(
+                "combobox", name="Stretch", exact=True).input_value()
         page.locator(".st-key-screening-stop").get_by_text(
             "Please don't stretch today").first.wait_for()
         assert main.get_by_text("Before you start: a quick safety check").count() == 0

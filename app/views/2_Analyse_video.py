@@ -78,6 +78,15 @@ if in_clinic and service is None:
             "record.", icon=":material/info:")
 
 
+def _prescribed() -> str | None:
+    """The patient's next prescribed stretch (first not done today), else None."""
+    if service is None:
+        return None
+    items = service.todays_program()
+    todo = [t for t in items if not t.done_today] or items
+    return todo[0].item.exercise if todo else None
+
+
 def _keep(src: Path, suffix: str | None = None) -> Path:
     """A private copy of ``src`` in this person's video folder (unguessable name)."""
     owner = service.principal.user_id if service is not None else None
@@ -209,7 +218,8 @@ with tab_upload:
                "camera setup (see the library), with one person in view.")
     c1, c2 = st.columns([3, 2])
     with c1:
-        definition = stretch_picker("analyse-stretch", default=st.query_params.get("stretch"))
+        definition = stretch_picker("analyse-stretch",
+                                    default=st.query_params.get("stretch") or _prescribed())
     with c2:
         side = side_picker(definition, "analyse-side",
                            both_label="Both sides (tracked together)")
