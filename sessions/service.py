@@ -38,8 +38,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from exercises.definition import Prescription, StretchDefinition, load_library
+from sessions import flags as flags_service
+from sessions import screening_service
 from sessions.auth import AccessDenied, Accounts, AuthError, Principal, utcnow
 from sessions.db import ensure_schema, get_engine
+from sessions.flags import FlagInfo
 from sessions.models import (
     COMPLETIONS,
     Flag,
@@ -53,16 +56,8 @@ from sessions.models import (
     User,
 )
 from sessions.models import ProgramItem as ProgramItemRow
-from sessions.screening import (
-    ADVICE_OK,
-    ADVICE_RED_FLAG,
-    ADVICE_RED_FLAG_TODAY,
-    SCREENING_QUESTIONS,
-    SCREENING_VALID_S,
-    check_pain,
-    evaluate,
-    pain_rose,
-)
+from sessions.screening import SCREENING_QUESTIONS, check_pain, pain_rose
+from sessions.screening_service import ScreeningResult
 from sessions.series import (
     LANDMARKS_ENCODING,
     PRIMARY_ENCODING,
@@ -234,16 +229,6 @@ class PatientInfo:
 
 
 @dataclass(frozen=True)
-class ScreeningResult:
-    """Outcome of the safety questions: ``ok`` False means do not start the session."""
-
-    ok: bool
-    advice: str
-    screening_id: int
-    red_flags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class SessionSummary:
     """One saved session, as listed."""
 
@@ -334,25 +319,6 @@ class SessionDetail(SessionSummary):
         from coach.report import SessionReport
 
         return SessionReport.from_dict(dict(self.report))
-
-
-@dataclass(frozen=True)
-class FlagInfo:
-    """A flag for the therapist."""
-
-    id: int
-    patient_id: int
-    patient_username: str
-    patient_display_name: str
-    kind: str                    # "red_flag" | "pain_rise"
-    detail: str
-    created_at: datetime
-    session_id: int | None
-    screening_id: int | None
-    resolved_at: datetime | None
-    resolved_by: int | None
-    resolved_by_name: str | None = None
-    resolution_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -735,7 +701,7 @@ class Clinic:
         A patient answers for themselves; a therapist may enter their patient's
         answers (``patient_id`` required), e.g. in the clinic. On a day a red flag
         was already raised, the result is never ``ok``: no session can be recorded
-        for the patient until the next day.
+        for the patient until the next day (``sessions.screening_service``).
 
         Raises:
             AccessDenied: not your patient, or an admin.
@@ -747,23 +713,8 @@ class Clinic:
             if me.role == "therapist" and patient_id is None:
                 raise ValueError("patient_id is required when a therapist records a screening")
             patient = self._patient(s, me, patient_id)
-            red = evaluate(answers, pain_before)
-            now = self._now()
-            earlier = self._red_flag_today(s, patient.id)
-            advice = ADVICE_RED_FLAG if red else (ADVICE_RED_FLAG_TODAY if earlier else ADVICE_OK)
-            row = Screening(patient_id=patient.id, created_at=now, answers=dict(answers),
-                            pain_before=pain_before, red_flag=bool(red), advice=advice)
-            s.add(row)
-            s.flush()
-            if red:
-                detail = "; ".join(SCREENING_QUESTIONS.get(k, f"pain before {pain_before}/10")
-                                   for k in red)
-                s.add(Flag(patient_id=patient.id, kind="red_flag", created_at=now,
-                           detail=f"Screening: {detail}", screening_id=row.id))
-                log.warning("red flag in screening %s of patient %s: %s", row.id, patient.id,
-                            ", ".join(red))
-            return ScreeningResult(ok=not red and earlier is None, advice=advice,
-                                   screening_id=row.id, red_flags=tuple(red))
+            return screening_service.record(s, patient.id, answers, pain_before, self._now(),
+                                            self._day_start(self._today()))
 
     def screening_today(self, patient_id: int | None = None) -> ScreeningResult | None:
         """Today's screening that decides whether a session may be recorded now.
@@ -775,66 +726,8 @@ class Clinic:
             me = self._me(s)
             self._require(me, "patient", "therapist")
             patient = self._patient(s, me, patient_id)
-            red = self._red_flag_today(s, patient.id)
-            if red is not None:
-                return ScreeningResult(ok=False, advice=ADVICE_RED_FLAG_TODAY,
-                                       screening_id=red.id,
-                                       red_flags=tuple(evaluate(red.answers, red.pain_before)))
-            sc = self._valid_screening(s, patient.id, self._now())
-            if sc is None:
-                return None
-            return ScreeningResult(ok=True, advice=sc.advice, screening_id=sc.id)
-
-    def _red_flag_today(self, s: Session, patient_id: int) -> Screening | None:
-        return s.scalars(select(Screening).where(
-            Screening.patient_id == patient_id, Screening.red_flag,
-            Screening.created_at >= self._day_start(self._today()))
-            .order_by(Screening.created_at.desc(), Screening.id.desc())).first()
-
-    def _valid_screening(self, s: Session, patient_id: int, started_at: datetime
-                         ) -> Screening | None:
-        """The latest passed screening covering a session started at ``started_at``."""
-        since = max(self._day_start(self._today()),
-                    _utc(started_at) - timedelta(seconds=SCREENING_VALID_S))
-        return s.scalars(select(Screening).where(
-            Screening.patient_id == patient_id, Screening.red_flag.is_(False),
-            Screening.created_at >= since, Screening.created_at <= self._now())
-            .order_by(Screening.created_at.desc(), Screening.id.desc())).first()
-
-    def _gate(self, s: Session, patient_id: int, screening_id: int | None,
-              started_at: datetime) -> Screening:
-        """The safety gate every recorded session passes (live, upload, command line).
-
-        Raises:
-            AccessDenied: the screening is another patient's (or unknown).
-            ValueError: a red flag today, no valid screening, or a screening that is
-                too old or from another day.
-        """
-        red = self._red_flag_today(s, patient_id)
-        if red is not None:
-            raise ValueError(f"the safety screening raised a red flag today (screening "
-                             f"{red.id}): no session can be recorded for this patient "
-                             f"today")
-        if screening_id is None:
-            sc = self._valid_screening(s, patient_id, started_at)
-            if sc is None:
-                raise ValueError("answer the safety questions first: a session is recorded "
-                                 "only after a screening today, within "
-                                 f"{SCREENING_VALID_S // 3600} h of its start")
-            return sc
-        sc = s.get(Screening, _as_id(screening_id))
-        if sc is None or sc.patient_id != patient_id:
-            raise AccessDenied("no such screening, or not this patient's")
-        if sc.red_flag:
-            raise ValueError(f"screening {sc.id} found a red flag: this session must not be "
-                             f"started")
-        since = max(self._day_start(self._today()),
-                    _utc(started_at) - timedelta(seconds=SCREENING_VALID_S))
-        if not since <= _utc(sc.created_at) <= self._now():
-            raise ValueError(f"screening {sc.id} is no longer valid (older than "
-                             f"{SCREENING_VALID_S // 3600} h before the session, or from "
-                             f"another day): answer the safety questions again")
-        return sc
+            return screening_service.current(s, patient.id, self._now(),
+                                             self._day_start(self._today()))
 
     # ------------------------------------------------------------------ sessions
 
@@ -893,7 +786,9 @@ class Clinic:
                         raise ValueError("patient_id is required when a therapist saves")
                     self._require(me, "patient", "therapist")
                     patient = self._patient(s, me, patient_id)
-                    sc = self._gate(s, patient.id, screening_id, started_at)
+                    sc = screening_service.require_valid(
+                        s, patient.id, None if screening_id is None else _as_id(screening_id),
+                        started_at, self._day_start(self._today()), self._now())
                     screening_id = sc.id
                     if pain_before is None:
                         pain_before = sc.pain_before
@@ -1063,25 +958,10 @@ class Clinic:
         with self._session() as s, s.begin():
             me = self._me(s)
             self._require(me, "therapist")
-            q = select(Flag, User).join(User, User.id == Flag.patient_id)
             if patient_id is None:
-                q = q.where(Flag.patient_id.in_(self._my_patient_ids(s, me)))
-            else:
-                u = self._patient(s, me, patient_id, therapist_only=True)
-                q = q.where(Flag.patient_id == u.id)
-            if open_only:
-                q = q.where(Flag.resolved_at.is_(None))
-            q = q.order_by(Flag.created_at.desc(), Flag.id.desc())
-            rows = s.execute(q).all()
-            closers = {x.id: x.display_name for x in s.scalars(select(User).where(
-                User.id.in_({f.resolved_by for f, _ in rows if f.resolved_by})))}
-            return [FlagInfo(id=f.id, patient_id=f.patient_id, patient_username=u.username,
-                             patient_display_name=u.display_name, kind=f.kind, detail=f.detail,
-                             created_at=f.created_at, session_id=f.session_id,
-                             screening_id=f.screening_id, resolved_at=f.resolved_at,
-                             resolved_by=f.resolved_by,
-                             resolved_by_name=closers.get(f.resolved_by),
-                             resolution_note=f.resolution_note) for f, u in rows]
+                return flags_service.list_flags(s, self._my_patient_ids(s, me), open_only)
+            u = self._patient(s, me, patient_id, therapist_only=True)
+            return flags_service.list_flags(s, u.id, open_only)
 
     def resolve_flag(self, flag_id: int, note: str) -> None:
         """Close a flag with a note saying what was done (the patient's therapist).
@@ -1107,10 +987,7 @@ class Clinic:
                 self._patient(s, me, f.patient_id, therapist_only=True)
             except AccessDenied:
                 raise AccessDenied(_DENIED_FLAG) from None
-            if f.resolved_at is None:
-                f.resolved_at = self._now()
-                f.resolved_by = me.user_id
-                f.resolution_note = note
+            flags_service.resolve(f, me.user_id, self._now(), note)
 
     # ------------------------------------------------------------------ trends
 
