@@ -347,9 +347,27 @@ def sessions_flags_cmd(username: str, patient: str | None, show_all: bool) -> No
     if not rows:
         click.echo("no flags")
     for f in rows:
-        state = "resolved" if f.resolved_at else "open"
+        state = (f"closed by {_show(f.resolved_by_name)} {_when(f.resolved_at)}: "
+                 f"{_show(f.resolution_note)}" if f.resolved_at else "open")
         click.echo(f"{f.id:>4}  {_when(f.created_at)}  {_show(f.patient_username)}  {f.kind} "
                    f"({state}): {_show(f.detail)}")
+
+
+@sessions_group.command("close-flag")
+@click.argument("flag_id", type=int)
+@click.option("--note", required=True, help="What was done about it (kept with the flag).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_USER
+@_guard
+def sessions_close_flag_cmd(flag_id: int, note: str, yes: bool, username: str) -> None:
+    """Close a flag of one of your patients, with a note (therapists)."""
+    if not note.strip():
+        raise CliError("--note must say what was done about the flag", EXIT_USAGE)
+    if not yes and not click.confirm(f"Close flag {flag_id}?", default=False, err=True):
+        raise CliError("not closed", EXIT_USAGE)
+    with _clinic(username) as (clinic, _acc, _me):
+        clinic.resolve_flag(flag_id, note)
+    click.echo(f"flag {flag_id} closed")
 
 
 @sessions_group.command("export")

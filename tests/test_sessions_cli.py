@@ -449,3 +449,22 @@ def test_exports_are_private_files(db_url: str, world: World, saved: dict, tmp_p
     r = run(db_url, "sessions", "export", "--patient", "pat_a", "--csv", "/dev/full",
             "--user", "ther_a", password=PASSWORD)
     assert_error(r, 9, "/dev/full")
+
+
+def test_close_flag_needs_a_note_and_says_who_closed_it(db_url: str, world: World,
+                                                       saved: dict) -> None:
+    (flag,) = Clinic(world.ther_a, world.engine).flags()
+    r = run(db_url, "sessions", "close-flag", str(flag.id), "--note", "  ", "--yes",
+            "--user", "ther_a", password=PASSWORD)
+    assert_error(r, 2, "--note")
+    r = run(db_url, "sessions", "close-flag", str(flag.id), "--note", "called her", "--user",
+            "ther_a", password=PASSWORD, input="n\n")
+    assert r.exit_code == 2 and Clinic(world.ther_a, world.engine).flags() != []
+    assert_error(run(db_url, "sessions", "close-flag", str(flag.id), "--note", "mine now",
+                     "--yes", "--user", "ther_b", password=PASSWORD), 7, "no such flag")
+    r = run(db_url, "sessions", "close-flag", str(flag.id), "--note", "called her", "--yes",
+            "--user", "ther_a", password=PASSWORD)
+    assert r.exit_code == 0, r.output
+    listed = run(db_url, "sessions", "flags", "--all", "--user", "ther_a",
+                 password=PASSWORD).stdout
+    assert "closed by Therapist A" in listed and "called her" in listed
