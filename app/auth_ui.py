@@ -25,7 +25,7 @@ from typing import Any
 
 import streamlit as st
 
-from sessions.auth import Accounts, AuthError, Principal
+from sessions.auth import PASSWORD_RULES, Accounts, AuthError, Principal
 from sessions.db import database_url, ensure_schema, get_engine
 from sessions.service import Clinic
 
@@ -37,6 +37,7 @@ __all__ = [
     "clinic",
     "clinic_mode",
     "current_principal",
+    "database_problem",
     "engine",
     "login_form",
     "md",
@@ -88,13 +89,38 @@ def clinic(principal: Principal) -> Clinic:
     return Clinic(principal, engine())
 
 
+def database_problem(e: BaseException) -> None:
+    """Say plainly that the database can't be used (one calm box), then stop the page.
+
+    Never a traceback, SQL or the URL's password; the details go to the server log.
+    Never "no accounts": an unreachable database says nothing about accounts.
+    """
+    from sessions.errors import describe_db_error
+
+    log.error("database problem: %s", _one_line(e), exc_info=e)
+    try:
+        url = database_url()
+    except Exception:  # the data path itself is the problem
+        url = None
+    problem = describe_db_error(e, url)
+    what = problem.message if problem is not None else "it did not answer as expected"
+    st.error(f"**Stretch Coach can't use its database right now:** {what[0].upper()}"
+             f"{what[1:]}. Nothing was changed and nothing is lost; please try again later, "
+             "or tell whoever runs Stretch Coach here.", icon=":material/database:")
+    st.stop()
+
+
 def clinic_mode() -> bool:
-    """True once any account exists (then clinical pages need a sign-in)."""
+    """True once any account exists (then clinical pages need a sign-in).
+
+    Fails closed: when the database can't be read, the page says so and stops
+    (it never falls back to personal mode or offers to create an administrator).
+    """
     try:
         return bool(accounts().any_accounts())
-    except Exception:  # an unreadable database: personal mode keeps the coach usable
-        log.exception("could not read the accounts database")
-        return False
+    except Exception as e:
+        database_problem(e)
+        raise   # not reached: database_problem stops the page
 
 
 # --------------------------------------------------------------------------- the signed-in user
@@ -110,6 +136,9 @@ def current_principal() -> Principal | None:
     except AuthError:
         st.session_state.pop(TOKEN_KEY, None)
         return None
+    except Exception as e:
+        database_problem(e)
+        raise
 
 
 def login_form(key: str = "login", *, intro: str | None = None) -> None:
@@ -133,6 +162,9 @@ def login_form(key: str = "login", *, intro: str | None = None) -> None:
             except AuthError as e:
                 st.error(_one_line(e), icon=":material/lock:")
                 return
+            except Exception as e:
+                database_problem(e)
+                raise
             st.session_state[TOKEN_KEY] = principal.token
             st.session_state.pop(f"{key}-password", None)
             st.rerun()
@@ -160,7 +192,8 @@ def change_password_form(principal: Principal, key: str = "change-password") -> 
         old = st.text_input("Current password", type="password", key=f"{key}-old",
                             autocomplete="current-password")
         new = st.text_input("New password (at least 10 characters)", type="password",
-                            key=f"{key}-new", autocomplete="new-password")
+                            key=f"{key}-new", autocomplete="new-password",
+                            help=PASSWORD_RULES)
         again = st.text_input("New password again", type="password", key=f"{key}-again",
                               autocomplete="new-password")
         submitted = st.form_submit_button("Change password")

@@ -9,7 +9,11 @@ file (not a video, truncated before any frame...); 4 pose model unavailable;
 incomplete); 6 nobody could be assessed in any frame (report written);
 7 authentication failed or access denied (``users``, ``sessions``, ``analyze --save``);
 8 the person could be judged but no repetition was counted (the reason is printed and in
-the report's ``diagnosis``: never a silent zero); 9 a ``batch`` job failed or was cancelled;
+the report's ``diagnosis``: never a silent zero); 9 an output file (``--json``,
+``--csv``, ``--annotated``) could not be written (the message names it; the report is
+still printed and saved); 10 the safety questions stop the session (``analyze --save``);
+11-16 the database: unreachable, read-only, disk full, damaged, newer schema, bad URL or
+data path (``sessions.errors``); 17 a ``batch`` job failed or was cancelled;
 1 anything unexpected.
 """
 
@@ -35,6 +39,7 @@ EXIT_INCOMPLETE = 5
 EXIT_NOBODY = 6
 EXIT_AUTH = 7
 EXIT_NOTHING_COUNTED = 8
+EXIT_OUTPUT = 9
 
 SAFETY = ("Stretch Coach is not a diagnosis. If upper-back pain comes with numbness, "
           "tingling or weakness in your arms, see a doctor before stretching; if pain lasts "
@@ -208,7 +213,8 @@ def analyze_cmd(video: Path, exercise: str, side: str | None, json_path: Path | 
     from sessions.cli import prepare_save
 
     d = _definition(exercise, definitions)
-    saver = prepare_save(save, patient, acting_user)  # signs in before the long analysis
+    # signs in and asks the safety questions before the long analysis
+    saver = prepare_save(save, patient, acting_user, video)
     prescription = d.prescription
     if reps is not None or hold_s is not None:
         prescription = prescription.model_copy(update={
@@ -246,17 +252,28 @@ def analyze_cmd(video: Path, exercise: str, side: str | None, json_path: Path | 
         raise CliError(str(e), EXIT_MODEL) from None
     except ValueError as e:
         raise CliError(str(e), EXIT_USAGE) from None
+    except OSError as e:   # an output written during the analysis (disk full...)
+        outputs = [p for p in (csv_path, annotated) if p is not None]
+        named = e.filename or " or ".join(str(p) for p in outputs) or str(video)
+        raise CliError(f"could not write {named}: {e.strerror or e}", EXIT_OUTPUT) from None
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
     if report.frames == 0:
         raise CliError(f"{video}: no frames could be decoded; check the file plays in a "
                        f"video player", EXIT_INPUT)
+    json_error = None
     if json_path is not None:
-        report.write_json(json_path)
+        try:
+            report.write_json(json_path)
+        except OSError as e:   # still print and save the report; say which file failed
+            json_error = CliError(f"could not write the JSON report {json_path}: "
+                                  f"{e.strerror or e}", EXIT_OUTPUT)
     _print_report(report)
     if session_id is not None:
         click.echo(f"saved as session {session_id}")
+    if json_error is not None:
+        raise json_error
     issues = {k: v for k, v in report.setup_issues.items() if v}
     detail = ", ".join(f"{k.replace('_', ' ')}: {v} frames" for k, v in issues.items())
     if report.assessable_share == 0:
@@ -363,7 +380,11 @@ def live_cmd(exercise: str, side: str | None, camera: int, model_path: Path | No
                           frames=session.frames)
     _print_report(report)
     if json_path is not None:
-        report.write_json(json_path)
+        try:
+            report.write_json(json_path)
+        except OSError as e:
+            raise CliError(f"could not write the JSON report {json_path}: {e.strerror or e}",
+                           EXIT_OUTPUT) from None
 
 
 @cli.command("serve")
@@ -418,6 +439,12 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as e:  # the last guard: one line, never a traceback in the user's face
         if debug:
             raise
+        from sessions.errors import describe_db_error
+
+        problem = describe_db_error(e, os.environ.get("STRETCH_COACH_DB_URL", "").strip() or None)
+        if problem is not None:
+            click.echo(f"error: {problem.message}", err=True)
+            sys.exit(problem.exit_code)
         click.echo(f"error: unexpected {type(e).__name__}: {e} (run with --debug for details)",
                    err=True)
         sys.exit(1)

@@ -28,11 +28,13 @@ from app.clinic_ui import (
     line_chart,
     pain_chart,
     rom_chart,
+    target_text,
     trend_text,
     when_text,
 )
 from app.patient_ui import dose_line
-from app.ui import get_library, measure_chart, side_label, unit_text
+from app.ui import get_library, measure_chart, side_label
+from sessions.auth import PASSWORD_RULES
 from sessions.service import (
     AccessDenied,
     Clinic,
@@ -105,19 +107,46 @@ def _date_range(key: str, *, days: int = 30, label: str = "Dates") -> tuple[date
 
 def flags_panel(svc: Clinic, flags: list[FlagInfo], *, key: str,
                 show_patient: bool = True) -> None:
-    """Open flags, newest first, each with a "dealt with" button."""
+    """Open flags, newest first; each is closed with a note and a confirmation.
+
+    The service records who closed the flag and when, with the note; the flag
+    stays in the record.
+    """
     for f in flags:
         with st.container(border=True, key=f"{key}-card-{f.id}"):
-            c1, c2 = st.columns([5, 1], vertical_alignment="center")
             who = f"**{md(f.patient_display_name)}** · " if show_patient else ""
             icon = (":red[:material/emergency:]" if f.kind == "red_flag"
                     else ":orange[:material/trending_up:]")
-            c1.markdown(f"{icon} {who}{FLAG_TEXT.get(f.kind, md(f.kind))} · "
+            st.markdown(f"{icon} {who}{FLAG_TEXT.get(f.kind, md(f.kind))} · "
                         f"{when_text(f.created_at)}  \n{md(f.detail)}")
-            if c2.button("Dealt with", key=f"{key}-resolve-{f.id}",
-                         help="Mark this flag as reviewed; it stays in the record."):
-                svc.resolve_flag(f.id)
-                st.rerun()
+            with st.expander("Close this flag"), st.form(f"{key}-close-{f.id}", border=False):
+                note = st.text_area("What did you do? (required; kept with the flag)",
+                                    key=f"{key}-note-{f.id}", max_chars=2000,
+                                    placeholder="e.g. Phoned the patient: symptoms settled, "
+                                                "advised to rest two days")
+                sure = st.checkbox("I have dealt with this flag", key=f"{key}-sure-{f.id}")
+                close = st.form_submit_button("Close flag")
+            if close:
+                if not sure:
+                    st.warning("Tick \"I have dealt with this flag\" to close it.")
+                elif not note.strip():
+                    st.warning("Write what you did: the note is kept with the flag.")
+                else:
+                    try:
+                        svc.resolve_flag(f.id, note)
+                    except ValueError as e:
+                        st.error(str(e))
+                    else:
+                        st.rerun()
+
+
+def closed_flags(flags: list[FlagInfo]) -> None:
+    """Closed flags with who closed them, when, and their note."""
+    for f in flags:
+        st.markdown(f"{FLAG_TEXT.get(f.kind, md(f.kind))} · {when_text(f.created_at)} · "
+                    f"closed by {md(f.resolved_by_name or 'unknown')} "
+                    f"{when_text(f.resolved_at) if f.resolved_at else ''}  \n"
+                    f"{md(f.detail)}  \n*Note:* {md(f.resolution_note or '')}")
 
 
 # --------------------------------------------------------------------------- patient list
@@ -185,7 +214,8 @@ def _add_patient(svc: Clinic) -> None:
             display = c2.text_input("Full name", key="add-patient-name")
             password = st.text_input("First password (at least 10 characters; give it to "
                                      "the patient privately)", type="password",
-                                     key="add-patient-password", autocomplete="new-password")
+                                     key="add-patient-password", autocomplete="new-password",
+                                     help=PASSWORD_RULES)
             create = st.form_submit_button("Create patient account")
         if create:
             try:
@@ -231,6 +261,10 @@ def patient_view(svc: Clinic, patient_id: int | str) -> None:
     flags = svc.flags(info.id)
     if flags:
         flags_panel(svc, flags, key=f"flags-{info.id}", show_patient=False)
+    closed = [f for f in svc.flags(info.id, open_only=False) if f.resolved_at is not None]
+    if closed:
+        with st.expander(f"Closed flags ({len(closed)})"):
+            closed_flags(closed)
 
     tabs = st.tabs(["Progress", "Sessions", "Program", "Export"], key="patient-tab",
                    on_change="rerun")
@@ -290,7 +324,8 @@ def _progress(svc: Clinic, patient_id: int) -> None:
         if pts.empty:
             st.caption("No repetition was measured yet.")
             continue
-        y_title = f"{t.label} ({'degrees' if t.unit == 'deg' else t.unit or 'value'})"
+        unit = {"deg": "degrees", "ratio": "shoulder widths"}.get(t.unit, t.unit or "value")
+        y_title = f"{t.label} ({unit})"
         st.altair_chart(rom_chart(pts, t.target, y_title=y_title), width="stretch")
 
 
@@ -410,9 +445,13 @@ def _draft_line(item: ProgramItemIn) -> str:
                        notes=item.notes)
     line = dose_line(view)
     if item.target_low is not None and item.target_high is not None:
-        unit = unit_text(_unit(d.primary.measure)) if d is not None else ""
-        line += f" · target {item.target_low:g}{unit} to {item.target_high:g}{unit}"
+        line += (f" · target {target_text(d, item.target_low, item.target_high)}"
+                 if d is not None else f" · target {item.target_low:g} to {item.target_high:g}")
     return line
+
+
+def _sides_overlap(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    return "both" in a or "both" in b or bool(set(a) & set(b))
 
 
 def _unit(measure: str) -> str:
@@ -448,7 +487,9 @@ def program_editor(svc: Clinic, patient_id: int, notes: str) -> None:
 
     with st.expander("Add a stretch", expanded=not draft, icon=":material/add:"):
         with st.form(f"program-add-{patient_id}", clear_on_submit=True, border=False):
-            ids = list(lib)
+            # the first stretch not yet prescribed (not simply the alphabetical first)
+            ids = ([i for i in lib if i not in {x.exercise for x in draft}]
+                   + [i for i in lib if i in {x.exercise for x in draft}])
             exercise = st.selectbox("Stretch", ids, key=f"add-stretch-{patient_id}",
                                     format_func=lambda i: f"{lib[i].name} ({lib[i].targets_area})")
             sides = st.radio("Sides (one-sided stretches only)",
@@ -469,8 +510,9 @@ def program_editor(svc: Clinic, patient_id: int, notes: str) -> None:
             lo = t1.number_input("Target from (optional)", value=None, step=1.0,
                                  key=f"add-lo-{patient_id}",
                                  help="Override the stretch's target band for this patient, "
-                                      "in the stretch's unit (see the library). Leave both "
-                                      "empty to keep the stretch's own target.")
+                                      "in the stretch's unit: degrees, or shoulder widths "
+                                      "(see the table below). Leave both empty to keep the "
+                                      "stretch's own target.")
             hi = t2.number_input("Target to (optional)", value=None, step=1.0,
                                  key=f"add-hi-{patient_id}")
             item_notes = st.text_input("Note for the patient (optional)", max_chars=500,
@@ -485,8 +527,13 @@ def program_editor(svc: Clinic, patient_id: int, notes: str) -> None:
                 reps=None if reps is None else int(reps),
                 hold_s=None if hold is None else float(hold), times_per_week=int(per_week),
                 target_low=lo, target_high=hi, notes=item_notes.strip())
+            twice = [x for x in draft if x.exercise == exercise and _sides_overlap(
+                tuple(x.sides) or ("both",), tuple(item.sides) or ("both",))]
             if (lo is None) != (hi is None):
                 st.warning("Give both ends of the target, or neither.")
+            elif twice:
+                st.warning(f"{md(d.name)} is already in the program for these sides: change "
+                           "or remove that item instead of adding it twice.")
             else:
                 draft.append(item)
                 st.rerun()
@@ -522,12 +569,9 @@ def program_editor(svc: Clinic, patient_id: int, notes: str) -> None:
 def _defaults_table(lib: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for d in lib.values():
-        lo, hi = d.primary.target
-        u = unit_text(_unit(d.primary.measure))
         p = d.prescription
         rows.append({"stretch": d.name, "measured": d.primary.label,
-                     "target": f"{lo:g}{u} to {hi:g}{u}"
-                               + (" from rest" if d.primary.baseline == "rest" else ""),
+                     "target": target_text(d),
                      "default dose": f"{p.sets} × {p.reps}" + (f", hold {p.hold_s:g} s"
                                                               if p.hold_s else ""),
                      "sides": "one side at a time" if d.is_sided else "both together"})
@@ -538,12 +582,20 @@ def _defaults_table(lib: dict[str, Any]) -> pd.DataFrame:
 
 
 def _rep_rows(d: SessionDetail) -> pd.DataFrame:
+    definition = get_library().get(d.exercise)
+
+    def band(r: Any) -> str:
+        if r.target_low is None or r.target_high is None:
+            return ""
+        if definition is None:
+            return f"{r.target_low:g} to {r.target_high:g}"
+        return target_text(definition, r.target_low, r.target_high)
+
     return pd.DataFrame([{
         "side": r.side, "rep": r.index,
         "from (s)": r.start_s, "to (s)": r.end_s,
         "peak": None if r.peak is None else round(r.peak, 1),
-        "target": ("" if r.target_low is None or r.target_high is None
-                   else f"{r.target_low:g}-{r.target_high:g}"),
+        "target": band(r),
         "reached": "yes" if r.reached_target else "no",
         "held (s)": None if r.hold_s is None else round(r.hold_s, 1),
         "hold asked (s)": r.hold_required_s,

@@ -19,9 +19,46 @@ __all__ = [
     "line_chart",
     "pain_chart",
     "rom_chart",
+    "target_text",
     "trend_text",
+    "unit_words",
     "when_text",
 ]
+
+_REST = " from your resting position"
+
+
+def unit_words(unit: str, baseline: str = "none") -> str:
+    """The unit of a measure in words for people, placed after a number.
+
+    ``"deg"`` -> ``"°"``; ``"ratio"`` (a length over the shoulder width) ->
+    ``" shoulder widths"``; measured from the person's own rest position
+    (``baseline = "rest"``) adds ``" from your resting position"``.
+    """
+    text = "°" if unit == "deg" else " shoulder widths" if unit == "ratio" else (
+        f" {unit}" if unit else "")
+    return text + (_REST if baseline == "rest" else "")
+
+
+def target_text(definition: Any, low: float | None = None, high: float | None = None
+                ) -> str:
+    """A target band in words: "20 to 45°", "6 to 30° from your resting position".
+
+    Bands below zero (a movement measured as a decrease from rest, e.g. the head
+    gliding back) are shown as their size: "-30 to -6" reads "6 to 30".
+
+    Args:
+        definition: the stretch (its primary measure gives the unit and baseline).
+        low, high: the band; default the stretch's own target.
+    """
+    from exercises.measures import get_measure
+
+    lo, hi = (low, high) if low is not None and high is not None else definition.primary.target
+    if hi <= 0:
+        lo, hi = -hi, -lo
+    unit = get_measure(definition.primary.measure).unit
+    return f"{lo:g} to {hi:g}{unit_words(unit, definition.primary.baseline)}"
+
 
 #: Calm, colour-blind-safe colours (Okabe-Ito).
 BLUE, ORANGE, GREEN, GREY = "#0072B2", "#E69F00", "#009E73", "#999999"

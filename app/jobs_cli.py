@@ -19,7 +19,7 @@ __all__ = ["batch_cmd", "jobs_group", "worker_cmd"]
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".avi", ".mkv", ".m4v"}
 EXIT_USAGE = 2
-EXIT_BATCH_FAILED = 9
+EXIT_BATCH_FAILED = 17
 
 
 def _error(message: str, code: int) -> click.ClickException:

@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from app.auth_ui import md
+from app.clinic_ui import target_text
 from app.ui import side_label
 from coach.report import SessionReport
 from exercises.definition import StretchDefinition
@@ -50,6 +51,7 @@ _STOPPED = "clinic-screening-stop"
 _SAVED = "clinic-saved-reports"
 _PENDING = "clinic-pending-report"
 _NOTICE = "clinic-saved-notice"
+_LAST_PAIN = "clinic-last-pain"   # the pain last reported in this tab (0-10)
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,8 @@ def program_item_picker(items: list[TodayItem], lib: dict[str, StretchDefinition
     if not definition.is_sided:
         sides = ("both",)
     st.caption(f"Prescribed: {dose_line(today.item)}"
-               + (f". Target {today.item.target_low:g} to {today.item.target_high:g}, set "
+               + (f". {definition.primary.label} target: "
+                  f"{target_text(base, today.item.target_low, today.item.target_high)}, set "
                   "by your therapist" if today.item.target is not None else ""))
     if today.item.notes:
         st.info(f"**From your therapist:** {md(today.item.notes)}", icon=":material/chat:")
@@ -135,14 +138,21 @@ def screening_gate(clinic: Clinic, *, key: str = "screening") -> Screened | None
     """The safety questions before a session; returns the passed screening or None.
 
     None means the page must not offer the camera: either the form is shown and not
-    yet answered, or a red flag stopped the session (the advice is shown).
+    yet answered, or a red flag stopped the session (the advice is shown). The
+    service decides: a red flag raised today (in any tab, page or command) stops
+    every session until tomorrow.
     """
-    stopped = st.session_state.get(_STOPPED)
-    if stopped is not None:
+    today = clinic.screening_today()
+    if today is not None and not today.ok:
+        stopped = st.session_state.get(_STOPPED) or {
+            "advice": today.advice,
+            "why": [SCREENING_QUESTIONS.get(k, "Severe pain") for k in today.red_flags]}
+        st.session_state[_STOPPED] = stopped
         _show_stop(stopped)
         return None
+    st.session_state.pop(_STOPPED, None)
     done: Screened | None = st.session_state.get(_SCREENED)
-    if done is not None and time.time() - done.at < SCREENING_VALID_S:
+    if done is not None and today is not None and time.time() - done.at < SCREENING_VALID_S:
         return done
 
     with st.container(key=f"{key}-box"):
@@ -155,7 +165,8 @@ def screening_gate(clinic: Clinic, *, key: str = "screening") -> Screened | None
                 answers[q] = st.radio(text, ["No", "Yes"], index=None, horizontal=True,
                                       key=f"{key}-{q}")
             pain = st.slider("How much pain do you have right now? (0 = none, "
-                             "10 = the worst imaginable)", 0, 10, 0, key=f"{key}-pain")
+                             "10 = the worst imaginable)", 0, 10,
+                             int(st.session_state.get(_LAST_PAIN, 0)), key=f"{key}-pain")
             submitted = st.form_submit_button("Continue", type="primary")
     if not submitted:
         return None
@@ -178,6 +189,7 @@ def screening_gate(clinic: Clinic, *, key: str = "screening") -> Screened | None
         st.rerun()
     st.session_state[_SCREENED] = Screened(result.screening_id, int(pain), result.advice,
                                            time.time())
+    st.session_state[_LAST_PAIN] = int(pain)
     st.rerun()
     return None  # not reached
 
@@ -189,10 +201,9 @@ def _show_stop(stop: dict[str, Any]) -> None:
             st.markdown("You told us:\n" + "\n".join(f"- {w}" for w in stop["why"]))
         st.markdown("If you have **sudden** numbness, weakness, trouble speaking or severe "
                     "pain, call your emergency number or go to urgent care now.")
-        if st.button("I answered by mistake: answer again", key="screening-again"):
-            st.session_state.pop(_STOPPED, None)
-            st.rerun()
-        st.caption("Your therapist still sees the answers you gave.")
+        st.caption("No session can be recorded today after a red flag, on any page. If you "
+                   "answered by mistake, tell your therapist; your therapist sees the "
+                   "answers you gave.")
 
 
 def needs_screening() -> bool:
@@ -270,6 +281,7 @@ def after_session_form(clinic: Clinic, report: SessionReport, screened: Screened
         return None
     st.session_state.setdefault(_SAVED, {})[id(report)] = new_id
     st.session_state.pop(_PENDING, None)
+    st.session_state[_LAST_PAIN] = int(pain_after)
     if screened is not None and pain_rose(screened.pain_before, pain_after):
         # pain went up: the safety questions again before the next stretch (the page
         # shows them at once, so say here that the session was saved, and why)

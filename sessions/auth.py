@@ -13,17 +13,25 @@ Roles (one per account):
   the account-management role out of the records (least privilege) and every
   clinical read attributable to the clinician who made it.
 
-Passwords: at least 10 characters, hashed with argon2id (argon2-cffi defaults),
-rehashed on login when the parameters change; never stored, logged or shown in
-plain text. Logins: 5 failures for a username (known or not) within 15 minutes
-lock it for 15 minutes; while locked no password is checked. A login returns a
-``Principal`` holding a random token (``secrets.token_urlsafe(32)``); only its
-SHA-256 is stored, and it expires after 8 h without use (configurable:
-``idle_timeout`` or ``$STRETCH_COACH_LOGIN_IDLE_MINUTES``).
+Passwords (``PASSWORD_RULES``, shown to people where they choose one): at least
+10 characters, at most 1024, at least 5 different characters and two kinds
+(letters, digits, spaces or symbols), not a common password (a small built-in
+list, also with digits and symbols around it), not the username. Hashed with
+argon2id (argon2-cffi defaults), rehashed on login when the parameters change;
+never stored, logged or shown in plain text. Logins: 5 failures for a username
+(known or not) within 15 minutes lock it for 15 minutes; while locked no password
+is checked. A login returns a ``Principal`` holding a random token
+(``secrets.token_urlsafe(32)``); only its SHA-256 is stored, and it expires
+after 8 h without use (configurable: ``idle_timeout`` or ``$STRETCH_COACH_LOGIN_IDLE_MINUTES``).
 
-Usernames and display names are free text, stored verbatim (outer whitespace
-trimmed, control characters refused) and only ever shown as text.
-Usernames are unique regardless of case.
+Usernames are NFKC-normalised (full-width and compatibility forms folded), at
+most 150 characters, and unique regardless of case. Usernames and display names
+refuse control, format (right-to-left overrides, zero-width characters),
+private-use and unassigned characters, which would make a name display as
+someone else's; otherwise they are free text, shown only as text. A username
+that could never exist (too long, forbidden characters) is refused before any
+database access, so sign-in attempts can't grow the database or reach it with
+oversized values.
 """
 
 from __future__ import annotations
@@ -47,7 +55,9 @@ from sessions.db import ensure_schema, get_engine
 from sessions.models import ROLES, LoginSession, LoginThrottle, User
 
 __all__ = [
+    "MAX_USERNAME",
     "MIN_PASSWORD_LENGTH",
+    "PASSWORD_RULES",
     "AccessDenied",
     "Accounts",
     "AuthError",
@@ -62,6 +72,25 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MIN_PASSWORD_LENGTH = 10
+MIN_DISTINCT_CHARS = 5
+MAX_USERNAME = 150              # the column's length
+MAX_DISPLAY_NAME = 200
+PASSWORD_RULES = (
+    f"Use at least {MIN_PASSWORD_LENGTH} characters with at least two kinds (letters, "
+    "digits, spaces or symbols) and some variety; not a common password such as "
+    "'password123' or '1234567890', and not your username. A few unrelated words "
+    "(e.g. 'copper lamp river 7') are easy to remember and hard to guess.")
+# a small list of the most common passwords' letter cores (lower-case, digits and
+# symbols removed): "Password1!" and "password12" are refused as "password"
+_COMMON_TEXT = (
+    "password passw0rd passwort motdepasse contrasena qwerty qwertyuiop qwertz azerty "
+    "asdfgh asdfghjkl zxcvbnm letmein welcome admin administrator root login iloveyou "
+    "monkey dragon football baseball soccer master sunshine princess shadow superman "
+    "batman trustno abc abcdef abcdefg abcdefgh abcdefghij secret changeme default guest "
+    "test tester user stretch stretchcoach coach therapist patient clinic hello freedom "
+    "whatever starwars")
+_COMMON = frozenset(_COMMON_TEXT.split(" "))
+_FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp"}
 MAX_PASSWORD_LENGTH = 1024      # argon2 hashes anything, but not megabytes per attempt
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -124,6 +153,12 @@ def _clean_text(value: str, what: str, max_len: int, *, allow_empty: bool = Fals
         raise ValueError(f"{what} is too long: {len(value)} characters, at most {max_len}")
     if any(unicodedata.category(c) == "Cc" for c in value):
         raise ValueError(f"{what} must not contain control characters (newlines, tabs...)")
+    bad = sorted({f"U+{ord(c):04X}" for c in value
+                  if unicodedata.category(c) in _FORBIDDEN_CATEGORIES})
+    if bad:
+        raise ValueError(f"{what} must not contain invisible or direction-changing characters "
+                         f"(found {', '.join(bad[:5])}): they can make a name look like "
+                         f"someone else's")
     return value
 
 
@@ -131,10 +166,58 @@ def _username_key(username: str) -> str:
     return unicodedata.normalize("NFKC", username.strip()).casefold()
 
 
+def clean_username(username: object) -> str:
+    """A username as stored: NFKC-normalised, trimmed, checked (no database access).
+
+    Raises:
+        ValueError: not text, empty, longer than ``MAX_USERNAME``, or with control,
+            format (bidi overrides, zero-width), private-use or unassigned characters.
+    """
+    if not isinstance(username, str):
+        raise ValueError(f"username must be text, got {type(username).__name__}")
+    if len(username) > 4 * MAX_USERNAME:   # before normalising megabytes
+        raise ValueError(f"username is too long: {len(username)} characters, at most "
+                         f"{MAX_USERNAME}")
+    name = _clean_text(unicodedata.normalize("NFKC", username), "username", MAX_USERNAME)
+    if len(_username_key(name)) > MAX_USERNAME:
+        raise ValueError(f"username is too long once normalised: at most {MAX_USERNAME} "
+                         f"characters")
+    return name
+
+
+def _lookup_key(username: object) -> str | None:
+    """The key to look ``username`` up by, or None when no account can have that name."""
+    try:
+        return _username_key(clean_username(username))
+    except ValueError:
+        return None
+
+
+def _as_id(x: object) -> int:
+    """``x`` as an account id, range-checked before any SQL (32-bit INTEGER columns)."""
+    if isinstance(x, bool):
+        raise ValueError(f"expected an account id, got {x!r}")
+    try:
+        value = int(x)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"expected an account id, got {_short(x)}") from None
+    if not -(2**31 - 1) <= value <= 2**31 - 1:
+        raise ValueError(f"no account with id {_short(value)}")
+    return value
+
+
+def _short(text: object, n: int = 40) -> str:
+    s = repr(text)
+    return s if len(s) <= n else s[:n] + "…"
+
+
 def check_password_policy(password: str, username: str = "") -> None:
     """Raise ``PasswordPolicyError`` unless ``password`` is acceptable.
 
-    The policy: at least 10 characters, at most 1024, not the username.
+    The policy (``PASSWORD_RULES``): at least 10 characters, at most 1024; not
+    only spaces; at least 5 different characters of at least two kinds (letters,
+    digits, spaces or symbols); not a common password, also with digits or
+    symbols added; not the username.
     """
     if not isinstance(password, str):
         raise PasswordPolicyError("password must be text")
@@ -143,8 +226,30 @@ def check_password_policy(password: str, username: str = "") -> None:
                                   f"characters")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise PasswordPolicyError(f"password too long: at most {MAX_PASSWORD_LENGTH} characters")
+    if not password.strip():
+        raise PasswordPolicyError("password must not be only spaces")
     if username and _username_key(password) == _username_key(username):
         raise PasswordPolicyError("password must not be the username")
+    if len(set(password.casefold())) < MIN_DISTINCT_CHARS:
+        raise PasswordPolicyError(f"password too repetitive: use at least {MIN_DISTINCT_CHARS} "
+                                  f"different characters")
+    kinds = {("letter" if c.isalpha() else "digit" if c.isdigit() else "other")
+             for c in password}
+    if len(kinds) < 2:
+        raise PasswordPolicyError("password too simple: mix at least two kinds of characters "
+                                  "(letters, digits, spaces or symbols)")
+    core = "".join(c for c in unicodedata.normalize("NFKC", password).casefold()
+                   if c.isalpha())
+    if core in _COMMON or _leet(password) in _COMMON:
+        raise PasswordPolicyError("password too common: it is on the list of passwords "
+                                  "tried first by attackers")
+
+
+def _leet(password: str) -> str:
+    """Letters of ``password`` with common digit/symbol swaps undone ("p4ssw0rd")."""
+    t = password.casefold().strip(" 0123456789!?.,;:-_+=*#%&^~()[]{}<>/\\|'\"")
+    t = t.translate(str.maketrans("0134@5$7", "oieaasst"))
+    return "".join(c for c in t if c.isalpha())
 
 
 def _token_hash(token: str) -> str:
@@ -298,15 +403,15 @@ class Accounts:
         return new_id
 
     def _require_therapist(self, s: Session, therapist_id: int) -> User:
-        t = s.get(User, int(therapist_id))
+        t = s.get(User, _as_id(therapist_id))
         if t is None or t.role != "therapist" or not t.active:
             raise ValueError(f"no active therapist account with id {therapist_id}")
         return t
 
     def _insert_user(self, s: Session, username: str, password: str, role: str,
                      display_name: str, therapist_id: int | None) -> int:
-        username = _clean_text(username, "username", 150)
-        display_name = _clean_text(display_name or username, "display name", 200)
+        username = clean_username(username)
+        display_name = _clean_text(display_name or username, "display name", MAX_DISPLAY_NAME)
         check_password_policy(password, username)
         key = _username_key(username)
         if s.scalar(select(User.id).where(User.username_key == key)) is not None:
@@ -343,7 +448,7 @@ class Accounts:
             who = self._actor(s, actor)
             if who.role != "admin":
                 raise AccessDenied("only admins can assign patients to therapists")
-            patient = s.get(User, int(patient_id))
+            patient = s.get(User, _as_id(patient_id))
             if patient is None or patient.role != "patient":
                 raise ValueError(f"no patient account with id {patient_id}")
             if therapist_id is not None:
@@ -358,9 +463,9 @@ class Accounts:
             who = self._actor(s, actor)
             if who.role != "admin":
                 raise AccessDenied("only admins can enable or disable accounts")
-            if int(user_id) == who.user_id and not active:
+            if _as_id(user_id) == who.user_id and not active:
                 raise ValueError("you cannot disable your own account")
-            user = s.get(User, int(user_id))
+            user = s.get(User, _as_id(user_id))
             if user is None:
                 raise ValueError(f"no account with id {user_id}")
             user.active = bool(active)
@@ -374,16 +479,17 @@ class Accounts:
         Patients: themselves only. Otherwise (or unknown) ``AccessDenied``, so
         the answer never tells whether someone else's account exists.
         """
+        key = _lookup_key(username)
         with self._begin() as s, s.begin():
             who = self._actor(s, actor)
-            u = s.scalars(select(User).where(User.username_key == _username_key(username))
-                          ).first()
+            u = s.scalars(select(User).where(User.username_key == key)).first() \
+                if key is not None else None
             ok = u is not None and (
                 who.role == "admin" or u.id == who.user_id
                 or (who.role == "therapist" and u.role == "patient"
                     and u.therapist_id == who.user_id))
             if not ok:
-                raise AccessDenied(f"no account {username!r} that you can access")
+                raise AccessDenied(f"no account {_short(username)} that you can access")
             return int(u.id)
 
     def change_password(self, actor: Principal, old_password: str, new_password: str) -> None:
@@ -406,7 +512,7 @@ class Accounts:
             who = self._actor(s, actor)
             if who.role != "admin":
                 raise AccessDenied("only admins can reset passwords")
-            user = s.get(User, int(user_id))
+            user = s.get(User, _as_id(user_id))
             if user is None:
                 raise ValueError(f"no account with id {user_id}")
             check_password_policy(new_password, user.username)
@@ -425,15 +531,22 @@ class Accounts:
             AuthError: wrong username or password (same message for both), a
                 locked username (the message says until when), or a disabled account.
         """
-        key = _username_key(username) if isinstance(username, str) else ""
+        key = _lookup_key(username) or ""
         if not isinstance(password, str):
             password = ""
+        if not key or len(password) > MAX_PASSWORD_LENGTH:
+            # no account can have this name (too long, invisible characters...), or no
+            # password can be this long: refused before any database access
+            log.info("login refused for an impossible username or password (%d characters)",
+                     len(username) if isinstance(username, str) else 0)
+            self._verify(None, "")     # about the time a real check takes
+            raise AuthError("wrong username or password")
         now = self._now()
         # one transaction, committed before any AuthError below: failures are counted
         with self._begin() as s, s.begin():
             throttle = s.get(LoginThrottle, key)
             if throttle is not None and throttle.locked_until and throttle.locked_until > now:
-                log.info("login refused for %r: locked until %s", username,
+                log.info("login refused for %s: locked until %s", _short(username),
                             _fmt(throttle.locked_until))
                 raise AuthError(f"too many failed logins: this account is locked until "
                                 f"{_fmt(throttle.locked_until)}")
@@ -460,7 +573,7 @@ class Accounts:
         if principal is not None:
             log.info("login ok: user %s (%s)", principal.user_id, principal.role)
             return principal
-        log.info("failed login for %r", username)
+        log.info("failed login for %s", _short(username))
         if ok and user is not None and not user.active:
             raise AuthError("this account is disabled")
         if locked_until is not None:

@@ -31,11 +31,13 @@ import click
 if TYPE_CHECKING:
     from sessions.auth import Accounts, Principal
 
-__all__ = ["EXIT_AUTH", "AnalysisSaver", "prepare_save", "sessions_group", "users"]
+__all__ = ["EXIT_AUTH", "EXIT_SAFETY", "AnalysisSaver", "prepare_save", "sessions_group", "users"]
 
 EXIT_USAGE = 2     # the same codes as app/cli.py
 EXIT_INPUT = 3
 EXIT_AUTH = 7
+EXIT_OUTPUT = 9    # an output file could not be written (the message names it)
+EXIT_SAFETY = 10   # the safety questions stop the session (red flag), or were not answered
 
 ENV_PASSWORD = "STRETCH_COACH_PASSWORD"
 ENV_ADMIN_PASSWORD = "STRETCH_COACH_ADMIN_PASSWORD"
@@ -60,25 +62,39 @@ def _show(text: Any) -> str:
 
 
 def _guard(fn: Callable) -> Callable:
-    """Turn the service's exceptions into one-line errors with exit codes."""
+    """Turn the service's exceptions into one-line errors with exit codes.
+
+    Database failures get their own codes (``sessions.errors``: 11 unreachable,
+    12 read-only, 13 disk full, 14 damaged, 15 newer schema, 16 bad URL or data path).
+    """
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from sqlalchemy.exc import OperationalError
-
         from sessions.auth import AccessDenied, AuthError
 
         try:
             return fn(*args, **kwargs)
+        except CliError:
+            raise
         except (AuthError, AccessDenied) as e:
             raise CliError(str(e), EXIT_AUTH) from None
-        except ValueError as e:
-            raise CliError(str(e), EXIT_USAGE) from None
-        except OperationalError as e:
-            msg = str(e.orig).strip().splitlines()[0] if e.orig else type(e).__name__
-            raise CliError(f"cannot use the database: {msg}", EXIT_INPUT) from None
+        except Exception as e:
+            problem = _db_problem(e)
+            if problem is not None:
+                raise CliError(problem.message, problem.exit_code) from None
+            if isinstance(e, ValueError):
+                raise CliError(str(e).splitlines()[0] if str(e) else "bad value",
+                               EXIT_USAGE) from None
+            raise
 
     return wrapper
+
+
+def _db_problem(e: BaseException) -> Any:
+    from sessions.errors import describe_db_error
+
+    url = os.environ.get("STRETCH_COACH_DB_URL", "").strip() or None
+    return describe_db_error(e, url)
 
 
 def _password(prompt: str, env: str, *, confirm: bool = False) -> str:
@@ -331,9 +347,27 @@ def sessions_flags_cmd(username: str, patient: str | None, show_all: bool) -> No
     if not rows:
         click.echo("no flags")
     for f in rows:
-        state = "resolved" if f.resolved_at else "open"
+        state = (f"closed by {_show(f.resolved_by_name)} {_when(f.resolved_at)}: "
+                 f"{_show(f.resolution_note)}" if f.resolved_at else "open")
         click.echo(f"{f.id:>4}  {_when(f.created_at)}  {_show(f.patient_username)}  {f.kind} "
                    f"({state}): {_show(f.detail)}")
+
+
+@sessions_group.command("close-flag")
+@click.argument("flag_id", type=int)
+@click.option("--note", required=True, help="What was done about it (kept with the flag).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_USER
+@_guard
+def sessions_close_flag_cmd(flag_id: int, note: str, yes: bool, username: str) -> None:
+    """Close a flag of one of your patients, with a note (therapists)."""
+    if not note.strip():
+        raise CliError("--note must say what was done about the flag", EXIT_USAGE)
+    if not yes and not click.confirm(f"Close flag {flag_id}?", default=False, err=True):
+        raise CliError("not closed", EXIT_USAGE)
+    with _clinic(username) as (clinic, _acc, _me):
+        clinic.resolve_flag(flag_id, note)
+    click.echo(f"flag {flag_id} closed")
 
 
 @sessions_group.command("export")
@@ -371,25 +405,41 @@ def sessions_export_cmd(username: str, patient: str | None, since: datetime | No
             pid = me.user_id
         if csv_path is not None:
             sessions_csv, reps_csv = clinic.export_csv(pid, _day(since), _day(until))
-            csv_path.write_text(sessions_csv, encoding="utf-8", newline="")
-            reps_path.write_text(reps_csv, encoding="utf-8", newline="")
+            _write(csv_path, sessions_csv)
+            _write(reps_path, reps_csv)
             click.echo(f"wrote {csv_path} and {reps_path}")
         if pdf_path is not None:
-            pdf_path.write_bytes(clinic.export_pdf(pid, _day(since), _day(until)))
+            _write(pdf_path, clinic.export_pdf(pid, _day(since), _day(until)))
             click.echo(f"wrote {pdf_path}")
+
+
+def _write(path: Path, data: str | bytes) -> None:
+    """An export file, readable by its owner only (0600); failures name the file."""
+    from sessions.files import write_private
+
+    try:
+        write_private(path, data)
+    except OSError as e:
+        raise CliError(f"could not write {path}: {e.strerror or e}", EXIT_OUTPUT) from None
 
 
 # --------------------------------------------------------------------------- analyze --save
 
 
 class AnalysisSaver:
-    """Saves an analysed video's report for a patient, signed in before the analysis."""
+    """Saves an analysed video's report for a patient, signed in before the analysis.
+
+    The patient's safety questions are asked (``screen``) before the analysis, as
+    on every path that records a session: a red flag today stops here; the pain
+    after is asked once the report is ready (``save``).
+    """
 
     def __init__(self, username: str, patient: str | None) -> None:
         from sessions.service import Clinic
 
         self._ctx = _signed_in(username)
-        self._acc, self._me = self._ctx.__enter__()
+        self._acc, self._me = _guard(self._ctx.__enter__)()
+        self.screening_id: int | None = None
         try:
             self.patient_id = _guard(_patient_id)(self._acc, self._me, patient)
             if self._me.role == "therapist" and self.patient_id is None:
@@ -402,9 +452,50 @@ class AnalysisSaver:
             self.close()
             raise
 
-    def save(self, report: Any) -> int:
-        """Save ``report``; returns the session id."""
-        return _guard(self.clinic.save_session)(report, patient_id=self.patient_id)
+    def screen(self) -> None:
+        """Ask the safety questions (stderr prompts) and record them for the patient.
+
+        Raises:
+            CliError: a red flag (now or earlier today; exit ``EXIT_SAFETY``), or no
+                answers could be read.
+        """
+        from sessions.screening import SCREENING_QUESTIONS
+
+        who = "you" if self._me.role == "patient" else "the patient"
+        click.echo(f"Safety check before the session (answer for {who}):", err=True)
+        try:
+            answers = {k: click.confirm(f"  {q}", default=None, err=True)
+                       for k, q in SCREENING_QUESTIONS.items()}
+            pain = click.prompt("  Pain right now, 0 (none) to 10 (worst imaginable)",
+                                type=click.IntRange(0, 10), err=True)
+        except click.Abort:
+            raise CliError("the safety questions were not answered: a session is saved "
+                           "only after them", EXIT_SAFETY) from None
+        result = _guard(self.clinic.record_screening)(
+            answers, pain, patient_id=self.patient_id if self._me.role == "therapist"
+            else None)
+        if not result.ok:
+            raise CliError(f"session not started: {result.advice}", EXIT_SAFETY)
+        self.screening_id = result.screening_id
+
+    def save(self, report: Any, video: Path | None = None) -> int:
+        """Ask the pain after, then save ``report`` (``video``: the file analysed).
+
+        Returns:
+            The session id.
+        """
+        from sessions.sources import SHA_KEY, fingerprint
+
+        if video is not None and Path(video).is_file():
+            report.media[SHA_KEY] = fingerprint(video)
+        try:
+            pain_after = click.prompt("Pain now, after the stretch, 0 to 10",
+                                      type=click.IntRange(0, 10), err=True)
+        except click.Abort:
+            pain_after = None
+        return _guard(self.clinic.save_session)(report, patient_id=self.patient_id,
+                                                screening_id=self.screening_id,
+                                                pain_after=pain_after)
 
     def job_target(self) -> tuple[int, int]:
         """(patient id, acting user id) for an analysis job saving into the patient's record.
@@ -422,12 +513,16 @@ class AnalysisSaver:
             ctx.__exit__(None, None, None)
 
 
-def prepare_save(save: bool, patient: str | None, username: str | None) -> AnalysisSaver | None:
-    """Check ``analyze``'s --save/--patient/--user and sign in before the analysis starts.
+def prepare_save(save: bool, patient: str | None, username: str | None,
+                 video: Path | None = None) -> AnalysisSaver | None:
+    """Check ``analyze``'s --save/--patient/--user, sign in and ask the safety questions
+    before the analysis starts.
 
     The acting user (``--user``) is required with ``--save``: a patient saves their
     own session (``--patient`` may be left out), a therapist saves for one of
-    their patients (``--patient`` required). Logs out when the command ends.
+    their patients (``--patient`` required) and enters the patient's answers.
+    A bundled sample ``video`` is refused at once: samples never enter a record.
+    Logs out when the command ends.
     """
     if not save:
         if patient or username:
@@ -436,8 +531,20 @@ def prepare_save(save: bool, patient: str | None, username: str | None) -> Analy
     if not username:
         raise CliError("--save needs --user (the account that saves; password: prompt or "
                        f"${ENV_PASSWORD})", EXIT_USAGE)
+    if video is not None and Path(video).is_file():
+        from sessions.sources import SHA_KEY, fingerprint, is_bundled_sample
+
+        if is_bundled_sample({SHA_KEY: fingerprint(video)}):
+            raise CliError(f"{Path(video).name} is a bundled sample video: samples are never "
+                           "saved into a clinical record (analyse it without --save)",
+                           EXIT_USAGE)
     saver = AnalysisSaver(username, patient)
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
         ctx.call_on_close(saver.close)
+    try:
+        saver.screen()
+    except BaseException:
+        saver.close()
+        raise
     return saver

@@ -23,6 +23,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
+from sessions.files import FILE_MODE, private_dir, private_file
+
 __all__ = [
     "BASELINE_REVISION",
     "MIGRATIONS_DIR",
@@ -66,12 +68,23 @@ def database_url() -> str:
     env = os.environ.get("STRETCH_COACH_DB_URL", "").strip()
     if env:
         return env
-    folder = default_data_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(default_data_dir())
     return f"sqlite:///{folder / 'sessions.db'}"
 
 
+def _sqlite_file(engine: Engine) -> Path | None:
+    name = engine.url.database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name)
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
+    path = _sqlite_file(engine)
+    if path is not None and path.parent.is_dir() and not path.exists():
+        # health data: the file is the owner's only, whatever the umask
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
@@ -79,6 +92,13 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cur.execute("PRAGMA busy_timeout=5000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
+        if path is not None:
+            for f in (path, path.with_name(path.name + "-wal"),
+                      path.with_name(path.name + "-shm")):
+                try:
+                    private_file(f)
+                except OSError:   # not ours to change (e.g. a read-only copy): keep going
+                    log.debug("could not make %s private", f)
 
 
 def get_engine(url: str | None = None) -> Engine:

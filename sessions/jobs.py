@@ -339,12 +339,24 @@ class JobStore:
             s.add(row)
             s.flush()
             return int(row.id)
+        from sessions import screening_service
         from sessions.service import Clinic
+        from sessions.sources import is_bundled_sample
 
         data = json.loads(json.dumps(report.to_dict(include_series=False), allow_nan=False))
         patient = s.get(User, j.patient_id)
         if patient is None or patient.role != "patient" or not patient.active:
             raise ValueError(f"job {j.id}: patient {j.patient_id} is not an active patient")
+        # the same safety gate as every other path into a clinical record
+        if is_bundled_sample(report.media):
+            raise ValueError("this report was made from a bundled sample video: samples are "
+                             "never saved into a clinical record")
+        started = now - timedelta(seconds=max(0.0, float(report.duration_s or 0.0)))
+        local_midnight = datetime.combine(now.astimezone().date(), datetime.min.time())
+        day_start = local_midnight.astimezone().astimezone(timezone.utc)
+        screening = screening_service.require_valid(s, patient.id, None, started, day_start,
+                                                    now)
+        row.screening_id, row.pain_before = screening.id, screening.pain_before
         video = report.media.get("kept_annotated") or report.media.get("kept_video")
         row.report, row.score_breakdown = data, data.get("score")
         row.patient_id, row.recorded_by = patient.id, j.submitted_by

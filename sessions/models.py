@@ -347,6 +347,7 @@ class Flag(Base):
         ForeignKey("screenings.id", ondelete="CASCADE"), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    resolution_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 # the job table lives in its own module; imported here so the schema head is one metadata

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "ADVICE_OK",
     "ADVICE_RED_FLAG",
+    "ADVICE_RED_FLAG_TODAY",
     "PAIN_RISE_FLAG",
     "SCREENING_QUESTIONS",
     "SCREENING_VALID_S",
@@ -36,6 +37,10 @@ ADVICE_RED_FLAG = (
     "Please don't stretch today. What you told us needs a health professional first: "
     "contact your doctor or physiotherapist. If you have sudden weakness, numbness, trouble "
     "speaking or severe pain, seek urgent care. Your therapist has been notified.")
+ADVICE_RED_FLAG_TODAY = (
+    "Please don't stretch today: your safety check raised a red flag earlier today, so no "
+    "session can be recorded until tomorrow. Contact your doctor or physiotherapist; if you "
+    "have sudden weakness, numbness, trouble speaking or severe pain, seek urgent care.")
 ADVICE_OK = (
     "Thanks. Go gently: stretch only within a comfortable range and stop if pain increases, "
     "or if you feel numbness, tingling or weakness.")

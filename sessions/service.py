@@ -38,8 +38,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from exercises.definition import Prescription, StretchDefinition, load_library
+from sessions import flags as flags_service
+from sessions import screening_service
 from sessions.auth import AccessDenied, Accounts, AuthError, Principal, utcnow
 from sessions.db import ensure_schema, get_engine
+from sessions.flags import FlagInfo
 from sessions.models import (
     COMPLETIONS,
     Flag,
@@ -53,14 +56,8 @@ from sessions.models import (
     User,
 )
 from sessions.models import ProgramItem as ProgramItemRow
-from sessions.screening import (
-    ADVICE_OK,
-    ADVICE_RED_FLAG,
-    SCREENING_QUESTIONS,
-    check_pain,
-    evaluate,
-    pain_rose,
-)
+from sessions.screening import SCREENING_QUESTIONS, check_pain, pain_rose
+from sessions.screening_service import ScreeningResult
 from sessions.series import (
     LANDMARKS_ENCODING,
     PRIMARY_ENCODING,
@@ -70,6 +67,7 @@ from sessions.series import (
     encode_landmarks,
     encode_primary,
 )
+from sessions.sources import is_bundled_sample
 
 if TYPE_CHECKING:
     from coach.report import SessionReport
@@ -231,16 +229,6 @@ class PatientInfo:
 
 
 @dataclass(frozen=True)
-class ScreeningResult:
-    """Outcome of the safety questions: ``ok`` False means do not start the session."""
-
-    ok: bool
-    advice: str
-    screening_id: int
-    red_flags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class SessionSummary:
     """One saved session, as listed."""
 
@@ -331,23 +319,6 @@ class SessionDetail(SessionSummary):
         from coach.report import SessionReport
 
         return SessionReport.from_dict(dict(self.report))
-
-
-@dataclass(frozen=True)
-class FlagInfo:
-    """A flag for the therapist."""
-
-    id: int
-    patient_id: int
-    patient_username: str
-    patient_display_name: str
-    kind: str                    # "red_flag" | "pain_rise"
-    detail: str
-    created_at: datetime
-    session_id: int | None
-    screening_id: int | None
-    resolved_at: datetime | None
-    resolved_by: int | None
 
 
 @dataclass(frozen=True)
@@ -600,6 +571,14 @@ class Clinic:
             me = self._me(s)
             u = self._patient(s, me, patient_id, therapist_only=True)
             rows = [self._item_row(i, pos) for pos, i in enumerate(items)]
+            for a in range(len(rows)):
+                for b in range(a):
+                    if rows[a].exercise == rows[b].exercise and _overlap(
+                            _sides_of(rows[a].sides), _sides_of(rows[b].sides)):
+                        raise ValueError(
+                            f"{self._name(rows[a].exercise)} is in the program twice (items "
+                            f"{b + 1} and {a + 1}, sides {rows[b].sides} and {rows[a].sides}): "
+                            f"give each stretch once, or different sides")
             s.execute(update(Program).where(Program.patient_id == u.id, Program.active)
                       .values(active=False))
             program = Program(patient_id=u.id, therapist_id=me.user_id, notes=notes,
@@ -715,31 +694,40 @@ class Clinic:
 
     # ------------------------------------------------------------------ screening
 
-    def record_screening(self, answers: dict[str, bool], pain_before: int) -> ScreeningResult:
-        """Record the patient's safety answers; a red flag stops the session and flags it.
+    def record_screening(self, answers: dict[str, bool], pain_before: int, *,
+                         patient_id: int | None = None) -> ScreeningResult:
+        """Record the safety answers; a red flag stops the session and flags it.
+
+        A patient answers for themselves; a therapist may enter their patient's
+        answers (``patient_id`` required), e.g. in the clinic. On a day a red flag
+        was already raised, the result is never ``ok``: no session can be recorded
+        for the patient until the next day (``sessions.screening_service``).
 
         Raises:
+            AccessDenied: not your patient, or an admin.
             ValueError: a missing or unknown question, or pain outside 0..10.
         """
         with self._session() as s, s.begin():
             me = self._me(s)
-            self._require(me, "patient")
-            red = evaluate(answers, pain_before)
-            now = self._now()
-            advice = ADVICE_RED_FLAG if red else ADVICE_OK
-            row = Screening(patient_id=me.user_id, created_at=now, answers=dict(answers),
-                            pain_before=pain_before, red_flag=bool(red), advice=advice)
-            s.add(row)
-            s.flush()
-            if red:
-                detail = "; ".join(SCREENING_QUESTIONS.get(k, f"pain before {pain_before}/10")
-                                   for k in red)
-                s.add(Flag(patient_id=me.user_id, kind="red_flag", created_at=now,
-                           detail=f"Screening: {detail}", screening_id=row.id))
-                log.warning("red flag in screening %s of patient %s: %s", row.id, me.user_id,
-                            ", ".join(red))
-            return ScreeningResult(ok=not red, advice=advice, screening_id=row.id,
-                                   red_flags=tuple(red))
+            self._require(me, "patient", "therapist")
+            if me.role == "therapist" and patient_id is None:
+                raise ValueError("patient_id is required when a therapist records a screening")
+            patient = self._patient(s, me, patient_id)
+            return screening_service.record(s, patient.id, answers, pain_before, self._now(),
+                                            self._day_start(self._today()))
+
+    def screening_today(self, patient_id: int | None = None) -> ScreeningResult | None:
+        """Today's screening that decides whether a session may be recorded now.
+
+        A red flag raised today (``ok`` False), else the latest screening still
+        valid (``SCREENING_VALID_S``, same local day), else None: ask the questions.
+        """
+        with self._session() as s, s.begin():
+            me = self._me(s)
+            self._require(me, "patient", "therapist")
+            patient = self._patient(s, me, patient_id)
+            return screening_service.current(s, patient.id, self._now(),
+                                             self._day_start(self._today()))
 
     # ------------------------------------------------------------------ sessions
 
@@ -771,6 +759,9 @@ class Clinic:
 
         if not isinstance(report, SessionReport):
             raise ValueError(f"report must be a SessionReport, got {type(report).__name__}")
+        if is_bundled_sample(report.media):
+            raise ValueError("this report was made from a bundled sample video: samples are "
+                             "never saved into a clinical record")
         if completion not in COMPLETIONS:
             raise ValueError(f"completion must be one of {', '.join(COMPLETIONS)}; "
                              f"got {completion!r}")
@@ -795,15 +786,12 @@ class Clinic:
                         raise ValueError("patient_id is required when a therapist saves")
                     self._require(me, "patient", "therapist")
                     patient = self._patient(s, me, patient_id)
-                    if screening_id is not None:
-                        sc = s.get(Screening, _as_id(screening_id))
-                        if sc is None or sc.patient_id != patient.id:
-                            raise AccessDenied("no such screening, or not this patient's")
-                        if sc.red_flag:
-                            raise ValueError(f"screening {sc.id} found a red flag: this "
-                                             f"session must not be started")
-                        if pain_before is None:
-                            pain_before = sc.pain_before
+                    sc = screening_service.require_valid(
+                        s, patient.id, None if screening_id is None else _as_id(screening_id),
+                        started_at, self._day_start(self._today()), self._now())
+                    screening_id = sc.id
+                    if pain_before is None:
+                        pain_before = sc.pain_before
                     if video_path is not None and not patient.video_opt_in:
                         log.info("video path not kept: patient %s has not opted in",
                                  patient.id)
@@ -970,23 +958,25 @@ class Clinic:
         with self._session() as s, s.begin():
             me = self._me(s)
             self._require(me, "therapist")
-            q = select(Flag, User).join(User, User.id == Flag.patient_id)
             if patient_id is None:
-                q = q.where(Flag.patient_id.in_(self._my_patient_ids(s, me)))
-            else:
-                u = self._patient(s, me, patient_id, therapist_only=True)
-                q = q.where(Flag.patient_id == u.id)
-            if open_only:
-                q = q.where(Flag.resolved_at.is_(None))
-            q = q.order_by(Flag.created_at.desc(), Flag.id.desc())
-            return [FlagInfo(id=f.id, patient_id=f.patient_id, patient_username=u.username,
-                             patient_display_name=u.display_name, kind=f.kind, detail=f.detail,
-                             created_at=f.created_at, session_id=f.session_id,
-                             screening_id=f.screening_id, resolved_at=f.resolved_at,
-                             resolved_by=f.resolved_by) for f, u in s.execute(q)]
+                return flags_service.list_flags(s, self._my_patient_ids(s, me), open_only)
+            u = self._patient(s, me, patient_id, therapist_only=True)
+            return flags_service.list_flags(s, u.id, open_only)
 
-    def resolve_flag(self, flag_id: int) -> None:
-        """Mark a flag as dealt with (the patient's therapist; idempotent)."""
+    def resolve_flag(self, flag_id: int, note: str) -> None:
+        """Close a flag with a note saying what was done (the patient's therapist).
+
+        Who closed it and when are recorded with the note; closing a closed flag
+        changes nothing (the first note stays).
+
+        Raises:
+            ValueError: an empty or too long note.
+            AccessDenied: not your patient's flag (or no such flag).
+        """
+        note = _clean(note, "note", MAX_NOTE)
+        if not note:
+            raise ValueError("say what was done about this flag (a note is required to "
+                             "close it)")
         with self._session() as s, s.begin():
             me = self._me(s)
             self._require(me, "therapist")
@@ -997,9 +987,7 @@ class Clinic:
                 self._patient(s, me, f.patient_id, therapist_only=True)
             except AccessDenied:
                 raise AccessDenied(_DENIED_FLAG) from None
-            if f.resolved_at is None:
-                f.resolved_at = self._now()
-                f.resolved_by = me.user_id
+            flags_service.resolve(f, me.user_id, self._now(), note)
 
     # ------------------------------------------------------------------ trends
 
@@ -1120,13 +1108,20 @@ def _utc(t: datetime) -> datetime:
     return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t
 
 
+MAX_ID = 2**31 - 1   # ids are 32-bit INTEGER columns on every backend
+
+
 def _as_id(x: Any) -> int:
+    """``x`` as a row id, checked before any SQL (a 70-digit id never reaches the driver)."""
     if isinstance(x, bool):
         raise ValueError(f"expected an id, got {x!r}")
     try:
-        return int(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"expected an id, got {x!r}") from None
+        value = int(x)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"expected an id, got {str(x)[:40]!r}") from None
+    if not -MAX_ID <= value <= MAX_ID:
+        raise ValueError(f"id out of range: {str(value)[:40]} (at most {MAX_ID})")
+    return value
 
 
 def _as_date(x: date | datetime) -> date:

@@ -25,6 +25,7 @@ from sqlalchemy import func, insert, select
 
 from coach.report import SessionReport
 from sessions.db import database_url, default_data_dir, ensure_schema, get_engine
+from sessions.files import private_dir
 from sessions.models import SessionRow
 
 __all__ = ["SessionStore", "StoredSession", "default_data_dir", "default_url"]
@@ -37,8 +38,7 @@ _personal = sessions_table.c.patient_id.is_(None)   # personal-mode rows only
 
 def default_url() -> str:
     """SQLAlchemy URL of the default SQLite store (the folder is created if missing)."""
-    folder = default_data_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(default_data_dir())
     return f"sqlite:///{folder / 'sessions.db'}"
 
 
@@ -128,7 +128,13 @@ class SessionStore:
 
     def get(self, session_id: int) -> StoredSession | None:
         """One session by id, or None."""
-        q = select(sessions_table).where(_personal, sessions_table.c.id == int(session_id))
+        try:
+            sid = int(session_id)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        if not 0 < sid <= 2**31 - 1:   # never sends an out-of-range id to the driver
+            return None
+        q = select(sessions_table).where(_personal, sessions_table.c.id == sid)
         with self.engine.connect() as conn:
             row = conn.execute(q).mappings().first()
         return _to_stored(row) if row is not None else None

@@ -159,6 +159,15 @@ def world(engine: Engine) -> World:
     return make_world(engine)
 
 
+def screened(clinic: Clinic, pain: int = 0, patient_id: int | None = None) -> Clinic:
+    """``clinic`` after the safety questions were answered "no" (a session may be saved)."""
+    from sessions.screening import SCREENING_QUESTIONS
+
+    clinic.record_screening(dict.fromkeys(SCREENING_QUESTIONS, False), pain,
+                            patient_id=patient_id)
+    return clinic
+
+
 # --------------------------------------------------------------------------- reports
 
 

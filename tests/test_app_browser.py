@@ -217,16 +217,17 @@ def test_uploaded_video_is_kept_only_when_asked(page: Any, app: AppServer,
     page.get_by_text("The video is kept with it").wait_for(timeout=120_000)
     saved = store.list(limit=1)[0]
     kept = Path(saved.report.media["kept_video"])
-    assert kept.is_file() and kept.parent == app.data_dir / "videos"
+    assert kept.is_file() and kept.parent == app.data_dir / "videos" / "personal"
+    assert "my_stretch" not in kept.name and (kept.stat().st_mode & 0o777) == 0o600
     assert kept.read_bytes() == short.read_bytes()
     assert saved.report.media["file"] == "my_stretch.mp4"
     assert _upload_dirs() <= uploads
     # and without the tick nothing is kept
-    n_kept = len(list((app.data_dir / "videos").iterdir()))
+    n_kept = len(list((app.data_dir / "videos" / "personal").iterdir()))
     _upload_and_analyse(page, app, short, keep=False)
     page.get_by_text(re.compile(r"Saved to My sessions \(session \d+\)\.$")).wait_for(
         timeout=120_000)
-    assert len(list((app.data_dir / "videos").iterdir())) == n_kept
+    assert len(list((app.data_dir / "videos" / "personal").iterdir())) == n_kept
     assert "kept_video" not in store.list(limit=1)[0].report.media
 
 

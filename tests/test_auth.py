@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, LargeBinary, String, Text, inspect, select, text
+from sqlalchemy import Engine, LargeBinary, String, Text, func, inspect, select, text
 
 from sessions.auth import (
     AccessDenied,
@@ -16,7 +17,7 @@ from sessions.auth import (
     PasswordPolicyError,
     Principal,
 )
-from sessions.models import Base, LoginSession, User
+from sessions.models import Base, LoginSession, LoginThrottle, User
 from sessions.screening import SCREENING_QUESTIONS
 from sessions.service import Clinic, ProgramItemIn
 from tests import clinic_support
@@ -28,6 +29,7 @@ from tests.clinic_support import (
     World,
     make_world,
     neck_report,
+    screened,
 )
 
 # the shared fixtures: every test here runs on SQLite and on PostgreSQL
@@ -76,8 +78,90 @@ def test_password_policy(engine: Engine, password: str, why: str) -> None:
 
 def test_ten_characters_is_enough(engine: Engine) -> None:
     acc = _accounts(engine)
-    acc.create_admin("a", "0123456789")
-    assert acc.login("a", "0123456789").username == "a"
+    acc.create_admin("a", "lamp 7 rain")
+    assert acc.login("a", "lamp 7 rain").username == "a"
+
+
+@pytest.mark.parametrize(("password", "why"), [
+    ("1234567890", "too simple"),
+    ("0123456789012", "too simple"),
+    ("password12", "too common"),
+    ("Password123!", "too common"),
+    ("P@ssw0rd2024", "too common"),
+    ("qwertyuiop1", "too common"),
+    (" " * 10, "only spaces"),
+    ("aaaaaaaaaa", "repetitive"),
+    ("abababab12", "repetitive"),
+    ("abcdefghijkl", "too simple"),
+])
+def test_weak_passwords_are_refused_with_the_reason(engine: Engine, password: str,
+                                                    why: str) -> None:
+    from sessions.auth import PASSWORD_RULES
+
+    acc = _accounts(engine)
+    with pytest.raises(PasswordPolicyError, match=why):
+        acc.create_admin("boss", password)
+    assert not acc.any_accounts()
+    assert "at least 10 characters" in PASSWORD_RULES and "common" in PASSWORD_RULES
+
+
+def _db_bytes(engine: Engine) -> int:
+    if engine.dialect.name == "sqlite":
+        path = Path(engine.url.database)
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    with engine.connect() as c:
+        return c.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+
+
+def test_overlong_usernames_never_reach_the_database(engine: Engine,
+                                                     caplog: pytest.LogCaptureFixture
+                                                     ) -> None:
+    acc = _accounts(engine)
+    admin = _admin(acc)
+    with engine.begin() as c:
+        c.execute(text("CHECKPOINT" if engine.dialect.name == "postgresql" else
+                       "PRAGMA wal_checkpoint(TRUNCATE)"))
+    size = _db_bytes(engine)
+    for name in ("x" * 151, "y" * 2_000_000, "z" * 2_000_000, "\uFDFA" * 10):
+        with pytest.raises(AuthError, match=r"^wrong username or password$"):
+            acc.login(name, PASSWORD)
+        with pytest.raises(AccessDenied) as e:
+            acc.user_id(admin, name)
+        assert len(str(e.value)) < 120
+        with pytest.raises(ValueError, match="too long"):
+            acc.create_user(admin, name, PASSWORD, "therapist")
+    with engine.connect() as c:
+        assert c.execute(select(func.count()).select_from(LoginThrottle)).scalar_one() == 0
+    assert _db_bytes(engine) - size < 256 * 1024       # not megabytes of usernames
+    assert all(len(r.getMessage()) < 500 for r in caplog.records)
+    acc.create_user(admin, "n" * 150, PASSWORD, "therapist")   # the limit itself is fine
+    assert acc.login("N" * 150, PASSWORD).username == "n" * 150
+
+
+@pytest.mark.parametrize("name", [
+    "admin\u202e", "\u202enimda", "ad\u200bmin", "ad\u200dmin", "\u2066admin\u2069",
+    "admin\ufeff", "adm\u00adin", "admin\ue000", "admin\u2028x",
+])
+def test_usernames_that_could_pass_for_someone_else_are_refused(engine: Engine,
+                                                                name: str) -> None:
+    acc = _accounts(engine)
+    admin = _admin(acc)
+    with pytest.raises(ValueError, match="invisible or direction-changing"):
+        acc.create_user(admin, name, PASSWORD, "therapist")
+    with pytest.raises(ValueError, match="invisible or direction-changing"):
+        acc.create_user(admin, "fine name", PASSWORD, "therapist", display_name=name)
+    with pytest.raises(AuthError, match=r"^wrong username or password$"):
+        acc.login(name, PASSWORD)
+
+
+def test_usernames_are_nfkc_normalised(engine: Engine) -> None:
+    acc = _accounts(engine)
+    admin = _admin(acc)
+    uid = acc.create_user(admin, "\uff42\uff4f\uff53\uff53", PASSWORD, "therapist")  # full width
+    assert {u.username for u in acc.list_users(admin) if u.id == uid} == {"boss"}
+    with pytest.raises(ValueError, match="taken"):
+        acc.create_user(admin, "BOSS", PASSWORD, "therapist")
+    assert acc.login("boss", PASSWORD).user_id == uid
 
 
 @pytest.mark.parametrize("name", ["", "   ", "bad\nname", "tab\there", "esc\x1b[31m"])
@@ -315,7 +399,7 @@ def test_admin_reads_no_clinical_data(world: World) -> None:
     ca = Clinic(world.ther_a, world.engine)
     pa = world.pat_a.user_id
     ca.set_program(pa, [ProgramItemIn("neck_side_tilt")])
-    sid = Clinic(world.pat_a, world.engine).save_session(neck_report(), pain_before=1,
+    sid = screened(Clinic(world.pat_a, world.engine)).save_session(neck_report(), pain_before=1,
                                                           pain_after=4)
     flag = ca.flags()[0].id
     admin = Clinic(world.admin, world.engine)
@@ -327,13 +411,14 @@ def test_admin_reads_no_clinical_data(world: World) -> None:
         "program": lambda: admin.program(pa),
         "todays_program": lambda: admin.todays_program(),
         "record_screening": lambda: admin.record_screening(
-            dict.fromkeys(SCREENING_QUESTIONS, False), 0),
+            dict.fromkeys(SCREENING_QUESTIONS, False), 0, patient_id=pa),
+        "screening_today": lambda: admin.screening_today(pa),
         "save_session": lambda: admin.save_session(neck_report(), patient_id=pa),
         "sessions": lambda: admin.sessions(pa),
         "session": lambda: admin.session(sid),
         "add_note": lambda: admin.add_note(sid, "hi"),
         "flags": lambda: admin.flags(),
-        "resolve_flag": lambda: admin.resolve_flag(flag),
+        "resolve_flag": lambda: admin.resolve_flag(flag, "called the patient"),
         "trends": lambda: admin.trends(pa),
         "export_csv": lambda: admin.export_csv(pa, None, None),
         "export_pdf": lambda: admin.export_pdf(pa, None, None),
@@ -413,7 +498,7 @@ def test_no_plaintext_password_anywhere(engine: Engine, caplog: pytest.LogCaptur
             acc.login("secretive", attempt)
     acc.change_password(me, secret, secret + "-2")
     acc.login("secretive", secret + "-2")
-    Clinic(me, engine).save_session(neck_report(), comment="feeling fine")
+    screened(Clinic(me, engine)).save_session(neck_report(), comment="feeling fine")
     assert uid
     values = _all_text(engine)
     assert values, "nothing was read"

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, func, select
 
+from exercises.definition import load_library
 from sessions.auth import AccessDenied
 from sessions.models import Flag, SessionFault, SessionRep, SessionRow, SessionSeries
 from sessions.screening import SCREENING_QUESTIONS
@@ -27,6 +28,7 @@ from tests.clinic_support import (
 db_url, engine, world = clinic_support.db_url, clinic_support.engine, clinic_support.world
 
 NO = dict.fromkeys(SCREENING_QUESTIONS, False)
+TILT_TARGET = tuple(load_library()["neck_side_tilt"].primary.target)   # the library's own band
 UTC = timezone.utc
 
 
@@ -34,6 +36,12 @@ def _counts(engine: Engine) -> tuple[int, ...]:
     with engine.connect() as c:
         return tuple(c.execute(select(func.count()).select_from(t)).scalar_one()
                      for t in (SessionRow, SessionRep, SessionFault, SessionSeries, Flag))
+
+
+def _screen(c: Clinic, pain: int = 0) -> Clinic:
+    """``c`` after its patient answered the safety questions (no red flag)."""
+    c.record_screening(NO, pain)
+    return c
 
 
 def _public_methods() -> set[str]:
@@ -69,13 +77,14 @@ def _calls_with_ids(c: Clinic, patient: int, session: int, flag: int
         "set_program": lambda: c.set_program(patient, [ProgramItemIn("chin_tuck")]),
         "program": lambda: c.program(patient),
         "todays_program": None,      # acts on the caller only
-        "record_screening": None,    # acts on the caller only
+        "record_screening": lambda: c.record_screening(NO, 0, patient_id=patient),
+        "screening_today": lambda: c.screening_today(patient),
         "save_session": lambda: c.save_session(neck_report(), patient_id=patient),
         "sessions": lambda: c.sessions(patient),
         "session": lambda: c.session(session),
         "add_note": lambda: c.add_note(session, "sneaky note"),
         "flags": lambda: c.flags(patient),
-        "resolve_flag": lambda: c.resolve_flag(flag),
+        "resolve_flag": lambda: c.resolve_flag(flag, "sneaky close"),
         "trends": lambda: c.trends(patient),
         "export_csv": lambda: c.export_csv(patient, None, None),
         "export_pdf": lambda: c.export_pdf(patient, None, None),
@@ -135,7 +144,8 @@ def test_patient_cannot_reach_another_patient(world: World, data: dict) -> None:
                 pytest.fail(f"patient A could call {name} on another patient")
     # therapist-only methods
     for call in (cp.patients, lambda: cp.flags(), lambda: cp.add_note(
-            data["pat_a"]["session"], "self note"), lambda: cp.resolve_flag(data["pat_a"]["flag"]),
+            data["pat_a"]["session"], "self note"),
+            lambda: cp.resolve_flag(data["pat_a"]["flag"], "self close"),
             lambda: cp.set_program(world.pat_a.user_id, [])):
         with pytest.raises(AccessDenied):
             call()
@@ -151,7 +161,7 @@ def test_therapist_only_methods_for_patients(world: World) -> None:
     ct = Clinic(world.ther_a, world.engine)
     with pytest.raises(AccessDenied):
         ct.todays_program()
-    with pytest.raises(AccessDenied):
+    with pytest.raises(ValueError, match="patient_id"):
         ct.record_screening(NO, 0)
     with pytest.raises(AccessDenied):
         ct.set_video_opt_in(True)
@@ -209,7 +219,7 @@ def test_program_is_validated_replaced_and_applied(world: World) -> None:
     d = tilt.apply(ca.library["neck_side_tilt"])
     assert d.primary.target == (25.0, 45.0)
     assert (d.prescription.sets, d.prescription.reps, d.prescription.hold_s) == (2, 4, 10.0)
-    assert ca.library["neck_side_tilt"].primary.target == (20.0, 50.0)   # not mutated
+    assert ca.library["neck_side_tilt"].primary.target == TILT_TARGET   # not mutated
 
 
 def test_todays_program_counts_completed_sessions(world: World) -> None:
@@ -221,11 +231,11 @@ def test_todays_program_counts_completed_sessions(world: World) -> None:
         ProgramItemIn("chin_tuck", times_per_week=7)])
     cp = Clinic(world.pat_a, world.engine, clock=clock, tz=UTC)
     clock.now = datetime(2025, 3, 9, 12, 0, tzinfo=UTC)    # last Sunday: last week
-    cp.save_session(neck_report())
+    _screen(cp).save_session(neck_report())
     clock.now = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)    # Monday
-    cp.save_session(neck_report())
+    _screen(cp).save_session(neck_report())
     clock.now = datetime(2025, 3, 12, 7, 0, tzinfo=UTC)    # today
-    cp.save_session(neck_report())
+    _screen(cp).save_session(neck_report())
     cp.save_session(neck_report(stop_mid_rep=True))        # interrupted: not counted
     cp.save_session(neck_report(), completion="abandoned", abandon_reason="phone rang")
     clock.now = datetime(2025, 3, 12, 20, 0, tzinfo=UTC)
@@ -246,6 +256,11 @@ def test_red_flag_stops_the_session_and_flags_the_patient(world: World) -> None:
     cp = Clinic(world.pat_a, world.engine)
     ok = cp.record_screening(NO, 3)
     assert ok.ok and ok.red_flags == () and "gently" in ok.advice
+    # the good screening's pain becomes the session's pain before
+    sid = cp.save_session(neck_report(), screening_id=ok.screening_id, pain_after=3)
+    d = cp.session(sid)
+    assert (d.pain_before, d.pain_after) == (3, 3)
+    assert d.screening == NO
     red = cp.record_screening({**NO, "arm_numbness": True}, 2)
     assert not red.ok and red.red_flags == ("arm_numbness",)
     assert "doctor" in red.advice
@@ -260,11 +275,6 @@ def test_red_flag_stops_the_session_and_flags_the_patient(world: World) -> None:
         ("red_flag", severe.screening_id), ("red_flag", red.screening_id)]
     assert "numbness" in flags[1].detail
     assert Clinic(world.ther_b, world.engine).flags() == []
-    # the good screening's pain becomes the session's pain before
-    sid = cp.save_session(neck_report(), screening_id=ok.screening_id, pain_after=3)
-    d = cp.session(sid)
-    assert (d.pain_before, d.pain_after) == (3, 3)
-    assert d.screening == NO
 
 
 @pytest.mark.parametrize(("answers", "pain", "why"), [
@@ -283,6 +293,7 @@ def test_screening_answers_are_checked(world: World, answers: dict, pain: object
 
 def test_pain_rise_of_two_flags_the_session(world: World) -> None:
     cp = Clinic(world.pat_a, world.engine)
+    cp.record_screening(NO, 0)
     ca = Clinic(world.ther_a, world.engine)
     cp.save_session(neck_report(), pain_before=2, pain_after=3)
     assert ca.flags() == []
@@ -291,8 +302,8 @@ def test_pain_rise_of_two_flags_the_session(world: World) -> None:
     assert (flag.kind, flag.session_id, flag.patient_username) == ("pain_rise", sid, "pat_a")
     assert "2/10 to 4/10" in flag.detail
     assert ca.patients()[0].open_flags == 1
-    ca.resolve_flag(flag.id)
-    ca.resolve_flag(flag.id)   # idempotent
+    ca.resolve_flag(flag.id, "Called: pain settled by the evening")
+    ca.resolve_flag(flag.id, "again")   # idempotent: the first note stays
     assert ca.flags() == []
     (done,) = ca.flags(open_only=False)
     assert done.resolved_by == world.ther_a.user_id and done.resolved_at is not None
@@ -305,6 +316,7 @@ def test_pain_rise_of_two_flags_the_session(world: World) -> None:
 
 def test_session_round_trip_with_reps_faults_series_and_landmarks(world: World) -> None:
     cp = Clinic(world.pat_a, world.engine)
+    cp.record_screening(NO, 0)
     report = neck_report(3)
     n = len(report.series["t"])
     rng = np.random.default_rng(0)
@@ -320,11 +332,11 @@ def test_session_round_trip_with_reps_faults_series_and_landmarks(world: World) 
     assert d.score == pytest.approx(report.score["score"])
     assert d.reps == report.reps_done == 3
     assert d.comment == TRICKY[1]
-    assert d.target == (20.0, 50.0)
+    assert d.target == TILT_TARGET
     assert [(r.side, r.index, r.peak, r.score, r.hold_s, r.correct) for r in d.reps_rows] == [
         (r["side"], r["index"], r["peak"], r["score"], r["hold_s"], r["correct"])
         for r in report.reps]
-    assert all(r.target_low == 20.0 and r.target_high == 50.0 for r in d.reps_rows)
+    assert all((r.target_low, r.target_high) == TILT_TARGET for r in d.reps_rows)
     assert d.series == report.series
     assert d.to_report().to_dict() == report.to_dict()
     assert d.score_breakdown == report.score
@@ -343,7 +355,7 @@ def test_session_with_faults_keeps_the_timeline(world: World) -> None:
     report.faults = [{"id": "shoulders_level", "side": "left", "rep": 1, "start_s": 3.0,
                       "end_s": 4.5, "duration_s": 1.5, "cue": "Keep your shoulders level"}]
     report.reps[0]["faults"] = ["shoulders_level"]
-    sid = Clinic(world.pat_a, world.engine).save_session(report)
+    sid = _screen(Clinic(world.pat_a, world.engine)).save_session(report)
     d = Clinic(world.ther_a, world.engine).session(sid)
     assert [(f.fault, f.side, f.rep, f.start_s, f.end_s, f.duration_s) for f in d.faults] == [
         ("shoulders_level", "left", 1, 3.0, 4.5, 1.5)]
@@ -352,6 +364,7 @@ def test_session_with_faults_keeps_the_timeline(world: World) -> None:
 
 def test_interrupted_and_abandoned_sessions(world: World) -> None:
     cp = Clinic(world.pat_a, world.engine)
+    cp.record_screening(NO, 0)
     report = neck_report(1, stop_mid_rep=True)
     sid = cp.save_session(report)   # "completed" asked, but the report is incomplete
     d = cp.session(sid)
@@ -372,6 +385,7 @@ def test_interrupted_and_abandoned_sessions(world: World) -> None:
 @pytest.mark.parametrize("breakage", ["score_out_of_range", "duplicate_rep"])
 def test_a_failing_write_leaves_nothing_half_written(world: World, breakage: str) -> None:
     cp = Clinic(world.pat_a, world.engine)
+    cp.record_screening(NO, 0)
     cp.save_session(neck_report())
     before = _counts(world.engine)
     report = neck_report(3)
@@ -391,6 +405,7 @@ def test_a_failing_write_leaves_nothing_half_written(world: World, breakage: str
 
 def test_therapist_saves_for_own_patient(world: World) -> None:
     ca = Clinic(world.ther_a, world.engine)
+    _screen(Clinic(world.pat_a, world.engine))
     sid = ca.save_session(neck_report(), patient_id=world.pat_a.user_id, comment="in clinic")
     d = Clinic(world.pat_a, world.engine).session(sid)
     assert d.patient_id == world.pat_a.user_id and d.comment == "in clinic"
@@ -401,6 +416,7 @@ def test_therapist_saves_for_own_patient(world: World) -> None:
 
 def test_video_path_is_kept_only_after_opt_in(world: World) -> None:
     cp = Clinic(world.pat_a, world.engine)
+    cp.record_screening(NO, 0)
     sid = cp.save_session(neck_report(), video_path="/videos/a.mp4")
     assert cp.session(sid).video_path is None
     cp.set_video_opt_in(True)
@@ -410,7 +426,7 @@ def test_video_path_is_kept_only_after_opt_in(world: World) -> None:
 
 
 def test_notes_by_the_therapist_verbatim(world: World) -> None:
-    sid = Clinic(world.pat_a, world.engine).save_session(neck_report())
+    sid = _screen(Clinic(world.pat_a, world.engine)).save_session(neck_report())
     ca = Clinic(world.ther_a, world.engine)
     for t in TRICKY:
         ca.add_note(sid, t)
@@ -426,7 +442,7 @@ def test_notes_by_the_therapist_verbatim(world: World) -> None:
 
 def _save_on(cp: Clinic, clock: FakeClock, day: date, angle: float, **kw) -> int:
     clock.now = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=10)
-    return cp.save_session(neck_report(3, angle=angle), **kw)
+    return _screen(cp).save_session(neck_report(3, angle=angle), **kw)
 
 
 def test_session_filters(world: World) -> None:
@@ -435,7 +451,7 @@ def test_session_filters(world: World) -> None:
     d0 = date(2025, 1, 6)
     ids = [_save_on(cp, clock, d0 + timedelta(days=i), 35.0) for i in range(5)]
     clock.now = datetime(2025, 1, 8, 23, 30, tzinfo=UTC)
-    chin = cp.save_session(neck_report())
+    chin = _screen(cp).save_session(neck_report())
     with world.engine.begin() as c:   # pretend it was a chin tuck
         c.execute(SessionRow.__table__.update().where(SessionRow.id == chin)
                   .values(exercise="chin_tuck"))
@@ -490,8 +506,148 @@ def test_trends_per_stretch_and_calendar(world: World) -> None:
     tilt = t.stretches["neck_side_tilt"]
     assert tilt.target == (22.0, 48.0)
     assert tilt.rom_peak == [30.0, 40.0, 35.0, 35.0]
-    assert tilt.pain_before == [2, 3, None, None] and tilt.pain_after == [2, 1, None, None]
+    # no pain given: the screening's pain before (0) is the session's
+    assert tilt.pain_before == [2, 3, 0, 0] and tilt.pain_after == [2, 1, None, None]
     assert len(tilt.dates) == len(tilt.scores) == 4
     assert tilt.dates == sorted(tilt.dates)
     assert t.scores == tilt.scores
     assert Clinic(world.pat_a, world.engine, tz=UTC).trends(pa).calendar == t.calendar
+
+
+# --------------------------------------------------------------------------- safety gates (issue 9)
+
+
+def test_a_bundled_sample_is_never_saved_into_a_record(world: World) -> None:
+    from sessions.sources import fingerprint, samples_dir
+
+    cp = Clinic(world.pat_a, world.engine)
+    ca = Clinic(world.ther_a, world.engine)
+    cp.record_screening(NO, 1)
+    before = _counts(world.engine)
+    marked = neck_report()
+    marked.media["sample"] = True
+    with pytest.raises(ValueError, match="sample"):
+        cp.save_session(marked)
+    # a sample uploaded under another name is recognised by its bytes
+    clip = sorted(samples_dir().glob("*.mp4"))[0]
+    renamed = neck_report()
+    renamed.media.update(file="my_own_video.mp4", sha256=fingerprint(clip))
+    with pytest.raises(ValueError, match="sample"):
+        cp.save_session(renamed)
+    with pytest.raises(ValueError, match="sample"):
+        ca.save_session(renamed, patient_id=world.pat_a.user_id)
+    assert _counts(world.engine) == before
+    own = neck_report()
+    own.media.update(file="my_own_video.mp4", sha256="0" * 64)
+    assert cp.save_session(own) > 0
+
+
+def test_no_session_is_recorded_on_a_red_flag_day(world: World) -> None:
+    clock = FakeClock(datetime(2025, 3, 12, 9, 0, tzinfo=UTC))
+    cp = Clinic(world.pat_a, world.engine, clock=clock, tz=UTC)
+    ca = Clinic(world.ther_a, world.engine, clock=clock, tz=UTC)
+    red = cp.record_screening({**NO, "dizziness": True}, 2)
+    assert not red.ok
+    clock.advance(minutes=5)
+    again = cp.record_screening(NO, 0)       # "I answered by mistake"
+    assert not again.ok and "today" in again.advice
+    assert cp.screening_today() is not None and not cp.screening_today().ok
+    before = _counts(world.engine)
+    for save in (lambda: cp.save_session(neck_report(), screening_id=again.screening_id),
+                 lambda: cp.save_session(neck_report()),
+                 lambda: ca.save_session(neck_report(), patient_id=world.pat_a.user_id)):
+        with pytest.raises(ValueError, match="red flag"):
+            save()
+    # the therapist entering other answers the same day changes nothing
+    assert not ca.record_screening(NO, 0, patient_id=world.pat_a.user_id).ok
+    with pytest.raises(ValueError, match="red flag"):
+        ca.save_session(neck_report(), patient_id=world.pat_a.user_id)
+    assert _counts(world.engine)[0] == before[0]
+    clock.now = datetime(2025, 3, 13, 9, 0, tzinfo=UTC)   # the next day
+    ok = cp.record_screening(NO, 0)
+    assert ok.ok
+    assert cp.save_session(neck_report()) > 0
+
+
+def test_a_session_needs_a_valid_screening_of_the_day(world: World) -> None:
+    clock = FakeClock(datetime(2025, 3, 12, 8, 0, tzinfo=UTC))
+    cp = Clinic(world.pat_a, world.engine, clock=clock, tz=UTC)
+    ca = Clinic(world.ther_a, world.engine, clock=clock, tz=UTC)
+    with pytest.raises(ValueError, match="safety questions"):
+        cp.save_session(neck_report())
+    with pytest.raises(ValueError, match="safety questions"):
+        ca.save_session(neck_report(), patient_id=world.pat_a.user_id)
+    sc = cp.record_screening(NO, 4)
+    assert cp.screening_today().screening_id == sc.screening_id
+    clock.advance(hours=4)                        # older than the 3 h validity
+    assert cp.screening_today() is None
+    with pytest.raises(ValueError, match="safety questions"):
+        cp.save_session(neck_report())
+    with pytest.raises(ValueError, match="no longer valid"):
+        cp.save_session(neck_report(), screening_id=sc.screening_id)
+    late = cp.record_screening(NO, 2)
+    clock.now = datetime(2025, 3, 13, 0, 30, tzinfo=UTC)   # just after midnight
+    with pytest.raises(ValueError, match="no longer valid"):
+        cp.save_session(neck_report(), screening_id=late.screening_id)
+    # another patient's screening is not yours
+    other = Clinic(world.pat_a2, world.engine, clock=clock, tz=UTC).record_screening(NO, 0)
+    with pytest.raises(AccessDenied):
+        cp.save_session(neck_report(), screening_id=other.screening_id)
+    # in the clinic the therapist enters the patient's answers, then records the session
+    with pytest.raises(ValueError, match="patient_id"):
+        ca.record_screening(NO, 3)
+    with pytest.raises(AccessDenied):
+        Clinic(world.ther_b, world.engine, clock=clock, tz=UTC).record_screening(
+            NO, 3, patient_id=world.pat_a.user_id)
+    ca.record_screening(NO, 3, patient_id=world.pat_a.user_id)
+    sid = ca.save_session(neck_report(), patient_id=world.pat_a.user_id, pain_after=3)
+    assert cp.session(sid).pain_before == 3
+
+
+# ------------------------------------------------------------ flags and programs (issue 9)
+
+
+def test_a_flag_is_closed_with_a_note_who_and_when(world: World) -> None:
+    clock = FakeClock(datetime(2025, 3, 12, 9, 0, tzinfo=UTC))
+    cp = Clinic(world.pat_a, world.engine, clock=clock, tz=UTC)
+    ca = Clinic(world.ther_a, world.engine, clock=clock, tz=UTC)
+    cp.record_screening({**NO, "fever": True}, 1)
+    (flag,) = ca.flags()
+    for empty in ("", "   ", None):
+        with pytest.raises(ValueError, match="note"):
+            ca.resolve_flag(flag.id, empty)  # type: ignore[arg-type]
+    assert [f.id for f in ca.flags()] == [flag.id]         # still open
+    clock.advance(hours=2)
+    ca.resolve_flag(flag.id, TRICKY[0])
+    assert ca.flags() == []
+    (done,) = ca.flags(open_only=False)
+    assert done.resolution_note == TRICKY[0]
+    assert (done.resolved_by, done.resolved_by_name) == (world.ther_a.user_id, "Therapist A")
+    assert done.resolved_at == clock.now
+    clock.advance(hours=1)
+    ca.resolve_flag(flag.id, "a second note")
+    (again,) = ca.flags(open_only=False)
+    assert (again.resolution_note, again.resolved_at) == (TRICKY[0], done.resolved_at)
+    with pytest.raises(AccessDenied):
+        Clinic(world.ther_b, world.engine).resolve_flag(flag.id, "not mine")
+
+
+@pytest.mark.parametrize("items", [
+    [ProgramItemIn("chin_tuck"), ProgramItemIn("chin_tuck", reps=3)],
+    [ProgramItemIn("neck_side_tilt", ("left",)), ProgramItemIn("neck_side_tilt", ("left",))],
+    [ProgramItemIn("neck_side_tilt", ("left", "right")), ProgramItemIn("neck_side_tilt",
+                                                                       ("right",))],
+    [ProgramItemIn("neck_side_tilt"), ProgramItemIn("chin_tuck"),
+     ProgramItemIn("neck_side_tilt", ("left",))],
+])
+def test_a_stretch_is_prescribed_once(world: World, items: list) -> None:
+    ca = Clinic(world.ther_a, world.engine)
+    pa = world.pat_a.user_id
+    ca.set_program(pa, [ProgramItemIn("chin_tuck", notes="before")])
+    with pytest.raises(ValueError, match="twice"):
+        ca.set_program(pa, items)
+    assert [i.notes for i in ca.program(pa)] == ["before"]      # nothing changed
+    # the two sides as separate items are fine (different doses per side)
+    ca.set_program(pa, [ProgramItemIn("neck_side_tilt", ("left",), reps=5),
+                        ProgramItemIn("neck_side_tilt", ("right",), reps=3)])
+    assert [i.sides for i in ca.program(pa)] == [("left",), ("right",)]

@@ -39,6 +39,8 @@ from tests.browser_utils import (
     sign_in,
     wait_app_idle,
 )
+from tests.clinic_support import neck_report as neck_report_for_tests
+from tests.clinic_support import screened
 
 pytestmark = [pytest.mark.browser]
 
@@ -107,10 +109,10 @@ def _seed(url: str, workdir: Path) -> Clinic3:
                        "end_s": 5.5, "duration_s": 2.5, "cue": "Keep your shoulders down"}]
     earlier.complete, earlier.problem = False, "camera stopped before the set was finished"
     three_days_ago = datetime.now(timezone.utc) - timedelta(days=3)
-    session_a2 = Clinic(pat_a, engine, clock=lambda: three_days_ago).save_session(
+    session_a2 = screened(Clinic(pat_a, engine, clock=lambda: three_days_ago)).save_session(
         earlier, pain_before=3, pain_after=6, completion="abandoned",
         abandon_reason="It hurt, or the pain got worse")
-    session_b = Clinic(pat_b, engine).save_session(report, pain_before=1, pain_after=1)
+    session_b = screened(Clinic(pat_b, engine)).save_session(report, pain_before=1, pain_after=1)
     Clinic(ther_a, engine).set_program(pat_c.user_id, [
         ProgramItemIn("neck_side_tilt", sides=("left", "right"), sets=1, reps=3, hold_s=10,
                       times_per_week=5, notes="Slowly, and breathe out as you tilt"),
@@ -299,12 +301,23 @@ def test_therapist_reviews_a_patient(page: Any, world: tuple[AppServer, Clinic3]
     _no_exception(page)
     screenshot(page, "clinic_patient_progress")
 
-    # the open flag is dealt with from the patient's page
-    page.get_by_role("button", name="Dealt with").click()
+    # the open flag is closed from the patient's page: a note and a confirmation first
+    page.get_by_text("Close this flag").first.click()
+    page.get_by_role("button", name="Close flag").click()
+    main.get_by_text("Tick \"I have dealt with this flag\"").wait_for()
+    assert len(people.clinic(people.ther_a).flags(people.pat_a.user_id)) == 1
+    page.get_by_label("What did you do? (required; kept with the flag)").fill(
+        "Phoned: <b>pain</b> settled after rest")
+    page.get_by_text("I have dealt with this flag", exact=True).click()
+    page.get_by_role("button", name="Close flag").click()
     wait_app_idle(page)
-    page.get_by_role("button", name="Dealt with").wait_for(state="detached")
+    page.get_by_role("button", name="Close flag").wait_for(state="detached")
     assert people.clinic(people.ther_a).flags(people.pat_a.user_id) == []
-    assert len(people.clinic(people.ther_a).flags(people.pat_a.user_id, open_only=False)) == 1
+    (done,) = people.clinic(people.ther_a).flags(people.pat_a.user_id, open_only=False)
+    assert done.resolution_note == "Phoned: <b>pain</b> settled after rest"
+    assert done.resolved_by == people.ther_a.user_id and done.resolved_at is not None
+    page.get_by_text("Closed flags (1)").click()
+    main.get_by_text("closed by Therapist Anna", exact=False).wait_for()
 
     # sessions: filter, open the seeded one
     page.get_by_role("tab", name="Sessions").click()
@@ -461,21 +474,26 @@ def test_patient_program_and_red_flag_stop(page: Any, world: tuple[AppServer, Cl
     _no_exception(page)
     screenshot(page, "clinic_red_flag")
 
-    # answered by mistake: all "no" and the coach opens on today's program
-    page.get_by_role("button", name=re.compile("answered by mistake")).click()
-    wait_app_idle(page)
-    for q in questions:
-        _radio(page, q, "No")
-    page.get_by_role("button", name="Continue").click()
-    wait_app_idle(page)
-    picker = page.get_by_role("combobox", name="Stretch from your program")
-    picker.wait_for()
-    assert "Neck side tilt" in picker.input_value()
-    main.get_by_text("Prescribed: 3 reps, hold 10 s").wait_for()
-    page.frame_locator('iframe[title*="webrtc"]').get_by_role(
-        "button", name="Start camera").wait_for()
-    _no_exception(page)
-    screenshot(page, "clinic_live_program")
+    # "answered by mistake" does not reopen the day: nothing is offered that would
+    # record a session, here or on any other page, even in a new tab
+    assert page.get_by_role("button", name=re.compile("answered by mistake")).count() == 0
+    assert "tell your therapist" in stop_text
+    for path in ("Live_coach", "Analyse_video"):
+        _open(page, app, path)
+        sign_in(page, "pat_c", PASSWORD)
+        wait_app_idle(page)
+        if path == "Analyse_video":   # the picker starts at the prescribed stretch
+            assert "Neck side tilt" in page.get_by_role(
+                "combobox", name="Stretch", exact=True).input_value()
+        page.locator(".st-key-screening-stop").get_by_text(
+            "Please don't stretch today").first.wait_for()
+        assert main.get_by_text("Before you start: a quick safety check").count() == 0
+        assert page.locator('iframe[title*="webrtc"]').count() == 0
+        _no_exception(page)
+    screenshot(page, "clinic_red_flag_day")
+    with pytest.raises(ValueError, match="red flag"):
+        people.clinic(people.ther_a).save_session(neck_report_for_tests(),
+                                                  patient_id=people.pat_c.user_id)
 
 
 def test_patient_sees_own_sessions_and_notes(page: Any,
@@ -500,21 +518,52 @@ def test_patient_sees_own_sessions_and_notes(page: Any,
     screenshot(page, "clinic_my_sessions")
 
 
-def test_patient_analyses_a_video_into_their_record(page: Any,
+def test_patient_analyses_a_video_into_their_record(page: Any, tmp_path: Path,
                                                     world: tuple[AppServer, Clinic3]) -> None:
     app, people = world
+    pat_v = Accounts(get_engine(people.url)).user_id(people.ther_b, "pat_v")
+    # a sample: analysed, never offered for the record, never saved
     _open(page, app, f"Analyse_video?sample={CLIP.stem}")
     sign_in(page, "pat_v", PASSWORD)
     page.get_by_text("Save the result to my record").first.wait_for(state="attached")
     page.get_by_role("tab", name="Try a sample video").click()
+    panel = page.get_by_role("tabpanel").filter(has_text="Analyse this sample")
+    assert panel.get_by_text("Save the result to my record").count() == 0
     page.get_by_role("button", name="Analyse this sample").click()
+    page.get_by_text("A sample video: the result is not saved to your record.").wait_for(
+        timeout=240_000)
+    wait_app_idle(page, 240_000)
+    assert people.clinic(people.ther_b).sessions(pat_v) == []
+    # the patient's own upload: the same safety questions first, then the pain after
+    own = tmp_path / "my neck.mp4"
+    own.write_bytes(CLIP.read_bytes() + b"\0")     # not byte-identical to the sample
+    _open(page, app, "Analyse_video?stretch=neck_side_tilt")
+    sign_in(page, "pat_v", PASSWORD)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(own))
+    page.get_by_text(own.name).first.wait_for()
+    main = _main(page)
+    main.get_by_text("Before you start: a quick safety check").wait_for()
+    assert page.get_by_role("button", name="Analyse", exact=True).is_disabled()
+    for q in SCREENING_QUESTIONS.values():
+        _radio(page, q, "No")
+    _slide(page, "How much pain do you have right now?", 3)
+    page.get_by_role("button", name="Continue").click()
+    wait_app_idle(page)
+    main.get_by_text("Safety check done").wait_for()
+    page.get_by_role("button", name="Analyse", exact=True).click()
+    form = page.locator(".st-key-analyse-after-box")
+    form.get_by_text("How did it go?").wait_for(timeout=240_000)
+    wait_app_idle(page)
+    assert people.clinic(people.ther_b).sessions(pat_v) == []   # not before the question
+    _slide(page, "How much pain do you have now?", 3)
+    form.get_by_role("button", name="Save to my record").click()
     saved = page.get_by_text(re.compile(r"Saved to your record \(session (\d+)\)\."))
-    saved.wait_for(timeout=240_000)
+    saved.wait_for(timeout=120_000)
     sid = int(re.search(r"session (\d+)", saved.inner_text()).group(1))  # type: ignore[union-attr]
-    pat_v = Accounts(get_engine(people.url)).user_id(people.ther_b, "pat_v")
     mine = people.clinic(people.ther_b).sessions(pat_v)
-    assert [(s.id, s.source, s.exercise) for s in mine] == [(sid, "video", "neck_side_tilt")]
-    assert people.clinic(people.ther_a).sessions(people.pat_a.user_id)  # unchanged, theirs
+    assert [(s.id, s.source, s.exercise, s.pain_before, s.pain_after) for s in mine] == [
+        (sid, "video", "neck_side_tilt", 3, 3)]
+    assert people.clinic(people.ther_b).session(sid).screening is not None
     assert sid not in {s.id for s in people.clinic(people.ther_a).sessions()}
     _no_exception(page)
 
@@ -575,6 +624,10 @@ def test_patient_live_session_asks_how_it_went(app_and_camera: Any,
     assert d.screening is not None and not any(d.screening.values())
     assert d.reps >= 1
     assert [f.kind for f in people.clinic(people.ther_b).flags(d.patient_id)] == ["pain_rise"]
+    # the repeated safety check starts at the pain just reported, not at 0
+    slider = page.locator('[data-testid="stSlider"]').filter(
+        has_text="How much pain do you have right now?").get_by_role("slider")
+    assert int(slider.input_value()) == 4
     _no_exception(page)
     screenshot(page, "clinic_after_session_saved")
 
@@ -651,3 +704,28 @@ def test_admin_manages_accounts_without_clinical_data(page: Any,
     _open(page, app, "Therapist")
     sign_in(page, "admin", PASSWORD)
     main.get_by_text("This page is for therapists").wait_for()
+
+
+@pytest.mark.parametrize("broken", ["server_down", "data_is_a_file"])
+def test_an_unusable_database_is_said_plainly(page: Any, tmp_path: Path, broken: str) -> None:
+    """Never "no accounts are set up", never an offer to create an administrator."""
+    data = tmp_path / "data"
+    data.mkdir()
+    if broken == "server_down":
+        env = {"STRETCH_COACH_DB_URL": "postgresql+psycopg://postgres@127.0.0.1:1/clinic"}
+    else:
+        afile = tmp_path / "not-a-folder"
+        afile.write_text("x")
+        env = {"STRETCH_COACH_DATA": str(afile), "STRETCH_COACH_DB_URL": ""}
+    with run_app(data, env=env) as app:
+        for path in ("Sign_in", "My_sessions", "Admin", ""):
+            _open(page, app, path)
+            main = _main(page)
+            main.get_by_text("Stretch Coach can't use its database right now").wait_for()
+            text = main.inner_text()
+            assert "No accounts are set up" not in text
+            assert page.get_by_role("button", name="Create administrator").count() == 0
+            for w in ("SELECT", "Traceback", "psycopg.", "sqlalchemy", "[SQL"):
+                assert w not in text, (path, w)
+            _no_exception(page)
+        screenshot(page, f"database_{broken}")

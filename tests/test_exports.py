@@ -22,6 +22,7 @@ from tests.clinic_support import (
     FakeClock,
     World,
     neck_report,
+    screened,
 )
 
 # the shared fixtures: every test here runs on SQLite and on PostgreSQL
@@ -49,7 +50,7 @@ def _fill(world: World, display_name: str = "Patient A") -> tuple[Clinic, int, l
                                           (40.0, "=HYPERLINK(\"http://x\")")]):
         clock.now = datetime.combine(D0 + timedelta(days=i), datetime.min.time(),
                                      tzinfo=UTC) + timedelta(hours=9)
-        ids.append(cp.save_session(neck_report(3, angle=angle), pain_before=1,
+        ids.append(screened(cp).save_session(neck_report(3, angle=angle), pain_before=1,
                                    pain_after=3 if i == 1 else 1, comment=comment))
     clock.now += timedelta(hours=1)
     from sessions.screening import SCREENING_QUESTIONS

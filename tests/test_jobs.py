@@ -20,6 +20,7 @@ from tests.clinic_support import (  # noqa: F401 - fixtures
     engine,
     make_world,
     neck_report,
+    screened,
 )
 from tests.job_support import SAMPLES, cut_clip, wait_until
 
@@ -102,6 +103,14 @@ def test_a_patient_job_saves_into_the_record(engine: Engine) -> None:  # noqa: F
     w = make_world(engine)
     store = JobStore(engine)
     pid, tid = w.pat_a.user_id, w.ther_a.user_id
+    # no screening today: the job fails closed and saves nothing (the safety gate)
+    early = store.submit("/v/p.mp4", "neck_side_tilt", save="patient", patient_id=pid,
+                         submitted_by=tid)
+    with pytest.raises(ValueError, match="safety questions"):
+        store.finish(early, store.claim(early), neck_report(3))
+    with engine.connect() as c:
+        assert c.execute(select(func.count()).select_from(SessionRow)).scalar_one() == 0
+    screened(w.clinic(w.pat_a))
     jid = store.submit("/v/p.mp4", "neck_side_tilt", save="patient", patient_id=pid,
                        submitted_by=tid)
     sid = store.finish(jid, store.claim(jid), neck_report(3))
@@ -211,7 +220,7 @@ def test_batch_command_over_a_folder_without_a_server(short_clip: Path, tmp_path
                         "neck_side_tilt", "--side", "left", "--workers", "2", "--json-dir",
                         str(tmp_path / "out")], cwd=ROOT, env=env, capture_output=True,
                        text=True, timeout=600)
-    assert r.returncode == 9, r.stderr              # one job failed
+    assert r.returncode == 17, r.stderr             # one job failed
     lines = r.stdout.strip().splitlines()
     assert len(lines) == 2
     assert "a.mp4  done" in lines[0]

@@ -108,7 +108,7 @@ def test_from_empty_to_head(backend: str, tmp_path: Path) -> None:
     with fresh_engine(backend, "empty", tmp_path) as eng:
         assert db.current_revision(eng) is None
         db.upgrade(eng)
-        assert db.current_revision(eng) == db.head_revision() == "0003"
+        assert db.current_revision(eng) == db.head_revision() == "0004"
         tables = set(inspect(eng).get_table_names())
         assert tables == NEW_TABLES | {"sessions", "alembic_version"}
         db.upgrade(eng)   # idempotent
@@ -228,7 +228,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "9999"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -254,12 +254,13 @@ def test_recreating_sessions_later_keeps_the_rows_that_reference_it(
     import shutil
 
     from sessions.service import Clinic
-    from tests.clinic_support import make_world
+    from tests.clinic_support import make_world, screened
 
     with fresh_engine(backend, "later", tmp_path / "db") as eng:
         db.upgrade(eng)
         w = make_world(eng)
-        sid = Clinic(w.pat_a, eng).save_session(neck_report(3), pain_before=0, pain_after=5)
+        sid = screened(Clinic(w.pat_a, eng)).save_session(neck_report(3), pain_before=0,
+                                                         pain_after=5)
         migrations = tmp_path / "migrations"
         shutil.copytree(db.MIGRATIONS_DIR, migrations)
         (migrations / "versions" / "9999_later.py").write_text(_FUTURE, encoding="utf-8")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import os
 import subprocess
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from tests.clinic_support import (
     TRICKY,
     World,
     neck_report,
+    screened,
 )
 
 # the shared fixtures: every test here runs on SQLite and on PostgreSQL
@@ -158,9 +160,9 @@ def test_assign_patient(db_url: str, world: World) -> None:
 
 @pytest.fixture
 def saved(world: World) -> dict[str, int]:
-    sa = Clinic(world.pat_a, world.engine).save_session(
+    sa = screened(Clinic(world.pat_a, world.engine)).save_session(
         neck_report(), pain_before=1, pain_after=4, comment="ok \x1b[31mred\x1b[0m " + TRICKY[0])
-    sb = Clinic(world.pat_b, world.engine).save_session(neck_report())
+    sb = screened(Clinic(world.pat_b, world.engine)).save_session(neck_report())
     return {"a": sa, "b": sb}
 
 
@@ -267,32 +269,93 @@ def fake_analysis(sample_report: SessionReport, monkeypatch: pytest.MonkeyPatch)
     return calls
 
 
-def _analyze(db_url: str, *extra: str, password: str | None = PASSWORD) -> Result:
-    return run(db_url, "analyze", str(SAMPLE), "--exercise", "neck_side_tilt", "--side",
-               "left", "-q", *extra, password=password)
+NO_ANSWERS = "n\n" * 7   # the seven safety questions, all "no"
+
+
+@pytest.fixture
+def own_video(tmp_path: Path) -> Path:
+    """A patient's own recording: not byte-identical to any bundled sample."""
+    out = tmp_path / "my recording.mp4"
+    out.write_bytes(SAMPLE.read_bytes() + b"\0")
+    return out
+
+
+def _analyze(db_url: str, *extra: str, password: str | None = PASSWORD,
+             video: Path = SAMPLE, input: str | None = None) -> Result:
+    return run(db_url, "analyze", str(video), "--exercise", "neck_side_tilt", "--side",
+               "left", "-q", *extra, password=password, input=input)
 
 
 def test_analyze_save_as_therapist_for_own_patient(db_url: str, world: World,
-                                                   fake_analysis: list,
+                                                   fake_analysis: list, own_video: Path,
                                                    sample_report: SessionReport) -> None:
     assert sample_report.reps_done >= 3 and sample_report.source == "video"
-    r = _analyze(db_url, "--save", "--patient", "pat_a", "--user", "ther_a")
+    r = _analyze(db_url, "--save", "--patient", "pat_a", "--user", "ther_a", video=own_video,
+                 input=NO_ANSWERS + "2\n3\n")
     assert r.exit_code == 0, r.output
-    assert fake_analysis == [SAMPLE]
+    assert fake_analysis == [own_video]
     sid = int(r.stdout.strip().splitlines()[-1].rsplit(" ", 1)[-1])
     d = Clinic(world.pat_a, world.engine).session(sid)
     assert (d.source, d.exercise, d.sides) == ("video", "neck_side_tilt", ("left",))
+    assert (d.pain_before, d.pain_after) == (2, 3)
+    assert d.screening == dict.fromkeys(d.screening, False) and len(d.screening) == 7
     assert d.reps == sample_report.reps_done
     assert len(d.reps_rows) == len(sample_report.reps)
     assert d.score == pytest.approx(sample_report.score["score"])
     assert _logins(world) == 6
 
 
-def test_analyze_save_as_the_patient(db_url: str, world: World, fake_analysis: list) -> None:
-    r = _analyze(db_url, "--save", "--user", "pat_a")
+def test_analyze_save_as_the_patient(db_url: str, world: World, fake_analysis: list,
+                                     own_video: Path) -> None:
+    r = _analyze(db_url, "--save", "--user", "pat_a", video=own_video,
+                 input=NO_ANSWERS + "0\n0\n")
     assert r.exit_code == 0, r.output
     assert [s.patient_id for s in Clinic(world.ther_a, world.engine).sessions()] == [
         world.pat_a.user_id]
+
+
+def test_analyze_save_refuses_a_bundled_sample(db_url: str, world: World,
+                                               fake_analysis: list) -> None:
+    assert_error(_analyze(db_url, "--save", "--user", "pat_a", input=NO_ANSWERS + "0\n0\n"),
+                 2, "sample")
+    assert fake_analysis == []
+    assert Clinic(world.ther_a, world.engine).sessions() == []
+    # renamed, it is still the sample
+    assert_error(_analyze(db_url, "--save", "--user", "pat_a", input=NO_ANSWERS + "0\n0\n",
+                          video=_copy(SAMPLE, world)), 2, "sample")
+    assert fake_analysis == []
+
+
+def _copy(src: Path, world: World) -> Path:
+    import shutil
+    import tempfile
+
+    out = Path(tempfile.mkdtemp(prefix="sc-test-")) / "renamed.mp4"
+    shutil.copyfile(src, out)
+    return out
+
+
+def test_analyze_save_stops_on_a_red_flag_for_the_whole_day(
+        db_url: str, world: World, fake_analysis: list, own_video: Path) -> None:
+    red = "n\ny\n" + "n\n" * 5 + "1\n"          # new weakness in the arms
+    r = _analyze(db_url, "--save", "--user", "pat_a", video=own_video, input=red)
+    assert r.exit_code == 10, r.output
+    assert "don't stretch today" in r.stderr
+    assert fake_analysis == []
+    assert [f.kind for f in Clinic(world.ther_a, world.engine).flags()] == ["red_flag"]
+    # answering "no" to everything later the same day does not open the gate
+    r = _analyze(db_url, "--save", "--user", "pat_a", video=own_video,
+                 input=NO_ANSWERS + "0\n0\n")
+    assert r.exit_code == 10, r.output
+    r = _analyze(db_url, "--save", "--patient", "pat_a", "--user", "ther_a", video=own_video,
+                 input=NO_ANSWERS + "0\n0\n")
+    assert r.exit_code == 10, r.output
+    assert fake_analysis == []
+    assert Clinic(world.ther_a, world.engine).sessions() == []
+    # no answers at all (closed input): nothing is analysed or saved
+    r = _analyze(db_url, "--save", "--user", "pat_a2", video=own_video, input="")
+    assert r.exit_code == 10 and "safety questions" in r.stderr, r.output
+    assert fake_analysis == []
 
 
 @pytest.mark.parametrize(("extra", "code", "needle"), [
@@ -306,17 +369,18 @@ def test_analyze_save_as_the_patient(db_url: str, world: World, fake_analysis: l
 ])
 def test_analyze_save_refusals_happen_before_the_analysis(
         db_url: str, world: World, fake_analysis: list, extra: list, code: int,
-        needle: str) -> None:
+        needle: str, own_video: Path) -> None:
     before = len(Clinic(world.ther_b, world.engine).sessions())
-    assert_error(_analyze(db_url, *extra), code, needle)
+    assert_error(_analyze(db_url, *extra, video=own_video), code, needle)
     assert fake_analysis == []
     assert len(Clinic(world.ther_b, world.engine).sessions()) == before
     assert _logins(world) == 6
 
 
-def test_analyze_save_wrong_password(db_url: str, world: World, fake_analysis: list) -> None:
-    assert_error(_analyze(db_url, "--save", "--user", "pat_a", password="not my password"),
-                 7, "wrong username or password")
+def test_analyze_save_wrong_password(db_url: str, world: World, fake_analysis: list,
+                                     own_video: Path) -> None:
+    assert_error(_analyze(db_url, "--save", "--user", "pat_a", password="not my password",
+                          video=own_video), 7, "wrong username or password")
     assert fake_analysis == []
 
 
@@ -337,3 +401,70 @@ def test_real_entry_point_prints_one_line_errors(db_url: str, world: World) -> N
                        timeout=120, stdin=subprocess.DEVNULL)
     assert p.returncode == 7
     assert p.stderr.splitlines() == ["error: no such session, or not one you can access"]
+
+
+# --------------------------------------------------------------------------- output files (issue 9)
+
+
+@pytest.mark.parametrize("target", ["/dev/full", "/proc/version"])
+def test_analyze_save_with_an_unwritable_json_still_saves_and_prints(
+        db_url: str, world: World, fake_analysis: list, own_video: Path, target: str) -> None:
+    r = _analyze(db_url, "--save", "--user", "pat_a", "--json", target, video=own_video,
+                 input=NO_ANSWERS + "1\n1\n")
+    assert r.exit_code == 9, r.output
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error: ")]
+    assert errors == [f"error: could not write the JSON report {target}: "
+                      f"{errors[0].rsplit(': ', 1)[-1]}"], r.stderr
+    assert "Traceback" not in r.output
+    assert "score" in r.stdout and "saved as session" in r.stdout
+    sid = int(r.stdout.split("saved as session")[1].split()[0])
+    assert Clinic(world.pat_a, world.engine).session(sid).pain_after == 1
+
+
+def test_a_full_disk_during_the_analysis_names_the_file(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import coach.analyze
+
+    def analyze_video(path, definition, options=None, progress=None, estimator=None):
+        raise OSError(28, "No space left on device")   # what a full disk raises mid-write
+
+    monkeypatch.setattr(coach.analyze, "analyze_video", analyze_video)
+    r = run(db_url, "analyze", str(SAMPLE), "--exercise", "neck_side_tilt", "-q",
+            "--csv", "/dev/full")
+    assert_error(r, 9, "/dev/full", "No space left on device")
+
+
+def test_exports_are_private_files(db_url: str, world: World, saved: dict, tmp_path: Path
+                                   ) -> None:
+    old = os.umask(0o022)
+    try:
+        r = run(db_url, "sessions", "export", "--patient", "pat_a", "--csv",
+                str(tmp_path / "s.csv"), "--pdf", str(tmp_path / "r.pdf"), "--user", "ther_a",
+                password=PASSWORD)
+    finally:
+        os.umask(old)
+    assert r.exit_code == 0, r.output
+    for name in ("s.csv", "s_reps.csv", "r.pdf"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o600, name
+    r = run(db_url, "sessions", "export", "--patient", "pat_a", "--csv", "/dev/full",
+            "--user", "ther_a", password=PASSWORD)
+    assert_error(r, 9, "/dev/full")
+
+
+def test_close_flag_needs_a_note_and_says_who_closed_it(db_url: str, world: World,
+                                                       saved: dict) -> None:
+    (flag,) = Clinic(world.ther_a, world.engine).flags()
+    r = run(db_url, "sessions", "close-flag", str(flag.id), "--note", "  ", "--yes",
+            "--user", "ther_a", password=PASSWORD)
+    assert_error(r, 2, "--note")
+    r = run(db_url, "sessions", "close-flag", str(flag.id), "--note", "called her", "--user",
+            "ther_a", password=PASSWORD, input="n\n")
+    assert r.exit_code == 2 and Clinic(world.ther_a, world.engine).flags() != []
+    assert_error(run(db_url, "sessions", "close-flag", str(flag.id), "--note", "mine now",
+                     "--yes", "--user", "ther_b", password=PASSWORD), 7, "no such flag")
+    r = run(db_url, "sessions", "close-flag", str(flag.id), "--note", "called her", "--yes",
+            "--user", "ther_a", password=PASSWORD)
+    assert r.exit_code == 0, r.output
+    listed = run(db_url, "sessions", "flags", "--all", "--user", "ther_a",
+                 password=PASSWORD).stdout
+    assert "closed by Therapist A" in listed and "called her" in listed

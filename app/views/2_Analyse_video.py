@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 import time
-import uuid
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
 from app.auth_ui import clinic, clinic_mode, require_principal
+from app.patient_ui import Screened, after_session_form, saved_id, screening_gate
 from app.ui import (
     get_library,
+    get_store,
     page_header,
     render_report,
     sample_clips,
@@ -23,8 +23,13 @@ from app.ui import (
     side_picker,
     stretch_picker,
 )
-from coach import jobs as job_engine
-from sessions.jobs import JobInfo, JobStore
+from app.workdirs import TabWorkdir
+from coach.analyze import AnalysisOptions, analyze_video
+from coach.report import SessionReport
+from pose.model import ModelUnavailableError
+from pose.video import VideoError
+from sessions.files import keep_video
+from sessions.sources import SAMPLE_KEY, SHA_KEY, fingerprint, is_bundled_sample
 from sessions.store import default_data_dir
 
 log = logging.getLogger("stretch_coach.app.analyse")
@@ -33,8 +38,23 @@ VIDEO_TYPES = ["mp4", "mov", "webm", "avi", "mkv", "m4v"]
 MAX_UPLOAD_MB = int(st.get_option("server.maxUploadSize"))  # the server's real limit
 #: Below this share of judged frames the result is shown with a strong warning.
 LOW_ASSESSABLE = 0.2
-#: the job shown on this page is in the URL (``?job=ID``), so a reload picks it up
-JOB_PARAM = "job"
+
+
+@dataclass
+class Analysis:
+    """The last analysis of this browser session (kept across reruns)."""
+
+    report: SessionReport
+    workdir: TabWorkdir          # removed with this object (new analysis, or the tab ends)
+    annotated: Path | None
+    frame_csv: Path | None
+    kept_video: Path | None
+    saved_id: int | None
+    label: str
+    sample: bool = False
+    to_record: bool = False      # a patient's upload: saved after the pain question
+    screened: Screened | None = None
+    video_path: str | None = None
 
 
 page_header("Analyse a video", ":material/movie:",
@@ -58,91 +78,130 @@ if in_clinic and service is None:
             "record.", icon=":material/info:")
 
 
-def _jobs_dir() -> Path:
-    """Where uploads wait for their job and results are written.
-
-    ``$STRETCH_COACH_JOBS_DIR``, else ``<data dir>/jobs``. With workers on other
-    machines it must be a folder they share with the app.
-    """
-    env = os.environ.get("STRETCH_COACH_JOBS_DIR", "").strip()
-    return Path(env).expanduser() if env else default_data_dir() / "jobs"
-
-
-@st.cache_resource(show_spinner=False)
-def _job_store(url_key: str) -> JobStore:
-    return JobStore()
+def _prescribed() -> str | None:
+    """The patient's next prescribed stretch (first not done today), else None."""
+    if service is None:
+        return None
+    items = service.todays_program()
+    todo = [t for t in items if not t.done_today] or items
+    return todo[0].item.exercise if todo else None
 
 
-def job_store() -> JobStore:
-    """The job record on the current database."""
-    return _job_store(os.environ.get("STRETCH_COACH_DB_URL", "") or str(default_data_dir()))
+def _keep(src: Path, suffix: str | None = None) -> Path:
+    """A private copy of ``src`` in this person's video folder (unguessable name)."""
+    owner = service.principal.user_id if service is not None else None
+    return keep_video(src, default_data_dir(), owner, suffix)
 
 
 def _sweep_stale(max_age_s: float = 6 * 3600) -> None:
-    """Delete result folders of jobs shown long ago, and uploads of old crashed pages."""
+    """Delete analysis folders left by browser sessions that ended long ago."""
     now = time.time()
-    folders = list(Path(tempfile.gettempdir()).glob("stretch-coach-upload-*"))
-    if _jobs_dir().is_dir():
-        folders += [d for d in _jobs_dir().iterdir() if d.is_dir()]
-    for d in folders:
-        try:
-            if now - d.stat().st_mtime > max_age_s:
-                shutil.rmtree(d, ignore_errors=True)
-        except OSError:
-            pass
+    for pattern in ("stretch-coach-analysis-*", "stretch-coach-upload-*"):
+        for d in Path(tempfile.gettempdir()).glob(pattern):
+            try:
+                if now - d.stat().st_mtime > max_age_s:
+                    shutil.rmtree(d, ignore_errors=True)
+            except OSError:
+                pass
 
 
-def _submit(video: Path, exercise: str, side: str | None, *, keep: bool, save: bool,
-            original_name: str, upload: bool) -> None:
-    """Record the analysis as a job, hand it to the runner and show it on this page."""
+def _discard(analysis: Analysis | None) -> None:
+    if analysis is not None:
+        analysis.workdir.cleanup()
+
+
+def _run(video: Path, label: str, exercise: str, side: str | None, *, keep: bool,
+         save: bool, original_name: str, sample: bool = False,
+         screened: Screened | None = None) -> None:
+    """Analyse ``video`` and keep the result in the session state.
+
+    A bundled sample is never saved (``sample``, or an upload with a sample's bytes).
+    """
+    definition = get_library()[exercise]
+    _discard(st.session_state.pop("analysis", None))
     _sweep_stale()
-    out = _jobs_dir() / uuid.uuid4().hex
-    out.mkdir(parents=True, exist_ok=True)
-    if upload:   # the upload waits in the job's folder; the job deletes it when it ends
-        moved = out / f"upload{video.suffix}"
-        shutil.move(str(video), moved)
-        video = moved
-    params: dict = {"annotated_path": str(out / "annotated.mp4"),
-                    "csv_path": str(out / "frames.csv"),
-                    "min_assessable_to_save": LOW_ASSESSABLE, "delete_after": upload}
-    if keep and save:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        params["keep_as"] = str(default_data_dir() / "videos"
-                                / f"{stamp}_{Path(original_name).name}")
-    target: dict = {"save": "none"}
-    if save and service is not None:
-        target = {"save": "patient", "patient_id": principal.user_id}  # type: ignore[union-attr]
-    elif save:
-        target = {"save": "personal"}
-    store = job_store()
-    job_id = store.submit(video, exercise, label=original_name, side=side, params=params,
-                          submitted_by=principal.user_id if principal else None, **target)
+    holder = TabWorkdir()
+    workdir = holder.path
+    annotated = workdir / "annotated.mp4"
+    frame_csv = workdir / "frames.csv"
+    bar = st.progress(0.0, text=f"Analysing {label}...")
+    last = [0.0, -1.0]
+
+    def progress(done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.25:
+            return
+        last[0] = now
+        if total:
+            share = min(1.0, done / total)
+            bar.progress(share, text=f"Analysing {label}: frame {done} of {total}")
+        else:
+            bar.progress(0.0, text=f"Analysing {label}: frame {done}")
+
+    options = AnalysisOptions(side=side, annotated_path=annotated, csv_path=frame_csv)
     try:
-        job_engine.enqueue(job_id)
-    except Exception as e:  # the broker is down: say so, keep the job for a retry
-        log.exception("could not hand job %s to the job runner", job_id)
-        st.error(f"The analysis could not be started ({type(e).__name__}); the job runner "
-                 "is unavailable. Please try again in a minute.")
-        store.cancel(job_id)
+        report = analyze_video(video, definition, options, progress=progress)
+    except VideoError as e:
+        bar.empty()
+        holder.cleanup()
+        st.error(f"This file can't be analysed as a video: {_tidy(e, video, original_name)}",
+                 icon=":material/movie:")
         return
-    st.session_state["analysis_job"] = job_id
-    st.query_params[JOB_PARAM] = str(job_id)
+    except ModelUnavailableError as e:
+        bar.empty()
+        holder.cleanup()
+        st.error(f"The pose model isn't available: {e}", icon=":material/extension:")
+        return
+    except ValueError as e:
+        bar.empty()
+        holder.cleanup()
+        st.error(str(e))
+        return
+    except Exception as e:  # the last guard: one calm line here, the traceback in the log
+        log.exception("analysis of %s failed", original_name)
+        bar.empty()
+        holder.cleanup()
+        st.error(f"Something went wrong while analysing this video ({type(e).__name__}). "
+                 "Please try another recording; the details are in the server log.")
+        return
+    bar.empty()
+    if report.frames == 0:
+        holder.cleanup()
+        st.error(f"No frames could be read from {original_name}. Check that it plays in a "
+                 "video player, or export it again as mp4.")
+        return
+    report.media["file"] = original_name
+    if sample:
+        report.media[SAMPLE_KEY] = True
+    else:
+        report.media[SHA_KEY] = fingerprint(video)
+        sample = is_bundled_sample(report.media)
+    kept = None
+    will_save = save and not sample and report.assessable_share >= LOW_ASSESSABLE
+    if keep and will_save:
+        kept = _keep(video)
+        report.media["kept_video"] = str(kept)
+        if annotated.is_file():
+            report.media["kept_annotated"] = str(_keep(annotated, ".mp4"))
+    new_id = None
+    if will_save and service is None:   # personal mode: straight into My sessions
+        try:
+            new_id = get_store().save(report)
+        except Exception as e:
+            log.exception("could not save the session")
+            st.warning(f"The report could not be saved to {SAVED_TO} ({type(e).__name__}).")
+    st.session_state["analysis"] = Analysis(
+        report=report, workdir=holder, annotated=annotated if annotated.is_file() else None,
+        frame_csv=frame_csv if frame_csv.is_file() else None, kept_video=kept,
+        saved_id=new_id, label=label, sample=sample,
+        to_record=will_save and service is not None, screened=screened,
+        video_path=report.media.get("kept_annotated") or (str(kept) if kept else None))
 
 
-def _shown_job() -> JobInfo | None:
-    """The job this page shows: from the URL (survives a reload) or this browser session."""
-    raw = st.query_params.get(JOB_PARAM) or st.session_state.get("analysis_job")
-    try:
-        job = job_store().get(int(raw)) if raw else None
-    except (KeyError, ValueError):
-        job = None
-    if job is not None and in_clinic and (principal is None
-                                          or job.submitted_by != principal.user_id):
-        job = None   # only your own jobs
-    if job is None and raw:
-        st.query_params.pop(JOB_PARAM, None)
-        st.session_state.pop("analysis_job", None)
-    return job
+def _tidy(e: Exception, path: Path, name: str) -> str:
+    """The one-line error with the temporary path replaced by the file's own name."""
+    text = str(e).replace(str(path), name).replace(path.name, name)
+    return text[0].lower() + text[1:] if text else text
 
 
 # --------------------------------------------------------------------------- inputs
@@ -159,18 +218,30 @@ with tab_upload:
                "camera setup (see the library), with one person in view.")
     c1, c2 = st.columns([3, 2])
     with c1:
-        definition = stretch_picker("analyse-stretch", default=st.query_params.get("stretch"))
+        definition = stretch_picker("analyse-stretch",
+                                    default=st.query_params.get("stretch") or _prescribed())
     with c2:
         side = side_picker(definition, "analyse-side",
                            both_label="Both sides (tracked together)")
     save = can_save and st.checkbox(SAVE_LABEL, value=True, key="save-upload")
+    screened = None
+    if save and service is not None:
+        # the same safety questions as the live coach, before anything is recorded
+        screened = screening_gate(service, key="analyse-screening")
+        if screened is not None:
+            st.caption(f"Safety check done (pain {screened.pain_before}/10). "
+                       f"{screened.advice}")
+        else:
+            st.caption("Answer the safety questions to save the result to your record, or "
+                       "untick saving to only look at the analysis.")
     keep = can_save and video_opt_in and st.checkbox(
         "Keep the video with this session", value=False, disabled=not save,
         help="Otherwise the uploaded video is deleted as soon as it has been analysed.")
     if can_save and not video_opt_in:
         st.caption("The video is deleted after the analysis. To keep videos for your "
                    "therapist to watch, allow it on **My program**.")
-    if st.button("Analyse", type="primary", disabled=uploaded is None):
+    ready = uploaded is not None and (service is None or not save or screened is not None)
+    if st.button("Analyse", type="primary", disabled=not ready):
         assert uploaded is not None
         suffix = Path(uploaded.name).suffix.lower() or ".mp4"
         tmp = Path(tempfile.mkdtemp(prefix="stretch-coach-upload-"))
@@ -178,10 +249,10 @@ with tab_upload:
             path = tmp / f"upload{suffix}"
             with open(path, "wb") as fh:
                 shutil.copyfileobj(uploaded, fh, length=1 << 20)
-            _submit(path, definition.id, side, keep=keep, save=save,
-                    original_name=uploaded.name, upload=True)
+            _run(path, uploaded.name, definition.id, side, keep=keep, save=save,
+                 original_name=uploaded.name, screened=screened)
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)  # moved to the job's folder by then
+            shutil.rmtree(tmp, ignore_errors=True)  # the upload never outlives the analysis
 
 with tab_sample:
     clips = sample_clips()
@@ -199,55 +270,30 @@ with tab_sample:
         clip = clips[choice]
         d = lib[clip.exercise]
         st.caption(f"{d.summary} The clip shows an animated person; its true counts are "
-                   f"known, so you can see how the coach does.")
-        save_sample = can_save and st.checkbox(SAVE_LABEL, value=True, key="save-sample")
+                   f"known, so you can see how the coach does. Samples are never saved "
+                   f"to {SAVED_TO}.")
         if st.button("Analyse this sample", type="primary"):
-            _submit(clip.path, clip.exercise, clip.side, keep=False, save=save_sample,
-                    original_name=clip.path.name, upload=False)
+            _run(clip.path, clip.path.name, clip.exercise, clip.side, keep=False,
+                 save=False, original_name=clip.path.name, sample=True)
 
 # --------------------------------------------------------------------------- result
 
-
-
-@st.fragment(run_every=1.0)
-def _job_progress(job_id: int) -> None:
-    """Progress of a queued or running job, with Cancel; reruns itself every second.
-
-    Only this fragment reruns: the rest of the page stays usable meanwhile. When the
-    job ends the whole page reruns to show the result.
-    """
-    job = job_store().get(job_id)
-    if job.finished:
-        st.rerun(scope="app")
-    if job.state == "queued":
-        st.progress(0.0, text=f"{job.label}: waiting for a free worker...")
-    else:
-        share = job.share
-        text = (f"Analysing {job.label}: frame {job.frames_done} of {job.frames_total}"
-                if job.frames_total else f"Analysing {job.label}: frame {job.frames_done}")
-        st.progress(share or 0.0, text=text)
-    if job.cancel_requested:
-        st.caption("Stopping...")
-    elif st.button("Cancel", key=f"cancel-{job_id}", icon=":material/cancel:"):
-        job_store().cancel(job_id)
-        st.rerun(scope="fragment")
-    st.caption("You can keep using the app: the analysis runs in the background, and this "
-               "page picks the result up when you come back to it.")
-
-
-def _show_result(job: JobInfo) -> None:
-    report = job.report()
-    assert report is not None
+analysis: Analysis | None = st.session_state.get("analysis")
+if analysis is not None:
+    st.divider()
+    report = analysis.report
     d = get_library().get(report.exercise)
-    st.header(f"{report.exercise_name}: {job.label}")
-    kept = report.media.get("kept_video")
-    if job.session_id is not None:
-        st.caption(f"Saved to {SAVED_TO} (session {job.session_id})."
-                   + (" The video is kept with it." if kept else ""))
-    annotated = report.media.get("kept_annotated") or job.params.get("annotated_path")
-    annotated_path = Path(annotated) if annotated and Path(annotated).is_file() else None
-    csv = job.params.get("csv_path")
-    csv_path = Path(csv) if csv and Path(csv).is_file() else None
+    st.header(f"{report.exercise_name}: {analysis.label}")
+    if analysis.sample:
+        st.caption(f"A sample video: the result is not saved to {SAVED_TO}.")
+    if analysis.to_record and service is not None and analysis.saved_id is None:
+        # a patient's upload goes into the record with the pain question answered
+        analysis.saved_id = saved_id(report) or after_session_form(
+            service, report, analysis.screened, key="analyse-after",
+            video_path=analysis.video_path)
+    if analysis.saved_id is not None:
+        st.caption(f"Saved to {SAVED_TO} (session {analysis.saved_id})."
+                   + (" The video is kept with it." if analysis.kept_video else ""))
     if report.frames and report.assessable_share < LOW_ASSESSABLE:
         st.error("I could hardly see a person in this video, so there is nothing reliable to "
                  "report. Film yourself as the stretch's camera setup describes"
@@ -255,30 +301,7 @@ def _show_result(job: JobInfo) -> None:
                  icon=":material/visibility_off:")
         with st.expander("Show what was measured anyway"):
             render_report(report, key="analysis", definition=d,
-                          annotated_video=annotated_path, frame_csv=csv_path)
+                          annotated_video=analysis.annotated, frame_csv=analysis.frame_csv)
     else:
-        if job.save != "none" and job.session_id is None:
-            st.warning(f"The report could not be saved to {SAVED_TO}.")
-        render_report(report, key="analysis", definition=d, annotated_video=annotated_path,
-                      frame_csv=csv_path)
-
-
-job_engine.start()   # embedded runner: up (and jobs left by a stopped app queued again)
-shown = _shown_job()
-if shown is not None:
-    st.divider()
-    if not shown.finished:
-        _job_progress(shown.id)
-    elif shown.state == "done":
-        _show_result(shown)
-    elif shown.state == "cancelled":
-        st.info(f"The analysis of {shown.label} was cancelled. Nothing was saved.",
-                icon=":material/cancel:")
-    else:
-        error = shown.error or "unknown reason"
-        if error.startswith("can't be analysed as a video"):
-            st.error(f"This file {error}", icon=":material/movie:")
-        elif error.startswith("the pose model"):
-            st.error(error[0].upper() + error[1:], icon=":material/extension:")
-        else:
-            st.error(f"{shown.label} could not be analysed: {error}")
+        render_report(report, key="analysis", definition=d, annotated_video=analysis.annotated,
+                      frame_csv=analysis.frame_csv)

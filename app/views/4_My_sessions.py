@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app.auth_ui import clinic, clinic_mode, require_principal
+from app.auth_ui import clinic, clinic_mode, database_problem, require_principal
 from app.ui import get_library, get_store, page_header, render_report, side_label
 from sessions.store import StoredSession
 
@@ -24,13 +24,11 @@ if clinic_mode():
     st.stop()
 
 lib = get_library()
-store = get_store()
 try:
+    store = get_store()
     sessions = store.list(limit=500)
-except Exception as e:  # a damaged or locked database: say so calmly
-    st.error(f"The session store can't be read ({type(e).__name__}: {e}). It is at "
-             f"`{store.url}`.")
-    st.stop()
+except Exception as e:  # a damaged, locked or unreachable database: say so calmly
+    database_problem(e)
 
 if not sessions:
     st.info("No sessions yet. Try the **Live coach** or **Analyse a video**; sessions are "

@@ -20,7 +20,7 @@ from app.auth_ui import (
 )
 from app.clinic_ui import when_text
 from app.ui import page_header
-from sessions.auth import AccessDenied, AuthError
+from sessions.auth import PASSWORD_RULES, AccessDenied, AuthError
 
 page_header("Accounts", ":material/manage_accounts:")
 
@@ -52,7 +52,8 @@ if not clinic_mode():
         username = st.text_input("Username", key="first-admin-username",
                                  autocomplete="username")
         password = st.text_input("Password (at least 10 characters)", type="password",
-                                 key="first-admin-password", autocomplete="new-password")
+                                 key="first-admin-password", autocomplete="new-password",
+                                 help=PASSWORD_RULES)
         again = st.text_input("Password again", type="password", key="first-admin-again",
                               autocomplete="new-password")
         create = st.form_submit_button("Create administrator", type="primary")
@@ -107,7 +108,7 @@ with st.form("create-user", clear_on_submit=False):
                             key="new-display")
     password = st.text_input("First password (at least 10 characters; give it to the person "
                              "privately)", type="password", key="new-password",
-                             autocomplete="new-password")
+                             autocomplete="new-password", help=PASSWORD_RULES)
     create = st.form_submit_button("Create account", type="primary")
 if create:
     try:
@@ -166,7 +167,7 @@ with st.expander("Set a new password for an account"):
                            format_func=lambda i: _name(next(u for u in users if u.id == i)))
         new_password = st.text_input("New password (at least 10 characters)",
                                      type="password", key="reset-password",
-                                     autocomplete="new-password")
+                                     autocomplete="new-password", help=PASSWORD_RULES)
         reset = st.form_submit_button("Set password")
     if reset:
         try:

@@ -1,0 +1,110 @@
+"""Clinical files on disk: private folders (0700) and files (0600), kept videos.
+
+Everything the clinic writes (the SQLite database, kept session videos,
+exports) is health data: readable by its owner only, whatever the umask.
+Kept videos live in one folder per patient under ``<data>/videos`` and are
+named by a random token, never by the upload's name or the time, so two
+people keeping a same-named file in the same second never share a file and a
+name can't be guessed.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+__all__ = [
+    "DIR_MODE",
+    "FILE_MODE",
+    "keep_video",
+    "private_dir",
+    "private_file",
+    "write_private",
+]
+
+log = logging.getLogger(__name__)
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+_VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".avi", ".mkv", ".m4v"}
+
+
+def private_dir(path: str | Path) -> Path:
+    """Create ``path`` (and parents) if missing and make it 0700.
+
+    Raises:
+        NotADirectoryError: ``path`` (or a parent) exists and is not a folder.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "is a file, not a folder", str(path))
+    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    if (path.stat().st_mode & 0o777) != DIR_MODE:
+        os.chmod(path, DIR_MODE)
+    return path
+
+
+def private_file(path: str | Path) -> Path:
+    """Make an existing file 0600 (no-op when it does not exist)."""
+    path = Path(path)
+    if path.is_file() and (path.stat().st_mode & 0o777) != FILE_MODE:
+        os.chmod(path, FILE_MODE)
+    return path
+
+
+def _open_private(path: Path) -> int:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)   # an existing file keeps its old mode otherwise
+    return fd
+
+
+def write_private(path: str | Path, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` as a 0600 file (text as UTF-8, newlines kept).
+
+    Raises:
+        OSError: the file could not be written (the message names it).
+    """
+    path = Path(path)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        with os.fdopen(_open_private(path), "wb") as fh:
+            fh.write(raw)
+    except OSError as e:
+        raise OSError(e.errno, f"cannot write {path}: {e.strerror or e}", str(path)) from None
+    return path
+
+
+def keep_video(src: str | Path, data_dir: str | Path, patient_id: int | None,
+               suffix: str | None = None) -> Path:
+    """Copy ``src`` into the patient's private video folder under an unguessable name.
+
+    Args:
+        src: the video to keep.
+        data_dir: the data folder (``sessions.db.default_data_dir()``).
+        patient_id: the patient's account id; None for personal mode.
+        suffix: file extension (default: ``src``'s, if it is a video one, else ``.mp4``).
+
+    Returns:
+        The kept file: ``<data_dir>/videos/<patient-ID|personal>/<token><suffix>``, 0600.
+    """
+    owner = "personal" if patient_id is None else f"patient-{int(patient_id)}"
+    folder = private_dir(Path(data_dir) / "videos")
+    folder = private_dir(folder / owner)
+    suffix = (suffix or Path(src).suffix).lower()
+    if suffix not in _VIDEO_SUFFIXES:
+        suffix = ".mp4"
+    while True:
+        dest = folder / f"{secrets.token_urlsafe(18)}{suffix}"
+        try:
+            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        except FileExistsError:   # practically impossible (144 random bits): draw again
+            continue
+        break
+    with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+        shutil.copyfileobj(inp, out, length=1 << 20)
+    log.info("kept a video for %s", owner)
+    return dest
