@@ -94,6 +94,9 @@ _AFTER_STOP_GRACE_S = 1.5
 _MAX_GAP_S = 10.0
 #: No frame for this long while a run is open: the video stopped arriving.
 STALL_S = 2.5
+#: A run cut by a dropped connection and not resumed within this many seconds is
+#: recorded as it stands (a technical end), so what was counted is not lost.
+SUSPEND_KEEP_S = 600.0
 #: Stream time inserted between the last frame before a drop and the first after it.
 _RESUME_GAP_S = 1.0
 #: Judged frames per second below which the person is told the computer is busy...
@@ -103,6 +106,10 @@ TOO_BUSY_FPS = 4.0
 TOO_BUSY_AFTER_S = 5.0
 #: A skeleton from a judged frame is drawn on later frames for at most this long (s).
 _POSE_FRESH_S = 0.5
+#: Niceness of the threads that run the pose model (Linux: per thread). Under a
+#: competing load the video connection's own threads then get the CPU first: the
+#: coach judges fewer frames instead of the browser dropping the connection.
+JUDGE_NICENESS = 4
 #: Keep the live series small: at most this many points (older ones are thinned).
 _SERIES_MAX = 20_000
 
@@ -497,6 +504,7 @@ class LiveCoach:
         return th is not None and th.is_alive()
 
     def _warm_up(self) -> None:
+        _lower_priority()  # the model's worker threads, created here, inherit it
         try:
             est = self._estimator_factory()
             estimate = getattr(est, "estimate", None)
@@ -631,6 +639,7 @@ class LiveCoach:
 
     def _judge_loop(self, run: _Run) -> None:
         """The judge thread of one run: load the model, then judge the newest frames."""
+        _lower_priority()
         try:
             estimator = self._take_estimator()
         except Exception as e:  # e.g. no pose model: shown in the panel
@@ -853,6 +862,9 @@ class LiveCoach:
             counted = self._counted(run)
         if counted:
             self._suspended = run
+            timer = threading.Timer(SUSPEND_KEEP_S, self._expire_suspended, args=(run,))
+            timer.daemon = True
+            timer.start()
         self.last_end = "dropped"
         self._publish(replace(self._progress_only(), running=False, resumable=counted,
                               notice_kind="dropped", seq=self._snapshot.seq + 1,
@@ -861,6 +873,11 @@ class LiveCoach:
         log.info("live coach: the video stopped arriving; run %s", "suspended" if counted
                  else "discarded (nothing counted yet)")
         return None
+
+    def _expire_suspended(self, run: _Run) -> None:
+        if self._suspended is run:
+            log.info("live coach: a dropped run was not resumed; recording it as it stands")
+            self.end_suspended()
 
     def end_suspended(self) -> SessionReport | None:
         """Record a run cut by a dropped connection as it stands (a technical end)."""
@@ -956,6 +973,16 @@ def hud_info(snap: LiveSnapshot) -> HudInfo:
         reps=snap.reps, reps_target=snap.reps_target, hold_s=snap.hold_s,
         hold_target_s=snap.hold_required_s if snap.phase == Phase.POSITION.value else 0.0,
         cue=snap.cue, countdown_s=snap.countdown_s, notice=short, done=snap.done)
+
+
+def _lower_priority() -> None:
+    """Give the calling thread ``JUDGE_NICENESS`` (no-op where threads have no niceness)."""
+    try:
+        tid = threading.get_native_id()
+        if os.getpriority(os.PRIO_PROCESS, tid) < JUDGE_NICENESS:
+            os.setpriority(os.PRIO_PROCESS, tid, JUDGE_NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not allowed
+        log.debug("could not lower the judge thread's priority", exc_info=True)
 
 
 def _one_line(e: BaseException) -> str:
