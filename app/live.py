@@ -104,6 +104,10 @@ BUSY_FPS = 12.0
 #: ...and below which, for ``TOO_BUSY_AFTER_S``, that it is too busy to coach well.
 TOO_BUSY_FPS = 4.0
 TOO_BUSY_AFTER_S = 5.0
+#: Frames per second arriving from the browser below which the video is "arriving
+#: slowly" (the computer cannot keep up with the video itself), and a stop that
+#: follows such a trickle is taken as a dropped connection, not the person's Stop.
+SLOW_INCOMING_FPS = 6.0
 #: A skeleton from a judged frame is drawn on later frames for at most this long (s).
 _POSE_FRESH_S = 0.5
 #: Niceness of the threads that run the pose model (Linux: per thread). Under a
@@ -356,6 +360,7 @@ class _Run:
     session: CoachSession
     estimator: Any = None
     t0_wall: float = 0.0
+    started_wall: float = 0.0            # monotonic time this run (or its resumption) started
     t0_stream: float | None = None
     offset: float = 0.0                  # stream time added after a resume
     last_t: float = -1.0
@@ -626,7 +631,7 @@ class LiveCoach:
             run = _Run(session=session, t0_wall=time.monotonic(),
                        series={"t": [], **{s: [] for s in self.sides}})
         self.last_end = ""
-        run.last_arrival = time.monotonic()
+        run.last_arrival = run.started_wall = time.monotonic()
         if self.synchronous:
             run.estimator = run.session.estimator = self._take_estimator()
         else:
@@ -795,6 +800,10 @@ class LiveCoach:
             kind, notice = "stalled", (
                 "The video has stopped arriving. If it doesn't come back, press Stop, then "
                 "Start: what you did so far is kept.")
+        elif now - run.started_wall > 4.0 and 0 < incoming < SLOW_INCOMING_FPS:
+            kind, notice = "too_busy", (
+                f"Your computer is too busy for the video to keep up: {incoming:.0f} frames "
+                "per second are arriving. Counting carries on; closing other programs helps.")
         elif snap.state == "countdown":
             pass
         elif too_busy:
@@ -849,7 +858,10 @@ class LiveCoach:
             run.closing = True
         with run.wake:
             run.wake.notify_all()
-        if run.failure is not None or now - run.last_arrival > STALL_S:
+        with self._gov_lock:
+            incoming = self.governor.incoming_fps(now)
+        slow = now - run.started_wall > 4.0 and incoming < SLOW_INCOMING_FPS
+        if run.failure is not None or now - run.last_arrival > STALL_S or slow:
             return self._suspend(run)
         problem = INTERRUPTED
         if run.fps_log and float(np.median(run.fps_log)) < TOO_BUSY_FPS:

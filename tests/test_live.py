@@ -539,3 +539,19 @@ def test_callback_never_waits_for_the_model() -> None:
     finally:
         release.set()
         coach.close()
+
+
+def test_stop_after_a_trickle_of_frames_is_a_dropped_connection() -> None:
+    saved: list[SessionReport] = []
+    coach = _coach(_reps_script(3), saved)
+    _feed(coach, 12.0)
+    run = coach._run
+    assert run is not None
+    run.started_wall -= 10.0                 # the run has been going for a while...
+    coach.governor._arrived.clear()          # ...and only 2 frames arrived in the last 3 s
+    now = time.monotonic()
+    coach.governor.arrived(now - 1.0)
+    coach.governor.arrived(now)
+    snap = coach.snapshot()
+    assert snap.notice_kind == "too_busy" and "frames per second are arriving" in snap.notice
+    assert coach.stop() is None and coach.resumable and saved == []
