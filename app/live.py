@@ -167,7 +167,9 @@ def ice_servers(env: dict[str, str] | None = None) -> list[dict[str, Any]]:
 class LoadGovernor:
     """Decides which frames to judge, from how long judging takes (stride in stream time).
 
-    Judging a frame costs ``p`` seconds of CPU (smoothed, ``proc_ema_s``). The next
+    Judging a frame costs ``p`` seconds (``proc_ema_s``: the median of the last 9
+    judged frames, so that a rare slow frame, e.g. the periodic two-person check, does
+    not set the pace). The next
     frame is judged no sooner than ``max(1 / max_fps, p / duty)`` seconds of stream time
     after the last judged one, so judging uses at most ``duty`` of one core and the
     rest stays free for receiving and sending the video. Frames in between are shown
@@ -187,6 +189,7 @@ class LoadGovernor:
         self.window_s = window_s
         self.proc_ema_s = 0.0
         self.proc_last_s = 0.0
+        self._costs: deque[float] = deque(maxlen=9)
         self._last_judged_t: float | None = None
         self._judged: deque[float] = deque()
         self._arrived: deque[float] = deque()
@@ -210,9 +213,8 @@ class LoadGovernor:
         """Record a judged frame: its capture time, what judging cost (s), when it ended."""
         self._last_judged_t = stream_t
         self.proc_last_s = cost_s
-        # rise fast (the computer got busy), fall slowly (don't oscillate)
-        a = 0.5 if cost_s > self.proc_ema_s else 0.1
-        self.proc_ema_s = cost_s if self.proc_ema_s == 0 else (1 - a) * self.proc_ema_s + a * cost_s
+        self._costs.append(cost_s)
+        self.proc_ema_s = float(np.median(self._costs))
         self._judged.append(now)
         self._trim(self._judged, now)
         fps = self.judged_fps(now)
