@@ -273,6 +273,13 @@ def _text_size(text: str, scale: float, thickness: int) -> tuple[int, int]:
     return tw, th
 
 
+def _shade_box(img: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> None:
+    """Darken the box x0..x1, y0..y1 toward the panel colour in place."""
+    x0, x1 = max(0, x0), min(img.shape[1], x1)
+    if x1 > x0:
+        _shade(img[:, x0:x1], y0, y1)
+
+
 def draw_hud(image: np.ndarray, frame: PoseFrame | None, hud: HudInfo, *,
              inplace: bool = False) -> np.ndarray:
     """Draw the live coaching display, readable from about 2 m.
@@ -337,6 +344,9 @@ def draw_hud(image: np.ndarray, frame: PoseFrame | None, hud: HudInfo, *,
         cap = "REPS"
         cs = _text_scale(cap, 3.6 * u, small_t)
         cw, chh = _text_size(cap, cs, small_t)
+        m = round(1.5 * u)  # a dark box behind the count: readable on any background
+        _shade_box(out, right - max(rw, cw) - m, pad - m, right + m,
+                   pad + chh + round(2 * u) + rh + m)
         _big_text(out, cap, (right - cw, pad + chh), cs, _WHITE, small_t)
         _big_text(out, reps, (right - rw, pad + chh + round(2 * u) + rh), rs, _WHITE, rt)
         ring_top = pad + chh + round(2 * u) + rh + round(3 * u)
