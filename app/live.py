@@ -596,12 +596,10 @@ class LiveCoach:
         with self._gov_lock:
             self.governor.arrived(now)
             judge = self.governor.should_judge(t)
-        if self.synchronous:
-            if judge:
-                done = self._judge(run, image_rgb, t)
-                if done:
-                    self._complete(run)
-            return self._draw(image_rgb.copy(), run, t)
+        if self.synchronous:  # judged here, so the frame can be drawn on afterwards
+            if judge and self._judge(run, image_rgb, t):
+                self._complete(run)
+            return self._draw(image_rgb, run, t)
         if judge:
             with run.wake:
                 run.slot = (image_rgb, t, now)

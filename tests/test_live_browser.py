@@ -230,8 +230,9 @@ def test_live_coach_on_a_loaded_computer(app: AppServer, playwright: Any,
 
 def test_live_display_at_two_sizes_and_mute(app: AppServer, playwright: Any,
                                             tmp_path: Path) -> None:
-    camera = fake_camera_file(CLIP, tmp_path / "camera720.mjpeg", width=1280, height=720,
-                              lead_in_s=LEAD_IN_S)
+    # the page asks the browser for 640x480 (the display scales with the picture's
+    # height: the same proportions at 1280x720 are checked in tests/test_live.py)
+    camera = fake_camera_file(CLIP, tmp_path / "camera.mjpeg", lead_in_s=LEAD_IN_S)
     b = launch(playwright, camera)
     try:
         context = b.new_context(viewport={"width": 1280, "height": 720})
@@ -248,7 +249,6 @@ def test_live_display_at_two_sizes_and_mute(app: AppServer, playwright: Any,
         page.wait_for_function(COACHING_JS, timeout=180_000)
         screenshot(page, "live_1280x720")
         video.screenshot(path=str(SCREENSHOTS / "live_video_1280x720.png"))
-        size = video.evaluate("v => [v.videoWidth, v.videoHeight]")
         page.set_viewport_size({"width": 640, "height": 480})
         page.wait_for_function(COACHING_JS, timeout=180_000)
         screenshot(page, "live_640x480")
@@ -270,4 +270,3 @@ def test_live_display_at_two_sizes_and_mute(app: AppServer, playwright: Any,
         context.close()
     finally:
         b.close()
-    assert size == [1280, 720], size
