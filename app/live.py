@@ -322,7 +322,8 @@ class LiveSnapshot:
         done: the prescribed set is complete (counting stopped, report made).
         notice: a plain sentence about the computer or the connection (never about the
             person), e.g. "Your computer is busy: coaching at 6 frames per second".
-        notice_kind: "", "loading", "busy", "too_busy", "stalled" or "dropped".
+        notice_kind: "", "loading", "busy", "too_busy", "slow" (few frames arrive),
+            "stalled" or "dropped".
         resumable: a run was cut by a dropped connection; Start resumes it.
         error: a one-line problem in the processing (e.g. no pose model).
         seq: increases with every published snapshot.
@@ -801,18 +802,21 @@ class LiveCoach:
                 "The video has stopped arriving. If it doesn't come back, press Stop, then "
                 "Start: what you did so far is kept.")
         elif now - run.started_wall > 4.0 and 0 < incoming < SLOW_INCOMING_FPS:
-            kind, notice = "too_busy", (
-                f"Your computer is too busy for the video to keep up: {incoming:.0f} frames "
-                "per second are arriving. Counting carries on; closing other programs helps.")
+            n = round(incoming)
+            kind, notice = "slow", (
+                f"Your computer is too busy for the video to keep up: {_frames(n)} per second "
+                f"{'is' if n == 1 else 'are'} arriving. Counting carries on; closing other "
+                "programs helps.")
         elif snap.state == "countdown":
             pass
         elif too_busy:
             kind, notice = "too_busy", (
-                f"Your computer is too busy to coach well right now: coaching at {fps:.0f} "
-                "frames per second. Counting carries on; closing other programs helps.")
+                f"Your computer is too busy to coach well right now: coaching at "
+                f"{_frames(round(fps))} per second. Counting carries on; closing other "
+                "programs helps.")
         elif snap.frames > 5 and fps < BUSY_FPS and fps < 0.8 * incoming:
-            kind, notice = "busy", (f"Your computer is busy: coaching at {fps:.0f} frames "
-                                    "per second")
+            kind, notice = "busy", (f"Your computer is busy: coaching at "
+                                    f"{_frames(round(fps))} per second")
         return replace(snap, fps=fps, incoming_fps=incoming, notice=notice, notice_kind=kind)
 
     def _draw(self, image: np.ndarray, run: _Run | None, t: float) -> np.ndarray:
@@ -978,6 +982,7 @@ def hud_info(snap: LiveSnapshot) -> HudInfo:
     side = "" if not snap.side or snap.side == "both" else f"{snap.side.capitalize()} side"
     short = {"busy": f"Computer busy: {snap.fps:.0f} frames/s",
              "too_busy": f"Computer too busy: {snap.fps:.0f} frames/s",
+             "slow": f"Computer too busy: video at {snap.incoming_fps:.0f} frames/s",
              "stalled": "Video stopped arriving",
              "loading": "Loading the coach..."}.get(snap.notice_kind)
     return HudInfo(
@@ -985,6 +990,10 @@ def hud_info(snap: LiveSnapshot) -> HudInfo:
         reps=snap.reps, reps_target=snap.reps_target, hold_s=snap.hold_s,
         hold_target_s=snap.hold_required_s if snap.phase == Phase.POSITION.value else 0.0,
         cue=snap.cue, countdown_s=snap.countdown_s, notice=short, done=snap.done)
+
+
+def _frames(n: int) -> str:
+    return f"{n} frame" if n == 1 else f"{n} frames"
 
 
 def _lower_priority() -> None:

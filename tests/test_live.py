@@ -553,5 +553,5 @@ def test_stop_after_a_trickle_of_frames_is_a_dropped_connection() -> None:
     coach.governor.arrived(now - 1.0)
     coach.governor.arrived(now)
     snap = coach.snapshot()
-    assert snap.notice_kind == "too_busy" and "frames per second are arriving" in snap.notice
+    assert snap.notice_kind == "slow" and "1 frame per second is arriving" in snap.notice
     assert coach.stop() is None and coach.resumable and saved == []
