@@ -113,7 +113,7 @@ _POSE_FRESH_S = 0.5
 #: Niceness of the threads that run the pose model (Linux: per thread). Under a
 #: competing load the video connection's own threads then get the CPU first: the
 #: coach judges fewer frames instead of the browser dropping the connection.
-JUDGE_NICENESS = 4
+JUDGE_NICENESS = int(os.environ.get("STRETCH_COACH_JUDGE_NICENESS", "4"))
 #: Keep the live series small: at most this many points (older ones are thinned).
 _SERIES_MAX = 20_000
 
