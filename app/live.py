@@ -631,6 +631,10 @@ class LiveCoach:
             self.save_error = None
             run = _Run(session=session, t0_wall=time.monotonic(),
                        series={"t": [], **{s: [] for s in self.sides}})
+            target = self.reps_per_side()
+            self._publish(LiveSnapshot(  # a new set: nothing of the last one carries over
+                sides=tuple(SideProgress(s, 0, 0, target) for s in self.sides),
+                reps_target=target * len(self.sides), seq=self._snapshot.seq + 1))
         self.last_end = ""
         run.last_arrival = run.started_wall = time.monotonic()
         if self.synchronous:

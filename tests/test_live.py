@@ -109,6 +109,7 @@ def test_full_set_ends_by_itself_and_is_saved_complete(monkeypatch: pytest.Monke
     monkeypatch.setattr("app.live._AFTER_STOP_GRACE_S", 0.0)
     coach.process(IMAGE, 0.0)  # the next Start begins a new set
     assert coach.running and coach.snapshot().reps == 0 and len(ests) == 2
+    assert not coach.snapshot().done and coach.snapshot().sides[0].reps == 0
 
 
 def test_stop_mid_set_is_saved_interrupted() -> None:
