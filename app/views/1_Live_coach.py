@@ -257,7 +257,7 @@ def _panel(snap: LiveSnapshot, hold_target: float) -> None:
         _state_banner(snap)
         if snap.running and snap.state not in ("countdown", "loading"):
             st.markdown(f"**{PHASE_TEXT.get(snap.phase, snap.phase)}**")
-    elif not snap.resumable:
+    else:
         st.markdown("#### Camera stopped")
     if snap.done:
         st.success(f"Set complete: {snap.reps} of {snap.reps_target}. Well done! The "
@@ -338,7 +338,7 @@ if report is not None:
     render_report(report, key=f"live-{coach.saved_id or saved_id(report)}",
                   definition=lib.get(report.exercise))
 elif not busy and coach.snapshot().frames and not coach.running and not coach.resumable \
-        and coach.last_end == "stopped":
+        and coach.last_end in ("stopped", "dropped", "too_busy"):
     st.info("Nothing was counted yet: counting starts once the coach has seen you still in "
             "the starting position for a moment. Press **Start camera** to try again.")
 
