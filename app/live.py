@@ -110,10 +110,12 @@ TOO_BUSY_AFTER_S = 5.0
 SLOW_INCOMING_FPS = 6.0
 #: A skeleton from a judged frame is drawn on later frames for at most this long (s).
 _POSE_FRESH_S = 0.5
-#: Niceness of the threads that run the pose model (Linux: per thread). Under a
-#: competing load the video connection's own threads then get the CPU first: the
-#: coach judges fewer frames instead of the browser dropping the connection.
-JUDGE_NICENESS = int(os.environ.get("STRETCH_COACH_JUDGE_NICENESS", "4"))
+#: Niceness of the threads that run the pose model (Linux: per thread; 0 leaves it
+#: as is). Raising it gives the video connection's threads the CPU first, but it
+#: also hands CPU to every other program: in two single runs on the shared machine
+#: niceness 4 judged fewer frames (0-2/s) than 0 (1.5-3.4/s) and the connection held
+#: in both, since the callback no longer waits for the model. Default 0.
+JUDGE_NICENESS = int(os.environ.get("STRETCH_COACH_JUDGE_NICENESS", "0"))
 #: Keep the live series small: at most this many points (older ones are thinned).
 _SERIES_MAX = 20_000
 
@@ -1002,6 +1004,8 @@ def _frames(n: int) -> str:
 
 def _lower_priority() -> None:
     """Give the calling thread ``JUDGE_NICENESS`` (no-op where threads have no niceness)."""
+    if JUDGE_NICENESS <= 0:
+        return
     try:
         tid = threading.get_native_id()
         if os.getpriority(os.PRIO_PROCESS, tid) < JUDGE_NICENESS:
