@@ -109,8 +109,11 @@ with left:
         mode=WebRtcMode.SENDRECV,
         rtc_configuration={"iceServers": servers},
         media_stream_constraints={
+            # 15 frames/s is plenty for slow stretches and halves the video work on both
+            # sides; at 30 a busy computer falls behind and the returned video lags
+            # seconds behind the panel (measured in tests/test_live_browser.py)
             "video": {"width": {"ideal": 640}, "height": {"ideal": 480},
-                      "frameRate": {"ideal": 30}},
+                      "frameRate": {"ideal": 15, "max": 15}},
             "audio": False,
         },
         video_frame_callback=coach.callback,
