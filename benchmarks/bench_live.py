@@ -237,8 +237,9 @@ def main(argv: list[str] | None = None) -> None:
         for load in sorted({0, args.load}):
             b = in_browser(args.video, args.exercise, args.side, args.seconds, load)
             what = f"with {load} busy processes" if load else "no extra load"
-            print(f"\n2. in Chromium over WebRTC (loopback), camera sending {SEND_FPS:.0f} "
-                  f"frames/s at 640x480, {args.seconds:.0f} s, {what}")
+            print(f"\n2. in Chromium over WebRTC (loopback), fake camera file at "
+                  f"{SEND_FPS:.0f} frames/s, 640x480 (the page asks for at most 15 frames/s), "
+                  f"{args.seconds:.0f} s, {what}")
             print(f"   judged: {b['judged_fps']:.1f} frames/s (judging median "
                   f"{b['judged_median_ms']:.1f} ms, p95 {b['judged_p95_ms']:.1f} ms)")
             print(f"   through the callback: {b['callback_fps']:.1f} frames/s (callback median "
