@@ -1,18 +1,39 @@
 """The live coach behind the browser page, without Streamlit.
 
 ``LiveCoach`` is one per browser session (kept in ``st.session_state``). Its
-``callback`` is given to ``streamlit-webrtc`` as ``video_frame_callback`` and runs
-in a WebRTC worker thread: it runs ``CoachSession.process`` + ``draw`` and
-publishes a small ``LiveSnapshot`` under a lock. The page polls ``snapshot()``
-from the script thread. Nothing here calls ``st.*``.
+``callback`` is given to ``streamlit-webrtc`` as ``video_frame_callback``. Nothing
+here calls ``st.*``; the page polls ``snapshot()``.
 
-A *run* is one START..STOP of the camera. ``stop()`` (called from the page when
-it sees the stream stopped, or from the worker when the video track ends; it is
-idempotent) finishes the session, builds the report (``source="live"``), marks
-it interrupted when the prescribed reps were not all done, and saves it.
+How it holds up on a busy computer:
 
-Timing log: with ``STRETCH_COACH_TIMING_LOG=/path/file.csv`` every processed
-frame appends ``wall_time,stream_t,process_ms,width,height`` (used by
+- The frame callback never waits for the pose model. It hands the newest frame
+  to a *judge* thread (one per run) and returns the current camera image at
+  once, with the coaching display (state colour, reps, hold countdown, one cue)
+  drawn from the same snapshot the page's panel shows. The video therefore never
+  freezes on an old annotated frame, and streamlit-webrtc's 10-second limit on a
+  callback (which ends the stream) is never reached, even while the model loads.
+- ``LoadGovernor`` measures how long judging a frame takes and how many frames
+  are judged per second, and judges fewer frames (a stride in stream time) so the
+  judge uses at most ``duty`` of a core, leaving the rest to the video
+  connection. Holds are timed from the frames' capture timestamps, so judging
+  fewer frames does not change how long a hold lasted.
+- The person is told plainly when the computer is busy ("coaching at 6 frames
+  per second"), when the video stopped arriving, and when the connection
+  dropped; none of these is presented as a problem with their position or camera.
+- A run that ends because frames stopped arriving (a dropped connection) is
+  *suspended*, not finished: pressing Start again resumes it with everything
+  counted so far. ``end_suspended()`` records it with ``problem`` starting with
+  ``TECHNICAL`` (never as the person's own incomplete set).
+- A set has an end: when every prescribed rep is counted the run finishes by
+  itself (report saved, ``snapshot().done``) and the rest of the stream only
+  shows "Set complete".
+
+``synchronous=True`` judges inside ``process`` (same governor, same code path,
+no thread): used by the tests and the benchmark.
+
+Timing log: with ``STRETCH_COACH_TIMING_LOG=/path/file.csv`` every judged frame
+appends ``wall_time,stream_t,judge_ms,width,height`` and every callback
+``wall_time,stream_t,callback_ms,width,height,cb`` (used by
 ``benchmarks/bench_live.py``).
 """
 
@@ -26,6 +47,7 @@ import os
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,25 +60,70 @@ from coach.report import SessionReport, build_report
 from exercises.definition import Prescription, StretchDefinition
 from exercises.engine import Phase
 from exercises.measures import definition_needs_face
+from pose.frame import PoseFrame
+from pose.overlay import HudInfo, draw_hud
+from pose.smoothing import PoseSmoother
 
 __all__ = [
+    "COUNTDOWN_S",
     "INTERRUPTED",
+    "TECHNICAL",
     "LiveCoach",
     "LiveSnapshot",
+    "LoadGovernor",
     "SideProgress",
+    "hud_info",
+    "hud_state",
     "ice_servers",
+    "is_technical",
 ]
 
 log = logging.getLogger(__name__)
 
 INTERRUPTED = "camera stopped before the set was finished"
+#: ``SessionReport.problem`` of a session ended by a technical failure starts with this;
+#: such a session is not the person's result (leave it out of scores and trends).
+TECHNICAL = "technical: "
+DROPPED = TECHNICAL + "the video connection dropped before the set was finished"
+TOO_BUSY = TECHNICAL + "the computer was too busy to coach ({fps:.0f} frames per second)"
 
+#: Seconds of "get ready" countdown before judging starts (and again on resuming).
+COUNTDOWN_S = 3.0
 #: Frames arriving this soon after a stop belong to the stream that just ended.
 _AFTER_STOP_GRACE_S = 1.5
 #: A gap between two frames' presentation times longer than this is a clock jump.
 _MAX_GAP_S = 10.0
+#: No frame for this long while a run is open: the video stopped arriving.
+STALL_S = 2.5
+#: A run cut by a dropped connection and not resumed within this many seconds is
+#: recorded as it stands (a technical end), so what was counted is not lost.
+SUSPEND_KEEP_S = 600.0
+#: Stream time inserted between the last frame before a drop and the first after it.
+_RESUME_GAP_S = 1.0
+#: Judged frames per second below which the person is told the computer is busy...
+BUSY_FPS = 12.0
+#: ...and below which, for ``TOO_BUSY_AFTER_S``, that it is too busy to coach well.
+TOO_BUSY_FPS = 4.0
+TOO_BUSY_AFTER_S = 5.0
+#: Frames per second arriving from the browser below which the video is "arriving
+#: slowly" (the computer cannot keep up with the video itself), and a stop that
+#: follows such a trickle is taken as a dropped connection, not the person's Stop.
+SLOW_INCOMING_FPS = 6.0
+#: A skeleton from a judged frame is drawn on later frames for at most this long (s).
+_POSE_FRESH_S = 0.5
+#: Niceness of the threads that run the pose model (Linux: per thread; 0 leaves it
+#: as is). Raising it gives the video connection's threads the CPU first, but it
+#: also hands CPU to every other program: in two single runs on the shared machine
+#: niceness 4 judged fewer frames (0-2/s) than 0 (1.5-3.4/s) and the connection held
+#: in both, since the callback no longer waits for the model. Default 0.
+JUDGE_NICENESS = int(os.environ.get("STRETCH_COACH_JUDGE_NICENESS", "0"))
 #: Keep the live series small: at most this many points (older ones are thinned).
 _SERIES_MAX = 20_000
+
+
+def is_technical(problem: str | None) -> bool:
+    """Whether a report's ``problem`` says the session ended by a technical failure."""
+    return bool(problem) and str(problem).startswith(TECHNICAL)
 
 
 def ice_servers(env: dict[str, str] | None = None) -> list[dict[str, Any]]:
@@ -98,6 +165,132 @@ def ice_servers(env: dict[str, str] | None = None) -> list[dict[str, Any]]:
     return servers
 
 
+
+
+class LoadGovernor:
+    """Decides which frames to judge, from how long judging takes (stride in stream time).
+
+    Judging a frame costs ``p`` seconds (``proc_ema_s``: the median of the last 9
+    judged frames, so that a rare slow frame, e.g. the periodic two-person check, does
+    not set the pace). The next
+    frame is judged no sooner than ``max(1 / max_fps, p / duty)`` seconds of stream time
+    after the last judged one, so judging uses at most ``duty`` of one core and the
+    rest stays free for receiving and sending the video. Frames in between are shown
+    (with the current coaching display) but not judged.
+
+    Args:
+        duty: largest share of one core the judging may take, 0..1.
+        max_fps: never judge more often than this (frames per second).
+        window_s: seconds over which frame rates are measured.
+    """
+
+    def __init__(self, duty: float = 0.75, max_fps: float = 30.0, window_s: float = 3.0) -> None:
+        if not 0 < duty <= 1:
+            raise ValueError(f"duty must be in (0, 1], got {duty}")
+        self.duty = duty
+        self.max_fps = max_fps
+        self.window_s = window_s
+        self.proc_ema_s = 0.0
+        self.proc_last_s = 0.0
+        self._costs: deque[float] = deque(maxlen=9)
+        self._last_judged_t: float | None = None
+        self._judged: deque[float] = deque()
+        self._arrived: deque[float] = deque()
+        self._busy_since: float | None = None
+
+    def min_interval_s(self) -> float:
+        """Stream seconds between two judged frames at the current cost."""
+        return max(1.0 / self.max_fps, self.proc_ema_s / self.duty) - 1e-4
+
+    def arrived(self, now: float) -> None:
+        """A frame arrived from the camera at monotonic time ``now`` (seconds)."""
+        self._arrived.append(now)
+        self._trim(self._arrived, now)
+
+    def should_judge(self, stream_t: float) -> bool:
+        """Whether the frame captured at ``stream_t`` (seconds) should be judged."""
+        last = self._last_judged_t
+        return last is None or stream_t < last or stream_t - last >= self.min_interval_s()
+
+    def judged(self, stream_t: float, cost_s: float, now: float) -> None:
+        """Record a judged frame: its capture time, what judging cost (s), when it ended."""
+        self._last_judged_t = stream_t
+        self.proc_last_s = cost_s
+        self._costs.append(cost_s)
+        self.proc_ema_s = float(np.median(self._costs))
+        self._judged.append(now)
+        self._trim(self._judged, now)
+        fps = self.judged_fps(now)
+        if fps < TOO_BUSY_FPS and len(self._judged) >= 2:
+            self._busy_since = now if self._busy_since is None else self._busy_since
+        else:
+            self._busy_since = None
+
+    def restart(self) -> None:
+        """Forget the stride (a new stream starts) but keep the measured cost."""
+        self._last_judged_t = None
+        self._judged.clear()
+        self._arrived.clear()
+        self._busy_since = None
+
+    def _trim(self, q: deque[float], now: float) -> None:
+        while q and now - q[0] > self.window_s:
+            q.popleft()
+
+    @staticmethod
+    def _rate(q: deque[float], now: float) -> float:
+        if len(q) < 2:
+            return 0.0
+        span = max(now, q[-1]) - q[0]
+        return (len(q) - 1) / span if span > 0 else 0.0
+
+    def judged_fps(self, now: float) -> float:
+        """Frames judged per second over the last ``window_s``."""
+        self._trim(self._judged, now)
+        return self._rate(self._judged, now)
+
+    def incoming_fps(self, now: float) -> float:
+        """Frames arriving from the camera per second over the last ``window_s``."""
+        self._trim(self._arrived, now)
+        return self._rate(self._arrived, now)
+
+    def too_busy(self, now: float) -> bool:
+        """Judging has stayed under ``TOO_BUSY_FPS`` for ``TOO_BUSY_AFTER_S`` or more."""
+        return self._busy_since is not None and now - self._busy_since >= TOO_BUSY_AFTER_S
+
+
+#: Display states: key -> (words shown on the video and in the panel).
+STATE_TEXT = {
+    "loading": "Starting",
+    "countdown": "Get ready",
+    "ready": "Getting ready",
+    "rest": "Rest",
+    "moving": "Into position",
+    "position": "In position",
+    "ease": "Ease off",
+    "done": "Set complete",
+    "paused": "Paused",
+}
+
+
+def hud_state(phase: str, cue_sources: tuple[str, ...] = (),
+              active_faults: tuple[str, ...] = ()) -> str:
+    """The display state for a tracker phase (a key of ``STATE_TEXT``).
+
+    "Ease off" when the engine says the stretch goes too far (its ``too_far`` cue) or a
+    form fault is happening; otherwise one state per phase.
+    """
+    if phase in (Phase.SETUP.value, Phase.CANT_ASSESS.value):
+        return "ready"
+    if "too_far" in cue_sources or (active_faults and phase != Phase.REST.value):
+        return "ease"
+    if phase == Phase.POSITION.value:
+        return "position"
+    if phase == Phase.MOVING.value:
+        return "moving"
+    return "rest"  # REST, RETURNING
+
+
 @dataclass(frozen=True)
 class SideProgress:
     """Progress on one side: reps done of the prescribed reps."""
@@ -110,29 +303,41 @@ class SideProgress:
 
 @dataclass(frozen=True)
 class LiveSnapshot:
-    """What the page shows while streaming (a copy, safe to read from any thread).
+    """What the page and the video overlay show (a copy, safe to read from any thread).
 
     Attributes:
-        running: a run is in progress (frames are arriving).
-        frames: frames processed in this run.
-        fps: processed frames per second over the last ~2 s.
-        phase: phase of the most relevant side (``Phase`` value).
+        running: a run is in progress (frames are arriving or expected).
+        frames: frames judged in this run.
+        fps: frames judged per second over the last few seconds.
+        incoming_fps: frames arriving from the camera per second.
+        phase: phase of the side being judged (``Phase`` value).
+        state: display state, a key of ``STATE_TEXT`` (colour and words).
         side: that side.
         sides: progress per tracked side.
         focus_side: the side to work on now ("both in sequence": the first unfinished one).
-        reps: completed reps over all sides; reps_target: prescribed over all sides.
+        reps: counted reps over all sides; reps_target: prescribed over all sides.
         hold_s / hold_required_s: current hold (seconds) and the hold asked for.
         value: the primary measure now (None when not measurable).
-        cues: up to two short sentences; setup_message when the body can't be seen.
+        cues: up to two short sentences; ``cue`` is the one shown on the video.
+        setup_message: what to change when the body can't be seen (from the engine).
         counting: counting has started (the person was seen at rest).
+        countdown_s: seconds left of the "get ready" countdown (0: none).
+        done: the prescribed set is complete (counting stopped, report made).
+        notice: a plain sentence about the computer or the connection (never about the
+            person), e.g. "Your computer is busy: coaching at 6 frames per second".
+        notice_kind: "", "loading", "busy", "too_busy", "slow" (few frames arrive),
+            "stalled" or "dropped".
+        resumable: a run was cut by a dropped connection; Start resumes it.
         error: a one-line problem in the processing (e.g. no pose model).
-        seq: increases with every processed frame.
+        seq: increases with every published snapshot.
     """
 
     running: bool = False
     frames: int = 0
     fps: float = 0.0
+    incoming_fps: float = 0.0
     phase: str = Phase.SETUP.value
+    state: str = "ready"
     side: str = ""
     sides: tuple[SideProgress, ...] = ()
     focus_side: str | None = None
@@ -142,23 +347,44 @@ class LiveSnapshot:
     hold_required_s: float = 0.0
     value: float | None = None
     cues: tuple[str, ...] = ()
+    cue: str | None = None
     setup_message: str | None = None
     counting: bool = False
+    countdown_s: float = 0.0
+    done: bool = False
+    notice: str | None = None
+    notice_kind: str = ""
+    resumable: bool = False
     error: str | None = None
     seq: int = 0
+    #: stream time of the judged frame this snapshot describes (internal, for drawing)
+    stream_t: float = -1.0
 
 
 @dataclass
 class _Run:
     session: CoachSession
-    estimator: Any
-    t0_wall: float
+    estimator: Any = None
+    t0_wall: float = 0.0
+    started_wall: float = 0.0            # monotonic time this run (or its resumption) started
     t0_stream: float | None = None
+    offset: float = 0.0                  # stream time added after a resume
     last_t: float = -1.0
+    ready_t: float | None = None         # run time of the first frame with the model ready
     frames: int = 0
     series: dict[str, list[float | None]] = field(default_factory=dict)
-    recent: list[float] = field(default_factory=list)
     errors: int = 0
+    last_arrival: float = 0.0            # monotonic time of the last frame from the camera
+    closing: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)   # the session and estimator
+    slot: tuple[np.ndarray, float, float] | None = None            # newest frame for the judge
+    wake: threading.Condition = field(default_factory=threading.Condition)
+    judge: threading.Thread | None = None
+    pose: PoseFrame | None = None         # last judged pose (pixels of its own frame)
+    fps_log: list[float] = field(default_factory=list)  # judged frames/s, sampled once a second
+    fps_logged_at: float = 0.0
+    busy_s: float = 0.0                   # seconds spent "too busy"
+    failure: str | None = None            # a technical failure that ends the run
 
 
 #: Every LiveCoach, only to release their models before the interpreter shuts down
@@ -200,18 +426,29 @@ class LiveCoach:
         prescription: the dose (default: the definition's).
         save: called with the finished report; returns the saved id (or None).
         estimator_factory: makes a pose estimator for each run (default: ``PoseEstimator()``).
+        synchronous: judge inside ``process`` instead of a judge thread (tests, benchmark).
+        countdown_s: seconds of "get ready" countdown before judging starts.
+        governor: decides which frames to judge (default: ``LoadGovernor()``).
     """
 
     def __init__(self, definition: StretchDefinition, sides: tuple[str, ...],
                  prescription: Prescription | None = None, *,
                  save: ReportSink | None = None,
-                 estimator_factory: EstimatorFactory | None = None) -> None:
-        self._lock = threading.Lock()        # guards the run (process / stop)
-        self._snap_lock = threading.Lock()   # guards the published snapshot and results
+                 estimator_factory: EstimatorFactory | None = None,
+                 synchronous: bool = False, countdown_s: float = COUNTDOWN_S,
+                 governor: LoadGovernor | None = None) -> None:
+        self._lock = threading.Lock()        # guards run transitions (start, stop, suspend)
+        self._snap_lock = threading.Lock()   # guards the published snapshot
+        self._gov_lock = threading.Lock()    # guards the governor (callback and judge threads)
         self._estimator_factory = estimator_factory or _default_estimator
         self._save = save
+        self.synchronous = synchronous
+        self.countdown_s = countdown_s
+        self.governor = governor or LoadGovernor()
         self._run: _Run | None = None
-        self._spare: Any = None                       # a warmed-up estimator for the next run
+        self._suspended: _Run | None = None   # cut by a dropped connection, resumable
+        self._finished_stream = False         # set complete: the rest of this stream only shows it
+        self._spare: Any = None               # a warmed-up estimator for the next run
         self._spare_thread: threading.Thread | None = None
         self._snapshot = LiveSnapshot()
         self._stopped_at = -1e9
@@ -219,6 +456,8 @@ class LiveCoach:
         self.report: SessionReport | None = None
         self.saved_id: int | None = None
         self.save_error: str | None = None
+        #: how the last run ended: "", "complete", "stopped", "dropped", "too_busy"
+        self.last_end = ""
         self.configure(definition, sides, prescription)
         _instances.add(self)
 
@@ -226,25 +465,40 @@ class LiveCoach:
 
     def configure(self, definition: StretchDefinition, sides: tuple[str, ...],
                   prescription: Prescription | None = None) -> None:
-        """Change the stretch/sides for the next run (ignored while a run is going)."""
+        """Change the stretch/sides for the next run (ignored while a run is going).
+
+        A run suspended by a dropped connection is recorded (as a technical end) when
+        the stretch or the sides change, since it can no longer be resumed.
+        """
+        prescription = prescription or definition.prescription
         with self._lock:
             if self._run is not None:
                 return
+            changed = getattr(self, "definition", None) is not None and (
+                self.definition.id != definition.id or self.sides != tuple(sides)
+                or self.prescription != prescription)
+        if changed and self._suspended is not None:
+            self.end_suspended()
+        with self._lock:
             self.definition = definition
             self.sides = tuple(sides)
-            self.prescription = prescription or definition.prescription
+            self.prescription = prescription
 
     @property
     def running(self) -> bool:
         """A run is in progress."""
         return self._run is not None
 
+    @property
+    def resumable(self) -> bool:
+        """A run cut by a dropped connection waits to be resumed (press Start)."""
+        return self._suspended is not None
+
     def prepare(self) -> None:
         """Load and warm up the pose model for the next run in the background.
 
-        Loading the model and the first inference take a second or more; done in the
-        first frame callback they would drop the first frames, exactly when the person
-        is standing still to start. Cheap to call on every page run.
+        Loading the model and the first inference take a second or more (much more on
+        a busy computer); cheap to call on every page run.
         """
         with self._lock:
             if self._spare is not None or self._run is not None or (
@@ -261,6 +515,7 @@ class LiveCoach:
         return th is not None and th.is_alive()
 
     def _warm_up(self) -> None:
+        _lower_priority()  # the model's worker threads, created here, inherit it
         try:
             est = self._estimator_factory()
             enable_face = getattr(est, "enable_face", None)
@@ -274,9 +529,20 @@ class LiveCoach:
             return
         self._spare = est
 
+    def _take_estimator(self) -> Any:
+        th = self._spare_thread
+        if th is not None and th.is_alive():
+            th.join(timeout=60)
+        estimator, self._spare = self._spare, None
+        return estimator if estimator is not None else self._estimator_factory()
+
     def close(self) -> None:
-        """Release a prepared estimator (the page's session is going away)."""
+        """The page's session is going away: end the run, record a suspended one, release."""
         self.stop()
+        try:
+            self.end_suspended()
+        except Exception:  # e.g. the store is already gone at interpreter exit
+            log.warning("could not record the suspended live session", exc_info=True)
         th = self._spare_thread
         if th is not None:
             th.join(timeout=30)
@@ -288,187 +554,468 @@ class LiveCoach:
         """Prescribed reps per side (reps x sets)."""
         return self.prescription.reps * self.prescription.sets
 
-    # ------------------------------------------------------------ worker thread
+    # ------------------------------------------------------------ frames in, frames out
 
     def callback(self, frame: Any) -> Any:
-        """``video_frame_callback`` for streamlit-webrtc: ``av.VideoFrame`` in and out."""
+        """``video_frame_callback`` for streamlit-webrtc: ``av.VideoFrame`` in and out.
+
+        Returns quickly in every case (the pose model runs in the judge thread).
+        """
         import av
 
+        t_start = time.perf_counter()
         image = frame.to_ndarray(format="rgb24")
-        t = frame.time
-        out = self.process(image, t)
+        out = self.process(image, frame.time)
         new = av.VideoFrame.from_ndarray(out, format="rgb24")
         new.pts, new.time_base = frame.pts, frame.time_base
+        if self._timing_path:
+            self._log_timing(t_start, -1.0 if frame.time is None else frame.time,
+                             image.shape, "cb")
         return new
 
     def process(self, image_rgb: np.ndarray, stream_t: float | None = None) -> np.ndarray:
-        """Coach one frame and return it annotated ((H, W, 3) uint8 RGB).
+        """Coach one camera frame and return what to show ((H, W, 3) uint8 RGB).
+
+        The returned image is this frame with the coaching display of the latest
+        snapshot drawn on it (drawn in place when the frame is not judged).
 
         Args:
-            image_rgb: the camera frame.
-            stream_t: the frame's presentation time in seconds (None: arrival time).
+            image_rgb: the camera frame (the caller gives up ownership).
+            stream_t: the frame's capture/presentation time in seconds (None: arrival time).
         """
-        t_start = time.perf_counter()
+        now = time.monotonic()
         with self._lock:
-            if self._run is None:
-                if time.monotonic() - self._stopped_at < _AFTER_STOP_GRACE_S:
+            run = self._run
+            if run is None:
+                if self._finished_stream:
+                    return self._draw(image_rgb, None, -1.0)
+                if now - self._stopped_at < _AFTER_STOP_GRACE_S:
                     return image_rgb  # a late frame of the stream that just ended
                 try:
-                    self._run = self._new_run()
+                    run = self._run = self._start_run()
                 except Exception as e:  # e.g. ModelUnavailableError: shown, not raised
                     log.exception("live coach could not start")
                     self._publish(LiveSnapshot(error=_one_line(e)))
                     self._stopped_at = time.monotonic()
                     return image_rgb
-            run = self._run
+            run.last_arrival = now
             t = self._timestamp(run, stream_t)
+        with self._gov_lock:
+            self.governor.arrived(now)
+            judge = self.governor.should_judge(t)
+        if self.synchronous:  # judged here, so the frame can be drawn on afterwards
+            if judge and self._judge(run, image_rgb, t):
+                self._complete(run)
+            return self._draw(image_rgb, run, t)
+        if judge:
+            with run.wake:
+                run.slot = (image_rgb, t, now)
+                run.wake.notify()
+            return self._draw(image_rgb.copy(), run, t)
+        return self._draw(image_rgb, run, t)
+
+    def _start_run(self) -> _Run:
+        """A new run, or the suspended one resumed (called under ``self._lock``)."""
+        with self._gov_lock:
+            self.governor.restart()
+        run = self._suspended
+        if run is not None:
+            self._suspended = None
+            run.closing, run.t0_stream, run.ready_t = False, None, None
+            run.offset = run.last_t + _RESUME_GAP_S
+            run.failure = None
+            if run.session.smoother is not None:
+                run.session.smoother = PoseSmoother()  # the person moved while disconnected
+            log.info("live coach: resuming after a dropped connection (%d reps so far)",
+                     sum(t.counted_reps for t in run.session.trackers.values()))
+        else:
+            # live: both sides one after the other (the coach judges only the current side)
+            session = CoachSession(self.definition, self.sides, None, self.prescription,
+                                   sequence=True)
+            self.report = None
+            self.saved_id = None
+            self.save_error = None
+            run = _Run(session=session, t0_wall=time.monotonic(),
+                       series={"t": [], **{s: [] for s in self.sides}})
+            target = self.reps_per_side()
+            self._publish(LiveSnapshot(  # a new set: nothing of the last one carries over
+                sides=tuple(SideProgress(s, 0, 0, target) for s in self.sides),
+                reps_target=target * len(self.sides), seq=self._snapshot.seq + 1))
+        self.last_end = ""
+        run.last_arrival = run.started_wall = time.monotonic()
+        if self.synchronous:
+            run.estimator = run.session.estimator = self._take_estimator()
+        else:
+            run.judge = threading.Thread(target=self._judge_loop, args=(run,), daemon=True,
+                                         name="stretch-coach-judge")
+            run.judge.start()
+        self._publish(replace(self._progress_only(), running=True, state="loading",
+                              seq=self._snapshot.seq + 1))
+        return run
+
+    def _judge_loop(self, run: _Run) -> None:
+        """The judge thread of one run: load the model, then judge the newest frames."""
+        _lower_priority()
+        try:
+            estimator = self._take_estimator()
+        except Exception as e:  # e.g. no pose model: shown in the panel
+            log.exception("live coach could not load the pose model")
+            run.failure = _one_line(e)
+            self._publish(replace(self.snapshot(), error=run.failure, running=False,
+                                  seq=self._snapshot.seq + 1))
+            with self._lock:
+                if self._run is run:
+                    self._run = None
+                    self._stopped_at = time.monotonic()
+            return
+        with run.lock:
+            if run.closing:
+                close = getattr(estimator, "close", None)
+                if close is not None:
+                    close()
+                return
+            run.estimator = run.session.estimator = estimator
+        while True:
+            with run.wake:
+                while run.slot is None and not run.closing:
+                    run.wake.wait(0.5)
+                if run.closing:
+                    return
+                image, t, _ = run.slot  # type: ignore[misc]
+                run.slot = None
+            with self._gov_lock:
+                judge = self.governor.should_judge(t)
+            if judge and self._judge(run, image, t):
+                self._complete(run)
+                return
+
+    def _judge(self, run: _Run, image_rgb: np.ndarray, t: float) -> bool:
+        """Judge one frame; publish the snapshot. Returns True when the set just finished."""
+        t_start = time.perf_counter()
+        with run.lock:
+            if run.closing or run.session.estimator is None:
+                return False
+            if run.ready_t is None:
+                run.ready_t = t
+            left = self.countdown_s - (t - run.ready_t)
+            if left > 0:  # "get ready": nothing is judged yet
+                self._publish(replace(self._progress_only(), running=True, state="countdown",
+                                      countdown_s=left, stream_t=t,
+                                      seq=self._snapshot.seq + 1))
+                return False
             try:
                 result = run.session.process(image_rgb, t)
-                out = run.session.draw(image_rgb, result)
             except Exception as e:  # keep the stream alive; say so in the panel and the log
                 run.errors += 1
                 if run.errors <= 3 or run.errors % 100 == 0:
                     log.exception("live coach failed on a frame (%d so far)", run.errors)
-                self._publish(replace(self.snapshot(), error=_one_line(e),
+                self._publish(replace(self._snapshot, error=_one_line(e),
                                       seq=self._snapshot.seq + 1))
-                return image_rgb
+                return False
             run.frames += 1
+            run.pose = result.frame
             run.series["t"].append(round(t, 3))
             for fb in result.feedback:
                 run.series[fb.side].append(None if fb.value is None else round(fb.value, 3))
             if len(run.series["t"]) > _SERIES_MAX:
                 run.series = {k: v[::2] for k, v in run.series.items()}
+            target = self.reps_per_side()
+            done = all(tr.counted_reps >= target for tr in run.session.trackers.values())
             now = time.monotonic()
-            run.recent.append(now)
-            run.recent = [x for x in run.recent if now - x <= 2.0]
-            self._publish(self._make_snapshot(run, result))
+            with self._gov_lock:
+                self.governor.judged(t, time.perf_counter() - t_start, now)
+                fps = self.governor.judged_fps(now)
+            if now - run.fps_logged_at >= 1.0 and run.frames > 1:
+                run.fps_logged_at = now
+                run.fps_log.append(fps)
+            self._publish(self._make_snapshot(run, result, done, t))
         if self._timing_path:
-            self._log_timing(t_start, t, image_rgb.shape)
-        return out
+            self._log_timing(t_start, t, image_rgb.shape, "")
+        return done
 
-    def _new_run(self) -> _Run:
-        th = self._spare_thread
-        if th is not None and th.is_alive():
-            th.join(timeout=30)
-        estimator, self._spare = self._spare, None
-        if estimator is None:
-            estimator = self._estimator_factory()
-        # live: both sides one after the other (the coach judges only the current side)
-        session = CoachSession(self.definition, self.sides, estimator, self.prescription,
-                               sequence=True)
-        self.report = None
-        self.saved_id = None
-        self.save_error = None
-        return _Run(session=session, estimator=estimator, t0_wall=time.monotonic(),
-                    series={"t": [], **{s: [] for s in self.sides}})
-
-    @staticmethod
-    def _timestamp(run: _Run, stream_t: float | None) -> float:
-        """Seconds since the run's first frame: the sender's presentation time when
-        known (capture time, so dropped frames don't distort holds), else arrival time."""
+    def _timestamp(self, run: _Run, stream_t: float | None) -> float:
+        """Seconds of run time: the sender's presentation time when known (capture time,
+        so frames that are dropped or not judged don't distort holds), else arrival time.
+        After a resume, run time continues from before the drop."""
         if stream_t is None:
             t = time.monotonic() - run.t0_wall
         else:
             if run.t0_stream is None:
                 run.t0_stream = stream_t
-            t = stream_t - run.t0_stream
+            t = stream_t - run.t0_stream + run.offset
             if run.last_t >= 0 and not (0.0 <= t - run.last_t <= _MAX_GAP_S):
                 # the sender's clock jumped (or went back): continue from the last frame
-                run.t0_stream = stream_t - run.last_t - 1.0 / 30
-                t = stream_t - run.t0_stream
+                run.t0_stream = stream_t + run.offset - run.last_t - 1.0 / 30
+                t = stream_t - run.t0_stream + run.offset
         if t <= run.last_t:
             t = run.last_t + 1e-3
         run.last_t = t
         return t
 
-    def _make_snapshot(self, run: _Run, result: FrameResult) -> LiveSnapshot:
+    # ------------------------------------------------------------ snapshots and drawing
+
+    def _progress_only(self) -> LiveSnapshot:
+        """The last snapshot's counts, without the per-frame details."""
+        s = self._snapshot
+        return LiveSnapshot(frames=s.frames, sides=s.sides, reps=s.reps,
+                            reps_target=s.reps_target, counting=s.counting,
+                            focus_side=s.focus_side, side=s.side,
+                            hold_required_s=s.hold_required_s, seq=s.seq)
+
+    def _make_snapshot(self, run: _Run, result: FrameResult, done: bool,
+                       t: float) -> LiveSnapshot:
         fb = result.primary
         target = self.reps_per_side()
         sides = tuple(SideProgress(f.side, f.reps, f.correct_reps, target)
                       for f in result.feedback)
         focus = run.session.active_side
         cues = tuple(dict.fromkeys(c.text for c in fb.cues))
-        span = run.recent[-1] - run.recent[0] if len(run.recent) > 1 else 0.0
+        sources = tuple(c.source for c in fb.cues)
+        state = "done" if done else hud_state(fb.phase.value, sources, fb.active_faults)
+        cue = fb.setup_message or next((c for c in cues if c != fb.setup_message), None)
+        if done:
+            cue = "Set complete. Well done!"
         return LiveSnapshot(
-            running=True, frames=run.frames,
-            fps=(len(run.recent) - 1) / span if span > 0 else 0.0,
-            phase=fb.phase.value, side=fb.side, sides=sides,
+            running=not done, frames=run.frames,
+            phase=fb.phase.value, state=state, side=fb.side, sides=sides,
             focus_side=focus if len(sides) > 1 else None,
             reps=sum(s.reps for s in sides), reps_target=target * len(sides),
             hold_s=fb.hold_s, hold_required_s=fb.hold_required_s, value=fb.value,
-            cues=cues, setup_message=fb.setup_message,
-            counting=any(t.counting for t in run.session.trackers.values()),
-            seq=self._snapshot.seq + 1,
+            cues=cues, cue=cue, setup_message=fb.setup_message,
+            counting=any(tr.counting for tr in run.session.trackers.values()),
+            done=done, seq=self._snapshot.seq + 1, stream_t=t,
         )
 
     def _publish(self, snap: LiveSnapshot) -> None:
         with self._snap_lock:
             self._snapshot = snap
 
-    def _log_timing(self, t_start: float, t: float, shape: tuple[int, ...]) -> None:
+    def snapshot(self) -> LiveSnapshot:
+        """The latest snapshot (a frozen copy), with the frame rates and notices of now."""
+        with self._snap_lock:
+            snap = self._snapshot
+        run = self._run
+        now = time.monotonic()
+        if run is None:
+            if self._suspended is not None and not snap.resumable:
+                snap = replace(snap, resumable=True)
+            return snap
+        with self._gov_lock:
+            fps = self.governor.judged_fps(now)
+            incoming = self.governor.incoming_fps(now)
+            too_busy = self.governor.too_busy(now)
+        kind, notice = "", None
+        if run.session.estimator is None:
+            kind, notice = "loading", "Starting the coach: loading the pose model..."
+        elif now - run.last_arrival > STALL_S:
+            kind, notice = "stalled", (
+                "The video has stopped arriving. If it doesn't come back, press Stop, then "
+                "Start: what you did so far is kept.")
+        elif now - run.started_wall > 4.0 and 0 < incoming < SLOW_INCOMING_FPS:
+            n = round(incoming)
+            kind, notice = "slow", (
+                f"Your computer is too busy for the video to keep up: {_frames(n)} per second "
+                f"{'is' if n == 1 else 'are'} arriving. Counting carries on; closing other "
+                "programs helps.")
+        elif snap.state == "countdown":
+            pass
+        elif too_busy:
+            kind, notice = "too_busy", (
+                f"Your computer is too busy to coach well right now: coaching at "
+                f"{_frames(round(fps))} per second. Counting carries on; closing other "
+                "programs helps.")
+        elif snap.frames > 5 and fps < BUSY_FPS and fps < 0.8 * incoming:
+            kind, notice = "busy", (f"Your computer is busy: coaching at "
+                                    f"{_frames(round(fps))} per second")
+        return replace(snap, fps=fps, incoming_fps=incoming, notice=notice, notice_kind=kind)
+
+    def _draw(self, image: np.ndarray, run: _Run | None, t: float) -> np.ndarray:
+        """Draw the current coaching display on ``image`` (in place) and return it."""
+        snap = self.snapshot()
+        pose = run.pose if run is not None else None
+        h, w = image.shape[:2]
+        if pose is not None and not (0.0 <= t - pose.timestamp_s <= _POSE_FRESH_S
+                                     and tuple(pose.image_size) == (w, h)):
+            pose = None  # never show an old skeleton as if it were now
+        return draw_hud(image, pose, hud_info(snap), inplace=True)
+
+    def _log_timing(self, t_start: float, t: float, shape: tuple[int, ...], kind: str) -> None:
         ms = (time.perf_counter() - t_start) * 1000
         try:
             with open(self._timing_path, "a", encoding="utf-8") as fh:  # type: ignore[arg-type]
-                fh.write(f"{time.time():.4f},{t:.4f},{ms:.3f},{shape[1]},{shape[0]}\n")
+                fh.write(f"{time.time():.4f},{t:.4f},{ms:.3f},{shape[1]},{shape[0]}"
+                         f"{',' + kind if kind else ''}\n")
         except OSError:
             self._timing_path = None
 
-    # ------------------------------------------------------------ any thread
-
-    def snapshot(self) -> LiveSnapshot:
-        """The latest snapshot (a frozen copy)."""
-        with self._snap_lock:
-            return self._snapshot
+    # ------------------------------------------------------------ ending
 
     def stop(self) -> SessionReport | None:
-        """End the run: finish, build the report, save it. Idempotent; any thread.
+        """The stream ended (Stop pressed, page left, or the connection dropped). Any thread.
+
+        A run whose frames had already stopped arriving for ``STALL_S`` (a dropped
+        connection) is suspended, keeping what was counted, so that Start resumes it;
+        otherwise the run is finished: report built and saved. Idempotent.
 
         Returns:
-            The report of the run that just ended, or None when there was no run or
-            nothing was counted (the person was never seen at rest).
+            The report of the run that just ended, or None (no run, suspended, or nothing
+            counted).
         """
+        now = time.monotonic()
         with self._lock:
+            self._finished_stream = False
             run = self._run
             if run is None:
                 return None
             self._run = None
-            self._stopped_at = time.monotonic()
-            try:
-                run.session.finish()
-            finally:
-                close = getattr(run.estimator, "close", None)
-                if close is not None:
-                    close()
-            report = self._build(run)
-            last = self.snapshot()
-            self._publish(LiveSnapshot(
-                running=False, frames=run.frames, sides=last.sides, reps=last.reps,
-                reps_target=last.reps_target, counting=last.counting, seq=last.seq + 1))
-            if report is None:
-                return None
-            self.report = report
-            if self._save is not None:
-                try:
-                    self.saved_id = self._save(report)
-                except Exception as e:
-                    log.exception("could not save the live session")
-                    self.save_error = _one_line(e)
-            return report
+            self._stopped_at = now
+            run.closing = True
+        with run.wake:
+            run.wake.notify_all()
+        with self._gov_lock:
+            incoming = self.governor.incoming_fps(now)
+        slow = now - run.started_wall > 4.0 and incoming < SLOW_INCOMING_FPS
+        if run.failure is not None or now - run.last_arrival > STALL_S or slow:
+            return self._suspend(run)
+        problem = INTERRUPTED
+        if run.fps_log and float(np.median(run.fps_log)) < TOO_BUSY_FPS:
+            problem = TOO_BUSY.format(fps=float(np.median(run.fps_log)))
+        return self._finish(run, problem, "stopped" if problem == INTERRUPTED else "too_busy")
 
-    def _build(self, run: _Run) -> SessionReport | None:
-        trackers = list(run.session.trackers.values())
-        counted = any(t.counting for t in trackers) or any(t.reps for t in trackers)
-        if run.frames == 0 or not counted:
+    def _suspend(self, run: _Run) -> None:
+        with run.lock:
+            self._release_estimator(run)
+            counted = self._counted(run)
+        if counted:
+            self._suspended = run
+            timer = threading.Timer(SUSPEND_KEEP_S, self._expire_suspended, args=(run,))
+            timer.daemon = True
+            timer.start()
+        self.last_end = "dropped"
+        self._publish(replace(self._progress_only(), running=False, resumable=counted,
+                              notice_kind="dropped", seq=self._snapshot.seq + 1,
+                              notice="The video connection dropped: press Start to continue."
+                              + (" What you did so far is kept." if counted else "")))
+        log.info("live coach: the video stopped arriving; run %s", "suspended" if counted
+                 else "discarded (nothing counted yet)")
+        return None
+
+    def _expire_suspended(self, run: _Run) -> None:
+        if self._suspended is run:
+            log.info("live coach: a dropped run was not resumed; recording it as it stands")
+            self.end_suspended()
+
+    def end_suspended(self) -> SessionReport | None:
+        """Record a run cut by a dropped connection as it stands (a technical end)."""
+        with self._lock:
+            run, self._suspended = self._suspended, None
+        if run is None:
             return None
+        problem = DROPPED
+        if run.fps_log and float(np.median(run.fps_log)) < TOO_BUSY_FPS:
+            problem = TOO_BUSY.format(fps=float(np.median(run.fps_log)))
+        return self._finish(run, problem, "dropped")
+
+    def _complete(self, run: _Run) -> None:
+        """The prescribed set is done: stop counting, finish and save (judge thread)."""
+        with self._lock:
+            if self._run is run:
+                self._run = None
+                self._finished_stream = True  # the rest of this stream shows "Set complete"
+            run.closing = True
+        self._finish(run, None, "complete")
+
+    def _finish(self, run: _Run, problem: str | None, how: str) -> SessionReport | None:
+        with run.lock:
+            run.closing = True
+            try:
+                if run.session.last is not None:
+                    run.session.finish()
+            finally:
+                self._release_estimator(run)
+            report = self._build(run, problem)
+        last = self._snapshot
+        complete = report is not None and report.complete
+        self.last_end = "complete" if complete else how
+        self._publish(replace(self._progress_only(), running=False, done=complete,
+                              state="done" if complete else "paused",
+                              cue="Set complete. Well done!" if complete else None,
+                              seq=last.seq + 1))
+        if report is None:
+            return None
+        self.report = report
+        if self._save is not None:
+            try:
+                self.saved_id = self._save(report)
+            except Exception as e:
+                log.exception("could not save the live session")
+                self.save_error = _one_line(e)
+        return report
+
+    @staticmethod
+    def _release_estimator(run: _Run) -> None:
+        est, run.estimator, run.session.estimator = run.estimator, None, None
+        close = getattr(est, "close", None)
+        if close is not None:
+            close()
+
+    @staticmethod
+    def _counted(run: _Run) -> bool:
+        trackers = list(run.session.trackers.values())
+        return run.frames > 0 and (any(t.counting for t in trackers)
+                                   or any(t.reps for t in trackers))
+
+    def _build(self, run: _Run, problem: str | None) -> SessionReport | None:
+        if not self._counted(run):
+            return None
+        trackers = list(run.session.trackers.values())
         target = self.reps_per_side()
         done = all(t.counted_reps >= target for t in trackers)
         duration = run.session.last.frame.timestamp_s if run.session.last else 0.0
+        fps = float(np.median(run.fps_log)) if run.fps_log else None
         return build_report(
             self.definition, trackers, source="live", prescription=self.prescription,
             duration_s=duration, frames=run.frames, complete=done,
-            problem=None if done else INTERRUPTED, series=run.series,
-            media={"frames_per_s": round(run.frames / duration, 2) if duration > 0 else None},
+            problem=None if done else problem, series=run.series,
+            media={"frames_per_s": round(run.frames / duration, 2) if duration > 0 else None,
+                   "judged_frames_per_s": round(fps, 1) if fps is not None else None,
+                   "ended": "complete" if done else (
+                       "technical" if is_technical(problem) else "stopped")},
         )
+
+
+def hud_info(snap: LiveSnapshot) -> HudInfo:
+    """What the video shows for a snapshot (the same facts as the page's panel)."""
+    state = snap.state
+    if not snap.running and not snap.done and snap.frames == 0 and state != "loading":
+        state = "ready"
+    side = "" if not snap.side or snap.side == "both" else f"{snap.side.capitalize()} side"
+    short = {"busy": f"Computer busy: {snap.fps:.0f} frames/s",
+             "too_busy": f"Computer too busy: {snap.fps:.0f} frames/s",
+             "slow": f"Computer too busy: video at {snap.incoming_fps:.0f} frames/s",
+             "stalled": "Video stopped arriving",
+             "loading": "Loading the coach..."}.get(snap.notice_kind)
+    return HudInfo(
+        state=state, state_text=STATE_TEXT.get(state, state), side_text=side,
+        reps=snap.reps, reps_target=snap.reps_target, hold_s=snap.hold_s,
+        hold_target_s=snap.hold_required_s if snap.phase == Phase.POSITION.value else 0.0,
+        cue=snap.cue, countdown_s=snap.countdown_s, notice=short, done=snap.done)
+
+
+def _frames(n: int) -> str:
+    return f"{n} frame" if n == 1 else f"{n} frames"
+
+
+def _lower_priority() -> None:
+    """Give the calling thread ``JUDGE_NICENESS`` (no-op where threads have no niceness)."""
+    if JUDGE_NICENESS <= 0:
+        return
+    try:
+        tid = threading.get_native_id()
+        if os.getpriority(os.PRIO_PROCESS, tid) < JUDGE_NICENESS:
+            os.setpriority(os.PRIO_PROCESS, tid, JUDGE_NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not allowed
+        log.debug("could not lower the judge thread's priority", exc_info=True)
 
 
 def _one_line(e: BaseException) -> str:

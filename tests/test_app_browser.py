@@ -42,8 +42,9 @@ SAMPLES = Path(os.environ.get("STRETCH_COACH_SAMPLES") or ROOT / "sample_videos"
 #: Clips preferred for the analyse and live tests, in order (short, clean); else the first.
 PREFERRED = ("neck_side_tilt_left_good", "neck_rotation_right_good", "chest_opener_good")
 TIMEOUT_MS = 120_000
-#: Seconds of stillness added before the clip in the fake camera (the connection eats ~1 s).
-LEAD_IN_S = 2.0
+#: Seconds of stillness added before the clip in the fake camera (the connection eats ~1 s,
+#: the live coach counts down 3 s before judging).
+LEAD_IN_S = 6.0
 REPS_RE = re.compile(r"Reps(?: \((left|right|both)\))?: (\d+) of (\d+)")
 HOLD_RE = re.compile(r"Hold: (\d+(?:\.\d+)?) s of")
 
@@ -251,8 +252,7 @@ def test_live_coach_counts_reps_from_fake_camera(app: AppServer, playwright: Any
             " s.speak = (u) => { window.__spoken.push(u.text); }; }")
         page = context.new_page()
         _open(page, app, f"Live_coach?stretch={truth['exercise']}")
-        page.get_by_text("Speak the cues").click()
-        wait_app_idle(page)
+        # spoken cues are on by default
         if truth.get("side") in ("left", "right"):
             page.locator('[data-testid="stRadio"]').get_by_text(
                 truth["side"].capitalize(), exact=True).click()

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from app.live import INTERRUPTED, is_technical
 from sessions.store import SessionStore
 from tests.browser_utils import (
     CHROMIUM,
@@ -254,7 +255,9 @@ def test_reload_during_live_session(app: AppServer, playwright: Any, tmp_path: P
         main.get_by_text("marked incomplete").first.wait_for()
         opened = page.get_by_role("combobox", name="Open a session").input_value()
         assert opened.endswith("interrupted"), opened
-        assert "camera stopped before the set was finished" in main.inner_text()
+        # stopped by the person, or (on a computer too busy to coach) a technical end
+        assert saved.problem == INTERRUPTED or is_technical(saved.problem), saved.problem
+        assert saved.problem in main.inner_text()
         screenshot(page, "robust_reload_my_sessions")
         _assert_still_serving(page, app)
         context.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -10,10 +11,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.live import INTERRUPTED, LiveCoach, ice_servers
+from app.live import (
+    INTERRUPTED,
+    STALL_S,
+    TECHNICAL,
+    LiveCoach,
+    LoadGovernor,
+    hud_info,
+    ice_servers,
+    is_technical,
+)
 from coach.report import SessionReport
 from exercises.definition import load_library
 from pose.frame import PoseFrame
+from pose.overlay import STATE_COLORS, HudInfo, draw_hud
 from tests.builders import front_pose
 
 IMAGE = np.zeros((480, 640, 3), np.uint8)
@@ -53,7 +64,8 @@ def _feed(coach: LiveCoach, until_s: float, fps: float = 15.0) -> None:
 
 
 def _coach(script: list[tuple[float, float]], saved: list[SessionReport],
-           estimators: list[ScriptedEstimator] | None = None) -> LiveCoach:
+           estimators: list[ScriptedEstimator] | None = None, countdown_s: float = 0.0
+           ) -> LiveCoach:
     d = load_library()["neck_side_tilt"]
 
     def factory() -> ScriptedEstimator:
@@ -66,26 +78,38 @@ def _coach(script: list[tuple[float, float]], saved: list[SessionReport],
         saved.append(report)
         return len(saved)
 
-    return LiveCoach(d, ("left",), save=save, estimator_factory=factory)
+    return LiveCoach(d, ("left",), save=save, estimator_factory=factory, synchronous=True,
+                     countdown_s=countdown_s)
 
 
-def test_full_set_is_saved_complete() -> None:
+def test_full_set_ends_by_itself_and_is_saved_complete(monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
     saved: list[SessionReport] = []
     ests: list[ScriptedEstimator] = []
-    coach = _coach(_reps_script(3), saved, ests)
-    _feed(coach, 30.0)
+    coach = _coach(_reps_script(4), saved, ests)  # the person would do a 4th rep
+    _feed(coach, 38.0)
     snap = coach.snapshot()
-    assert snap.running and snap.reps == 3 and snap.reps_target == 3
-    assert snap.sides[0].side == "left" and snap.sides[0].reps == 3
-    report = coach.stop()
+    # the set has an end: 3 of 3, counting stopped, the report made and saved once
+    assert snap.done and not snap.running and snap.state == "done"
+    assert snap.reps == 3 and snap.reps_target == 3 and snap.sides[0].reps == 3
+    report = coach.report
     assert report is not None and report.source == "live"
     assert report.reps_done == 3 and report.complete and report.problem is None
+    assert report.media["ended"] == "complete"
     assert saved == [report] and coach.saved_id == 1
-    assert len(report.series["t"]) == len(report.series["left"]) > 400
-    assert ests[0].closed
-    assert not coach.running and not coach.snapshot().running
-    assert coach.stop() is None  # idempotent
-    assert len(saved) == 1
+    assert len(report.series["t"]) == len(report.series["left"]) > 300
+    assert ests[0].closed and not coach.running
+    # the rest of this stream only shows "Set complete"; nothing more is counted
+    calls = ests[0].calls
+    for i in range(30):
+        coach.process(IMAGE, 38.0 + i / 15)
+    assert not coach.running and ests[0].calls == calls and len(ests) == 1
+    assert coach.stop() is None  # the stream ends: nothing more to save
+    assert saved == [report]
+    monkeypatch.setattr("app.live._AFTER_STOP_GRACE_S", 0.0)
+    coach.process(IMAGE, 0.0)  # the next Start begins a new set
+    assert coach.running and coach.snapshot().reps == 0 and len(ests) == 2
+    assert not coach.snapshot().done and coach.snapshot().sides[0].reps == 0
 
 
 def test_stop_mid_set_is_saved_interrupted() -> None:
@@ -150,7 +174,8 @@ def test_model_problem_is_shown_not_raised() -> None:
     def broken() -> object:
         raise RuntimeError("no pose model: run 'stretch-coach model'")
 
-    coach = LiveCoach(load_library()["neck_side_tilt"], ("left",), estimator_factory=broken)
+    coach = LiveCoach(load_library()["neck_side_tilt"], ("left",), estimator_factory=broken,
+                      synchronous=True)
     out = coach.process(IMAGE, 0.0)
     assert out is IMAGE
     assert coach.snapshot().error == "no pose model: run 'stretch-coach model'"
@@ -245,3 +270,289 @@ def test_ice_servers_from_file(tmp_path: Path) -> None:
     other.write_text("[]")
     assert ice_servers({"STRETCH_COACH_DATA": str(tmp_path),
                         "STRETCH_COACH_ICE_FILE": str(other)}) == []
+
+
+# --------------------------------------------------------------------------- under load
+
+
+class FixedCostGovernor(LoadGovernor):
+    """A governor that believes every judged frame costs ``cost_s`` (a busy computer)."""
+
+    def __init__(self, cost_s: float, fps: float | None = None) -> None:
+        super().__init__()
+        self.cost_s = cost_s
+        self.fps = fps
+
+    def judged(self, stream_t: float, cost_s: float, now: float) -> None:
+        super().judged(stream_t, self.cost_s, now)
+
+    def judged_fps(self, now: float) -> float:
+        return self.fps if self.fps is not None else super().judged_fps(now)
+
+
+def test_governor_stride_follows_the_cost() -> None:
+    gov = LoadGovernor(duty=0.5)
+    assert gov.should_judge(0.0)
+    gov.judged(0.0, 0.2, now=0.0)       # 200 ms per frame: at most one every 0.4 s
+    assert abs(gov.min_interval_s() - 0.4) < 1e-3
+    judged = [i for i in range(1, 61) if gov.should_judge(i / 30)
+              and (gov.judged(i / 30, 0.2, now=i / 30) or True)]
+    assert 4 <= len(judged) <= 5        # 2 s of 30 frames/s: about 5 judged
+    for _ in range(40):                 # the computer is free again: the cost falls back
+        gov.judged(3.0, 0.01, now=3.0)
+    assert gov.min_interval_s() < 1 / 25
+
+
+def test_governor_rates_and_too_busy() -> None:
+    gov = LoadGovernor(window_s=3.0)
+    for i in range(31):
+        gov.arrived(i / 30)
+    assert 29 < gov.incoming_fps(1.0) < 31
+    for k in range(12):                 # 2 judged frames per second for 6 s
+        gov.judged(k / 2, 0.4, now=k / 2)
+    assert 1.5 < gov.judged_fps(5.5) < 2.5
+    assert gov.too_busy(5.5)
+    gov.judged(6.0, 0.01, now=6.0)
+    assert not gov.too_busy(6.0) or gov.judged_fps(6.0) < 4
+
+
+def test_busy_computer_judges_fewer_frames_and_counts_the_same() -> None:
+    saved: list[SessionReport] = []
+    ests: list[ScriptedEstimator] = []
+    coach = _coach(_reps_script(3), saved, ests)
+    coach.governor = FixedCostGovernor(0.25)   # each frame costs 250 ms: ~3 judged per second
+    frames = 0
+    for i in range(round(30.0 * 30) + 1):      # 30 s of a 30 frames/s camera
+        out = coach.process(IMAGE.copy(), i / 30)
+        frames += 1
+        assert out.shape == IMAGE.shape
+    assert ests[0].calls < frames / 6         # most frames were shown, not judged
+    snap = coach.snapshot()
+    assert snap.done and snap.reps == 3       # the same count as an idle computer
+    report = coach.report
+    assert report is not None and report.complete
+    holds = [r["hold_s"] for r in report.reps]
+    assert all(h >= 5.0 for h in holds)        # holds timed from capture timestamps
+
+
+def test_busy_notice_is_plain_and_about_the_computer() -> None:
+    coach = _coach(_reps_script(3), [])
+    coach.governor = FixedCostGovernor(0.25, fps=6.0)
+    _feed(coach, 4.0, fps=30.0)
+    snap = coach.snapshot()
+    assert snap.notice_kind == "busy"
+    assert snap.notice == "Your computer is busy: coaching at 6 frames per second"
+    coach.governor.fps = 2.0
+    coach.governor._busy_since = -1e9           # has been under 4 frames/s for a while
+    snap = coach.snapshot()
+    assert snap.notice_kind == "too_busy" and "too busy" in snap.notice
+    for text in (snap.notice, hud_info(snap).notice):
+        assert "camera" not in text.lower() and "position" not in text.lower()
+
+
+def test_too_busy_session_is_recorded_as_technical() -> None:
+    saved: list[SessionReport] = []
+    coach = _coach(_reps_script(1, [(11.5, 35.0), (14.0, 35.0)]), saved)
+    coach.governor = FixedCostGovernor(0.25, fps=2.0)
+    _feed(coach, 14.0, fps=30.0)
+    coach._run.fps_log[:] = [2.0] * 10  # type: ignore[union-attr]
+    report = coach.stop()
+    assert report is not None and not report.complete and is_technical(report.problem)
+    assert "too busy" in report.problem and report.media["ended"] == "technical"
+
+
+# --------------------------------------------------------------------------- dropped connection
+
+
+def _stall(coach: LiveCoach) -> None:
+    """Frames stopped arriving longer ago than ``STALL_S`` (white box: no sleeping)."""
+    assert coach._run is not None
+    coach._run.last_arrival -= STALL_S + 1.0
+
+
+def test_stalled_video_is_said_plainly() -> None:
+    coach = _coach(_reps_script(3), [])
+    _feed(coach, 5.0)
+    _stall(coach)
+    snap = coach.snapshot()
+    assert snap.notice_kind == "stalled" and "stopped arriving" in snap.notice
+    assert "what you did so far is kept" in snap.notice
+    assert snap.reps == coach._snapshot.reps
+
+
+def test_dropped_connection_resumes_without_losing_reps(monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    saved: list[SessionReport] = []
+    ests: list[ScriptedEstimator] = []
+    script = _reps_script(3)
+    coach = _coach(script, saved, ests)
+    _feed(coach, 12.0)                    # one rep done, the second not started
+    assert coach.snapshot().reps == 1
+    _stall(coach)
+    assert coach.stop() is None           # not a finished session: suspended
+    snap = coach.snapshot()
+    assert saved == [] and coach.report is None
+    assert snap.resumable and snap.notice_kind == "dropped" and snap.reps == 1
+    assert snap.notice.startswith("The video connection dropped: press Start to continue")
+    assert ests[0].closed
+    monkeypatch.setattr("app.live._AFTER_STOP_GRACE_S", 0.0)
+    # Start again: the new stream's clock starts at 0; the run continues where it was
+    for i in range(round(20.0 * 15) + 1):
+        coach.process(IMAGE, i / 15)
+    snap = coach.snapshot()
+    assert snap.done and snap.reps == 3 and len(ests) == 2
+    report = coach.report
+    assert report is not None and report.complete and report.reps_done == 3
+    assert saved == [report]
+    t = report.series["t"]
+    assert all(b > a for a, b in itertools.pairwise(t))  # one continuous timeline
+
+
+def test_ending_a_dropped_session_records_a_technical_end() -> None:
+    saved: list[SessionReport] = []
+    coach = _coach(_reps_script(3), saved)
+    _feed(coach, 12.0)
+    _stall(coach)
+    coach.stop()
+    report = coach.end_suspended()
+    assert report is not None and saved == [report]
+    assert not report.complete and report.reps_done == 1
+    assert report.problem.startswith(TECHNICAL) and is_technical(report.problem)
+    assert "connection dropped" in report.problem and report.media["ended"] == "technical"
+    assert not coach.resumable and coach.end_suspended() is None
+
+
+def test_changing_the_stretch_records_the_dropped_session() -> None:
+    saved: list[SessionReport] = []
+    coach = _coach(_reps_script(3), saved)
+    _feed(coach, 12.0)
+    _stall(coach)
+    coach.stop()
+    coach.configure(coach.definition, coach.sides)   # same stretch: still resumable
+    assert coach.resumable and saved == []
+    coach.configure(load_library()["chin_tuck"], ("both",))
+    assert not coach.resumable and len(saved) == 1 and is_technical(saved[0].problem)
+
+
+def test_drop_before_anything_counted_saves_nothing() -> None:
+    saved: list[SessionReport] = []
+    coach = _coach([(0.0, 35.0), (100.0, 35.0)], saved)  # never seen at rest
+    _feed(coach, 3.0)
+    _stall(coach)
+    assert coach.stop() is None
+    snap = coach.snapshot()
+    assert not snap.resumable and snap.notice_kind == "dropped"
+    assert saved == [] and coach.end_suspended() is None
+
+
+# --------------------------------------------------------------------------- display
+
+
+def test_countdown_before_judging() -> None:
+    ests: list[ScriptedEstimator] = []
+    coach = _coach(_reps_script(1), [], ests, countdown_s=3.0)
+    _feed(coach, 2.0)
+    snap = coach.snapshot()
+    assert snap.state == "countdown" and 0 < snap.countdown_s <= 1.01
+    assert ests[0].calls == 0 and snap.frames == 0
+    _feed(coach, 4.0)
+    assert ests[0].calls > 0 and coach.snapshot().countdown_s == 0
+
+
+def test_video_shows_what_the_panel_shows() -> None:
+    coach = _coach(_reps_script(2), [])
+    _feed(coach, 14.0)
+    image = np.full((480, 640, 3), 90, np.uint8)
+    t = 14.0 + 1 / 15
+    out = coach.process(image.copy(), t)
+    snap = coach.snapshot()
+    assert snap.reps == 1
+    expected = draw_hud(image.copy(), coach._run.pose, hud_info(snap))  # type: ignore[union-attr]
+    assert np.array_equal(out, expected)
+
+
+def test_old_skeleton_is_not_drawn_on_a_new_frame() -> None:
+    coach = _coach(_reps_script(2), [])
+    _feed(coach, 6.0)
+    run = coach._run
+    assert run is not None and run.pose is not None
+    image = np.full((480, 640, 3), 90, np.uint8)
+    later = coach._draw(image.copy(), run, run.pose.timestamp_s + 2.0)
+    without = draw_hud(image.copy(), None, hud_info(coach.snapshot()))
+    assert np.array_equal(later, without)
+    fresh = coach._draw(image.copy(), run, run.pose.timestamp_s)
+    assert not np.array_equal(fresh, without)
+
+
+@pytest.mark.parametrize("size", [(640, 480), (1280, 720)])
+@pytest.mark.parametrize("state", ["ready", "rest", "moving", "position", "ease", "done"])
+def test_state_colour_frames_the_picture(size: tuple[int, int], state: str) -> None:
+    w, h = size
+    out = draw_hud(np.zeros((h, w, 3), np.uint8), None,
+                   HudInfo(state=state, state_text=state, reps=1, reps_target=3,
+                           hold_s=2.0, hold_target_s=5.0, cue="Hold it"))
+    u = h / 100
+    for y, x in [(round(0.5 * u), w // 2), (h // 2, round(0.5 * u)), (h // 2, w - 2)]:
+        assert tuple(out[y, x]) == STATE_COLORS[state], (y, x)
+
+
+@pytest.mark.parametrize("size", [(640, 480), (1280, 720)])
+def test_rep_count_is_large_relative_to_the_picture(size: tuple[int, int]) -> None:
+    w, h = size
+    blank = np.zeros((h, w, 3), np.uint8)
+    base = draw_hud(blank, None, HudInfo(state="rest", reps_target=0))
+    out = draw_hud(blank, None, HudInfo(state="rest", reps=2, reps_target=3))
+    diff = np.any(out != base, axis=2)
+    ys, xs = np.nonzero(diff[:, w // 2:])
+    # the "REPS" caption and the "2/3" count together: about a fifth of the picture's height
+    assert 0.15 * h <= ys.max() - ys.min() <= 0.3 * h
+    assert xs.min() + w // 2 > w * 0.6    # in the top right corner
+
+
+def test_callback_never_waits_for_the_model() -> None:
+    import av
+
+    release = threading.Event()
+
+    class SlowToLoad(ScriptedEstimator):
+        def __init__(self) -> None:
+            release.wait(60)
+            super().__init__(_reps_script(1))
+
+    coach = LiveCoach(load_library()["neck_side_tilt"], ("left",),
+                      estimator_factory=SlowToLoad, countdown_s=0.0)
+    from fractions import Fraction
+
+    outs: list[object] = []
+
+    def send() -> None:
+        for i in range(5):
+            frame = av.VideoFrame.from_ndarray(IMAGE, format="rgb24")
+            frame.pts, frame.time_base = i * 3000, Fraction(1, 90000)
+            outs.append(coach.callback(frame))
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    sender.join(timeout=30)
+    try:
+        assert not sender.is_alive() and len(outs) == 5  # frames flowed while loading
+        assert coach.running and coach.snapshot().notice_kind == "loading"
+    finally:
+        release.set()
+        coach.close()
+
+
+def test_stop_after_a_trickle_of_frames_is_a_dropped_connection() -> None:
+    saved: list[SessionReport] = []
+    coach = _coach(_reps_script(3), saved)
+    _feed(coach, 12.0)
+    run = coach._run
+    assert run is not None
+    run.started_wall -= 10.0                 # the run has been going for a while...
+    coach.governor._arrived.clear()          # ...and only 2 frames arrived in the last 3 s
+    now = time.monotonic()
+    coach.governor.arrived(now - 1.0)
+    coach.governor.arrived(now)
+    snap = coach.snapshot()
+    assert snap.notice_kind == "slow" and "1 frame per second is arriving" in snap.notice
+    assert coach.stop() is None and coach.resumable and saved == []

@@ -1,7 +1,8 @@
 """Live coach: the webcam stream is coached frame by frame on this computer.
 
 The frame callback (``LiveCoach.callback``) runs in a WebRTC worker thread and
-never touches ``st.*``; the panel polls ``LiveCoach.snapshot()``.
+never touches ``st.*``; the panel polls ``LiveCoach.snapshot()``, the same snapshot
+the video's display is drawn from, so the two never disagree.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from app.auth_ui import clinic, clinic_mode, require_principal
-from app.live import LiveCoach, LiveSnapshot, ice_servers
+from app.live import STATE_TEXT, LiveCoach, LiveSnapshot, ice_servers, is_technical
 from app.patient_ui import (
     after_session_form,
     needs_screening,
@@ -38,6 +39,7 @@ from app.ui import (
 )
 from coach.pipeline import resolve_sides
 from coach.report import SessionReport
+from pose.overlay import STATE_COLORS
 
 log = logging.getLogger("stretch_coach.app.live")
 
@@ -107,8 +109,11 @@ with left:
         mode=WebRtcMode.SENDRECV,
         rtc_configuration={"iceServers": servers},
         media_stream_constraints={
+            # 15 frames/s is plenty for slow stretches and halves the video work on both
+            # sides; at 30 a busy computer falls behind and the returned video lags
+            # seconds behind the panel (measured in tests/test_live_browser.py)
             "video": {"width": {"ideal": 640}, "height": {"ideal": 480},
-                      "frameRate": {"ideal": 30}},
+                      "frameRate": {"ideal": 15, "max": 15}},
             "audio": False,
         },
         video_frame_callback=coach.callback,
@@ -168,9 +173,10 @@ with settings:
                        "side counts.")
         st.caption(f"Safety: {definition.safety}")
 
-if not busy and coach.running:
+if not busy:
     # the stream stopped: finish, build the report and save it (idempotent with
-    # on_video_ended, which does the same from the worker thread)
+    # on_video_ended, which does the same from the worker thread); a run whose video
+    # had already stopped arriving is kept, to be resumed by the next Start
     coach.stop()
 coach.prepare()  # load the pose model now, so the first frames after START are not lost
 
@@ -186,52 +192,94 @@ def _speak(text: str) -> None:
     )
 
 
+def _to_say(snap: LiveSnapshot) -> tuple[str | None, bool]:
+    """What to say now, and whether it is news (a count) rather than a repeatable cue."""
+    if snap.done and not st.session_state.get("spoken-done"):
+        st.session_state["spoken-done"] = True
+        return f"Set complete: {snap.reps} of {snap.reps_target}. Well done.", True
+    if snap.running and snap.reps > st.session_state.get("spoken-reps", 0):
+        st.session_state["spoken-reps"] = snap.reps
+        return f"{snap.reps} of {snap.reps_target}", True
+    if snap.notice_kind == "dropped":
+        return "The video connection dropped. Press Start to continue.", False
+    if snap.state == "countdown":
+        return "Get ready", False
+    return snap.cue, False
+
+
 def _maybe_speak(snap: LiveSnapshot) -> None:
-    text = snap.setup_message or (snap.cues[0] if snap.cues else None)
-    if not text or not st.session_state.get("speak"):
+    """One spoken sentence at a time, at least ``SPEAK_GAP_S`` apart."""
+    if snap.running and snap.reps == 0:
+        st.session_state["spoken-reps"] = 0
+        st.session_state["spoken-done"] = False
+    if not st.session_state.get("speak", True):
         return
     now = time.monotonic()
     last_text, last_t = st.session_state.get("spoken", ("", -1e9))
-    if now - last_t < SPEAK_GAP_S or (text == last_text and now - last_t < SPEAK_REPEAT_S):
+    if now - last_t < SPEAK_GAP_S:
+        return
+    text, news = _to_say(snap)
+    if not text or (not news and text == last_text and now - last_t < SPEAK_REPEAT_S):
         return
     st.session_state["spoken"] = (text, now)
     _speak(text)
 
 
+def _state_banner(snap: LiveSnapshot) -> None:
+    r, g, b = STATE_COLORS.get(snap.state, STATE_COLORS["ready"])
+    fg = "#141414" if snap.state == "moving" else "#ffffff"
+    words = STATE_TEXT.get(snap.state, snap.state)
+    if snap.state == "countdown" and snap.countdown_s > 0:
+        words = f"Get ready: starting in {int(snap.countdown_s) + 1}"
+    st.html(f'<div class="live-state" data-state="{html.escape(snap.state)}" '
+            f'style="background:rgb({r},{g},{b});color:{fg};padding:.45rem .8rem;'
+            f'border-radius:.5rem;font-size:1.5rem;font-weight:700">{html.escape(words)}</div>')
+
+
 def _panel(snap: LiveSnapshot, hold_target: float) -> None:
-    if snap.error and not snap.running:
+    if snap.error and not snap.running and snap.frames == 0:
         st.error(f"The coach could not start: {snap.error}")
         return
     if snap.error:
         st.error(f"The coach hit a problem on some frames ({snap.error}); the details are "
                  "in the server log.")
-    if not snap.running and snap.frames == 0:
-        if coach.warming_up:
-            st.info("Loading the pose model...", icon=":material/hourglass_top:")
-        else:
-            st.info("Press **Start camera** and allow the browser to use your camera.",
-                    icon=":material/videocam:")
+    if snap.notice_kind == "dropped" or (snap.resumable and not snap.running):
+        st.warning(snap.notice or "The video connection dropped: press Start to continue. "
+                   "What you did so far is kept.", icon=":material/wifi_off:")
+    elif snap.notice:
+        st.warning(snap.notice, icon=":material/speed:")
+    if not snap.running and snap.frames == 0 and not snap.resumable and not snap.done:
+        if snap.notice_kind != "dropped":
+            if coach.warming_up:
+                st.info("Loading the pose model...", icon=":material/hourglass_top:")
+            else:
+                st.info("Press **Start camera** and allow the browser to use your camera.",
+                        icon=":material/videocam:")
         return
-    if snap.running:
-        st.markdown(f"#### {PHASE_TEXT.get(snap.phase, snap.phase)}")
+    if snap.running or snap.done:
+        _state_banner(snap)
+        if snap.running and snap.state not in ("countdown", "loading"):
+            st.markdown(f"**{PHASE_TEXT.get(snap.phase, snap.phase)}**")
     else:
         st.markdown("#### Camera stopped")
-    if snap.setup_message:
-        st.warning(snap.setup_message, icon=":material/photo_camera:")
+    if snap.done:
+        st.success(f"Set complete: {snap.reps} of {snap.reps_target}. Well done! The "
+                   "summary is below.", icon=":material/task_alt:")
     for side in snap.sides:
         name = "" if side.side == "both" else f" ({side.side})"
         st.markdown(f"**Reps{name}:** {side.reps} of {side.target}"
                     + (f" · {side.correct_reps} correct" if side.reps else ""))
-    if snap.focus_side:
+    if snap.focus_side and not snap.done:
         st.caption(f"Now: the {snap.focus_side} side.")
     if hold_target > 0 and snap.running:
         share = min(1.0, snap.hold_s / hold_target)
         st.progress(share, text=f"Hold: {snap.hold_s:.1f} s of {hold_target:g} s")
-    for cue in snap.cues:
-        if cue != snap.setup_message:
-            st.info(cue, icon=":material/record_voice_over:")
-    if snap.running:
-        st.caption(f"{snap.fps:.0f} frames/s processed")
+    if snap.setup_message and snap.running:
+        st.warning(snap.setup_message, icon=":material/photo_camera:")
+    elif snap.cue and snap.running:
+        st.info(snap.cue, icon=":material/record_voice_over:")
+    if snap.running and snap.state != "countdown":
+        st.caption(f"{snap.fps:.0f} frames/s coached of {snap.incoming_fps:.0f} received")
     _maybe_speak(snap)
 
 
@@ -241,19 +289,29 @@ st.html("<style>.st-key-live-panel [data-stale='true'], [data-stale='true']:has(
 
 with right:
     st.subheader("Your progress")
-    st.toggle("Speak the cues", key="speak", value=False,
-              help="Reads the cues aloud with your browser's voice (muted by default).")
+    st.toggle("Speak the cues", key="speak", value=True,
+              help="Reads the cues aloud with your browser's voice, one at a time. Turn "
+              "off to mute.")
     hold_target = coach.prescription.hold_s
 
     warming = coach.warming_up
+    shown_report = coach.report is not None and not coach.running
 
     @st.fragment(run_every=0.5 if busy or warming else None)
     def live_panel() -> None:
         if warming and not busy and not coach.warming_up:
             st.rerun()  # model loaded: redraw the page once, and stop polling
         snap = coach.snapshot()
+        if snap.done and coach.report is not None and not shown_report:
+            st.rerun()  # the set is complete: show the summary now (the whole page)
         with st.container(key="live-panel"):
             _panel(snap, hold_target)
+            if coach.resumable and not busy and st.button(
+                    "End the session here", key="live-end-suspended",
+                    help="Records what was done so far, marked as cut short by a technical "
+                    "problem (not as your result)."):
+                coach.end_suspended()
+                st.rerun()
 
     live_panel()
 
@@ -274,13 +332,18 @@ if report is not None:
     elif coach.saved_id is not None:
         st.caption(f"Saved to My sessions (session {coach.saved_id})"
                    + ("" if report.complete else ", marked interrupted") + ".")
+    if is_technical(report.problem):
+        st.info("This session was cut short by a technical problem ("
+                f"{report.problem.split(': ', 1)[1]}); it is recorded as such, not as your "
+                "result.", icon=":material/info:")
     elif coach.save_error:
         st.warning(f"The session could not be saved: {html.escape(coach.save_error)}")
     render_report(report, key=f"live-{coach.saved_id or saved_id(report)}",
                   definition=lib.get(report.exercise))
-elif not busy and coach.snapshot().frames and not coach.running:
-    st.info("Nothing was counted in that session: the coach never saw you still in the "
-            "starting position. Check the camera setup above and try again.")
+elif not busy and coach.snapshot().frames and not coach.running and not coach.resumable \
+        and coach.last_end in ("stopped", "dropped", "too_busy"):
+    st.info("Nothing was counted yet: counting starts once the coach has seen you still in "
+            "the starting position for a moment. Press **Start camera** to try again.")
 
 with st.expander("Connecting from another computer or phone"):
     st.markdown(

@@ -1,0 +1,284 @@
+"""The live coach in a real browser on a busy computer, and what it looks like from 2 m.
+
+Headless Chromium (Debian's) with a fake camera playing a sample clip talks WebRTC
+to the real app over loopback (see ``/work/shared/notes/browser-live-test.md``).
+The loaded test starts two busy processes on the machine's cores itself (each ends
+by itself after a bounded time, and is killed when the test ends) and checks that
+the coach either counts the clip's reps or says plainly that the computer is too
+busy; never blames the person's setup; never saves a technical failure as the
+person's result; and that the state colour on the video agrees with the panel.
+Every wait is on a state of the page (with a generous bound), never a fixed sleep.
+
+Run: ``.venv/bin/python -m pytest -m browser tests/test_live_browser.py``.
+Screenshots land in ``artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.live import is_technical
+from pose.overlay import STATE_COLORS
+from sessions.store import SessionStore
+from tests.browser_utils import (
+    SCREENSHOTS,
+    AppServer,
+    fake_camera_file,
+    launch,
+    open_app,
+    run_app,
+    screenshot,
+    wait_app_idle,
+)
+
+pytestmark = [pytest.mark.browser]
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIP = ROOT / "sample_videos" / "neck_side_tilt_left_good.mp4"
+#: Stillness before the clip: connection (~1 s), model start and the 3 s countdown.
+LEAD_IN_S = 6.0
+REPS_RE = re.compile(r"Reps(?: \((left|right|both)\))?: (\d+) of (\d+)")
+#: Polls (about 0.5-1 s apart) the video's state may trail the panel's on a loaded machine.
+LAG_SAMPLES = 20
+BLAME = ("Check the camera setup", "never saw you")
+#: Reads the top-middle pixel of the coached video (inside the state border).
+BORDER_JS = """v => { const c = document.createElement('canvas');
+  c.width = v.videoWidth; c.height = v.videoHeight;
+  if (!c.width) return null;
+  const g = c.getContext('2d'); g.drawImage(v, 0, 0);
+  return Array.from(g.getImageData(Math.floor(c.width / 2), 2, 1, 1).data.slice(0, 3)); }"""
+#: The coach is judging (past the countdown and the model's loading).
+COACHING_JS = ("() => { const e = document.querySelector('.st-key-live-panel .live-state');"
+               " return e && !['countdown', 'loading'].includes(e.dataset.state); }")
+SPEECH_JS = ("window.__spoken = []; if (window.speechSynthesis) { const s = "
+             "window.speechSynthesis; s.speak = (u) => { window.__spoken.push(u.text); }; }")
+
+
+@contextlib.contextmanager
+def cpu_load(n: int = 2, max_s: float = 300.0) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """``n`` busy processes (one per core here), each ending by itself after ``max_s``."""
+    code = f"import time\nend = time.monotonic() + {max_s}\nwhile time.monotonic() < end: pass"
+    procs = [subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+             for _ in range(n)]
+    try:
+        yield procs
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    with run_app(tmp_path_factory.mktemp("stretch-coach-live-data")) as server:
+        yield server
+    assert server.process.poll() is not None
+
+
+def _truth() -> dict[str, Any]:
+    return json.loads(CLIP.with_name(CLIP.stem + ".truth.json").read_text(encoding="utf-8"))
+
+
+def _nearest_state(rgb: list[int] | None) -> str | None:
+    if not rgb:
+        return None
+    best = min(STATE_COLORS.items(),
+               key=lambda kv: sum((a - b) ** 2 for a, b in zip(kv[1], rgb, strict=True)))
+    dist = sum((a - b) ** 2 for a, b in zip(best[1], rgb, strict=True)) ** 0.5
+    return _colour_key(best[0]) if dist < 90 else None
+
+
+_SAME = {"ready": "ready", "loading": "ready", "countdown": "ready", "paused": "ready",
+         "done": "position"}  # same colours
+
+
+def _colour_key(state: str | None) -> str | None:
+    return None if state is None else _SAME.get(state, state)
+
+
+@contextlib.contextmanager
+def _diagnose(page: Any, app: AppServer, name: str) -> Iterator[None]:
+    """On failure: a screenshot and the server log's tail in the test's output."""
+    try:
+        yield
+    except Exception:
+        with contextlib.suppress(Exception):
+            screenshot(page, name)
+        sys.stderr.write(f"--- server log ---\n{app.log_tail(80)}\n")
+        raise
+
+
+def _open_live(page: Any, app: AppServer) -> Any:
+    open_app(page, app, "Live_coach?stretch=neck_side_tilt")
+    page.locator('[data-testid="stRadio"]').get_by_text("Left", exact=True).click()
+    wait_app_idle(page)
+    panel = page.locator(".st-key-live-panel")
+    panel.get_by_text("Press Start camera").wait_for()
+    return panel
+
+
+def _panel_state(page: Any) -> str | None:
+    el = page.locator(".st-key-live-panel .live-state")
+    return el.first.get_attribute("data-state") if el.count() else None
+
+
+def test_live_coach_on_a_loaded_computer(app: AppServer, playwright: Any,
+                                         tmp_path: Path) -> None:
+    truth = _truth()
+    expected = truth["expected"]["reps"]
+    clip_s = truth["n_frames"] / truth["fps"] + LEAD_IN_S
+    camera = fake_camera_file(CLIP, tmp_path / "camera.mjpeg", lead_in_s=LEAD_IN_S)
+    store = SessionStore(f"sqlite:///{app.data_dir / 'sessions.db'}")
+    before = store.count()
+    b = launch(playwright, camera)
+    texts: list[str] = []
+    pairs: list[tuple[str | None, str | None, str | None]] = []
+    try:
+        context = b.new_context(viewport={"width": 1280, "height": 720})
+        context.set_default_timeout(120_000)
+        context.add_init_script(SPEECH_JS)
+        page = context.new_page()
+        panel = _open_live(page, app)
+        frame = page.frame_locator('iframe[title*="webrtc"]')
+        with _diagnose(page, app, "live_loaded_failure"), cpu_load(2, max_s=3 * clip_s + 120):
+            frame.get_by_role("button", name="Start camera").click()
+            video = frame.locator("video").first
+            panel.locator(".live-state").first.wait_for(timeout=120_000)
+            shot, restarts = False, 0
+            # poll the page's state until the set is complete or the clip has played
+            # twice (a bound, not an assertion on time)
+            until = time.monotonic() + 2 * clip_s + 30
+            while time.monotonic() < until:
+                before_state = _panel_state(page)
+                try:
+                    border = video.evaluate(BORDER_JS, timeout=5_000) if video.count() else None
+                except Exception:  # the video element went away between the two calls
+                    border = None
+                after_state = _panel_state(page)
+                pairs.append((before_state, _nearest_state(border), after_state))
+                text = panel.inner_text()
+                texts.append(text)
+                if "Set complete" in text:
+                    break
+                if "connection dropped" in text and restarts < 2 and not page.locator(
+                        ".st-key-live-panel .live-state").count():
+                    # as a person would: press Start again; what was counted is kept
+                    restarts += 1
+                    frame.get_by_role("button", name="Start camera").click()
+                    panel.locator(".live-state").first.wait_for(timeout=120_000)
+                if after_state == "position" and not shot:
+                    shot = True
+                    screenshot(page, "live_loaded_1280x720")
+                    video.screenshot(path=str(SCREENSHOTS / "live_loaded_video_640x480.png"))
+                page.wait_for_timeout(500)
+            screenshot(page, "live_loaded_end")
+            stop = frame.get_by_role("button", name="Stop")
+            if stop.count():
+                stop.click()
+            wait_app_idle(page)
+        page.get_by_text(re.compile(
+            r"Session summary|Nothing was counted|connection dropped|Press Start camera")
+        ).first.wait_for()
+        main = page.locator('[data-testid="stMain"]').inner_text()
+        spoken = page.evaluate("() => window.__spoken")
+        context.close()
+    finally:
+        b.close()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        (SCREENSHOTS / "live_loaded_log.json").write_text(json.dumps(
+            {"pairs": pairs, "texts": texts}, indent=1))
+
+    everything = "\n".join([*texts, main])
+    for words in BLAME:
+        assert words not in everything, words
+    max_reps = max((sum(int(m.group(2)) for m in REPS_RE.finditer(t)) for t in texts),
+                   default=0)
+    busy_said = "too busy" in everything or "Your computer is busy" in everything
+    reps_seen = [sum(int(m.group(2)) for m in REPS_RE.finditer(t)) for t in texts]
+    assert reps_seen == sorted(reps_seen), reps_seen  # nothing counted is ever lost
+    complete = any("Set complete" in t for t in texts)
+    # counted correctly, or said plainly that the computer is too busy
+    assert (complete and max_reps == expected) or busy_said, (max_reps, expected, texts[-3:])
+    # The video's state colour never contradicts the panel: every state the video shows
+    # is one the panel showed just before or at the same time. On a heavily loaded
+    # machine the returned video lags the panel (the frames' round trip through the
+    # browser and the server takes seconds), so a lag window of LAG_SAMPLES polls is
+    # allowed; the same-instant agreement is written to the log for the record.
+    judged = [(i, a, v, c) for i, (a, v, c) in enumerate(pairs) if v is not None and (a or c)]
+    assert len(judged) >= 5, pairs
+    panel_keys = [{_colour_key(a), _colour_key(c)} for a, _, c in pairs]
+    for i, _a, v, _c in judged:
+        recent = set().union(*panel_keys[max(0, i - LAG_SAMPLES):i + 1])
+        assert v in recent, (i, v, pairs[max(0, i - LAG_SAMPLES):i + 1])
+    same = sum(v in (_colour_key(a), _colour_key(c)) for _, a, v, c in judged) / len(judged)
+    sys.stderr.write(f"video state = panel state at the same poll: {same:.0%}\n")
+    # and the video is not a frozen frame: its state changes as the panel's does
+    assert len({v for _, _, v, _ in judged}) >= min(3, len({_colour_key(a) for _, a, _, _ in
+                                                          judged})), pairs
+    # speech is on by default, one sentence at a time with a cooldown
+    assert spoken, "nothing was spoken"
+    assert len(spoken) <= 2 * clip_s / 3.0 + 2
+    # what was saved is honest: the person's result, or marked as a technical end
+    deadline = time.monotonic() + 20
+    while store.count() == before and complete and time.monotonic() < deadline:
+        time.sleep(0.3)
+    for s in store.list(limit=store.count() - before) if store.count() > before else []:
+        assert s.reps > 0 or is_technical(s.problem), (s.reps, s.problem)
+        if complete:
+            assert s.complete and s.reps == expected
+    if complete:
+        assert store.count() == before + 1
+
+
+def test_live_display_at_two_sizes_and_mute(app: AppServer, playwright: Any,
+                                            tmp_path: Path) -> None:
+    # the page asks the browser for 640x480 (the display scales with the picture's
+    # height: the same proportions at 1280x720 are checked in tests/test_live.py)
+    camera = fake_camera_file(CLIP, tmp_path / "camera.mjpeg", lead_in_s=LEAD_IN_S)
+    b = launch(playwright, camera)
+    try:
+        context = b.new_context(viewport={"width": 1280, "height": 720})
+        context.set_default_timeout(120_000)
+        context.add_init_script(SPEECH_JS)
+        page = context.new_page()
+        panel = _open_live(page, app)
+        toggle = page.locator('[data-testid="stCheckbox"]').filter(
+            has_text="Speak the cues").locator("input")
+        assert toggle.is_checked()  # spoken cues are on by default
+        frame = page.frame_locator('iframe[title*="webrtc"]')
+        frame.get_by_role("button", name="Start camera").click()
+        video = frame.locator("video").first
+        page.wait_for_function(COACHING_JS, timeout=180_000)
+        screenshot(page, "live_1280x720")
+        video.screenshot(path=str(SCREENSHOTS / "live_video_1280x720.png"))
+        page.set_viewport_size({"width": 640, "height": 480})
+        page.wait_for_function(COACHING_JS, timeout=180_000)
+        screenshot(page, "live_640x480")
+        page.set_viewport_size({"width": 1280, "height": 720})
+        # mute: nothing more is said, while the coach carries on counting
+        page.get_by_text("Speak the cues").click()
+        wait_app_idle(page)
+        assert not toggle.is_checked()
+        said = len(page.evaluate("() => window.__spoken"))
+        # two more refreshes of the panel (each would speak if it were not muted)
+        for _ in range(2):
+            seen = panel.inner_text()
+            page.wait_for_function(
+                "t => { const p = document.querySelector('.st-key-live-panel');"
+                " return p && p.innerText !== t; }", arg=seen, timeout=120_000)
+        assert len(page.evaluate("() => window.__spoken")) == said
+        frame.get_by_role("button", name="Stop").click()
+        wait_app_idle(page)
+        context.close()
+    finally:
+        b.close()
