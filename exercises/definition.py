@@ -48,8 +48,9 @@ LIBRARY_DIR = Path(__file__).parent / "library"
 #: ``[tuning]`` table; the merge builds a new object and never mutates this one.
 DEFAULT_TUNING: Mapping[str, float] = MappingProxyType({
     "min_dwell_s": 0.25,        # a threshold must be crossed this long before the state changes
-    "settle_s": 0.3,            # at rest this long (and visible) before counting starts: short,
+    "settle_s": 0.1,            # at rest this long (and visible) before counting starts: short,
                                 # because real people start their first rep without pausing
+                                # (continuous push-ups spend ~0.25 s at the top)
     "visibility": 0.5,          # landmark visibility below this = not seen
     "max_break_s": 2.0,         # out of position this long mid-hold ends that hold
     "lost_s": 1.0,              # can't-assess this long shows the setup message
