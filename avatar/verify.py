@@ -105,7 +105,8 @@ def run_product(mp4: Path, doc: dict) -> tuple[object, np.ndarray]:
     side = doc["side"] if definition.is_sided and doc["side"] in ("left", "right") else None
     rec = _Recorder(PoseEstimator(people_check_s=4.0))
     try:
-        report = analyze_video(mp4, definition, AnalysisOptions(side=side), estimator=rec)
+        report = analyze_video(mp4, definition, AnalysisOptions(side=side, max_skip_s=0.0),
+                               estimator=rec)  # every frame judged: a measurement
     finally:
         rec.close()
     return report, np.array(rec.xy)

@@ -339,10 +339,11 @@ def run_case(case: Case, library: dict[str, StretchDefinition], cache: Path | No
         return res
     try:
         csv_path = (csv_dir / (case.name.replace("/", "__") + ".csv")) if csv_dir else None
-        # a recording run judges every frame so that the cache is complete; a replay
-        # runs the default analysis (which judges fewer frames while settled)
-        skip = {} if replayed or cache_file is None else {"max_skip_s": 0.0}
-        options = AnalysisOptions(side=case.side, csv_path=csv_path, **ANALYSIS, **skip)
+        # every frame judged: the cache stays complete and the measure MAE is over every
+        # frame (tests/test_frame_skipping.py shows the default skipping keeps counts
+        # and holds)
+        options = AnalysisOptions(side=case.side, csv_path=csv_path, max_skip_s=0.0,
+                                  **ANALYSIS)
         report = analyze_video(case.video, definition, options, estimator=estimator)
     except Exception as e:
         res.error = f"{type(e).__name__}: {e}"

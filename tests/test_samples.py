@@ -57,8 +57,10 @@ def _analyse(truth_path: Path) -> tuple[dict, SessionReport]:
     if truth_path not in _cache:
         definition = load_library()[truth["exercise"]]
         side = truth["side"] if definition.is_sided else None
+        # every frame judged: these tests measure the judging against the truth on every
+        # frame; tests/test_frame_skipping.py proves the default skipping keeps the answers
         _cache[truth_path] = analyze_video(_clip(truth_path), definition,
-                                           AnalysisOptions(side=side))
+                                           AnalysisOptions(side=side, max_skip_s=0.0))
     return truth, _cache[truth_path]
 
 
