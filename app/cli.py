@@ -58,17 +58,30 @@ class CliError(click.ClickException):
 
 
 def _library(definitions: str | None) -> dict:
-    from exercises.definition import DefinitionError, load_library
+    lib, _ = _library_and_errors(definitions)
+    return lib
+
+
+def _library_and_errors(definitions: str | None) -> tuple[dict, list[str]]:
+    """The built-in library plus ``--definitions DIR`` (which adds and may override); a bad
+    file there is reported on stderr and left out, without blocking the others."""
+    from exercises.definition import DefinitionError, load_library_with
 
     try:
-        return load_library(definitions)
+        lib, errors = load_library_with(definitions)
     except DefinitionError as e:
         raise CliError(f"stretch definition problem: {e}", EXIT_INPUT) from None
+    for e in errors:
+        click.echo(f"warning: definition left out: {e}", err=True)
+    return lib, errors
 
 
 def _definition(exercise: str, definitions: str | None):
-    lib = _library(definitions)
+    lib, errors = _library_and_errors(definitions)
     if exercise not in lib:
+        own = next((e for e in errors if e.startswith(f"{exercise}.toml:")), None)
+        if own is not None:  # the stretch asked for is the file that could not be read
+            raise CliError(f"stretch definition problem: {own}", EXIT_INPUT)
         import difflib
 
         close = difflib.get_close_matches(exercise, list(lib), n=1)
@@ -136,7 +149,8 @@ def measures_cmd(name: str | None) -> None:
 @cli.command("exercises")
 @click.argument("exercise", required=False)
 @click.option("--definitions", type=click.Path(file_okay=False), default=None,
-              help="Folder of stretch definition files (default: the built-in library).")
+              help="Folder of stretch definition files added to the built-in library "
+                   "(a file with a built-in id overrides it).")
 def exercises_cmd(exercise: str | None, definitions: str | None) -> None:
     """List the stretches, or show how to do EXERCISE."""
     if exercise is None:
@@ -193,8 +207,12 @@ def exercises_cmd(exercise: str | None, definitions: str | None) -> None:
               help="PoseLandmarker .task file (default: $STRETCH_COACH_MODEL, cache, or built "
                    "from PyPI).")
 @click.option("--definitions", type=click.Path(file_okay=False), default=None,
-              help="Folder of stretch definition files (default: the built-in library).")
+              help="Folder of stretch definition files added to the built-in library "
+                   "(a file with a built-in id overrides it).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--every-frame", is_flag=True,
+              help="Judge every frame (slower). By default frames are judged every 0.2 s "
+                   "while nothing can change, and every frame near a threshold.")
 @click.option("--save", is_flag=True,
               help="Save the session to the clinic database (needs --user).")
 @click.option("--patient", default=None,
@@ -205,7 +223,8 @@ def exercises_cmd(exercise: str | None, definitions: str | None) -> None:
 def analyze_cmd(video: Path, exercise: str, side: str | None, json_path: Path | None,
                 csv_path: Path | None, annotated: Path | None, reps: int | None,
                 hold_s: float | None, model_path: Path | None, definitions: str | None,
-                quiet: bool, save: bool, patient: str | None, acting_user: str | None) -> None:
+                quiet: bool, every_frame: bool, save: bool, patient: str | None,
+                acting_user: str | None) -> None:
     """Analyse a recorded VIDEO of a stretch: reps, holds, faults and a score."""
     from coach.analyze import AnalysisOptions, analyze_video
     from pose.model import ModelUnavailableError
@@ -223,7 +242,8 @@ def analyze_cmd(video: Path, exercise: str, side: str | None, json_path: Path | 
         if out is not None and not out.parent.exists():
             raise CliError(f"output folder does not exist: {out.parent}", EXIT_USAGE)
     options = AnalysisOptions(side=side, prescription=prescription, model_path=model_path,
-                              annotated_path=annotated, csv_path=csv_path)
+                              annotated_path=annotated, csv_path=csv_path,
+                              max_skip_s=0.0 if every_frame else AnalysisOptions.max_skip_s)
     bar = None
 
     def progress(done: int, total: int | None) -> None:
@@ -245,7 +265,7 @@ def analyze_cmd(video: Path, exercise: str, side: str | None, json_path: Path | 
                 video, exercise, side, saver, progress,
                 {"reps": reps, "hold_s": hold_s, "definitions": definitions,
                  "model_path": _abs(model_path), "annotated_path": _abs(annotated),
-                 "csv_path": _abs(csv_path)})
+                 "csv_path": _abs(csv_path), "every_frame": every_frame or None})
     except VideoError as e:
         raise CliError(str(e), EXIT_INPUT) from None
     except ModelUnavailableError as e:

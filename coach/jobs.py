@@ -107,9 +107,9 @@ def queue_name() -> str:
 
 
 def _definition(job: Any) -> Any:
-    from exercises.definition import load_library
+    from exercises.definition import load_library_with
 
-    lib = load_library(job.params.get("definitions"))
+    lib, _ = load_library_with(job.params.get("definitions"))
     if job.exercise not in lib:
         raise ValueError(f"unknown exercise {job.exercise!r}")
     d = lib[job.exercise]
@@ -162,7 +162,8 @@ def run_job(job_id: int, store: Any = None, *, reraise: bool = False,
         options = AnalysisOptions(side=job.side, prescription=prescription,
                                   model_path=p.get("model_path"),
                                   annotated_path=p.get("annotated_path"),
-                                  csv_path=p.get("csv_path"))
+                                  csv_path=p.get("csv_path"),
+                                  **({"max_skip_s": 0.0} if p.get("every_frame") else {}))
         report = _analysis.analyze_video(Path(job.video_path), definition, options,
                                          progress=progress)
         if report.frames == 0:

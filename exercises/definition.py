@@ -40,6 +40,7 @@ __all__ = [
     "Tuning",
     "load_definition",
     "load_library",
+    "load_library_with",
 ]
 
 LIBRARY_DIR = Path(__file__).parent / "library"
@@ -379,3 +380,33 @@ def load_library(directory: str | Path | None = None) -> dict[str, StretchDefini
     if not out:
         raise DefinitionError(f"{directory}: no *.toml stretch definitions found")
     return out
+
+
+def load_library_with(extra: str | Path | None) -> tuple[dict[str, StretchDefinition], list[str]]:
+    """The built-in library plus the definitions in folder ``extra``.
+
+    A definition in ``extra`` adds a stretch or overrides the built-in one with the same
+    id. A bad file in ``extra`` does not block the others: it is left out and its one-line
+    error returned.
+
+    Returns:
+        (definitions by id, sorted; one-line errors of the files left out).
+
+    Raises:
+        DefinitionError: ``extra`` is not a folder, or the built-in library is broken.
+    """
+    library = load_library()
+    if extra is None:
+        return library, []
+    folder = Path(extra)
+    if not folder.is_dir():
+        raise DefinitionError(f"{folder}: stretch definitions folder not found")
+    errors: list[str] = []
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            d = load_definition(path)
+        except DefinitionError as e:
+            errors.append(str(e))
+            continue
+        library[d.id] = d
+    return dict(sorted(library.items())), errors

@@ -202,7 +202,7 @@ def test_rotated_phone_video_is_analysed_upright(tmp_path: Path, person_photo: n
     for name, clip in (("plain", plain), ("turned", turned)):
         out = tmp_path / f"{name}.json"
         proc = run_cli("analyze", str(clip), "-e", "neck_side_tilt", "--side", "left",
-                       "--json", str(out), "-q")
+                       "--json", str(out), "-q", "--every-frame")
         assert proc.returncode == 8, proc.stderr  # a still person: nothing counted, says why
         reports[name] = json.loads(out.read_text())
     media = reports["turned"]["media"]

@@ -368,3 +368,22 @@ def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "demo_tilt.toml"
     path.write_bytes(b"\xef\xbb\xbf" + to_toml(BASE).encode("utf-8"))
     assert load_definition(path).id == "demo_tilt"
+
+
+def test_an_extra_folder_adds_to_and_overrides_the_library(tmp_path: Path) -> None:
+    from exercises.definition import load_library_with
+
+    write(tmp_path, BASE)                                  # a new stretch: added
+    override = copy.deepcopy(BASE)
+    override.update(id="neck_side_tilt", name="My neck tilt")
+    write(tmp_path, override)                              # a built-in id: overridden
+    bad = copy.deepcopy(BASE)
+    bad["id"] = "zz_bad"
+    bad["primary"]["measure"] = "nope"
+    write(tmp_path, bad)                                   # a bad file: left out, reported
+    lib, errors = load_library_with(tmp_path)
+    builtin = load_library()
+    assert set(builtin) < set(lib) and "demo_tilt" in lib and "zz_bad" not in lib
+    assert lib["neck_side_tilt"].name == "My neck tilt"
+    assert len(errors) == 1 and errors[0].startswith("zz_bad.toml: primary.measure")
+    assert load_library_with(None) == (builtin, [])
