@@ -256,16 +256,8 @@ def analyze_cmd(video: Path, exercise: str, side: str | None, json_path: Path | 
             bar.__enter__()
         bar.update(1)
 
-    session_id = None
     try:
-        if saver is None:
-            report = analyze_video(video, d, options, progress=progress)
-        else:  # a job: recorded with its state, saved exactly once with its result
-            report, session_id = _analyze_job(
-                video, exercise, side, saver, progress,
-                {"reps": reps, "hold_s": hold_s, "definitions": definitions,
-                 "model_path": _abs(model_path), "annotated_path": _abs(annotated),
-                 "csv_path": _abs(csv_path), "every_frame": every_frame or None})
+        report = analyze_video(video, d, options, progress=progress)
     except VideoError as e:
         raise CliError(str(e), EXIT_INPUT) from None
     except ModelUnavailableError as e:
@@ -290,8 +282,8 @@ def analyze_cmd(video: Path, exercise: str, side: str | None, json_path: Path | 
             json_error = CliError(f"could not write the JSON report {json_path}: "
                                   f"{e.strerror or e}", EXIT_OUTPUT)
     _print_report(report)
-    if session_id is not None:
-        click.echo(f"saved as session {session_id}")
+    if saver is not None:   # the pain after, then the clinic's gated save
+        click.echo(f"saved as session {saver.save(report, video)}")
     if json_error is not None:
         raise json_error
     issues = {k: v for k, v in report.setup_issues.items() if v}
@@ -309,28 +301,6 @@ def analyze_cmd(video: Path, exercise: str, side: str | None, json_path: Path | 
     if report.reps_done == 0 and report.diagnosis:
         raise CliError(f"no repetition counted in {video.name}: {report.diagnosis['message']}",
                        EXIT_NOTHING_COUNTED)
-
-
-def _abs(path: Path | None) -> str | None:
-    return None if path is None else str(path.resolve())
-
-
-def _analyze_job(video: Path, exercise: str, side: str | None, saver, progress,
-                 params: dict) -> tuple:
-    """Run ``analyze --save`` as a job in this process; returns (report, session id)."""
-    from coach.jobs import run_job
-    from sessions.jobs import JobStore
-
-    patient_id, user_id = saver.job_target()
-    store = JobStore(saver.clinic.engine)
-    job_id = store.submit(video.resolve(), exercise, label=video.name, side=side,
-                          params={k: v for k, v in params.items() if v is not None},
-                          save="patient", patient_id=patient_id, submitted_by=user_id)
-    run = run_job(job_id, store, reraise=True, on_progress=progress)
-    if run.state != "done" or run.report is None:
-        raise CliError(f"job {job_id} ended {run.state}" + (f": {run.error}" if run.error
-                                                            else ""), 1)
-    return run.report, run.session_id
 
 
 def _print_report(report) -> None:

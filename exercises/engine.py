@@ -123,6 +123,7 @@ class StretchTracker:
         self._current: RepRecord | None = None
         self._hold: HoldTimer | None = None
         self._below_since: float | None = None
+        self._over_since: float | None = None
         self._last_t: float | None = None
         self._last_v: float | None = None
         self._unassessable_since: float | None = None
@@ -361,6 +362,7 @@ class StretchTracker:
         self.phase = Phase.MOVING
         self._band_since = None
         self._below_since = None
+        self._over_since = None
         self._start.reset()
         events.append("rep_started")
 
@@ -371,7 +373,13 @@ class StretchTracker:
         if not math.isfinite(rep.peak) or v > self._sign * rep.peak:
             rep.peak = self._sign * v  # measure units (relative to the baseline if any)
         rep.range_fraction = max(rep.range_fraction, lv.fraction(v))
-        rep.overshoot |= v > lv.hi + lv.hyst
+        # beyond the band for fault_min_s, not for one jittery frame, is too far
+        if v > lv.hi + lv.hyst:
+            if self._over_since is None:
+                self._over_since = t
+            rep.overshoot |= t - self._over_since >= self.tuning.fault_min_s - 1e-9
+        else:
+            self._over_since = None
         rep.reached_target |= v >= lv.lo
         widen = lv.hyst if hold.in_band else 0.0
         in_band = lv.lo - widen <= v <= lv.hi + widen

@@ -9,7 +9,7 @@ from exercises.definition import load_library
 
 
 @pytest.mark.parametrize(("stretch", "band", "text"), [
-    ("neck_side_tilt", None, "20 to 45°"),
+    ("neck_side_tilt", None, "20 to 50°"),
     ("neck_side_tilt", (25.0, 40.0), "25 to 40°"),
     ("chin_tuck", None, "6 to 30° from your resting position"),
     ("cross_body_shoulder", None, "0.15 to 1.5 shoulder widths"),
@@ -18,7 +18,7 @@ from exercises.definition import load_library
 def test_targets_are_said_in_words(stretch: str, band: tuple | None, text: str) -> None:
     d = load_library()[stretch]
     assert tuple(d.primary.target) == {
-        "neck_side_tilt": (20, 45), "chin_tuck": (-30, -6), "cross_body_shoulder": (0.15, 1.5),
+        "neck_side_tilt": (20, 50), "chin_tuck": (-30, -6), "cross_body_shoulder": (0.15, 1.5),
         "shoulder_shrug": (-0.6, -0.1)}[stretch]
     assert target_text(d, *(band or (None, None))) == text
 
