@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -251,3 +252,17 @@ def _letterbox(img: Any, width: int, height: int, np: Any) -> Any:
     y0, x0 = (height - nh) // 2, (width - nw) // 2
     canvas[y0:y0 + nh, x0:x0 + nw] = small
     return canvas
+
+
+_REPS_SHOWN = re.compile(r"Reps(?: \((left|right|both)\))?: (\d+) of (\d+)")
+
+
+def reps_shown(text: str) -> int:
+    """Reps the live panel shows, summed over sides. Per side the largest count is taken
+    once: during a rerun Streamlit can keep the previous copy of an element on screen
+    beside the new one, and adding both would double-count."""
+    per_side: dict[str, int] = {}
+    for m in _REPS_SHOWN.finditer(text):
+        side = m.group(1) or "all"
+        per_side[side] = max(per_side.get(side, 0), int(m.group(2)))
+    return sum(per_side.values())

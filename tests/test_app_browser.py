@@ -30,6 +30,7 @@ from tests.browser_utils import (
     fake_camera_file,
     launch,
     open_app,
+    reps_shown,
     run_app,
     screenshot,
     wait_app_idle,
@@ -267,7 +268,7 @@ def test_live_coach_counts_reps_from_fake_camera(app: AppServer, playwright: Any
         # stream until the clip's reps are counted, or one clip length (+ slack) has passed
         while time.monotonic() - started < duration + 8:
             text = panel.inner_text()
-            max_reps = max(max_reps, sum(int(m.group(2)) for m in REPS_RE.finditer(text)))
+            max_reps = max(max_reps, reps_shown(text))
             hold = HOLD_RE.search(text)
             max_hold = max(max_hold, float(hold.group(1)) if hold else 0.0)
             cues_seen |= panel.locator('[data-testid="stAlertContentInfo"]').count() > 0

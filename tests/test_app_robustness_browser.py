@@ -35,6 +35,7 @@ from tests.browser_utils import (
     fake_camera_file,
     launch,
     open_app,
+    reps_shown,
     run_app,
     screenshot,
     wait_app_idle,
@@ -105,7 +106,7 @@ def _chip_error(page: Any, message: re.Pattern[str]) -> str:
 
 
 def _reps(text: str) -> int:
-    return sum(int(m.group(2)) for m in REPS_RE.finditer(text))
+    return reps_shown(text)
 
 
 def _new_context(b: Any) -> Any:

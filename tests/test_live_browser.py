@@ -36,6 +36,7 @@ from tests.browser_utils import (
     fake_camera_file,
     launch,
     open_app,
+    reps_shown,
     run_app,
     screenshot,
     wait_app_idle,
@@ -201,10 +202,10 @@ def test_live_coach_on_a_loaded_computer(app: AppServer, playwright: Any,
     everything = "\n".join([*texts, main])
     for words in BLAME:
         assert words not in everything, words
-    max_reps = max((sum(int(m.group(2)) for m in REPS_RE.finditer(t)) for t in texts),
+    max_reps = max((reps_shown(t) for t in texts),
                    default=0)
     busy_said = "too busy" in everything or "Your computer is busy" in everything
-    reps_seen = [sum(int(m.group(2)) for m in REPS_RE.finditer(t)) for t in texts]
+    reps_seen = [reps_shown(t) for t in texts]
     assert reps_seen == sorted(reps_seen), reps_seen  # nothing counted is ever lost
     complete = any("Set complete" in t for t in texts)
     # counted correctly, or said plainly that the computer is too busy
