@@ -445,9 +445,10 @@ class StretchTracker:
         if self._current is None:
             self._faults.close_all(t, None, self.reps)
             return
-        v = self._last_v
-        returning = v is not None and v < self._levels.start and self._sign * v < self._sign * (
-            self._current.peak if math.isfinite(self._current.peak) else v)
+        v = self._last_v  # in the tracker's signed units, like the levels
+        peak = self._current.peak  # in the measure's own units
+        returning = v is not None and v < self._levels.start and v < (
+            self._sign * peak if math.isfinite(peak) else v)
         self._end_rep(t, [], complete=returning)
 
     # ------------------------------------------------------------ frame skipping

@@ -860,6 +860,25 @@ def test_a_rep_returning_as_the_video_ends_is_closed() -> None:
     assert tracker.counted_reps == 0 and not tracker.reps[0].complete
 
 
+def test_a_decreasing_rep_returning_as_the_video_ends_is_closed() -> None:
+    # a push-up read as the elbow angle (direction "decrease"): straight, bent to 80,
+    # and on its way back (past start, short of the return level) on the last frame
+    d = definition(checks=[], measure="elbow_extension", direction="decrease", rest=150,
+                   start=135, target=[30, 100], cue_more="Lower", hold_s=0.0)
+    keys = [(0.0, {"elbow": (175.0, 175.0)}), (1.0, {"elbow": (175.0, 175.0)}),
+            (2.0, {"elbow": (80.0, 80.0)}), (2.6, {"elbow": (140.0, 140.0)})]
+    tracker = StretchTracker(d, "left")
+    fbs = run(tracker, timeline(keys))
+    assert fbs[-1].reps == 0
+    tracker.finish()
+    assert tracker.counted_reps == 1 and tracker.reps[0].complete
+    # still at the bottom when the video ends: not a finished rep
+    tracker = StretchTracker(d, "left")
+    run(tracker, timeline(keys[:-1]))
+    tracker.finish()
+    assert tracker.counted_reps == 0 and not tracker.reps[0].complete
+
+
 def test_both_sides_seeing_one_movement_count_it_once() -> None:
     from exercises.engine import dedupe_sides
 
