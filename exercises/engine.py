@@ -229,19 +229,26 @@ class StretchTracker:
 
     def _visibility_message(self, frame: PoseFrame, missing: list[Landmark]) -> str:
         w, h = frame.image_size
-        names = sorted({m.pretty.replace("left ", "").replace("right ", "") for m in missing})
+        sides: dict[str, int] = {}
+        for m in missing:
+            name = m.pretty.replace("left ", "").replace("right ", "")
+            sides[name] = sides.get(name, 0) + 1
+        # "wrist" for one, "wrists" for both sides' (a plural of a plural stays as it is)
+        names = sorted(n + "s" if k > 1 and not n.endswith("s") else n for n, k in sides.items())
         part = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        are = "is" if len(missing) == 1 else "are"
         pts = [frame.point(m) for m in missing if all(math.isfinite(v) for v in frame.point(m))]
         if pts:
             xs = [p[0] for p in pts]
             ys = [p[1] for p in pts]
             if max(ys) > h * 0.98:
-                return f"Step back a little so your {part} are in view"
+                return f"Step back a little so your {part} {are} in view"
             if min(ys) < h * 0.02:
-                return f"Tilt the camera up or step back so your {part} are in view"
+                return f"Tilt the camera up or step back so your {part} {are} in view"
             if min(xs) < w * 0.02 or max(xs) > w * 0.98:
-                return f"Move toward the middle of the picture so your {part} are in view"
-        return f"I can't see your {part} clearly. Check the lighting and that nothing blocks them"
+                return f"Move toward the middle of the picture so your {part} {are} in view"
+        them = "it" if len(missing) == 1 else "them"
+        return f"I can't see your {part} clearly. Check the lighting and that nothing blocks {them}"
 
     def _view_problem(self, frame: PoseFrame) -> tuple[str, str] | None:
         """Wrong camera view: facing away, or turned further than the definition allows."""

@@ -599,9 +599,9 @@ def _dim(f: PoseFrame) -> PoseFrame:
     ("two people, nobody usable", lambda t: PoseFrame.empty(t, IMAGE, num_people=2),
      "several_people", "more than one person"),
     ("side-on", lambda t: _squeezed(front_pose(t=t)), "wrong_view", "Turn to face the camera"),
-    ("head above the picture", lambda t: _shifted(front_pose(t=t), -210), "not_visible",
+    ("head above the picture", lambda t: _shifted(front_pose(t=t), -260), "not_visible",
      "Tilt the camera up"),
-    ("shoulders below the picture", lambda t: _shifted(front_pose(t=t), 260), "not_visible",
+    ("shoulders below the picture", lambda t: _shifted(front_pose(t=t), 300), "not_visible",
      "Step back"),
     ("face in the dark", lambda t: _dim(front_pose(t=t)), "not_visible", "lighting"),
 ])
@@ -951,6 +951,31 @@ def test_a_frame_lost_at_the_top_does_not_lose_the_rep_end() -> None:
     run(tracker, frames)
     tracker.finish()
     assert tracker.counted_reps < 3
+
+
+@pytest.mark.parametrize(("hidden", "where", "message"), [
+    (["LEFT_WRIST"], "below", "Step back a little so your wrist is in view"),
+    (["LEFT_WRIST", "RIGHT_WRIST"], "below", "Step back a little so your wrists are in view"),
+    (["LEFT_WRIST", "LEFT_ELBOW"], "hidden",
+     "I can't see your elbow and wrist clearly. Check the lighting and that nothing blocks them"),
+    (["LEFT_WRIST"], "hidden",
+     "I can't see your wrist clearly. Check the lighting and that nothing blocks it"),
+])
+def test_visibility_messages_name_the_parts_in_plain_grammar(hidden: list[str], where: str,
+                                                             message: str) -> None:
+    d = definition(checks=[], measure="shoulder_abduction", rest=30, start=50,
+                   target=[80, 120], cue_more="Higher")
+    d = d.model_copy(update={"required": ["shoulders", "arms"]})
+    frame = front_pose()
+    xy, vis = frame.xy.copy(), frame.visibility.copy()
+    for name in hidden:
+        if where == "below":
+            xy[int(Landmark[name])] = (xy[int(Landmark[name])][0], frame.image_size[1] * 1.3)
+        else:
+            vis[int(Landmark[name])] = 0.1
+    fb = StretchTracker(d, "left").update(dataclasses.replace(frame, xy=xy, visibility=vis))
+    assert not fb.assessable
+    assert fb.setup_message == message
 
 
 def test_both_sides_seeing_one_movement_count_it_once() -> None:
