@@ -20,6 +20,7 @@ import pytest
 
 from exercises.definition import DEFAULT_TUNING, LIBRARY_DIR, StretchDefinition, load_library
 from exercises.engine import (
+    _HOME_DWELL_S,  # the short dwell back at rest
     HOLD_TOO_SHORT,
     NOT_FAR_ENOUGH,
     PARTIAL_REP,
@@ -28,7 +29,6 @@ from exercises.engine import (
     RepRecord,
     StretchTracker,
 )
-from exercises.engine import _HOME_DWELL_S  # the short dwell back at rest
 from exercises.scoring import score_rep, score_session
 from pose.frame import PoseFrame
 from pose.landmarks import NUM_LANDMARKS, Landmark
