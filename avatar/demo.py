@@ -72,12 +72,15 @@ class Driver:
             range (both signs may be allowed; the solver takes the smaller movement).
         region: what the camera must show: "head" (head and shoulders), "arms" (upper
             body with the hands), "trunk" (down to the hips).
+        setup: controls held throughout, resting pose included (e.g. arms crossed over
+            the chest for a trunk rotation).
     """
 
     pose: Callable[[float, str], dict[str, float]]
     low: float
     high: float
     region: str
+    setup: dict[str, float] = field(default_factory=dict)
 
 
 def _sgn(side: str) -> float:
@@ -111,7 +114,10 @@ DRIVERS: dict[str, Driver] = {
     "head_forward_angle": Driver(lambda a, s: {"head_protraction": a}, -40, 20, "head"),
     "shoulder_elevation": Driver(lambda a, s: _both(shoulder_elevation=a), 0, 45, "head"),
     "trunk_lateral_flexion": Driver(_side_bend, 0, 45, "trunk"),
-    "trunk_rotation": Driver(lambda a, s: {"trunk_rotation": _sgn(s) * a}, 0, 45, "trunk"),
+    "trunk_rotation": Driver(lambda a, s: {"trunk_rotation": _sgn(s) * a}, 0, 45, "trunk",
+                             setup={**_both(shoulder_flexion=35.0, shoulder_abduction=10.0,
+                                            shoulder_external_rotation=-70.0),
+                                    "left_elbow_flexion": 120.0, "right_elbow_flexion": 115.0}),
     "wrist_cross_midline": Driver(_cross, 0, 120, "arms"),
     "arms_elevation": Driver(
         lambda a, s: _both(shoulder_abduction=a, shoulder_external_rotation=90.0 * min(a, 90) / 90),
@@ -398,11 +404,11 @@ def _solve(definition, drv: Driver, geo: _Geometry, cam: Camera, fraction: float
     for run in definition.run_sides:
         mside = _measure_side(definition, run, p.side)
         posture = _check_posture(definition, run)
-        base_raw = val({}, mside)
+        base_raw = val(dict(drv.setup), mside)
         base = base_raw if p.baseline == "rest" else 0.0
 
         def u(a: float, mside=mside, posture=posture, base=base) -> float:
-            return sign * (val({**drv.pose(a, mside), **posture}, mside) - base)
+            return sign * (val({**drv.setup, **drv.pose(a, mside), **posture}, mside) - base)
 
         if drv.low > 0:  # the range starts above zero (an arm hanging at 9 degrees)
             grids = [np.arange(drv.low, drv.high + 1e-9, 1.0)]
@@ -434,7 +440,7 @@ def _solve(definition, drv: Driver, geo: _Geometry, cam: Camera, fraction: float
                 best = (abs(a), a)
         assert best is not None
         amounts[run] = best[1]
-        peaks[run] = {**drv.pose(best[1], mside), **posture}
+        peaks[run] = {**drv.setup, **drv.pose(best[1], mside), **posture}
         aims.append(sign * aim)
         reaches.append(sign * reach)
         # Start from the relaxed standing pose, unless the definition's rest is farther
@@ -445,8 +451,9 @@ def _solve(definition, drv: Driver, geo: _Geometry, cam: Camera, fraction: float
                 goal = r - 0.15 * (aim - r)
                 g, vals = branches[0]
                 k = int(np.flatnonzero(vals >= goal)[0])
-                rest_pose = {**drv.pose(float(g[k]), mside), **posture}
+                rest_pose = {**drv.setup, **drv.pose(float(g[k]), mside), **posture}
                 notes.append(f"starts from the definition's resting position ({p.rest:g})")
+    rest_pose = rest_pose or dict(drv.setup)
     return peaks, amounts, float(np.mean(aims)), float(np.mean(reaches)), rest_pose, notes
 
 
