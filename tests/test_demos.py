@@ -154,3 +154,21 @@ def test_cli_renders_a_definition_file_and_reports_the_one_it_cannot(
     assert n == doc["n_frames"] == math.floor(doc["seconds"] * 10 + 0.5)
     assert avatar_main(["demo", str(own), "--out", str(out), "--check"]) == 0
     assert avatar_main(["demo", "no_such_stretch", "--out", str(out)]) == 2
+
+
+def test_the_app_shows_the_demo_else_a_good_sample_never_a_faulty_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app import ui
+
+    assert ui.demo_clip("chin_tuck") == DEFAULT_DEMOS_DIR / "chin_tuck.mp4"
+    assert "hold yours for 8 s" in (ui.demo_caption("cross_body_shoulder") or "")
+    assert "do it seated" in (ui.demo_caption("seated_thoracic_rotation") or "")
+    assert ui.demo_clip("cat_cow") is None  # no demo, no sample
+    monkeypatch.setenv("STRETCH_COACH_DEMOS", str(tmp_path))  # no demos at all
+    assert ui.demo_clip("neck_side_tilt").name == "neck_side_tilt_left_good.mp4"
+    # overhead_side_bend_left_bent_elbow sorts first but acts a fault
+    assert ui.demo_clip("overhead_side_bend").name == "overhead_side_bend_right_good.mp4"
+    # the only cross-body sample acts a short hold: better nothing than a wrong example
+    assert ui.demo_clip("cross_body_shoulder") is None
+    assert ui.demo_clip("overhead_reach") is None  # its sample has a partial rep
+    assert ui.demo_caption("neck_side_tilt") is None
