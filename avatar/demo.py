@@ -106,12 +106,12 @@ def _side_bend(a: float, side: str) -> dict[str, float]:
 #: Measure name -> how the avatar moves it. Ranges are the joints' normal ranges
 #: (AAOS): neck lateral flexion 45, rotation 80, trunk lateral flexion 45 (the rig
 #: spreads it over the spine), thoracolumbar rotation 45, shrug (clavicle elevation)
-#: 45, chin tuck: the rig's head glide back by up to ~3.5 cm (40 degrees of the lower
-#: neck's rotation), horizontal adduction 120, abduction 170.
+#: 45, chin tuck: the head glides back by up to 4 cm (32 degrees of the rig's lower-neck
+#: rotation; norm 2-3 cm, Ordway et al. 1999), horizontal adduction 120, abduction 170.
 DRIVERS: dict[str, Driver] = {
     "neck_lateral_tilt": Driver(lambda a, s: {"neck_lateral_tilt": _sgn(s) * a}, 0, 45, "head"),
     "neck_rotation": Driver(lambda a, s: {"neck_rotation": _sgn(s) * a}, 0, 80, "head"),
-    "head_forward_angle": Driver(lambda a, s: {"head_protraction": a}, -40, 20, "head"),
+    "head_forward_angle": Driver(lambda a, s: {"head_protraction": a}, -32, 20, "head"),
     "shoulder_elevation": Driver(lambda a, s: _both(shoulder_elevation=a), 0, 45, "head"),
     "trunk_lateral_flexion": Driver(_side_bend, 0, 45, "trunk"),
     "trunk_rotation": Driver(lambda a, s: {"trunk_rotation": _sgn(s) * a}, 0, 45, "trunk",
