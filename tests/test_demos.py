@@ -166,6 +166,7 @@ def test_the_app_shows_the_demo_else_a_good_sample_never_a_faulty_one(
     assert ui.demo_clip("cat_cow") is None  # no demo, no sample
     monkeypatch.setenv("STRETCH_COACH_DEMOS", str(tmp_path))  # no demos at all
     assert ui.demo_clip("neck_side_tilt").name == "neck_side_tilt_left_good.mp4"
+    assert ui.demo_clip("chin_tuck").name == "chin_tuck_good.mp4"
     # overhead_side_bend_left_bent_elbow sorts first but acts a fault
     assert ui.demo_clip("overhead_side_bend").name == "overhead_side_bend_right_good.mp4"
     # the only cross-body sample acts a short hold: better nothing than a wrong example
