@@ -130,7 +130,7 @@ def _demo_definitions(items: list[str]) -> tuple[list, list[str]]:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .body import BodyDataError, load_body
-    from .demo import DemoUnavailableError, _Geometry, build_demo
+    from .demo import DemoUnavailableError, RigGeometry, build_demo
 
     definitions, errors = _demo_definitions(args.ids)
     for e in errors:
@@ -143,7 +143,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     width, height = args.size
-    geo = _Geometry(body)
+    geo = RigGeometry(body)
     renderer = None
     if not args.check:
         from .render import Renderer

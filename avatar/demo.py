@@ -32,6 +32,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,8 +42,23 @@ from .choreo import Rep, Sway, Timeline, rep_timeline
 from .rig import Rig
 from .truth import TruthModel
 
-__all__ = ["DEFAULT_DEMOS_DIR", "DRIVERS", "DemoPlan", "DemoResult", "DemoUnavailableError",
-           "Driver", "build_demo", "plan_demo", "verify_demo"]
+if TYPE_CHECKING:
+    from exercises.definition import StretchDefinition
+
+    from .render import Renderer
+
+__all__ = [
+    "DEFAULT_DEMOS_DIR",
+    "DRIVERS",
+    "DemoPlan",
+    "DemoResult",
+    "DemoUnavailableError",
+    "Driver",
+    "RigGeometry",
+    "build_demo",
+    "plan_demo",
+    "verify_demo",
+]
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +161,7 @@ _REGION_LANDMARKS = {
 class DemoPlan:
     """Everything needed to perform (and check) one demo."""
 
-    definition: object  # exercises.definition.StretchDefinition
+    definition: StretchDefinition
     sides: tuple[str, ...]  # run sides: ("left", "right") or ("both",)
     rest: dict[str, float]
     peaks: dict[str, dict[str, float]]  # run side -> controls at the hold
@@ -173,14 +189,14 @@ class DemoResult:
     series: list[float | None]  # primary value per frame (relative to rest if baseline)
     rest_value: float  # raw primary value in the resting pose
     at_hold: dict[str, dict[str, float]]  # run side -> min/max/mean over the hold
-    checks: dict[str, dict]  # check id -> side, min/max at hold, ok
+    checks: dict[str, dict[str, Any]]  # check id -> measure, per side min/max at hold, ok
     problems: list[str]
     n_frames: int
     mp4: Path | None = None
     sidecar: Path | None = None
 
 
-class _Geometry:
+class RigGeometry:
     """Truth values of measures for posed rigs (projected joints, plus camera-frame 3D)."""
 
     def __init__(self, body: Body) -> None:
@@ -223,7 +239,7 @@ class _Geometry:
         return compute(formula, frame, side)
 
 
-def _measure_side(definition, run_side: str, which: str) -> str:
+def _measure_side(definition: StretchDefinition, run_side: str, which: str) -> str:
     """The side a measure is evaluated for, as the engine resolves it."""
     if run_side not in ("left", "right"):
         return "left"
@@ -232,7 +248,7 @@ def _measure_side(definition, run_side: str, which: str) -> str:
     return "right" if run_side == "left" else "left"
 
 
-def _check_posture(definition, run_side: str) -> dict[str, float]:
+def _check_posture(definition: StretchDefinition, run_side: str) -> dict[str, float]:
     """Controls that put the body in the posture the form checks ask for."""
     pose: dict[str, float] = {}
     for c in definition.checks:
@@ -273,7 +289,7 @@ def _camera(view: str, box_min: np.ndarray, box_max: np.ndarray, width: int,
     return Camera(eye=eye, target=tuple(centre), focal=focal, width=width, height=height)
 
 
-def _frame_box(geo: _Geometry, poses: list[dict[str, float]], region: str) -> tuple[
+def _frame_box(geo: RigGeometry, poses: list[dict[str, float]], region: str) -> tuple[
         np.ndarray, np.ndarray]:
     """World bounding box (metres) of the region's landmarks over the poses, padded for the
     top of the head and the fingers."""
@@ -298,7 +314,7 @@ def _frame_box(geo: _Geometry, poses: list[dict[str, float]], region: str) -> tu
     return lo, hi
 
 
-def _region(definition) -> str:
+def _region(definition: StretchDefinition) -> str:
     """What the camera must show, from the measures and the required landmarks."""
     order = ("head", "arms", "trunk")
     regions = {DRIVERS[definition.primary.measure].region}
@@ -319,8 +335,8 @@ def _region(definition) -> str:
     return max(regions, key=order.index)
 
 
-def plan_demo(definition, body: Body | None = None, *, max_s: float = MAX_S,
-              width: int = WIDTH, height: int = HEIGHT, geometry: _Geometry | None = None,
+def plan_demo(definition: StretchDefinition, body: Body | None = None, *, max_s: float = MAX_S,
+              width: int = WIDTH, height: int = HEIGHT, geometry: RigGeometry | None = None,
               fraction: float = 0.5) -> DemoPlan:
     """Plan the avatar's performance of ``definition``.
 
@@ -329,7 +345,7 @@ def plan_demo(definition, body: Body | None = None, *, max_s: float = MAX_S,
         body: the body (loaded if not given).
         max_s: longest clip, seconds (the hold is shortened to fit, never below 0.5 s).
         width, height: frame size, pixels.
-        geometry: a reusable :class:`_Geometry`.
+        geometry: a reusable :class:`RigGeometry`.
         fraction: where in the (reachable) target band to aim, 0 = near edge, 1 = far.
 
     Raises:
@@ -346,7 +362,7 @@ def plan_demo(definition, body: Body | None = None, *, max_s: float = MAX_S,
         raise DemoUnavailableError(
             f"{definition.id}: no demo: the primary measure {p.measure!r} has no avatar control "
             f"mapping (avatar.demo.DRIVERS knows {', '.join(sorted(DRIVERS))})")
-    geo = geometry or _Geometry(body or load_body())
+    geo = geometry or RigGeometry(body or load_body())
     drv = DRIVERS[p.measure]
     view = "side" if definition.view == "side" else "front"
     region = _region(definition)
@@ -387,7 +403,9 @@ def plan_demo(definition, body: Body | None = None, *, max_s: float = MAX_S,
     return plan
 
 
-def _solve(definition, drv: Driver, geo: _Geometry, cam: Camera, fraction: float):
+def _solve(definition: StretchDefinition, drv: Driver, geo: RigGeometry, cam: Camera,
+           fraction: float) -> tuple[dict[str, dict[str, float]], dict[str, float], float, float,
+                                     dict[str, float], list[str]]:
     """Control amounts per run side that put the primary measure at the aim."""
     p = definition.primary
     sign = 1.0 if p.direction == "increase" else -1.0
@@ -490,7 +508,7 @@ def _frame_poses(plan: DemoPlan, fps: int) -> tuple[list[dict[str, float]], list
     return [sway(tl.at(i / fps), i / fps) for i in range(n)], reps
 
 
-def verify_demo(plan: DemoPlan, geometry: _Geometry | None = None, fps: int = FPS,
+def verify_demo(plan: DemoPlan, geometry: RigGeometry | None = None, fps: int = FPS,
                 poses: list[dict[str, float]] | None = None) -> DemoResult:
     """The primary measure and the form checks on the rig's truth, frame by frame.
 
@@ -500,7 +518,7 @@ def verify_demo(plan: DemoPlan, geometry: _Geometry | None = None, fps: int = FP
     """
     d = plan.definition
     p = d.primary
-    geo = geometry or _Geometry(load_body())
+    geo = geometry or RigGeometry(load_body())
     frames, reps = _frame_poses(plan, fps)
     if poses is not None:
         frames = poses
@@ -552,8 +570,9 @@ def verify_demo(plan: DemoPlan, geometry: _Geometry | None = None, fps: int = FP
     return DemoResult(not problems, series, rest_value, at_hold, checks, problems, len(frames))
 
 
-def build_demo(definition, out_dir: Path, *, body: Body | None = None, renderer=None,
-               geometry: _Geometry | None = None, width: int = WIDTH, height: int = HEIGHT,
+def build_demo(definition: StretchDefinition, out_dir: Path, *, body: Body | None = None,
+               renderer: Renderer | None = None,
+               geometry: RigGeometry | None = None, width: int = WIDTH, height: int = HEIGHT,
                fps: int = FPS, max_s: float = MAX_S, video: bool = True,
                progress: Callable[[int, int], None] | None = None) -> DemoResult:
     """Plan, verify and render one demo to ``out_dir/<id>.mp4`` + ``<id>.demo.json``.
@@ -567,7 +586,7 @@ def build_demo(definition, out_dir: Path, *, body: Body | None = None, renderer=
     from .render import Appearance, Renderer, base_colours, shade, vertex_normals
     from .video import Mp4Writer
 
-    geo = geometry or _Geometry(body or load_body())
+    geo = geometry or RigGeometry(body or load_body())
     plan = plan_demo(definition, geo.body, max_s=max_s, width=width, height=height,
                      geometry=geo)
     frames, reps = _frame_poses(plan, fps)

@@ -23,7 +23,7 @@ from avatar.cli import main as avatar_main
 from avatar.demo import (
     DEFAULT_DEMOS_DIR,
     DemoUnavailableError,
-    _Geometry,
+    RigGeometry,
     plan_demo,
     verify_demo,
 )
@@ -37,11 +37,11 @@ MAX_BYTES = 300_000
 
 
 @pytest.fixture(scope="module")
-def geo() -> _Geometry:
-    return _Geometry(load_body())
+def geo() -> RigGeometry:
+    return RigGeometry(load_body())
 
 
-def test_every_library_stretch_has_a_demo_or_a_reason(geo: _Geometry) -> None:
+def test_every_library_stretch_has_a_demo_or_a_reason(geo: RigGeometry) -> None:
     for sid, d in sorted(LIBRARY.items()):
         if sid in NO_DEMO:
             with pytest.raises(DemoUnavailableError, match=NO_DEMO[sid]):
@@ -53,7 +53,7 @@ def test_every_library_stretch_has_a_demo_or_a_reason(geo: _Geometry) -> None:
 
 
 @pytest.mark.parametrize("path", SIDECARS, ids=lambda p: p.name.split(".")[0])
-def test_committed_demo_reaches_the_target_band(path: Path, geo: _Geometry) -> None:
+def test_committed_demo_reaches_the_target_band(path: Path, geo: RigGeometry) -> None:
     doc = json.loads(path.read_text())
     d = LIBRARY[doc["exercise"]]
     p = d.primary
@@ -103,7 +103,7 @@ def test_committed_demo_is_a_small_looping_browser_clip(path: Path) -> None:
     assert np.abs(frames[0] - middle).mean() > 1.0
 
 
-def test_verification_fails_a_demo_short_of_the_band(geo: _Geometry) -> None:
+def test_verification_fails_a_demo_short_of_the_band(geo: RigGeometry) -> None:
     d = LIBRARY["neck_side_tilt"]
     plan = plan_demo(d, geometry=geo)
     assert verify_demo(plan, geo, fps=10).ok
@@ -113,7 +113,7 @@ def test_verification_fails_a_demo_short_of_the_band(geo: _Geometry) -> None:
     assert any("not inside the target band" in m for m in result.problems)
 
 
-def test_verification_fails_a_demo_breaking_a_form_check(geo: _Geometry) -> None:
+def test_verification_fails_a_demo_breaking_a_form_check(geo: RigGeometry) -> None:
     d = LIBRARY["overhead_side_bend"]
     plan = plan_demo(d, geometry=geo)
     for side, pose in plan.peaks.items():
