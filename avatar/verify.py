@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["KEY_LANDMARKS", "TARGETS", "format_table", "hold_and_peak_errors", "load_truth",
-           "run_product", "target_for", "truth_array", "verify_clip"]
+           "run_product", "target_for", "true_hold_times", "truth_array", "verify_clip"]
 
 #: Landmarks whose offsets are reported (face, shoulders, arms, hips).
 KEY_LANDMARKS = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24)
@@ -110,6 +110,55 @@ def run_product(mp4: Path, doc: dict) -> tuple[object, np.ndarray]:
     finally:
         rec.close()
     return report, np.array(rec.xy)
+
+
+def true_hold_times(doc: dict, definition: object, side: str | None = None) -> list[float]:
+    """Each acted rep's hold as the rig really did it: seconds its true primary measure
+    (the sidecar's geometric ``truth_measures``) spent inside the definition's target
+    band during the rep, with the engine's own hold rules (``HoldTimer``: a break of
+    ``max_break_s`` ends the hold) and no hysteresis. What a perfect pose reading would
+    report; the acted plateau (in position to hold end) misses the time in the band on
+    the way in and out.
+
+    Args:
+        doc: the clip's sidecar.
+        definition: the ``StretchDefinition`` the clip is judged with.
+        side: the working side judged (default: the sidecar's side, or the
+            definition's first for a two-sided clip).
+
+    Returns:
+        One value per ``doc["reps"]`` entry (seconds); nan where the sidecar has no
+        truth series for the primary measure.
+    """
+    from exercises.tracker_parts import HoldTimer
+
+    p = definition.primary  # type: ignore[attr-defined]
+    if not definition.is_sided:  # type: ignore[attr-defined]
+        msr_side = "left"
+    else:
+        s = side or (doc.get("side") if doc.get("side") in ("left", "right")
+                     else definition.sides[0])  # type: ignore[attr-defined]
+        msr_side = s if p.side == "same" else ("right" if s == "left" else "left")
+    given = (doc.get("truth_measures") or {}).get(f"{p.measure}@{msr_side}")
+    reps = doc.get("reps", [])
+    if given is None:
+        return [float("nan")] * len(reps)
+    v = _series(given)
+    fps = float(doc["fps"])
+    if p.baseline == "rest" and reps:
+        lead = v[: max(1, round(reps[0]["start_s"] * fps))]
+        v = v - (float(np.nanmedian(lead)) if np.isfinite(lead).any() else 0.0)
+    lo, hi = sorted(p.target)
+    tuning = definition.tuning  # type: ignore[attr-defined]
+    out = []
+    for r in reps:
+        timer = HoldTimer(float("inf"), tuning.max_break_s)
+        a, b = round(r["start_s"] * fps), min(v.size, round(r["end_s"] * fps) + 1)
+        for i in range(a, b):
+            timer.update(bool(np.isfinite(v[i]) and lo <= v[i] <= hi), i / fps, 1.0 / fps,
+                         blocked=False)
+        out.append(round(timer.held_s, 3))
+    return out
 
 
 def hold_and_peak_errors(got: np.ndarray, truth: np.ndarray, reps: list[dict], fps: float,

@@ -365,7 +365,7 @@ def run_case(case: Case, library: dict[str, StretchDefinition], cache: Path | No
                                    "reached_target", "hold_s")} for r in report.reps]
     if case.plain is not None:
         res.plain_count = plain_counter(frames, *case.plain)
-    _compare_holds(res, report)
+    _compare_holds(res, report, definition)
     _compare_faults(res, report)
     _compare_series(res, report, definition)
     for r in report.reps:
@@ -374,15 +374,28 @@ def run_case(case: Case, library: dict[str, StretchDefinition], cache: Path | No
     return res
 
 
-def _compare_holds(res: Result, report: Any) -> None:
-    reps = [r for r in report.reps if r["counted"]]
+def _compare_holds(res: Result, report: Any, definition: StretchDefinition) -> None:
+    """Each truth hold against the counted rep it belongs to. For rendered clips the truth
+    is geometric: the time the rig's true primary measure spent in the target band
+    (``avatar.verify.true_hold_times``), not the acted plateau."""
+    geometric: list[float] = []
+    if res.case.truth_path is not None:
+        from avatar.verify import true_hold_times
+
+        doc = json.loads(Path(res.case.truth_path).read_text())
+        geometric = true_hold_times(doc, definition, res.case.truth_side)
     for h in res.case.holds:
         truth = h.get("hold_s", h["end_s"] - h["start_s"])
-        if "rep" in h and h["rep"] <= len(reps):
-            match = reps[h["rep"] - 1]
-        else:
-            mid = (h["start_s"] + h["end_s"]) / 2
-            match = next((r for r in report.reps if r["start_s"] <= mid <= r["end_s"]), None)
+        k = h.get("rep", 0) - 1
+        if 0 <= k < len(geometric) and math.isfinite(geometric[k]):
+            truth = geometric[k]
+        # the reported rep (counted or not) whose span holds the middle of the acted hold
+        mid = (h["start_s"] + h["end_s"]) / 2
+        match = next((r for r in report.reps
+                      if r["start_s"] <= mid <= (r["end_s"] if r["end_s"] is not None
+                                                 else math.inf)), None)
+        if match is None and truth == 0.0:
+            continue  # never in the band, and nothing reported: nothing to time
         if match is None:
             res.holds_missed += 1
             res.hold_errors.append(truth)

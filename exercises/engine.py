@@ -6,10 +6,16 @@
   big enough in the picture, the right camera view) and otherwise returns a
   "can't assess" feedback with a setup message, never a wrong correction;
 * starts counting as soon as the person is at rest in the start posture
-  (``settle_s``, short: real people start their first rep without pausing);
+  (``settle_s``, short: real people start their first rep without pausing). "At
+  rest" is the same zone that ends a rep (at or below the return level): a model
+  that reads a straight elbow as 145 degrees must not keep counting from starting;
 * uses two thresholds (``start`` to begin a rep, a return level between
   ``rest`` and ``start`` to end it) plus a minimum dwell, so jitter never
-  double-counts and reps that do not come all the way back still count;
+  double-counts and reps that do not come all the way back still count; a value
+  back at ``rest`` itself ends the rep after a shorter dwell (fast continuous
+  reps spend a fraction of a second at the top);
+* rides out short gaps (a frame or two where the body could not be assessed)
+  without restarting its dwell timers;
 * counts a rep only when it reached ``full_rep_fraction`` of the way from rest
   to the target band (a partial rep is recorded, not counted);
 * times holds from frame timestamps (live streams drop frames), only while the
@@ -22,9 +28,10 @@
 
 The phases and their transitions (all in ``StretchTracker._advance``)::
 
-    SETUP --at rest for settle_s--> REST --past start for min_dwell_s--> MOVING
+    SETUP --below the return level for settle_s--> REST --past start for min_dwell_s--> MOVING
     MOVING <--in band / out of band--> POSITION --hold done or broken--> RETURNING
-    MOVING | POSITION | RETURNING --back below the return level for min_dwell_s--> REST
+    MOVING | POSITION | RETURNING --below the return level for min_dwell_s,
+                                    or at rest for _HOME_DWELL_S--> REST
     any --body not assessable--> CANT_ASSESS (reported per frame; the phase is kept)
 
 Pure Python + numpy: no OpenCV, MediaPipe or Streamlit here.
@@ -70,6 +77,13 @@ _MIN_BODY_PX = 24.0
 _MIN_IMAGE_PX = 120
 #: A wrong view must last this long before it stops the judging (no flapping).
 _VIEW_DWELL_S = 0.5
+#: Back at the rest level itself (not only past the return level), a rep ends after this
+#: long (capped by ``min_dwell_s``): three frames at 30 frames/s, enough to ride over a
+#: one-frame landmark glitch, short enough for fast continuous reps.
+_HOME_DWELL_S = 0.1
+#: A gap in assessable frames up to this long keeps the dwell timers running (one or two
+#: frames the model lost mid-movement must not throw away a rep's return).
+_GAP_S = 0.2
 
 
 def _fmt(text: str, side: str, definition: StretchDefinition, hold_s: float) -> str:
@@ -118,6 +132,7 @@ class StretchTracker:
         self._settle = Dwell(tu.settle_s)
         self._start = Dwell(tu.min_dwell_s)
         self._back = Dwell(tu.min_dwell_s)
+        self._home = Dwell(min(tu.min_dwell_s, _HOME_DWELL_S))
         self._wrong_view = Dwell(_VIEW_DWELL_S)
         self._band_since: float | None = None  # in the band while the start dwell runs
         self._current: RepRecord | None = None
@@ -214,19 +229,26 @@ class StretchTracker:
 
     def _visibility_message(self, frame: PoseFrame, missing: list[Landmark]) -> str:
         w, h = frame.image_size
-        names = sorted({m.pretty.replace("left ", "").replace("right ", "") for m in missing})
+        sides: dict[str, int] = {}
+        for m in missing:
+            name = m.pretty.replace("left ", "").replace("right ", "")
+            sides[name] = sides.get(name, 0) + 1
+        # "wrist" for one, "wrists" for both sides' (a plural of a plural stays as it is)
+        names = sorted(n + "s" if k > 1 and not n.endswith("s") else n for n, k in sides.items())
         part = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        are = "is" if len(missing) == 1 else "are"
         pts = [frame.point(m) for m in missing if all(math.isfinite(v) for v in frame.point(m))]
         if pts:
             xs = [p[0] for p in pts]
             ys = [p[1] for p in pts]
             if max(ys) > h * 0.98:
-                return f"Step back a little so your {part} are in view"
+                return f"Step back a little so your {part} {are} in view"
             if min(ys) < h * 0.02:
-                return f"Tilt the camera up or step back so your {part} are in view"
+                return f"Tilt the camera up or step back so your {part} {are} in view"
             if min(xs) < w * 0.02 or max(xs) > w * 0.98:
-                return f"Move toward the middle of the picture so your {part} are in view"
-        return f"I can't see your {part} clearly. Check the lighting and that nothing blocks them"
+                return f"Move toward the middle of the picture so your {part} {are} in view"
+        them = "it" if len(missing) == 1 else "them"
+        return f"I can't see your {part} clearly. Check the lighting and that nothing blocks {them}"
 
     def _view_problem(self, frame: PoseFrame) -> tuple[str, str] | None:
         """Wrong camera view: facing away, or turned further than the definition allows."""
@@ -302,9 +324,10 @@ class StretchTracker:
         self.setup_counts[code] = self.setup_counts.get(code, 0) + 1
         if self._unassessable_since is None:
             self._unassessable_since = t
-        for dwell in (self._start, self._back, self._settle):
-            dwell.reset()
-        self._band_since = None
+        if t - self._unassessable_since > _GAP_S:
+            for dwell in (self._start, self._back, self._home, self._settle):
+                dwell.reset()
+            self._band_since = None
         self._faults.close_all(t, self._current, self.reps)
         if self._hold is not None:
             self._hold.absent(t)  # an absence counts as a break, like leaving the band
@@ -322,9 +345,9 @@ class StretchTracker:
         """Every phase transition happens here."""
         lv = self._levels
         if not self.counting:
-            if self._settle.update(v <= lv.rest, t):
+            if self._settle.update(v <= lv.back, t):
                 self._start_counting(events)
-            elif v > lv.rest:
+            elif v > lv.back:
                 self._baseline_samples.clear()
             return
         if self._current is None:  # REST
@@ -340,7 +363,8 @@ class StretchTracker:
                 self._track_rep(v, t, 0.0 if band_since is None else t - band_since, events)
             return
         self._track_rep(v, t, dt, events)
-        if self._back.update(v <= lv.back, t):
+        back = self._back.update(v <= lv.back, t)
+        if self._home.update(v <= lv.rest, t) or back:
             self._end_rep(t, events, complete=True)
 
     def _start_counting(self, events: list[str]) -> None:
@@ -429,6 +453,7 @@ class StretchTracker:
         self._hold = None
         self.phase = Phase.REST
         self._back.reset()
+        self._home.reset()
         if complete:
             events.append("rep_completed" if rep.full else "partial_rep")
 
@@ -445,9 +470,10 @@ class StretchTracker:
         if self._current is None:
             self._faults.close_all(t, None, self.reps)
             return
-        v = self._last_v
-        returning = v is not None and v < self._levels.start and self._sign * v < self._sign * (
-            self._current.peak if math.isfinite(self._current.peak) else v)
+        v = self._last_v  # in the tracker's signed units, like the levels
+        peak = self._current.peak  # in the measure's own units
+        returning = v is not None and v < self._levels.start and v < (
+            self._sign * peak if math.isfinite(peak) else v)
         self._end_rep(t, [], complete=returning)
 
     # ------------------------------------------------------------ frame skipping

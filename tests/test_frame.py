@@ -120,9 +120,13 @@ W, H = 640, 480
     ("on the bottom edge", (320, H), 0.9, True),
     ("1% outside on the right (tolerance)", (W * 1.01, 240), 0.9, True),
     ("far outside on the right", (W * 1.2, 240), 0.9, False),
-    ("outside on the left", (-0.1 * W, 240), 0.9, False),
-    ("below the image", (320, H * 1.1), 0.9, False),
-    ("above the image", (320, -0.05 * H), 0.9, False),
+    ("outside on the left", (-0.15 * W, 240), 0.95, False),
+    ("3% outside on the left, unsure", (-0.03 * W, 240), 0.6, False),
+    ("below the image", (320, H * 1.12), 0.99, False),
+    ("just below the image, confident", (320, H * 1.08), 0.95, True),
+    ("just below the image, unsure", (320, H * 1.08), 0.8, False),
+    ("above the image", (320, -0.05 * H), 0.8, False),
+    ("just above the image, confident", (320, -0.05 * H), 0.9, True),
 ])
 def test_visible(case: str, xy, vis: float, expected: bool) -> None:
     pts = np.full((NUM_LANDMARKS, 2), np.nan)

@@ -616,3 +616,22 @@ def test_arms_elevation_is_the_mean_of_level_arms_and_the_lower_otherwise(
         arms: tuple[float, float], expected: float) -> None:
     assert compute("arms_elevation", front_pose(abduction=arms)) == pytest.approx(expected,
                                                                                   abs=0.01)
+
+
+@pytest.mark.parametrize(("view", "drop"), [("front", 0.0), ("front", 1.0), ("side", 0.0),
+                                            ("side", 1.0)])
+def test_hip_height_reads_alike_from_the_front_and_the_side(view: str, drop: float) -> None:
+    # trunk 160 px (shoulder to hip), shoulders 150 px apart facing the camera; the hips
+    # 1.7 trunk lengths above the ankles standing, ``drop`` trunk lengths lower squatting
+    trunk, ankle_y, x = 160.0, 440.0, 320.0
+    hip_y = ankle_y - (1.7 - drop) * trunk
+    half = 75.0 if view == "front" else 4.0  # side-on the shoulders overlap
+    pts = {}
+    for side, sign in (("LEFT", 1.0), ("RIGHT", -1.0)):
+        lean = 0.0 if view == "front" else 0.7 * trunk * drop  # a squat leans the trunk
+        pts[Landmark[f"{side}_HIP"]] = (x + sign * 0.6 * half, hip_y)
+        pts[Landmark[f"{side}_SHOULDER"]] = (x + sign * half + lean,
+                                             hip_y - math.sqrt(trunk**2 - lean**2))
+        pts[Landmark[f"{side}_ANKLE"]] = (x + sign * 0.6 * half, ankle_y)
+    frame = PoseFrame.from_points(pts, image_size=(640, 480))
+    assert compute("hip_height", frame) == pytest.approx(1.7 - drop, abs=1e-6)

@@ -8,6 +8,8 @@ For each clip in ``sample_videos/`` with a ``.truth.json`` sidecar:
   ``truth_measures``): mean absolute error over the clip, and the mean error during
   the holds, within issue 7's targets (arm elevation 5 degrees, neck tilt and
   rotation 4, trunk 5, ratios 0.05: ``avatar.verify.TARGETS``);
+* each rep's hold time within 0.3 s of the time the rig's true measure was in the
+  target band;
 * every intended fault is reported for the right rep, starting within 1 s of the truth,
   and a clean clip reports no form fault.
 Stress clips (``sample_videos/stress/``) must give the promised feedback state.
@@ -22,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from avatar.verify import hold_and_peak_errors, target_for
+from avatar.verify import hold_and_peak_errors, target_for, true_hold_times
 from coach.analyze import AnalysisOptions, analyze_video
 from coach.report import SessionReport
 from exercises.definition import load_library
@@ -145,6 +147,36 @@ def test_primary_measure_at_hold_within_tolerance(truth_path: Path) -> None:
     limit += KNOWN_GAPS.get(key.split("@")[0], 0.0)
     assert abs(hold) <= limit, (f"{key}: mean error during the holds {hold:+.2f} "
                                 f"(peaks {peak:+.2f}) beyond {limit}")
+
+
+#: Faults whose acted overlay moves the primary measure's own reference: the hiked
+#: shoulder of the neck-tilt "shrug" rep tilts the shoulder line the tilt is read
+#: against, and MediaPipe's shoulder points follow the rig's hike only in part, so that
+#: rep's hold reads longer than the rig's (a known gap: the fault itself is reported).
+REFERENCE_MOVING_FAULTS = {"shoulders_level"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("truth_path", TRUTHS, ids=lambda p: p.name.split(".")[0])
+def test_hold_times_match_the_geometric_holds(truth_path: Path) -> None:
+    """Each rep's reported hold against the time the rig's true primary measure spent in
+    the target band (``avatar.verify.true_hold_times``), within issue 7's 0.3 s."""
+    truth, report = _analyse(truth_path)
+    definition = load_library()[truth["exercise"]]
+    true_holds = true_hold_times(truth, definition)
+    skip = {f["rep"] for f in truth["expected"].get("faults", [])
+            if f["id"] in REFERENCE_MOVING_FAULTS}
+    compared = 0
+    for k, (acted, want) in enumerate(zip(truth["reps"], true_holds, strict=True), 1):
+        mid = (acted["in_position_s"] + acted["hold_end_s"]) / 2
+        got = next((r for r in report.reps if r["start_s"] <= mid <= r["end_s"]), None)
+        if k in skip or (got is None and want == 0.0):
+            continue
+        assert got is not None, f"rep {k}: the rig held {want:.2f} s, no rep reported"
+        assert abs(got["hold_s"] - want) <= 0.3, (
+            f"rep {k}: hold {got['hold_s']:.2f} s, the rig held {want:.2f} s in the band")
+        compared += 1
+    assert compared >= len(truth["reps"]) - len(skip) - 1
 
 
 @pytest.mark.slow

@@ -1,0 +1,165 @@
+"""Whole-body measures: legs, hips, the trunk line and side-view (``*_near``) variants.
+
+Registered into :data:`exercises.measures.MEASURES` when :mod:`exercises.measures` is
+imported (it imports this module at its end); definitions name them like any other.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from exercises.measures import (
+    NAN,
+    _both,
+    _elbow_extension,
+    _fixed,
+    _mid,
+    _p,
+    _register,
+    _side_view_side,
+    _sided,
+    body_size_px,
+)
+from pose.frame import PoseFrame
+from pose.geometry import inclination_from_vertical, joint_angle
+
+# ================================================================ whole body (legs, hips, trunk)
+#
+# Joint angles follow the clinical convention of the AAOS / AMA goniometry tables
+# (0 = anatomical neutral, positive = flexion), so a definition's thresholds can be
+# copied from a normal range-of-motion table: knee flexion 0-135, hip flexion 0-120,
+# ankle dorsiflexion 0-20 / plantarflexion 0-50 (AAOS, "Joint Motion: Method of
+# Measuring and Recording", 1965; Greene & Heckman 1994). Seen in a 2D image they are
+# true only when the limb moves in a plane facing the camera (side view for knee, hip
+# and ankle flexion); a limb moving toward the camera reads smaller.
+#
+# ``*_near`` variants are for side-on views: they read the side facing the camera
+# (``near_side``: the better-seen ear and shoulder), and the engine asks only that
+# side's landmarks to be visible (``Measure.near_side``), so a hidden far limb never
+# blocks or corrupts the reading.
+
+
+def _knee_flexion(frame: PoseFrame, side: str) -> float:
+    return 180.0 - joint_angle(_p(frame, side, "hip"), _p(frame, side, "knee"),
+                               _p(frame, side, "ankle"))
+
+
+def _hip_flexion(frame: PoseFrame, side: str) -> float:
+    return 180.0 - joint_angle(_p(frame, side, "shoulder"), _p(frame, side, "hip"),
+                               _p(frame, side, "knee"))
+
+
+def _ankle_dorsiflexion(frame: PoseFrame, side: str) -> float:
+    return 90.0 - joint_angle(_p(frame, side, "knee"), _p(frame, side, "ankle"),
+                              _p(frame, side, "foot_index"))
+
+
+def _body_line(frame: PoseFrame, side: str) -> float:
+    return joint_angle(_p(frame, side, "shoulder"), _p(frame, side, "hip"),
+                       _p(frame, side, "ankle"))
+
+
+_register("knee_flexion", "deg", True,
+          "Knee bend: 180 minus the angle hip-knee-ankle of the working side (0 = straight "
+          "leg, 90 = right angle; AAOS normal 0-135). Increases as the knee bends. True "
+          "from the side; facing the camera a squat reads smaller (the thigh points at it).",
+          _sided("hip", "knee", "ankle"))(_knee_flexion)
+
+_register("knee_flexion_near", "deg", False,
+          "knee_flexion of the leg facing the camera (side view): only that leg must be seen.",
+          _fixed(), near_side=("shoulder", "hip", "knee", "ankle"))(
+    lambda frame, side: _knee_flexion(frame, _side_view_side(frame)))
+
+
+@_register("knees_flexion", "deg", False,
+           "Mean knee_flexion of both legs (front view, both legs seen; a squat facing the "
+           "camera reads smaller than its true bend).",
+           _both("hip", "knee", "ankle"))
+def _knees_flexion(frame: PoseFrame, side: str) -> float:
+    return (_knee_flexion(frame, "left") + _knee_flexion(frame, "right")) / 2.0
+
+
+_register("hip_flexion", "deg", True,
+          "Hip bend: 180 minus the angle shoulder-hip-knee of the working side (0 = standing "
+          "straight, 90 = trunk and thigh at a right angle; AAOS normal 0-120, with the trunk "
+          "standing in for the pelvis, so it includes some lumbar flexion). Increases as "
+          "the hip bends. Side view.",
+          _sided("shoulder", "hip", "knee"))(_hip_flexion)
+
+_register("hip_flexion_near", "deg", False,
+          "hip_flexion of the side facing the camera (side view).",
+          _fixed(), near_side=("shoulder", "hip", "knee"))(
+    lambda frame, side: _hip_flexion(frame, _side_view_side(frame)))
+
+_register("ankle_dorsiflexion", "deg", True,
+          "Ankle bend: 90 minus the angle knee-ankle-toe tip of the working side (0 = foot "
+          "at a right angle to the shin, + = dorsiflexion, - = plantarflexion; AAOS normal "
+          "dorsiflexion 0-20, plantarflexion 0-50). The ankle-to-toe line stands in for the "
+          "foot's axis (a few degrees off a goniometer's). Increases as the shin tilts over "
+          "the foot. Side view.",
+          _sided("knee", "ankle", "foot_index"))(_ankle_dorsiflexion)
+
+_register("ankle_dorsiflexion_near", "deg", False,
+          "ankle_dorsiflexion of the side facing the camera (side view).",
+          _fixed(), near_side=("knee", "ankle", "foot_index"))(
+    lambda frame, side: _ankle_dorsiflexion(frame, _side_view_side(frame)))
+
+_register("elbow_extension_near", "deg", False,
+          "elbow_extension (angle shoulder-elbow-wrist, 180 = straight) of the arm facing the "
+          "camera (side view, e.g. push-ups): the hidden far arm is never read.",
+          _fixed(), near_side=("shoulder", "elbow", "wrist"))(
+    lambda frame, side: _elbow_extension(frame, _side_view_side(frame)))
+
+_register("body_line_near", "deg", False,
+          "Straightness of the body seen from the side: angle shoulder-hip-ankle of the side "
+          "facing the camera (180 = straight plank; below = hips piked up or sagging). "
+          "Side view.",
+          _fixed(), near_side=("shoulder", "hip", "ankle"))(
+    lambda frame, side: _body_line(frame, _side_view_side(frame)))
+
+
+@_register("trunk_inclination", "deg", False,
+           "Tilt of the trunk line mid-hip→mid-shoulder from vertical, unsigned (0 = upright, "
+           "90 = horizontal as in a plank or push-up, 180 = head down). Any view: forward "
+           "lean from the side, sideways lean from the front.",
+           _both("shoulder", "hip"))
+def _trunk_inclination(frame: PoseFrame, side: str) -> float:
+    return abs(inclination_from_vertical(_mid(frame, "hip"), _mid(frame, "shoulder")))
+
+
+@_register("elbows_extension_mean", "deg", False,
+           "Mean elbow angle of both arms (180 = both straight): for two-arm exercises "
+           "(pull-ups) seen from the front or back, steadier than one arm.",
+           _both("shoulder", "elbow", "wrist"))
+def _elbows_extension_mean(frame: PoseFrame, side: str) -> float:
+    return (_elbow_extension(frame, "left") + _elbow_extension(frame, "right")) / 2.0
+
+
+# Segment lengths as shares of body height H (Winter, Biomechanics and Motor Control of
+# Human Movement, 4th ed. 2009, fig. 4.1): hip (greater trochanter) 0.530 H, knee 0.285 H,
+# ankle 0.039 H, shoulder 0.818 H. Standing, the hip is 0.49 H above the ankle, about 1.7
+# times the trunk (shoulder to hip, 0.288 H); with the thigh level (a parallel squat,
+# shin leaning forward about 40 degrees) it is about 0.19 H, 0.65 trunk lengths.
+
+def _mean_y(frame: PoseFrame, part: str) -> float:
+    """Mean image y of the left and right ``part`` where known (side-on, the model still
+    places the far one at about the same height); nan if neither is."""
+    ys = [float(_p(frame, s, part)[1]) for s in ("left", "right")]
+    ys = [y for y in ys if math.isfinite(y)]
+    return float(np.mean(ys)) if ys else NAN
+
+
+@_register("hip_height", "ratio", False,
+           "Height of the hips above the ankles, in body sizes (the larger of shoulder "
+           "width and trunk length, so it reads alike from the front and the side). Falls "
+           "as the hips go down: squats, sit-to-stand, lunges; any view, only one hip and "
+           "ankle need be seen. Use baseline = \"rest\" (0 = standing; a parallel squat "
+           "is about -1.0: Winter 2009 segment lengths).",
+           _fixed(), near_side=("hip", "ankle"))
+def _hip_height(frame: PoseFrame, side: str) -> float:
+    size = body_size_px(frame)
+    if not math.isfinite(size) or size < 1e-6:
+        return NAN
+    return (_mean_y(frame, "ankle") - _mean_y(frame, "hip")) / size
