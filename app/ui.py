@@ -6,6 +6,7 @@ Thin on purpose: everything here formats what the core (``coach``, ``exercises``
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -31,15 +32,19 @@ __all__ = [
     "REPO_ROOT",
     "SAFETY",
     "SampleClip",
+    "demo_caption",
     "demo_clip",
+    "demos_dir",
     "fill_text",
     "get_library",
     "get_store",
+    "good_sample",
     "measure_chart",
     "page_header",
     "render_report",
     "safety_note",
     "sample_clips",
+    "show_demo",
     "side_label",
     "side_picker",
     "stretch_picker",
@@ -220,21 +225,88 @@ def sample_clips() -> list[SampleClip]:
     return out
 
 
-def demo_clip(exercise_id: str) -> Path | None:
-    """Demo video of a stretch for the library page, if one exists.
+def demos_dir() -> Path:
+    """Folder of the stretch demonstrations (``$STRETCH_COACH_DEMOS`` or ``demos/``), made
+    from the definitions by ``python -m avatar demo``."""
+    return Path(os.environ.get("STRETCH_COACH_DEMOS") or REPO_ROOT / "demos")
 
-    HOOK for the avatar lab's demo animations: today the first
-    ``sample_videos/<id>*.mp4`` is shown; drop a ``<id>_demo.mp4`` there (or point
-    ``$STRETCH_COACH_SAMPLES`` elsewhere) and it is picked first.
-    """
+
+def good_sample(exercise_id: str) -> Path | None:
+    """A sample clip of this stretch done right (no acted fault, every rep correct, every
+    hold completed), or None. Faulty samples are for the analysis, never shown as how to
+    do it."""
     folder = samples_dir()
-    if not folder.is_dir():
+    try:
+        stamp = max((p.stat().st_mtime for p in folder.glob("*.truth.json")), default=0.0)
+    except OSError:
         return None
-    demo = folder / f"{exercise_id}_demo.mp4"
+    found = _good_samples(str(folder), stamp).get(exercise_id)
+    return Path(found) if found else None
+
+
+@functools.lru_cache(maxsize=4)
+def _good_samples(folder: str, stamp: float) -> dict[str, str]:
+    """Stretch id -> first good sample clip in ``folder`` (the sidecars are read once per
+    change of the folder: ``stamp`` is their latest modification time)."""
+    out: dict[str, str] = {}
+    for clip in sample_clips():
+        exp = clip.truth.get("expected") or {}
+        if clip.exercise in out or "state" in exp or exp.get("faults"):
+            continue
+        reps = exp.get("reps")
+        if reps and exp.get("correct_reps") == reps and exp.get("holds_completed") == reps:
+            out[clip.exercise] = str(clip.path)
+    return out
+
+
+def demo_clip(exercise_id: str) -> Path | None:
+    """The video that shows how a stretch is done, or None.
+
+    The avatar's demonstration made from the definition (``demos/<id>.mp4``) first;
+    else a good sample clip of it (:func:`good_sample`), never a faulty one.
+    """
+    demo = demos_dir() / f"{exercise_id}.mp4"
     if demo.is_file():
         return demo
-    found = sorted(folder.glob(f"{exercise_id}*.mp4"))
-    return found[0] if found else None
+    return good_sample(exercise_id)
+
+
+def demo_caption(exercise_id: str) -> str | None:
+    """One line under a demonstration: what it shows and how it differs from the dose
+    (a shortened hold, a seated stretch shown standing); None without a demo sidecar."""
+    path = demos_dir() / f"{exercise_id}.demo.json"
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    sides = doc.get("sides") or []
+    parts = ["Animated demonstration"
+             + (", one repetition per side" if len(sides) > 1 else ", one repetition")]
+    shown, prescribed = doc.get("hold_shown_s"), doc.get("hold_prescribed_s")
+    if shown is not None and prescribed and shown < prescribed:
+        parts.append(f"the hold is shortened to {shown:g} s here: hold yours for "
+                     f"{prescribed:g} s")
+    if any("standing" in str(n) for n in doc.get("notes", ())):
+        parts.append("shown standing: do it seated")
+    return "; ".join(parts) + "."
+
+
+def show_demo(exercise_id: str, *, caption: bool = True, label: str | None = None
+              ) -> Path | None:
+    """Show the stretch's demonstration (looping, muted, autoplaying) if there is one.
+
+    ``label`` is the video's alternative text (default: from the id); it also tells apart
+    two identical clips on one page (Streamlit names an element by its parameters).
+    """
+    clip = demo_clip(exercise_id)
+    if clip is None:
+        return None
+    alt = label or f"How to do it: {exercise_id.replace('_', ' ')}"
+    st.video(str(clip), loop=True, autoplay=True, muted=True, alt=alt)
+    text = demo_caption(exercise_id) if caption else None
+    if text:
+        st.caption(text)
+    return clip
 
 
 # --------------------------------------------------------------------------- the chart

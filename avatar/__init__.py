@@ -21,7 +21,9 @@ Modules:
     verify: run the product (``analyze_video``) on clips, compare with the truth.
     validation: a varied validation set (bodies, colours, lights, cameras, fps,
         partial reps, broken holds), rendered outside git.
-    cli: ``python -m avatar {list,render,verify,validation}``.
+    demo: a looping demonstration of a stretch made from its definition file, its
+        measure checked on the rig's truth at every hold frame (``demos/``).
+    cli: ``python -m avatar {list,render,verify,validation,demo}``.
 
 Sidecar ``NAME.truth.json`` (one per clip; fields are only ever added):
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m avatar {list,render,verify,validation}``."""
+"""Command line: ``python -m avatar {list,render,verify,validation,demo}``."""
 
 from __future__ import annotations
 
@@ -106,6 +106,94 @@ def _cmd_validation(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_definitions(items: list[str]) -> tuple[list, list[str]]:
+    """Definitions named by id (library) or by file path; errors as one line each."""
+    from exercises.definition import DefinitionError, load_definition, load_library
+
+    library = load_library()
+    if not items:
+        return [library[k] for k in sorted(library)], []
+    out, errors = [], []
+    for item in items:
+        path = Path(item)
+        if item.endswith(".toml") or path.is_file():
+            try:
+                out.append(load_definition(path))
+            except (DefinitionError, OSError) as exc:
+                errors.append(f"{item}: {exc}")
+        elif item in library:
+            out.append(library[item])
+        else:
+            errors.append(f"{item}: no such stretch; known: {', '.join(sorted(library))}")
+    return out, errors
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .body import BodyDataError, load_body
+    from .demo import DemoUnavailableError, RigGeometry, build_demo
+
+    definitions, errors = _demo_definitions(args.ids)
+    for e in errors:
+        print(f"error: {e}", file=sys.stderr)
+    if errors:
+        return 2
+    try:
+        body = load_body()
+    except BodyDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    width, height = args.size
+    geo = RigGeometry(body)
+    renderer = None
+    if not args.check:
+        from .render import Renderer
+
+        renderer = Renderer(width, height)
+    failed: list[str] = []
+    try:
+        for k, d in enumerate(definitions, 1):
+            t0 = time.perf_counter()
+            tag = f"[{k}/{len(definitions)}] {d.id}"
+
+            def progress(i: int, n: int, tag=tag) -> None:
+                print(f"\r{tag}: frame {i}/{n}", end="", file=sys.stderr, flush=True)
+
+            try:
+                r = build_demo(d, args.out, geometry=geo, renderer=renderer, width=width,
+                               height=height, fps=args.fps, max_s=args.max_seconds,
+                               video=not args.check, progress=progress)
+            except DemoUnavailableError as exc:
+                print(f"\r{tag}: {exc}", file=sys.stderr)
+                failed.append(d.id)
+                continue
+            p = d.primary
+            holds = ", ".join(f"{s} {v['min']:.3g}..{v['max']:.3g}" for s, v in r.at_hold.items())
+            size = f", {r.mp4.stat().st_size / 1e3:.0f} kB" if r.mp4 else ""
+            status = "ok" if r.ok else "NOT IN BAND: " + "; ".join(r.problems)
+            print(f"\r{tag}: {p.measure} at hold {holds} (target {list(p.target)}), "
+                  f"{r.n_frames} frames{size}, {time.perf_counter() - t0:.0f} s: {status}",
+                  file=sys.stderr)
+            if not r.ok:
+                failed.append(d.id)
+    finally:
+        if renderer is not None:
+            renderer.close()
+    made = len(definitions) - len(failed)
+    print(f"{made} demo(s) {'checked' if args.check else 'made'} in {args.out}"
+          + (f"; none for: {', '.join(failed)}" if failed else ""), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
+    if w % 2 or h % 2 or not (64 <= w <= 1280 and 64 <= h <= 720):
+        raise argparse.ArgumentTypeError(f"expected even sizes within 64x64..1280x720, got {text}")
+    return w, h
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m avatar``."""
     parser = argparse.ArgumentParser(
@@ -140,6 +228,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--count", type=int, default=14, help="number of clips (default 14)")
     p.add_argument("--seed", type=int, default=0, help="variation seed (default 0)")
     p.set_defaults(fn=_cmd_validation)
+    from .demo import DEFAULT_DEMOS_DIR, FPS, HEIGHT, MAX_S, WIDTH
+
+    p = sub.add_parser("demo", help="render a looping demonstration of each stretch from its "
+                                    "definition (default: every library stretch)")
+    p.add_argument("ids", nargs="*", metavar="ID|FILE.toml",
+                   help="library ids or definition files (default: the whole library)")
+    p.add_argument("--out", type=Path, default=DEFAULT_DEMOS_DIR,
+                   help=f"output folder (default {DEFAULT_DEMOS_DIR})")
+    p.add_argument("--size", type=_size, default=(WIDTH, HEIGHT),
+                   help=f"frame size WIDTHxHEIGHT (default {WIDTH}x{HEIGHT})")
+    p.add_argument("--fps", type=int, default=FPS, help=f"frames per second (default {FPS})")
+    p.add_argument("--max-seconds", type=float, default=MAX_S,
+                   help=f"longest clip; holds are shortened to fit (default {MAX_S:g})")
+    p.add_argument("--check", action="store_true",
+                   help="only plan and check the truth (writes the .demo.json, no video)")
+    p.set_defaults(fn=_cmd_demo)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)

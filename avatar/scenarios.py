@@ -194,6 +194,20 @@ SCENARIOS: tuple[Scenario, ...] = (
         checks=(("shoulder_abduction", "left"), ("shoulder_abduction", "right")),
         shirt=(0.2, 0.45, 0.5),
     ),
+    Scenario(
+        # side view, the person's left toward the camera; -30 glides the head back 3.7 cm
+        name="chin_tuck_good", exercise="chin_tuck", side="both", view="side",
+        peaks=({"head_protraction": -30.0},) * 3, holds=(4, 4, 4), hold_required_s=3,
+        move_s=1.0, rest_s=1.5, seed=21, checks=(("head_forward_angle", None),),
+        shirt=(0.5, 0.3, 0.25),
+    ),
+    Scenario(
+        name="shoulder_shrug_good", exercise="shoulder_shrug", side="both",
+        peaks=(_both(shoulder_elevation=45.0),) * 3, holds=(3, 3, 3), hold_required_s=2,
+        move_s=1.0, rest_s=1.5, seed=22,
+        checks=(("shoulder_elevation", None), ("neck_lateral_tilt", None)),
+        shirt=(0.35, 0.45, 0.3),
+    ),
 )
 
 STRESS: tuple[Scenario, ...] = (

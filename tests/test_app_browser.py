@@ -121,6 +121,31 @@ def test_library_lists_every_stretch(page: Any, app: AppServer) -> None:
     screenshot(page, "library")
 
 
+def test_library_shows_a_looping_demo_of_a_stretch_without_a_sample(page: Any,
+                                                                    app: AppServer) -> None:
+    """Chin tuck had no video here before issue 10: its demonstration comes from its
+    definition (``demos/chin_tuck.mp4``, ``python -m avatar demo``), captioned as such."""
+    _open(page, app, "Stretch_library")
+    page.get_by_role("heading", name="Stretch library").wait_for()
+    box = page.locator('[data-testid="stExpander"]').filter(has_text="Chin tuck")
+    box.locator("summary").click()
+    video = box.locator("video")
+    video.wait_for(timeout=TIMEOUT_MS)
+    assert video.get_attribute("autoplay") is not None
+    assert video.evaluate("v => v.muted") is True
+    # the browser plays it (H.264) and it loops (Streamlit rewinds it when it ends):
+    # its clock runs, then comes back to the start instead of ending
+    page.wait_for_function("v => v.readyState >= 2 && v.duration > 0 && !v.paused",
+                           arg=video.element_handle(), timeout=TIMEOUT_MS)
+    duration = video.evaluate("v => v.duration")
+    assert 2 < duration <= 10.5
+    page.wait_for_function(
+        """v => { const t = v.currentTime, seen = v._maxT || 0; v._maxT = Math.max(seen, t);
+                  return !v.ended && seen > 1 && t < seen - 1; }""",
+        arg=video.element_handle(), polling=250, timeout=int(duration * 1000) * 3 + 20_000)
+    box.get_by_text("Animated demonstration").wait_for()
+
+
 def test_analyse_sample_matches_truth(page: Any, app: AppServer) -> None:
     clip, truth = _preferred_sample()
     _open(page, app, f"Analyse_video?sample={clip.stem}")

@@ -439,6 +439,9 @@ def test_patient_program_and_red_flag_stop(page: Any, world: tuple[AppServer, Cl
     main.get_by_text("Today's program").wait_for()
     main.get_by_text("1. Neck side tilt").wait_for()
     main.get_by_text("2. Chin tuck").wait_for()
+    # each prescribed stretch shows its demonstration (made from its definition)
+    for name in ("Neck side tilt", "Chin tuck"):
+        main.locator(f'video[aria-label*="{name}"]').wait_for()
     text = main.inner_text()
     assert "Slowly, and breathe out as you tilt" in text
     assert "Twice a day if it feels good." in text

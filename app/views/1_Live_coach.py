@@ -33,6 +33,7 @@ from app.ui import (
     get_store,
     page_header,
     render_report,
+    show_demo,
     side_label,
     side_picker,
     stretch_picker,
@@ -159,19 +160,22 @@ with settings:
         sides = resolve_sides(definition, side)
     coach.configure(definition, sides)
     with st.expander("Camera setup and how to do it", expanded=not busy):
-        st.markdown(f"**Camera.** {definition.camera.setup}")
-        st.markdown("Make sure the parts of your body the coach needs stay in the picture "
-                    "for the whole stretch, with only you in view. When you press "
-                    "**Start camera**, stand still in the starting position for a moment: "
-                    "counting starts once the coach has seen you at rest.")
+        how, shown = st.columns([3, 2])
+        with shown:
+            show_demo(definition.id)
+        how.markdown(f"**Camera.** {definition.camera.setup}")
+        how.markdown("Make sure the parts of your body the coach needs stay in the picture "
+                     "for the whole stretch, with only you in view. When you press "
+                     "**Start camera**, stand still in the starting position for a moment: "
+                     "counting starts once the coach has seen you at rest.")
         step_side = sides[0] if definition.is_sided else None
-        st.markdown("\n".join(f"{i}. {fill_text(s, definition, step_side)}"
-                              for i, s in enumerate(definition.steps, 1)))
+        how.markdown("\n".join(f"{i}. {fill_text(s, definition, step_side)}"
+                               for i, s in enumerate(definition.steps, 1)))
         if len(sides) > 1:
-            st.caption(f"Do all repetitions on the {sides[0]} side first, then the "
-                       f"{sides[1]} side. Both sides are tracked, so a repetition on either "
-                       "side counts.")
-        st.caption(f"Safety: {definition.safety}")
+            how.caption(f"Do all repetitions on the {sides[0]} side first, then the "
+                        f"{sides[1]} side. Both sides are tracked, so a repetition on either "
+                        "side counts.")
+        how.caption(f"Safety: {definition.safety}")
 
 if not busy:
     # the stream stopped: finish, build the report and save it (idempotent with

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.ui import demo_clip, dose_text, fill_text, get_library, page_header, unit_text
+from app.ui import (
+    dose_text,
+    fill_text,
+    get_library,
+    good_sample,
+    page_header,
+    show_demo,
+    unit_text,
+)
 from exercises.measures import get_measure
 
 VIEW_WORDS = {"front": "facing the camera", "side": "side on", "any": "any angle"}
@@ -46,11 +54,10 @@ for d in shown:
             u = unit_text(get_measure(d.primary.measure).unit)
             rel = " from your resting position" if d.primary.baseline == "rest" else ""
             st.markdown(f"**Measured:** {d.primary.label}, target {lo:g}{u} to {hi:g}{u}{rel}")
-            clip = demo_clip(d.id)  # hook: the avatar lab's demo animations go here
-            if clip is not None:
-                st.video(str(clip), muted=True)
-                if clip.with_name(clip.stem + ".truth.json").is_file():
-                    st.page_link("views/2_Analyse_video.py", label="See how the coach judges it",
-                                 icon=":material/movie:", query_params={"sample": clip.stem})
+            show_demo(d.id)  # the avatar's demonstration, else a good sample clip
+            sample = good_sample(d.id)
+            if sample is not None:
+                st.page_link("views/2_Analyse_video.py", label="See how the coach judges it",
+                             icon=":material/movie:", query_params={"sample": sample.stem})
         st.page_link("views/1_Live_coach.py", label=f"Practise {d.name} with the live coach",
                      icon=":material/videocam:", query_params={"stretch": d.id})

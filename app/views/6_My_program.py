@@ -6,7 +6,7 @@ import streamlit as st
 
 from app.auth_ui import clinic, clinic_mode, md, require_principal
 from app.patient_ui import dose_line
-from app.ui import page_header
+from app.ui import page_header, show_demo
 
 page_header("My program", ":material/checklist:",
             "The stretches your physiotherapist prescribed for you, with what is done "
@@ -43,13 +43,16 @@ if me.program_notes:
 st.subheader("Today's program")
 for n, t in enumerate(items, 1):
     with st.container(border=True, key=f"program-item-{t.item.id}"):
-        a, b = st.columns([4, 2], vertical_alignment="center")
+        a, v, b = st.columns([4, 3, 2], vertical_alignment="center")
         status = ("✓ Done today" if t.done_today else
                   f"{t.remaining_this_week} more this week" if t.remaining_this_week
                   else "Done for this week")
         a.markdown(f"**{n}. {md(t.item.exercise_name)}**  \n{md(dose_line(t.item))}"
                    + (f"  \n*{md(t.item.notes)}*" if t.item.notes else ""))
         a.caption(f"{status} · {t.done_this_week} of {t.item.times_per_week} this week")
+        with v:
+            show_demo(t.item.exercise, label=f"How to do it: {t.item.exercise_name} "
+                                             f"(item {n})")
         b.page_link("views/1_Live_coach.py", label="Start with the live coach",
                     icon=":material/play_circle:", query_params={"item": str(t.item.id)})
 
