@@ -1,6 +1,10 @@
 """Benchmark of the video-analysis pipeline, as ratios measured in one run.
 
 Prints:
+0. real-time factor: clip seconds analysed per wall-clock second by ``analyze_video``
+   with the default options (settled frames skipped) and judging every frame, and the
+   CPU time per *judged* frame over the raw model's CPU time per frame on the same,
+   already decoded frames (all of the process's threads counted);
 1. throughput: the whole pipeline (decode + PoseLandmarker + smoothing + trackers
    + report) in frames/s divided by raw PoseLandmarker VIDEO-mode frames/s on the
    same, already decoded frames;
@@ -66,6 +70,34 @@ def throughput(video: Path, exercise: str, repeats: int = 2) -> dict[str, float]
             pipe_best = max(pipe_best, report.frames / (time.perf_counter() - t0))
     return {"frames": n, "raw_fps": raw_best, "pipeline_fps": pipe_best,
             "ratio": pipe_best / raw_best}
+
+
+def realtime(video: Path, exercise: str) -> dict[str, float]:
+    """Real-time factor of the analysis and CPU per judged frame over the raw model's."""
+    definition = load_library()[exercise]
+    with open_video(video) as reader:
+        seconds = reader.info.duration_s
+        images = [f.image for f in reader.frames(max_side=960)]
+    out: dict[str, float] = {"clip_s": seconds, "frames": len(images)}
+    with PoseEstimator(people_check_s=None) as est:
+        est.raw(images[0], 0.0)
+        c0, t0 = time.process_time(), time.perf_counter()
+        for i, img in enumerate(images, start=1):
+            est.raw(img, i / 30.0)
+        out["raw_cpu_ms"] = 1000 * (time.process_time() - c0) / len(images)
+        out["raw_rtf"] = seconds / (time.perf_counter() - t0)  # decoding excluded
+    for name, opts in (("default", AnalysisOptions()), ("every", AnalysisOptions(max_skip_s=0))):
+        with PoseEstimator(people_check_s=opts.people_check_s) as est:
+            est.raw(images[0], 0.0)
+            c0, t0 = time.process_time(), time.perf_counter()
+            report = analyze_video(video, definition, opts, estimator=est)
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        judged = report.media["frames_judged"]
+        out[f"{name}_rtf"] = seconds / wall
+        out[f"{name}_judged"] = judged
+        out[f"{name}_cpu_per_judged_ms"] = 1000 * cpu / max(judged, 1)
+        out[f"{name}_reps"] = report.reps_done
+    return out
 
 
 def smoothing_lag(fps: float = 30.0) -> dict[str, float]:
@@ -152,6 +184,16 @@ def main() -> None:
         ap.error("--exercise is required with --video")
     print(f"clip: {args.video.name} ({args.exercise}); machine cores: "
           f"{len(__import__('os').sched_getaffinity(0))}")
+    rt = realtime(args.video, args.exercise)
+    print(f"real time: {rt['clip_s']:.1f} s clip ({rt['frames']} frames) analysed at "
+          f"{rt['default_rtf']:.2f}x real time (default: {rt['default_judged']} frames judged, "
+          f"{rt['default_reps']} reps), {rt['every_rtf']:.2f}x judging every frame "
+          f"({rt['every_reps']} reps); raw model alone on decoded frames {rt['raw_rtf']:.2f}x")
+    print(f"CPU per judged frame / raw model CPU per frame: default "
+          f"{rt['default_cpu_per_judged_ms'] / rt['raw_cpu_ms']:.2f}, every frame "
+          f"{rt['every_cpu_per_judged_ms'] / rt['raw_cpu_ms']:.2f} "
+          f"({rt['default_cpu_per_judged_ms']:.1f} / {rt['every_cpu_per_judged_ms']:.1f} vs "
+          f"{rt['raw_cpu_ms']:.1f} ms, decoding of every frame included)")
     tp = throughput(args.video, args.exercise)
     print(f"throughput: pipeline {tp['pipeline_fps']:.1f} fps / raw PoseLandmarker "
           f"{tp['raw_fps']:.1f} fps = ratio {tp['ratio']:.2f} ({tp['frames']} frames)")
