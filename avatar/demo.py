@@ -138,6 +138,13 @@ DRIVERS: dict[str, Driver] = {
     "arms_elevation": Driver(
         lambda a, s: _both(shoulder_abduction=a, shoulder_external_rotation=90.0 * min(a, 90) / 90),
         9, 170, "arms"),
+    "arms_line_elevation": Driver(
+        lambda a, s: _both(shoulder_abduction=a, shoulder_external_rotation=90.0 * min(a, 90) / 90),
+        9, 170, "arms"),
+    "arm_line_elevation": Driver(
+        lambda a, s: {f"{s}_shoulder_abduction": a,
+                      f"{s}_shoulder_external_rotation": 90.0 * min(a, 90) / 90},
+        9, 170, "arms"),
     "shoulder_abduction": Driver(
         lambda a, s: {f"{s}_shoulder_abduction": a,
                       f"{s}_shoulder_external_rotation": 90.0 * min(a, 90) / 90},

@@ -36,6 +36,8 @@ KEY_LANDMARKS = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24)
 TARGETS: dict[str, float] = {
     "shoulder_abduction": 5.0,
     "arms_elevation": 5.0,
+    "arm_line_elevation": 5.0,
+    "arms_line_elevation": 5.0,
     "shoulder_flexion": 5.0,
     "elbow_extension": 5.0,
     "elbows_extension": 5.0,

@@ -249,8 +249,7 @@ def _fixed(*lms: Landmark) -> Callable[[str], tuple[Landmark, ...]]:
 
 @_register("shoulder_abduction", "deg", True,
            "Arm raised away from the trunk: angle between the upper arm and the trunk axis "
-           "mid-shoulder→mid-hip (0 = arm down along the trunk, 180 = straight up); a "
-           "straight arm is read along its whole length (shoulder→wrist). With the "
+           "mid-shoulder→mid-hip (0 = arm down along the trunk, 180 = straight up). With the "
            "hips out of view (a webcam framing the upper body) the trunk axis is taken "
            "square to the shoulder line, i.e. an upright trunk. Front view.",
            lambda side: (side_landmark(side, "elbow"), L.LEFT_SHOULDER, L.RIGHT_SHOULDER))
@@ -258,44 +257,15 @@ def _shoulder_abduction(frame: PoseFrame, side: str) -> float:
     # The trunk axis, not the line to the same side's hip: hips are narrower than
     # shoulders, so elbow-shoulder-hip would read ~7° with the arm hanging along the trunk.
     shoulder = _p(frame, side, "shoulder")
-    return joint_angle(shoulder + _arm_direction(frame, side), shoulder,
-                       shoulder + _trunk_down(frame))
-
-
-#: Elbow bend (degrees from straight) up to which the whole arm's line shoulder→wrist
-#: stands for the upper arm, and from which the upper arm alone is used; in between the
-#: two directions are blended.
-STRAIGHT_ARM_BEND = (15.0, 30.0)
-
-
-def _arm_direction(frame: PoseFrame, side: str) -> np.ndarray:
-    """Direction of the upper arm, pixels. With the arm straight, the line shoulder→wrist
-    (twice as long, so the shoulder point's error turns it half as much): MediaPipe puts
-    the shoulder point on the raised shoulder's surface, which turned the line
-    shoulder→elbow 11-16 degrees low overhead against the rig's geometry on the
-    validation clips (4-6 degrees with the wrist). Bent, the upper arm alone; in
-    between, a blend. Without a seen wrist, the upper arm."""
-    shoulder, elbow = _p(frame, side, "shoulder"), _p(frame, side, "elbow")
-    upper = elbow - shoulder
-    wrist_lm = side_landmark(side, "wrist")
-    n_upper = float(np.hypot(*upper))
-    if not frame.visible(wrist_lm) or not n_upper > 1e-6:
-        return upper
-    wrist = frame.point(wrist_lm)
-    whole = wrist - shoulder
-    n_whole = float(np.hypot(*whole))
-    bend = 180.0 - joint_angle(shoulder, elbow, wrist)
-    if not (n_whole > 1e-6 and math.isfinite(bend)):
-        return upper
-    lo, hi = STRAIGHT_ARM_BEND
-    w = min(1.0, max(0.0, (hi - bend) / (hi - lo)))
-    return n_upper * ((1.0 - w) * upper / n_upper + w * whole / n_whole)
+    return joint_angle(_p(frame, side, "elbow"), shoulder, shoulder + _trunk_down(frame))
 
 
 #: Landmarks a measure uses when they are seen but never requires (it has a fallback).
 OPTIONAL_LANDMARKS: dict[str, tuple[Landmark, ...]] = {
-    "shoulder_abduction": (L.LEFT_HIP, L.RIGHT_HIP, L.LEFT_WRIST, L.RIGHT_WRIST),
-    "arms_elevation": (L.LEFT_HIP, L.RIGHT_HIP, L.LEFT_WRIST, L.RIGHT_WRIST),
+    "shoulder_abduction": (L.LEFT_HIP, L.RIGHT_HIP),
+    "arms_elevation": (L.LEFT_HIP, L.RIGHT_HIP),
+    "arm_line_elevation": (L.LEFT_HIP, L.RIGHT_HIP),
+    "arms_line_elevation": (L.LEFT_HIP, L.RIGHT_HIP),
 }
 
 
@@ -339,6 +309,32 @@ ARMS_LEVEL_TOLERANCE = 10.0
 def _arms_elevation(frame: PoseFrame, side: str) -> float:
     a, b = _shoulder_abduction(frame, "left"), _shoulder_abduction(frame, "right")
     # np.minimum propagates NaN; the builtin min(nan, x) or min(x, nan) depends on order
+    return float(np.minimum(a, b) + np.minimum(abs(a - b), ARMS_LEVEL_TOLERANCE) / 2.0)
+
+
+def _arm_line_elevation(frame: PoseFrame, side: str) -> float:
+    shoulder = _p(frame, side, "shoulder")
+    return joint_angle(_p(frame, side, "wrist"), shoulder, shoulder + _trunk_down(frame))
+
+
+_register("arm_line_elevation", "deg", True,
+          "A straight arm raised away from the trunk, read along the whole arm: angle "
+          "between the line shoulder→wrist and the trunk axis (as shoulder_abduction: 0 = "
+          "arm down, 180 = straight up). For straight-arm stretches (pair it with a "
+          "straight-elbow check): twice as long as the upper arm, the line turns half as "
+          "much with MediaPipe's shoulder point, which rides up on a raised shoulder "
+          "(overhead, shoulder→elbow read 11-16 degrees low against the avatar rig's "
+          "geometry, shoulder→wrist 4-6). A bent elbow reads as a different angle.",
+          lambda side: (side_landmark(side, "wrist"), L.LEFT_SHOULDER, L.RIGHT_SHOULDER))(
+    _arm_line_elevation)
+
+
+@_register("arms_line_elevation", "deg", False,
+           "Both straight arms' elevation read along the whole arm (arm_line_elevation), "
+           "combined as arms_elevation: the mean of level arms, else the lower plus 5.",
+           _both("shoulder", "wrist"))
+def _arms_line_elevation(frame: PoseFrame, side: str) -> float:
+    a, b = _arm_line_elevation(frame, "left"), _arm_line_elevation(frame, "right")
     return float(np.minimum(a, b) + np.minimum(abs(a - b), ARMS_LEVEL_TOLERANCE) / 2.0)
 
 

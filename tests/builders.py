@@ -74,7 +74,7 @@ def front_pose(
     t: float = 0.0,
     trunk_lean: float = 0.0,
     abduction: tuple[float, float] = (10.0, 10.0),
-    elbow: tuple[float, float] = (180.0, 180.0),
+    elbow: tuple[float, float] = (175.0, 175.0),
     neck_tilt: float = 0.0,
     head_turn: float = 0.0,
     shoulder_tilt: float = 0.0,

@@ -15,7 +15,6 @@ import pytest
 
 from exercises.measures import (
     MEASURES,
-    STRAIGHT_ARM_BEND,
     UnknownMeasureError,
     compute,
     get_measure,
@@ -638,29 +637,24 @@ def test_hip_height_reads_alike_from_the_front_and_the_side(view: str, drop: flo
     assert compute("hip_height", frame) == pytest.approx(1.7 - drop, abs=1e-6)
 
 
-def test_a_straight_arm_is_read_along_its_whole_length() -> None:
+def test_the_arm_line_halves_the_shoulder_points_error_overhead() -> None:
     # MediaPipe's shoulder point sits on the raised shoulder's surface, off the joint: a
     # 10 px slip across the raised arm turns the 80 px upper arm's line ~9 degrees, the
     # 150 px whole arm's ~6
-    frame = front_pose(abduction=(170.0, 170.0))
+    frame = front_pose(abduction=(170.0, 170.0), elbow=(180.0, 180.0))
+    assert compute("arm_line_elevation", frame, "left") == pytest.approx(170.0, abs=1e-6)
     xy = frame.xy.copy()
     xy[Landmark.LEFT_SHOULDER] += (10.0, 0.0)  # across the raised arm
     slipped = frame.with_xy(xy)
-    whole = compute("shoulder_abduction", slipped, "left")
-    vis = slipped.visibility.copy()
-    vis[Landmark.LEFT_WRIST] = 0.0  # wrist unseen: the upper arm alone
-    upper = compute("shoulder_abduction", dataclasses.replace(slipped, visibility=vis), "left")
+    whole = compute("arm_line_elevation", slipped, "left")
+    upper = compute("shoulder_abduction", slipped, "left")
     assert abs(whole - 170.0) < 0.7 * abs(upper - 170.0)
     assert abs(upper - 170.0) > 3.0
 
 
-@pytest.mark.parametrize("bend", [0.0, 10.0, 20.0, 40.0, 90.0])
-def test_a_bent_arm_is_read_along_the_upper_arm(bend: float) -> None:
-    # "W" arms (elbows at 90) read the upper arm, never the line to the hand; in
-    # between straight and bent the reading moves smoothly, within half the bend
-    frame = front_pose(abduction=(90.0, 90.0), elbow=(180.0 - bend, 180.0 - bend))
-    got = compute("shoulder_abduction", frame, "left")
-    if bend >= STRAIGHT_ARM_BEND[1]:
-        assert got == pytest.approx(90.0, abs=1e-6)
-    else:
-        assert abs(got - 90.0) <= bend / 2 + 1e-6
+def test_the_arm_line_is_not_the_upper_arm_when_the_elbow_bends() -> None:
+    # "W" arms: the upper arm level (90), the hand up; the arm line reads the hand's
+    # direction, which is why it is only for straight-arm stretches
+    frame = front_pose(abduction=(90.0, 90.0), elbow=(90.0, 90.0))
+    assert compute("shoulder_abduction", frame, "left") == pytest.approx(90.0, abs=1e-6)
+    assert compute("arm_line_elevation", frame, "left") > 120.0
