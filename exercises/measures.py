@@ -307,7 +307,12 @@ ARMS_LEVEL_TOLERANCE = 10.0
            "readings.",
            _both("shoulder", "elbow"))
 def _arms_elevation(frame: PoseFrame, side: str) -> float:
-    a, b = _shoulder_abduction(frame, "left"), _shoulder_abduction(frame, "right")
+    return _both_arms(_shoulder_abduction(frame, "left"), _shoulder_abduction(frame, "right"))
+
+
+def _both_arms(a: float, b: float) -> float:
+    """Two arms' elevations as one: the mean of level arms, else the lower plus half the
+    tolerance (``ARMS_LEVEL_TOLERANCE``)."""
     # np.minimum propagates NaN; the builtin min(nan, x) or min(x, nan) depends on order
     return float(np.minimum(a, b) + np.minimum(abs(a - b), ARMS_LEVEL_TOLERANCE) / 2.0)
 
@@ -334,8 +339,7 @@ _register("arm_line_elevation", "deg", True,
            "combined as arms_elevation: the mean of level arms, else the lower plus 5.",
            _both("shoulder", "wrist"))
 def _arms_line_elevation(frame: PoseFrame, side: str) -> float:
-    a, b = _arm_line_elevation(frame, "left"), _arm_line_elevation(frame, "right")
-    return float(np.minimum(a, b) + np.minimum(abs(a - b), ARMS_LEVEL_TOLERANCE) / 2.0)
+    return _both_arms(_arm_line_elevation(frame, "left"), _arm_line_elevation(frame, "right"))
 
 
 @_register("elbows_extension", "deg", False,

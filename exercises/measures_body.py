@@ -7,6 +7,7 @@ imported (it imports this module at its end); definitions name them like any oth
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -41,6 +42,14 @@ from pose.geometry import inclination_from_vertical, joint_angle
 # blocks or corrupts the reading.
 
 
+def _near(name: str, description: str, parts: tuple[str, ...],
+          fn: Callable[[PoseFrame, str], float]) -> None:
+    """Register ``name``: ``fn`` read on the side facing the camera (side view); only that
+    side's ``parts`` must be seen (``Measure.near_side``)."""
+    _register(name, "deg", False, description, _fixed(), near_side=parts)(
+        lambda frame, side: fn(frame, _side_view_side(frame)))
+
+
 def _knee_flexion(frame: PoseFrame, side: str) -> float:
     return 180.0 - joint_angle(_p(frame, side, "hip"), _p(frame, side, "knee"),
                                _p(frame, side, "ankle"))
@@ -67,10 +76,9 @@ _register("knee_flexion", "deg", True,
           "from the side; facing the camera a squat reads smaller (the thigh points at it).",
           _sided("hip", "knee", "ankle"))(_knee_flexion)
 
-_register("knee_flexion_near", "deg", False,
-          "knee_flexion of the leg facing the camera (side view): only that leg must be seen.",
-          _fixed(), near_side=("shoulder", "hip", "knee", "ankle"))(
-    lambda frame, side: _knee_flexion(frame, _side_view_side(frame)))
+_near("knee_flexion_near",
+      "knee_flexion of the leg facing the camera (side view): only that leg must be seen.",
+      ("shoulder", "hip", "knee", "ankle"), _knee_flexion)
 
 
 @_register("knees_flexion", "deg", False,
@@ -88,10 +96,9 @@ _register("hip_flexion", "deg", True,
           "the hip bends. Side view.",
           _sided("shoulder", "hip", "knee"))(_hip_flexion)
 
-_register("hip_flexion_near", "deg", False,
-          "hip_flexion of the side facing the camera (side view).",
-          _fixed(), near_side=("shoulder", "hip", "knee"))(
-    lambda frame, side: _hip_flexion(frame, _side_view_side(frame)))
+_near("hip_flexion_near",
+      "hip_flexion of the side facing the camera (side view).",
+      ("shoulder", "hip", "knee"), _hip_flexion)
 
 _register("ankle_dorsiflexion", "deg", True,
           "Ankle bend: 90 minus the angle knee-ankle-toe tip of the working side (0 = foot "
@@ -101,23 +108,18 @@ _register("ankle_dorsiflexion", "deg", True,
           "the foot. Side view.",
           _sided("knee", "ankle", "foot_index"))(_ankle_dorsiflexion)
 
-_register("ankle_dorsiflexion_near", "deg", False,
-          "ankle_dorsiflexion of the side facing the camera (side view).",
-          _fixed(), near_side=("knee", "ankle", "foot_index"))(
-    lambda frame, side: _ankle_dorsiflexion(frame, _side_view_side(frame)))
+_near("ankle_dorsiflexion_near",
+      "ankle_dorsiflexion of the side facing the camera (side view).",
+      ("knee", "ankle", "foot_index"), _ankle_dorsiflexion)
 
-_register("elbow_extension_near", "deg", False,
-          "elbow_extension (angle shoulder-elbow-wrist, 180 = straight) of the arm facing the "
-          "camera (side view, e.g. push-ups): the hidden far arm is never read.",
-          _fixed(), near_side=("shoulder", "elbow", "wrist"))(
-    lambda frame, side: _elbow_extension(frame, _side_view_side(frame)))
+_near("elbow_extension_near",
+      "elbow_extension (angle shoulder-elbow-wrist, 180 = straight) of the arm facing the ",
+      ("shoulder", "elbow", "wrist"), _elbow_extension)
 
-_register("body_line_near", "deg", False,
-          "Straightness of the body seen from the side: angle shoulder-hip-ankle of the side "
-          "facing the camera (180 = straight plank; below = hips piked up or sagging). "
-          "Side view.",
-          _fixed(), near_side=("shoulder", "hip", "ankle"))(
-    lambda frame, side: _body_line(frame, _side_view_side(frame)))
+_near("body_line_near",
+      "Straightness of the body seen from the side: angle shoulder-hip-ankle of the side "
+      "facing the camera (180 = straight plank; below = hips piked up or sagging). ",
+      ("shoulder", "hip", "ankle"), _body_line)
 
 
 @_register("trunk_inclination", "deg", False,
