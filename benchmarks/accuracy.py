@@ -436,9 +436,18 @@ def _compare_series(res: Result, report: Any, definition: StretchDefinition) -> 
     got = np.array([np.nan if v is None else v for v in report.frame_series(key, expected.size)],
                    dtype=float)  # per frame index; NaN where a settled frame was not judged
     n = min(got.size, expected.size)
-    ok = np.isfinite(got[:n]) & np.isfinite(expected[:n])
+    got, expected = got[:n], expected[:n]
+    reps = truth.get("reps") or []
+    if p.baseline == "rest" and reps:
+        # judged from the person's own resting value: both series as changes from their
+        # own rest (the frames before the first rep), as tests/test_samples.py does
+        n0 = max(1, int(reps[0]["start_s"] * truth["fps"]))
+        if np.isfinite(got[:n0]).any() and np.isfinite(expected[:n0]).any():
+            got = got - np.nanmedian(got[:n0])
+            expected = expected - np.nanmedian(expected[:n0])
+    ok = np.isfinite(got) & np.isfinite(expected)
     if ok.any():
-        res.measure_mae = float(np.mean(np.abs(got[:n][ok] - expected[:n][ok])))
+        res.measure_mae = float(np.mean(np.abs(got[ok] - expected[ok])))
 
 
 # ------------------------------------------------------------------ aggregation and output
