@@ -283,7 +283,11 @@ def patient_view(svc: Clinic, patient_id: int | str) -> None:
 
 
 def _progress(svc: Clinic, patient_id: int) -> None:
-    tr = svc.trends(patient_id)
+    every = st.toggle("Include sessions stopped early or cut short by a technical problem",
+                      value=False, key=f"progress-all-{patient_id}",
+                      help="Off: scores, pain and range of motion of completed sessions only "
+                           "(a set stopped early is not the patient's result).")
+    tr = svc.trends(patient_id, include_incomplete=every)
     today = date.today()
     start = today - timedelta(days=today.weekday() + 7 * 7)   # 8 weeks, from a Monday
     st.subheader("Adherence")

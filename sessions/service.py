@@ -205,8 +205,8 @@ class PatientSummary:
     display_name: str
     adherence_done: int
     adherence_prescribed: int
-    latest_score: float | None
-    trend: str | None            # "up" | "down" | "flat" | None (too few scores)
+    latest_score: float | None   # of the latest completed session
+    trend: str | None            # "up" | "down" | "flat" | None (too few completed sessions)
     open_flags: int
     last_session_at: datetime | None = None
 
@@ -323,7 +323,8 @@ class SessionDetail(SessionSummary):
 
 @dataclass(frozen=True)
 class StretchTrend:
-    """One stretch over time (completed and interrupted sessions, oldest first)."""
+    """One stretch over time, oldest first (completed sessions only, unless every session
+    was asked for: ``Clinic.trends(include_incomplete=True)``)."""
 
     exercise: str
     name: str
@@ -515,9 +516,12 @@ class Clinic:
             out = []
             for u in users:
                 done, prescribed = self._adherence(s, u.id)
+                # completed sessions only: an interrupted set or one cut short by a
+                # technical failure is not the patient's result
                 scores = s.execute(
                     select(SessionRow.score, SessionRow.created_at)
-                    .where(SessionRow.patient_id == u.id, SessionRow.score.is_not(None))
+                    .where(SessionRow.patient_id == u.id, SessionRow.score.is_not(None),
+                           SessionRow.completion == "completed")
                     .order_by(SessionRow.created_at.desc(), SessionRow.id.desc())
                     .limit(2 * TREND_WINDOW)).all()
                 last = s.scalar(select(func.max(SessionRow.created_at))
@@ -991,17 +995,26 @@ class Clinic:
 
     # ------------------------------------------------------------------ trends
 
-    def trends(self, patient_id: int) -> Trends:
-        """Score, ROM and pain over time per stretch, and the adherence calendar."""
+    def trends(self, patient_id: int, include_incomplete: bool = False) -> Trends:
+        """Score, ROM and pain over time per stretch, and the adherence calendar.
+
+        Only completed sessions are in the series unless ``include_incomplete``: a set
+        the person stopped early, abandoned, or that a technical failure cut short
+        (live: dropped connection, computer too busy) is not their result, and a 0/100
+        there would drag the scores and trends down. The calendar counts completed
+        sessions either way.
+        """
         with self._session() as s, s.begin():
             me = self._me(s)
             u = self._patient(s, me, patient_id)
-            return self._trends(s, u.id)
+            return self._trends(s, u.id, include_incomplete=include_incomplete)
 
     def _trends(self, s: Session, patient_id: int, since: date | None = None,
-                until: date | None = None) -> Trends:
+                until: date | None = None, include_incomplete: bool = False) -> Trends:
         q = self._date_filter(select(SessionRow).where(SessionRow.patient_id == patient_id),
                               since, until).order_by(SessionRow.created_at, SessionRow.id)
+        if not include_incomplete:
+            q = q.where(SessionRow.completion == "completed")
         rows = list(s.scalars(q))
         peaks: dict[int, list[tuple[float, bool]]] = defaultdict(list)
         if rows:

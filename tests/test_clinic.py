@@ -500,7 +500,7 @@ def test_trends_per_stretch_and_calendar(world: World) -> None:
     _save_on(cp, clock, d0 + timedelta(days=2), 35.0)
     clock.now += timedelta(hours=1)
     cp.save_session(neck_report(1, stop_mid_rep=True))
-    t = ca.trends(pa)
+    t = ca.trends(pa, include_incomplete=True)
     assert t.calendar == {d0: 2, d0 + timedelta(days=2): 1}   # completed sessions only
     assert t.prescribed_per_week == 4
     tilt = t.stretches["neck_side_tilt"]
@@ -511,7 +511,31 @@ def test_trends_per_stretch_and_calendar(world: World) -> None:
     assert len(tilt.dates) == len(tilt.scores) == 4
     assert tilt.dates == sorted(tilt.dates)
     assert t.scores == tilt.scores
-    assert Clinic(world.pat_a, world.engine, tz=UTC).trends(pa).calendar == t.calendar
+    assert Clinic(world.pat_a, world.engine, tz=UTC).trends(pa, True).calendar == t.calendar
+    # by default the set stopped mid-rep is left out of the series (not the result)
+    done = ca.trends(pa)
+    assert done.calendar == t.calendar
+    assert done.stretches["neck_side_tilt"].rom_peak == [30.0, 40.0, 35.0]
+    assert len(done.scores) == len(done.dates) == 3 and done.scores == t.scores[:3]
+
+
+def test_interrupted_sessions_do_not_move_the_patient_list(world: World) -> None:
+    # three good sessions, then two cut short (e.g. the computer too busy to coach): the
+    # latest score and the trend are the completed sessions'
+    clock = FakeClock()
+    cp = Clinic(world.pat_a, world.engine, clock=clock, tz=UTC)
+    d0 = date(2025, 3, 3)
+    for i in range(4):
+        _save_on(cp, clock, d0 + timedelta(days=i), 35.0)
+    ca = Clinic(world.ther_a, world.engine, clock=clock, tz=UTC)
+    before = {p.username: p for p in ca.patients()}["pat_a"]
+    for _ in range(2):
+        clock.now += timedelta(days=1)
+        _screen(cp).save_session(neck_report(1, stop_mid_rep=True))
+    assert [x.completion for x in cp.sessions()[:2]] == ["interrupted", "interrupted"]
+    after = {p.username: p for p in ca.patients()}["pat_a"]
+    assert after.latest_score == before.latest_score
+    assert after.trend == before.trend == "flat"
 
 
 # --------------------------------------------------------------------------- safety gates (issue 9)
