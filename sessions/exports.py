@@ -101,6 +101,7 @@ class ProgressData:
     flags: list[tuple[datetime, str, str, bool]]   # (local time, kind, detail, resolved)
     generated: datetime
     local: Callable[[datetime], datetime]
+    program_start: date | None = None       # local date the active program was set
 
 
 def _clip(text: str, n: int) -> str:
@@ -132,14 +133,23 @@ def progress_pdf(data: ProgressData) -> bytes:
         text(0.06, 0.904, f"Period: {since} to {data.until.isoformat()}    "
                           f"Generated {data.generated:%Y-%m-%d %H:%M}", fontsize=8,
              color="0.3")
-        days = (data.until - data.since).days + 1 if data.since else 7
+        # adherence counts from the program's start: nothing was prescribed before it
+        start = data.since
+        if data.program_start is not None and (start is None or data.program_start > start):
+            start = data.program_start
+        days = (data.until - start).days + 1 if start else 7
         weeks = max(1, math.ceil(days / 7))
-        expected = data.prescribed_per_week * weeks
+        expected = data.prescribed_per_week * weeks if days > 0 else 0
+        since_prog = (" from the program's start"
+                      if start is not None and start == data.program_start else "")
         if expected:
             share = f" ({100 * min(data.completed, expected) / expected:.0f}%)"
             adherence = (f"Adherence: {data.completed} completed sessions of {expected} "
                          f"prescribed ({data.prescribed_per_week} per week over {weeks} "
-                         f"week{'s' if weeks > 1 else ''}){share}.")
+                         f"week{'s' if weeks > 1 else ''}{since_prog}){share}.")
+        elif data.prescribed_per_week:
+            adherence = (f"Adherence: {data.completed} completed sessions; the program started "
+                         "after this period.")
         else:
             adherence = f"Adherence: {data.completed} completed sessions; no program prescribed."
         text(0.06, 0.88, adherence, fontsize=9)
@@ -147,7 +157,8 @@ def progress_pdf(data: ProgressData) -> bytes:
                           f"interrupted or abandoned {data.sessions - data.completed}).",
              fontsize=9)
         prog = "; ".join(f"{name} x{n}/week" for name, n in data.program) or "none"
-        for i, line in enumerate(textwrap.wrap(f"Program: {prog}", 120)[:2]):
+        began = f" (from {data.program_start.isoformat()})" if data.program_start else ""
+        for i, line in enumerate(textwrap.wrap(f"Program{began}: {prog}", 120)[:2]):
             text(0.06, 0.848 - 0.014 * i, line, fontsize=8)
 
         trends = data.trends

@@ -1085,7 +1085,9 @@ class Clinic:
         with self._session() as s, s.begin():
             me = self._me(s)
             u = self._patient(s, me, patient_id)
-            trends = self._trends(s, u.id, since, until)
+            trends = self._trends(s, u.id, since, until)   # charts: completed sessions
+            recorded = len(self._trends(s, u.id, since, until, include_incomplete=True).dates)
+            program = self._active_program(s, u.id)
             fq = select(Flag).where(Flag.patient_id == u.id).order_by(Flag.created_at)
             if since is not None:
                 fq = fq.where(Flag.created_at >= self._day_start(_as_date(since)))
@@ -1100,13 +1102,15 @@ class Clinic:
                 since=_as_date(since) if since else (
                     self._local(trends.dates[0]).date() if trends.dates else None),
                 until=_as_date(until) if until else self._today(),
-                sessions=len(trends.dates), completed=n_completed,
+                sessions=recorded, completed=n_completed,
                 prescribed_per_week=trends.prescribed_per_week,
                 program=[(i.exercise_name, i.times_per_week) for i in items],
                 trends=trends,
                 flags=[(self._local(f.created_at), f.kind, f.detail,
                         f.resolved_at is not None) for f in flags],
-                generated=self._local(self._now()), local=self._local)
+                generated=self._local(self._now()), local=self._local,
+                program_start=(self._local(program.created_at).date()
+                               if program is not None else None))
         return progress_pdf(data)
 
 

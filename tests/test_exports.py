@@ -43,6 +43,7 @@ def _fill(world: World, display_name: str = "Patient A") -> tuple[Clinic, int, l
     pid = acc.create_user(world.ther_a, "exported", PASSWORD, "patient", display_name)
     me = acc.login("exported", PASSWORD)
     ca = Clinic(world.ther_a, world.engine, clock=clock, tz=UTC)
+    clock.now = datetime.combine(D0 - timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     ca.set_program(pid, [ProgramItemIn("neck_side_tilt", ("left",), times_per_week=3)])
     cp = Clinic(me, world.engine, clock=clock, tz=UTC)
     ids = []
@@ -143,6 +144,22 @@ def test_pdf_renders_and_shows_the_name_as_text(world: World, tmp_path: Path, na
     assert "Adherence: 3 completed sessions of 3 prescribed" in text
     assert "RED FLAG (open)" in text and "Pain rise (open)" in text
     assert "Session score" in text and "Range of motion" in text
+
+
+def test_pdf_adherence_counts_from_the_program_start(world: World, tmp_path: Path) -> None:
+    # a 9-week export period, the program set in its last week: 3 a week for 1 week,
+    # not for 9 (the PDF once said "2 of 60 prescribed (3 %)" for a new program)
+    ca, pid, _ = _fill(world)
+    later = Clinic(world.ther_a, world.engine, clock=FakeClock(
+        datetime.combine(D0 + timedelta(days=1), datetime.min.time(), tzinfo=UTC)), tz=UTC)
+    later.set_program(pid, [ProgramItemIn("neck_side_tilt", ("left",), times_per_week=3)])
+    text = _pdf_text(ca.export_pdf(pid, D0 - timedelta(days=56), D0 + timedelta(days=6)),
+                     tmp_path)
+    text = " ".join(text.split())
+    assert ("Adherence: 3 completed sessions of 3 prescribed (3 per week over 1 week from "
+            "the program's start) (100%)." in text)
+    assert f"Program (from {(D0 + timedelta(days=1)).isoformat()}): Neck" in text
+    assert "Sessions recorded: 3 (completed 3" in text
 
 
 def test_pdf_without_sessions(world: World, tmp_path: Path) -> None:
