@@ -22,7 +22,10 @@ was varied. What varies:
 
 ``expected`` follows the samples (``reps`` counts every movement; a partial rep
 is neither correct nor a completed hold; a broken hold is not completed and its
-rep is not correct) and adds ``full_reps`` and per-rep ``rep_detail``
+rep is not correct), then the geometry (:func:`apply_geometric_truth`: a rep acted
+in full that this body and camera show short of the range is not a full rep, and
+holds are the time the true measure spent in the band), and adds ``full_reps`` and
+per-rep ``rep_detail``
 (``full``, ``range_fraction``, ``hold_s``, ``hold_broken``, and from the
 geometric truth ``truth_peak`` and ``truth_in_band_share``: see
 :func:`annotate_truth_peaks`). A partial rep must never be counted as a full
