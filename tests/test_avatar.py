@@ -408,3 +408,28 @@ def test_broken_hold_breaks_out_of_the_band_but_not_back_to_rest(body) -> None:
     value = next(iter(truth_measures(marks, key, 30.0, (cam.width, cam.height)).values()))[0]
     p = load_library()["neck_side_tilt"].primary
     assert p.rest < value < p.target[0]
+
+
+def test_validation_expectations_follow_the_geometry() -> None:
+    """A rep acted in full whose true measure stays short of the range in the image is not
+    a full rep (and gets a partial_rep fault); holds are the time in the band."""
+    from avatar.validation import apply_geometric_truth
+
+    fps = 10.0
+    # overhead reach: rest 40, target [140, 180], a full rep reaches 40 + 0.8 * 100 = 120
+    series = [20.0] * 20 + [150.0] * 40 + [20.0] * 20 + [110.0] * 40 + [20.0] * 20
+    reps = [{"start_s": 1.5, "in_position_s": 2.0, "hold_end_s": 6.0, "end_s": 6.5},
+            {"start_s": 7.5, "in_position_s": 8.0, "hold_end_s": 12.0, "end_s": 12.5}]
+    doc = {"exercise": "overhead_reach", "fps": fps, "reps": reps,
+           "truth_measures": {"arms_line_elevation@left": series},
+           "expected": {"reps": 2, "correct_reps": 2, "holds_completed": 2, "faults": [],
+                        "rep_detail": [{"rep": 1, "full": True}, {"rep": 2, "full": True}]}}
+    apply_geometric_truth(doc)
+    exp = doc["expected"]
+    assert exp["reps"] == exp["full_reps"] == 1
+    assert exp["correct_reps"] == exp["holds_completed"] == 1  # 4 s in the band >= 3 s
+    assert [d["full"] for d in exp["rep_detail"]] == [True, False]
+    assert [d["acted_full"] for d in exp["rep_detail"]] == [True, True]
+    assert exp["rep_detail"][0]["true_hold_s"] == pytest.approx(4.0, abs=0.11)
+    assert exp["rep_detail"][1]["true_hold_s"] == 0.0
+    assert [(f["id"], f["rep"]) for f in exp["faults"]] == [("partial_rep", 2)]
