@@ -561,12 +561,12 @@ class LiveCoach:
 
         Returns quickly in every case (the pose model runs in the judge thread).
         """
-        import av
+        from pose.video import av_frame_to_rgb, rgb_to_av_frame
 
         t_start = time.perf_counter()
-        image = frame.to_ndarray(format="rgb24")
+        image = av_frame_to_rgb(frame)
         out = self.process(image, frame.time)
-        new = av.VideoFrame.from_ndarray(out, format="rgb24")
+        new = rgb_to_av_frame(out)
         new.pts, new.time_base = frame.pts, frame.time_base
         if self._timing_path:
             self._log_timing(t_start, -1.0 if frame.time is None else frame.time,

@@ -24,7 +24,9 @@ from pose.video import (
     CameraSource,
     VideoError,
     VideoInfo,
+    av_frame_to_rgb,
     open_video,
+    rgb_to_av_frame,
     write_video,
 )
 
@@ -610,3 +612,29 @@ def test_iteration_memory_is_flat_in_clip_length(tmp_path: Path) -> None:
     peak_short, peak_long = _traced_peak_bytes(short), _traced_peak_bytes(long)
     # collecting the 2000 VideoFrame objects alone would trace about 1 MB
     assert peak_long < 2 * peak_short + 300_000, (peak_short, peak_long)
+
+
+# ----------------------------------------------------------------------------- live frames
+
+
+@pytest.mark.parametrize("size", [(640, 480), (1280, 720), (322, 242), (321, 241)])
+def test_live_frame_conversions_agree_with_pyav(size: tuple[int, int]) -> None:
+    """The WebRTC frames' fast RGB conversions (OpenCV) give PyAV's colours within
+    rounding, both ways, for even sizes; odd sizes take PyAV's own path."""
+    import av
+
+    w, h = size
+    rng = np.random.default_rng(0)
+    # smooth content (a camera picture, not per-pixel noise: chroma is subsampled)
+    base = rng.integers(0, 256, (h // 8 + 1, w // 8 + 1, 3), dtype=np.uint8)
+    rgb = np.ascontiguousarray(cv2.resize(base, (w, h), interpolation=cv2.INTER_LINEAR))
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+    ours = av_frame_to_rgb(frame)
+    theirs = frame.to_ndarray(format="rgb24")
+    assert ours.shape == theirs.shape == (h, w, 3) and ours.dtype == np.uint8
+    assert np.abs(ours.astype(int) - theirs.astype(int)).mean() < 2.0
+    out = rgb_to_av_frame(ours)
+    assert (out.width, out.height) == (w, h)
+    assert out.format.name == ("yuv420p" if w % 2 == 0 and h % 2 == 0 else "rgb24")
+    back = out.to_ndarray(format="rgb24")
+    assert np.abs(back.astype(int) - ours.astype(int)).mean() < 3.0
