@@ -18,6 +18,7 @@ import csv
 import io
 import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -181,10 +182,29 @@ def _no_exception(page: Any) -> None:
     assert "Traceback" not in _main(page).inner_text()
 
 
-def _select(page: Any, label: str, option: str | re.Pattern[str]) -> None:
-    """Choose ``option`` in the Streamlit selectbox labelled ``label``."""
-    page.get_by_role("combobox", name=label, exact=True).click()
-    page.get_by_role("option", name=option).first.click()
+def _select(page: Any, label: str, option: str | re.Pattern[str],
+            timeout_s: float = 120.0) -> None:
+    """Choose ``option`` in the Streamlit selectbox labelled ``label``.
+
+    A selectbox opened while a rerun is still on its way lists the options it had
+    (e.g. before the account just created): close it, wait for the app to be idle and
+    open it again, until the option is there (a loaded machine reruns slowly).
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        wait_app_idle(page)
+        page.get_by_role("combobox", name=label, exact=True).click()
+        choice = page.get_by_role("option", name=option).first
+        try:
+            choice.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+            if time.monotonic() > deadline:
+                raise
+    choice.click()
     wait_app_idle(page)
 
 
