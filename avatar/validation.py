@@ -276,7 +276,7 @@ def apply_geometric_truth(doc: dict) -> None:
     """
     from exercises.definition import load_library
 
-    from .verify import true_hold_times
+    from .verify import from_rest, true_hold_times
 
     definition = load_library()[doc["exercise"]]
     p, tu = definition.primary, definition.tuning
@@ -286,9 +286,8 @@ def apply_geometric_truth(doc: dict) -> None:
     vals = np.array([np.nan if x is None else x for x in doc["truth_measures"][key]], float)
     fps = float(doc["fps"])
     reps = doc["reps"]
-    if p.baseline == "rest" and reps:
-        lead = vals[: max(1, round(reps[0]["start_s"] * fps))]
-        vals = vals - float(np.nanmedian(lead))
+    if p.baseline == "rest":
+        vals = from_rest(vals, reps, fps)
     sign = 1.0 if p.direction == "increase" else -1.0
     edge = p.target[0] if p.direction == "increase" else p.target[1]
     full_level = p.rest + tu.full_rep_fraction * (edge - p.rest)

@@ -114,6 +114,16 @@ def run_product(mp4: Path, doc: dict) -> tuple[object, np.ndarray]:
     return report, np.array(rec.xy)
 
 
+def from_rest(values: np.ndarray, reps: list[dict], fps: float) -> np.ndarray:
+    """A rest-relative measure's truth as a change from the resting value: the median of
+    the frames before the first acted rep (unchanged when there is no rep or no finite
+    value there)."""
+    if not reps:
+        return values
+    lead = values[: max(1, round(reps[0]["start_s"] * fps))]
+    return values - (float(np.nanmedian(lead)) if np.isfinite(lead).any() else 0.0)
+
+
 def true_hold_times(doc: dict, definition: object, side: str | None = None) -> list[float]:
     """Each acted rep's hold as the rig really did it: seconds its true primary measure
     (the sidecar's geometric ``truth_measures``) spent inside the definition's target
@@ -147,9 +157,8 @@ def true_hold_times(doc: dict, definition: object, side: str | None = None) -> l
         return [float("nan")] * len(reps)
     v = _series(given)
     fps = float(doc["fps"])
-    if p.baseline == "rest" and reps:
-        lead = v[: max(1, round(reps[0]["start_s"] * fps))]
-        v = v - (float(np.nanmedian(lead)) if np.isfinite(lead).any() else 0.0)
+    if p.baseline == "rest":
+        v = from_rest(v, reps, fps)
     lo, hi = sorted(p.target)
     tuning = definition.tuning  # type: ignore[attr-defined]
     out = []

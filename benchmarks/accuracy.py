@@ -54,6 +54,7 @@ import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -374,6 +375,13 @@ def run_case(case: Case, library: dict[str, StretchDefinition], cache: Path | No
     return res
 
 
+@lru_cache(maxsize=1)
+def _sidecar(path: str) -> dict[str, Any]:
+    """A rendered clip's truth sidecar, read once for the holds and the series (read
+    only: callers must not change it)."""
+    return json.loads(Path(path).read_text())
+
+
 def _compare_holds(res: Result, report: Any, definition: StretchDefinition) -> None:
     """Each truth hold against the counted rep it belongs to. For rendered clips the truth
     is geometric: the time the rig's true primary measure spent in the target band
@@ -382,8 +390,8 @@ def _compare_holds(res: Result, report: Any, definition: StretchDefinition) -> N
     if res.case.truth_path is not None:
         from avatar.verify import true_hold_times
 
-        doc = json.loads(Path(res.case.truth_path).read_text())
-        geometric = true_hold_times(doc, definition, res.case.truth_side)
+        geometric = true_hold_times(_sidecar(res.case.truth_path), definition,
+                                    res.case.truth_side)
     for h in res.case.holds:
         truth = h.get("hold_s", h["end_s"] - h["start_s"])
         k = h.get("rep", 0) - 1
@@ -416,7 +424,7 @@ def _compare_series(res: Result, report: Any, definition: StretchDefinition) -> 
     case = res.case
     if case.truth_path is None:
         return
-    truth = json.loads(Path(case.truth_path).read_text())
+    truth = _sidecar(case.truth_path)
     if not truth.get("landmarks"):
         return
     p = definition.primary
@@ -437,14 +445,13 @@ def _compare_series(res: Result, report: Any, definition: StretchDefinition) -> 
                    dtype=float)  # per frame index; NaN where a settled frame was not judged
     n = min(got.size, expected.size)
     got, expected = got[:n], expected[:n]
-    reps = truth.get("reps") or []
-    if p.baseline == "rest" and reps:
+    if p.baseline == "rest":
         # judged from the person's own resting value: both series as changes from their
         # own rest (the frames before the first rep), as tests/test_samples.py does
-        n0 = max(1, int(reps[0]["start_s"] * truth["fps"]))
-        if np.isfinite(got[:n0]).any() and np.isfinite(expected[:n0]).any():
-            got = got - np.nanmedian(got[:n0])
-            expected = expected - np.nanmedian(expected[:n0])
+        from avatar.verify import from_rest
+
+        reps, fps = truth.get("reps") or [], float(truth["fps"])
+        got, expected = from_rest(got, reps, fps), from_rest(expected, reps, fps)
     ok = np.isfinite(got) & np.isfinite(expected)
     if ok.any():
         res.measure_mae = float(np.mean(np.abs(got[ok] - expected[ok])))
