@@ -15,7 +15,7 @@ report with the truth beside each clip:
   ``{"<clip stem or movement>": {"definition": ID, "side": "left|right|null"}}``);
 * ``workout``: the labelled push-up / pull-up / squat set (``--workout DIR`` holding
   ``raw/<exercise>/*.mp4`` and ``labels/<exercise>/<name>.csv`` with ``frame,time,label``;
-  a 1 marks a rep start). A plain two-threshold angle counter runs on the *same* pose
+  a 1 marks a finished rep). A plain two-threshold angle counter runs on the *same* pose
   model output beside the project, so the comparison is made in one run.
 
 Per group it prints count exact %, within one %, count MAE, hold-time error (s),
@@ -23,12 +23,13 @@ primary-measure MAE against per-frame truth (where the truth has it) and fault t
 (where the truth lists faults), then one row per clip. The table goes to stdout as
 markdown, progress to stderr, ``--json FILE`` writes everything machine-readable.
 
-Counting convention for the workout set: ``count`` is the number of labelled rep starts
-that can finish inside the clip (a start in the clip's last second cannot: it is a
-partial rep, as in the real-clips format); the ``labels`` columns count every labelled
-start. Label files that are all zeros are excluded (15 push-up files have no label at
-all although their clips show push-ups); a label file whose video is absent, a git-LFS
-pointer or unreadable counts as missing. Both numbers are printed.
+Counting convention for the workout set: ``count`` is the number of labelled frames
+(the count the set's README gives). Read against the pose, a label marks the moment a
+rep is *done* (back at the top of a push-up, at straight arms), not its start: a label
+in a clip's last second is a rep that finished just before the end, and a rep still
+on its way back when the clip ends has no label. Label files that are all zeros are
+excluded (15 push-up files have no label at all although their clips show push-ups); a
+label file whose video is absent, a git-LFS pointer or unreadable counts as missing.
 
 Pose cache: by default the model's output for each clip is recorded under
 ``--pose-cache`` (keyed by the video's SHA-256, the model file and the options that
@@ -114,7 +115,6 @@ class Case:
     side: str | None = None
     group: str = ""
     count: int | None = None
-    count_labels: int | None = None        # workout: every labelled start (incl. partial)
     full: int | None = None                 # reps that reach the prescribed range (validation)
     holds: list[dict[str, Any]] = field(default_factory=list)   # start_s, end_s, (rep)
     faults: list[dict[str, Any]] = field(default_factory=list)  # id, rep, start_s
@@ -232,8 +232,8 @@ def workout_cases(directory: Path) -> tuple[list[Case], dict[str, dict[str, int]
                 for row in csv.DictReader(fh):
                     times.append(float(row["time"]))
                     labels.append(float(row["label"]))
-            starts = [tm for tm, lab in zip(times, labels, strict=True) if lab >= 0.5]
-            if not starts:
+            done = [tm for tm, lab in zip(times, labels, strict=True) if lab >= 0.5]
+            if not done:
                 t["all_zero"] += 1
                 continue
             video = directory / "raw" / exercise / (label_path.stem + ".mp4")
@@ -244,12 +244,9 @@ def workout_cases(directory: Path) -> tuple[list[Case], dict[str, dict[str, int]
             elif video.stat().st_size <= LFS_POINTER_MAX_BYTES:
                 t["lfs_pointer"] += 1
                 skip = "video is a git-LFS pointer"
-            duration = (times[-1] + (times[1] - times[0] if len(times) > 1 else 0.0)) if times \
-                else 0.0
-            full = sum(1 for s in starts if s < duration - 1.0)
             cases.append(Case(suite="workout", name=f"{exercise}/{label_path.stem}",
                               video=str(video), definition=definition, group=definition,
-                              count=full, count_labels=len(starts), plain=(joint, up, down),
+                              count=len(done), plain=(joint, up, down),
                               skip=skip))
     return cases, tally
 
@@ -508,12 +505,6 @@ def summarise(results: list[Result]) -> list[dict[str, Any]]:
                 "plain_exact": sum(1 for e in pe if e == 0),
                 "plain_within_one": sum(1 for e in pe if abs(e) <= 1),
                 "plain_mae": _mean([abs(e) for e in pe]),
-                "exact_labels": sum(1 for r in judged if r.count == r.case.count_labels),
-                "within_one_labels": sum(1 for r in judged
-                                         if abs(r.count - r.case.count_labels) <= 1),
-                "plain_exact_labels": sum(1 for r in pj if r.plain_count == r.case.count_labels),
-                "plain_within_one_labels": sum(1 for r in pj if abs(r.plain_count
-                                                                    - r.case.count_labels) <= 1),
             })
         rows.append(row)
     return rows
@@ -542,20 +533,16 @@ def markdown(rows: list[dict[str, Any]], results: list[Result],
     wrows = [r for r in rows if "plain_exact" in r]
     if wrows:
         out += ["", "Workout set, project vs the plain two-threshold counter on the same pose "
-                "output (count = labelled starts that can finish in the clip; "
-                "labels = every labelled start):", "",
+                "output (count = the labelled reps):", "",
                 "| exercise | clips | project exact | project within one | plain exact | "
-                "plain within one | project MAE | plain MAE | project exact / ±1 (labels) | "
-                "plain exact / ±1 (labels) |", "|---|---|---|---|---|---|---|---|---|---|"]
+                "plain within one | project MAE | plain MAE |",
+                "|---|---|---|---|---|---|---|---|"]
         for r in wrows:
             n = r["judged"]
             out.append(f"| {r['group']} | {n} | {_pct(r['exact'], n)} | "
                        f"{_pct(r['within_one'], n)} | {_pct(r['plain_exact'], n)} | "
                        f"{_pct(r['plain_within_one'], n)} | {_f(r['count_mae'])} | "
-                       f"{_f(r['plain_mae'])} | {_pct(r['exact_labels'], n)} / "
-                       f"{_pct(r['within_one_labels'], n)} | "
-                       f"{_pct(r['plain_exact_labels'], n)} / "
-                       f"{_pct(r['plain_within_one_labels'], n)} |")
+                       f"{_f(r['plain_mae'])} |")
     if tally:
         out += ["", "Workout label files: " + "; ".join(
             f"{ex}: {t['label_files']} files, {t['all_zero']} all-zero excluded, "
@@ -573,8 +560,6 @@ def markdown(rows: list[dict[str, Any]], results: list[Result],
             if res.reps_in_non_exercise:
                 note += f" {res.reps_in_non_exercise} rep(s) in a non-exercise segment"
             truth = "-" if c.count is None else str(c.count)
-            if c.count_labels is not None and c.count_labels != c.count:
-                truth += f" ({c.count_labels} labels)"
             share = "-" if res.assessable_share is None else f"{100 * res.assessable_share:.0f} %"
             out.append(f"| {c.suite} | {c.name} | {c.definition} | {c.side or 'all'} | {truth} "
                        f"| {_s(res.count)} | {_s(res.full_reps)} | {_s(res.plain_count)} | "

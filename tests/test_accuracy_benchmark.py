@@ -44,13 +44,13 @@ def _labels(path: Path, n: int, starts: list[int], fps: float = 30.0) -> None:
 
 
 def test_workout_cases_conventions(tmp_path: Path) -> None:
-    """All-zero label files are excluded, a start in the last second is partial (counted
-    only in the labels convention), missing videos and LFS pointers are skipped and
-    tallied."""
+    """The count is the number of labels (they mark finished reps, one in the last second
+    too); all-zero label files are excluded, missing videos and LFS pointers are skipped
+    and tallied."""
     lab = tmp_path / "labels" / "push-ups"
     raw = tmp_path / "raw" / "push-ups"
     raw.mkdir(parents=True)
-    _labels(lab / "a.csv", 150, [10, 60, 130])          # 130/30 = 4.33 s > 5.0 - 1.0: partial
+    _labels(lab / "a.csv", 150, [10, 60, 145])          # 145/30 = 4.83 s: done in the last second
     _labels(lab / "zeros.csv", 150, [])
     _labels(lab / "gone.csv", 150, [10])
     _labels(lab / "lfs.csv", 150, [10, 40])
@@ -60,7 +60,7 @@ def test_workout_cases_conventions(tmp_path: Path) -> None:
     by_name = {c.name: c for c in cases}
     assert set(by_name) == {"push-ups/a", "push-ups/gone", "push-ups/lfs"}
     a = by_name["push-ups/a"]
-    assert (a.count, a.count_labels, a.definition, a.skip) == (2, 3, "push_up", None)
+    assert (a.count, a.definition, a.skip) == (3, "push_up", None)
     assert by_name["push-ups/gone"].skip == "video missing"
     assert "LFS" in by_name["push-ups/lfs"].skip
     t = tally["push-ups"]
@@ -123,7 +123,7 @@ def test_summarise_rates_and_errors() -> None:
     results = []
     for name, truth, got, plain in [("a", 3, 3, 2), ("b", 4, 3, 4), ("c", 5, 2, 5)]:
         c = Case("workout", name, "x.mp4", "push_up", group="push_up", count=truth,
-                 count_labels=truth + 1, plain=("elbow", 160.0, 90.0))
+                 plain=("elbow", 160.0, 90.0))
         results.append(Result(c, count=got, plain_count=plain))
     results.append(Result(Case("workout", "d", "x.mp4", "push_up", group="push_up", count=2,
                                plain=("elbow", 160.0, 90.0)), error="video missing"))
@@ -131,7 +131,6 @@ def test_summarise_rates_and_errors() -> None:
     assert (row["judged"], row["not_run"], row["exact"], row["within_one"]) == (3, 1, 1, 2)
     assert row["count_mae"] == pytest.approx((0 + 1 + 3) / 3)
     assert (row["plain_exact"], row["plain_within_one"]) == (2, 3)
-    assert (row["exact_labels"], row["plain_exact_labels"]) == (0, 0)
     assert (row["truth_reps"], row["counted_reps"]) == (12, 8)
 
 
