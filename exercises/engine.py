@@ -9,6 +9,11 @@
   (``settle_s``, short: real people start their first rep without pausing). "At
   rest" is the same zone that ends a rep (at or below the return level): a model
   that reads a straight elbow as 145 degrees must not keep counting from starting;
+* counts a rep already under way when the person is first seen (a recording that
+  starts mid-movement, someone stepping into view) if it goes on to reach the target
+  band: first seen past ``start`` but short of the band, then in the band before
+  being at rest. A movement first seen already in the band is not a rep (its way in
+  was not seen), nor is one that goes back to rest first (it is the start posture);
 * uses two thresholds (``start`` to begin a rep, a return level between
   ``rest`` and ``start`` to end it) plus a minimum dwell, so jitter never
   double-counts and reps that do not come all the way back still count; a value
@@ -29,6 +34,7 @@
 The phases and their transitions (all in ``StretchTracker._advance``)::
 
     SETUP --below the return level for settle_s--> REST --past start for min_dwell_s--> MOVING
+    SETUP (first seen on the way, before settling) --in band--> MOVING / POSITION
     MOVING <--in band / out of band--> POSITION --hold done or broken--> RETURNING
     MOVING | POSITION | RETURNING --below the return level for min_dwell_s,
                                     or at rest for _HOME_DWELL_S--> REST
@@ -130,6 +136,9 @@ class StretchTracker:
         self.baseline: float | None = None
         self._baseline_samples: list[float] = []
         self._settle = Dwell(tu.settle_s)
+        # time of the first assessable frame while a rep may already be under way then
+        # (None: no such rep possible any more)
+        self._lead_in_t: float | None = None
         self._start = Dwell(tu.min_dwell_s)
         self._back = Dwell(tu.min_dwell_s)
         self._home = Dwell(min(tu.min_dwell_s, _HOME_DWELL_S))
@@ -345,8 +354,19 @@ class StretchTracker:
         """Every phase transition happens here."""
         lv = self._levels
         if not self.counting:
+            if self.frames_assessable == 1 and self.definition.primary.baseline != "rest" \
+                    and lv.start <= v < lv.lo:
+                self._lead_in_t = t  # first seen on the way: a rep may be under way
             if self._settle.update(v <= lv.back, t):
+                self._lead_in_t = None
                 self._start_counting(events)
+            elif self._lead_in_t is not None and v >= lv.lo:
+                lead_t, self._lead_in_t = self._lead_in_t, None
+                self._start_counting(events)
+                self._begin_rep(t, events)
+                assert self._current is not None
+                self._current.start_s = lead_t
+                self._track_rep(v, t, 0.0, events)
             elif v > lv.back:
                 self._baseline_samples.clear()
             return

@@ -932,6 +932,38 @@ def test_counting_starts_below_the_return_level_not_only_at_rest() -> None:
     assert tracker.diagnosis() is not None and tracker.diagnosis()[0] == "never_at_rest"
 
 
+def _reps_after(lead: list[tuple[float, float]], n: int = 2) -> list:
+    """``lead`` (time, elbow) keys, then ``n`` push-ups from straight arms (170)."""
+    keys: list[tuple[float, dict]] = [(t, {"elbow": (a, a)}) for t, a in lead]
+    t = lead[-1][0] + 0.5
+    for _ in range(n):
+        keys += [(t, {"elbow": (170.0, 170.0)}), (t + 0.5, {"elbow": (60.0, 60.0)}),
+                 (t + 1.0, {"elbow": (170.0, 170.0)})]
+        t += 1.5
+    keys.append((t + 1.0, {"elbow": (170.0, 170.0)}))
+    return keys
+
+
+def test_a_rep_under_way_when_first_seen_counts_if_it_reaches_the_target() -> None:
+    # a recording that starts half way down (120, past start 135): down to 60 and up
+    tracker = StretchTracker(_push_up(), "left")
+    run(tracker, timeline(_reps_after([(0.0, 120.0), (0.4, 60.0), (0.9, 170.0)])))
+    tracker.finish()
+    assert tracker.counted_reps == 3
+    assert tracker.reps[0].start_s == 0.0 and tracker.reps[0].full
+    # first seen already at the bottom (in the band): its way down was not seen
+    tracker = StretchTracker(_push_up(), "left")
+    run(tracker, timeline(_reps_after([(0.0, 80.0), (0.5, 170.0)])))
+    tracker.finish()
+    assert tracker.counted_reps == 2
+    # first seen on the way but back at rest before the target: the start posture, no
+    # rep and no partial rep recorded
+    tracker = StretchTracker(_push_up(), "left")
+    run(tracker, timeline(_reps_after([(0.0, 120.0), (0.4, 170.0)])))
+    tracker.finish()
+    assert tracker.counted_reps == 2 and len(tracker.reps) == 2
+
+
 def test_a_frame_lost_at_the_top_does_not_lose_the_rep_end() -> None:
     # 0.3 s at the return level between reps; one frame in the middle is not assessable
     frames = list(timeline(_elbow_reps(3, top=145.0, top_s=0.3)))
