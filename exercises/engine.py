@@ -11,8 +11,8 @@
   that reads a straight elbow as 145 degrees must not keep counting from starting;
 * counts a rep already under way when the person is first seen (a recording that
   starts mid-movement, someone stepping into view) if it goes on to reach the target
-  band: first seen past ``start`` but short of the band, then in the band before
-  being at rest. A movement first seen already in the band is not a rep (its way in
+  band: first seen past the return level but short of the band, then in the band
+  before being at rest. A movement first seen already in the band is not a rep (its way in
   was not seen), nor is one that goes back to rest first (it is the start posture);
 * uses two thresholds (``start`` to begin a rep, a return level between
   ``rest`` and ``start`` to end it) plus a minimum dwell, so jitter never
@@ -355,7 +355,7 @@ class StretchTracker:
         lv = self._levels
         if not self.counting:
             if self.frames_assessable == 1 and self.definition.primary.baseline != "rest" \
-                    and lv.start <= v < lv.lo:
+                    and lv.back < v < lv.lo:
                 self._lead_in_t = t  # first seen on the way: a rep may be under way
             if self._settle.update(v <= lv.back, t):
                 self._lead_in_t = None

@@ -924,9 +924,16 @@ def test_counting_starts_below_the_return_level_not_only_at_rest() -> None:
     tracker.finish()
     assert fbs[0].phase == Phase.SETUP
     assert tracker.counted_reps == 3
-    # never that far back: nothing counts, and the diagnosis says why
+    # never that far back: only the rep under way when first seen (at 140, past the return
+    # level) can count; the others never start from rest
     tracker = StretchTracker(_push_up(), "left")
     run(tracker, timeline(_elbow_reps(3, top=140.0, top_s=0.5, first=140.0)))
+    tracker.finish()
+    assert tracker.counted_reps == 1 and tracker.reps[0].start_s == 0.0
+    # first seen at the bottom and never that far back: nothing counts, and the
+    # diagnosis says why
+    tracker = StretchTracker(_push_up(), "left")
+    run(tracker, timeline(_elbow_reps(3, top=140.0, top_s=0.5, first=80.0)))
     tracker.finish()
     assert tracker.counted_reps == 0
     assert tracker.diagnosis() is not None and tracker.diagnosis()[0] == "never_at_rest"
