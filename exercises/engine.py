@@ -10,10 +10,10 @@
   rest" is the same zone that ends a rep (at or below the return level): a model
   that reads a straight elbow as 145 degrees must not keep counting from starting;
 * counts a rep already under way when the person is first seen (a recording that
-  starts mid-movement, someone stepping into view) if it goes on to reach the target
-  band: first seen past the return level but short of the band, then in the band
-  before being at rest. A movement first seen already in the band is not a rep (its way in
-  was not seen), nor is one that goes back to rest first (it is the start posture);
+  starts mid-movement or with the first rep, someone stepping into view) if it goes on
+  to reach the target band before ``settle_s`` at rest: first seen short of the band,
+  then in the band. A movement first seen already in the band is not a rep (its way in
+  was not seen); one that settles at rest first starts counting as usual;
 * uses two thresholds (``start`` to begin a rep, a return level between
   ``rest`` and ``start`` to end it) plus a minimum dwell, so jitter never
   double-counts and reps that do not come all the way back still count; a value
@@ -34,7 +34,7 @@
 The phases and their transitions (all in ``StretchTracker._advance``)::
 
     SETUP --below the return level for settle_s--> REST --past start for min_dwell_s--> MOVING
-    SETUP (first seen on the way, before settling) --in band--> MOVING / POSITION
+    SETUP (first seen short of the band, not yet settled) --in band--> MOVING / POSITION
     MOVING <--in band / out of band--> POSITION --hold done or broken--> RETURNING
     MOVING | POSITION | RETURNING --below the return level for min_dwell_s,
                                     or at rest for _HOME_DWELL_S--> REST
@@ -355,8 +355,8 @@ class StretchTracker:
         lv = self._levels
         if not self.counting:
             if self.frames_assessable == 1 and self.definition.primary.baseline != "rest" \
-                    and lv.back < v < lv.lo:
-                self._lead_in_t = t  # first seen on the way: a rep may be under way
+                    and v < lv.lo:
+                self._lead_in_t = t  # first seen short of the band: a rep may be under way
             if self._settle.update(v <= lv.back, t):
                 self._lead_in_t = None
                 self._start_counting(events)

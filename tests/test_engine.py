@@ -969,6 +969,11 @@ def test_a_rep_under_way_when_first_seen_counts_if_it_reaches_the_target() -> No
     run(tracker, timeline(_reps_after([(0.0, 120.0), (0.4, 170.0)])))
     tracker.finish()
     assert tracker.counted_reps == 2 and len(tracker.reps) == 2
+    # the first rep starts with the first frame, from rest (leaves it before settle_s)
+    tracker = StretchTracker(_push_up(), "left")
+    run(tracker, timeline(_reps_after([(0.0, 152.0), (0.4, 60.0), (0.9, 170.0)])))
+    tracker.finish()
+    assert tracker.counted_reps == 3 and tracker.reps[0].start_s == 0.0
 
 
 def test_a_frame_lost_at_the_top_does_not_lose_the_rep_end() -> None:
