@@ -24,7 +24,8 @@ from exercises.measures import (
     body_size_px,
 )
 from pose.frame import PoseFrame
-from pose.geometry import inclination_from_vertical, joint_angle
+from pose.geometry import inclination_from_vertical, joint_angle, joint_angle_3d
+from pose.landmarks import side_landmark
 
 # ================================================================ whole body (legs, hips, trunk)
 #
@@ -48,6 +49,18 @@ def _near(name: str, description: str, parts: tuple[str, ...],
     side's ``parts`` must be seen (``Measure.near_side``)."""
     _register(name, "deg", False, description, _fixed(), near_side=parts)(
         lambda frame, side: fn(frame, _side_view_side(frame)))
+
+
+def _w(frame: PoseFrame, side: str, part: str) -> np.ndarray:
+    """A landmark's MediaPipe world position (metres, hip-centred); NaN without one."""
+    if frame.world is None:
+        return np.full(3, np.nan)
+    return frame.world[int(side_landmark(side, part))]
+
+
+def _knee_flexion_3d(frame: PoseFrame, side: str) -> float:
+    return 180.0 - joint_angle_3d(_w(frame, side, "hip"), _w(frame, side, "knee"),
+                                  _w(frame, side, "ankle"))
 
 
 def _knee_flexion(frame: PoseFrame, side: str) -> float:
@@ -79,6 +92,20 @@ _register("knee_flexion", "deg", True,
 _near("knee_flexion_near",
       "knee_flexion of the leg facing the camera (side view): only that leg must be seen.",
       ("shoulder", "hip", "knee", "ankle"), _knee_flexion)
+
+
+_register("knee_flexion_3d", "deg", True,
+          "knee_flexion measured in 3D from MediaPipe's world landmarks (depth estimated "
+          "from one camera), so a knee bending toward the camera is not foreshortened: "
+          "reads alike from the front and the side. MediaPipe's estimate of a straight "
+          "standing leg is itself bent by about 10-20 degrees, so keep rest thresholds "
+          "above that.",
+          _sided("hip", "knee", "ankle"))(_knee_flexion_3d)
+
+_near("knee_flexion_3d_near",
+      "knee_flexion_3d of the leg facing the camera (the better-seen side): only that leg "
+      "must be seen. For squats and lunges filmed from any angle.",
+      ("shoulder", "hip", "knee", "ankle"), _knee_flexion_3d)
 
 
 @_register("knees_flexion", "deg", False,

@@ -19,6 +19,7 @@ __all__ = [
     "inclination_from_horizontal",
     "inclination_from_vertical",
     "joint_angle",
+    "joint_angle_3d",
     "midpoint",
     "signed_angle",
     "wrap_degrees",
@@ -80,6 +81,18 @@ def joint_angle(a: np.ndarray, vertex: np.ndarray, c: np.ndarray) -> float:
     if not (_ok(u) and _ok(v)):
         return float("nan")
     return abs(signed_angle(u, v))
+
+
+def joint_angle_3d(a: np.ndarray, vertex: np.ndarray, c: np.ndarray) -> float:
+    """Unsigned angle a-vertex-c at ``vertex`` between 3D points, degrees in [0, 180]
+    (``atan2(|u x v|, u . v)``: well conditioned near 0 and 180)."""
+    u = _vec(vertex, a)
+    v = _vec(vertex, c)
+    if not (np.all(np.isfinite(u)) and np.all(np.isfinite(v))):
+        return float("nan")
+    if float(np.linalg.norm(u)) <= _EPS or float(np.linalg.norm(v)) <= _EPS:
+        return float("nan")
+    return math.degrees(math.atan2(float(np.linalg.norm(np.cross(u, v))), float(u @ v)))
 
 
 def inclination_from_vertical(start: np.ndarray, end: np.ndarray) -> float:

@@ -19,6 +19,7 @@ from pose.geometry import (
     inclination_from_horizontal,
     inclination_from_vertical,
     joint_angle,
+    joint_angle_3d,
     midpoint,
     signed_angle,
     wrap_degrees,
@@ -49,6 +50,22 @@ def test_joint_angle_round_trip(angle: float, rotation: float) -> None:
     assert joint_angle(a, vertex, c) == pytest.approx(angle, abs=1e-6)
     # unsigned: the order of the two arms does not matter
     assert joint_angle(c, vertex, a) == pytest.approx(angle, abs=1e-6)
+
+
+@pytest.mark.parametrize("angle", [0.0, 0.5, 30.0, 90.0, 135.0, 179.5, 180.0])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_joint_angle_3d_round_trip(angle: float, seed: int) -> None:
+    """Two arms at ``angle`` in a random plane through a random vertex read ``angle``."""
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))  # a random rotation (or reflection)
+    vertex = rng.normal(size=3)
+    a = vertex + 0.4 * q[:, 0]
+    c = vertex + 0.3 * (math.cos(math.radians(angle)) * q[:, 0]
+                        + math.sin(math.radians(angle)) * q[:, 1])
+    assert joint_angle_3d(a, vertex, c) == pytest.approx(angle, abs=1e-6)
+    assert joint_angle_3d(c, vertex, a) == pytest.approx(angle, abs=1e-6)
+    assert math.isnan(joint_angle_3d(vertex, vertex, c))
+    assert math.isnan(joint_angle_3d(a, vertex, np.array([np.nan, 0.0, 0.0])))
 
 
 @pytest.mark.parametrize(("case", "a", "vertex", "c", "expected"), [

@@ -87,6 +87,9 @@ def world_with_trunk_rotation(deg: float) -> np.ndarray:
     w[L.LEFT_HIP], w[L.RIGHT_HIP] = (0.15, 0.0, 0.0), (-0.15, 0.0, 0.0)
     w[L.LEFT_SHOULDER] = (0.2 * math.cos(a), -0.5, 0.2 * math.sin(a))
     w[L.RIGHT_SHOULDER] = (-0.2 * math.cos(a), -0.5, -0.2 * math.sin(a))
+    # legs bent differently toward the camera (-z): knee_flexion_3d reads them
+    w[L.LEFT_KNEE], w[L.LEFT_ANKLE] = (0.15, 0.42, -0.15), (0.15, 0.85, 0.0)
+    w[L.RIGHT_KNEE], w[L.RIGHT_ANKLE] = (-0.15, 0.45, -0.05), (-0.15, 0.9, 0.0)
     return w
 
 
@@ -568,6 +571,29 @@ def test_body_line_near(case: str, kwargs: dict, expected: float) -> None:
 def test_knees_flexion_front_view_mean(knees: tuple[float, float], expected: float) -> None:
     assert compute("knees_flexion", front_pose(knee_flexion=knees)) == pytest.approx(expected,
                                                                                      abs=1e-6)
+
+
+@pytest.mark.parametrize("bend", [0.0, 30.0, 75.0, 110.0])
+def test_knee_flexion_3d_reads_a_knee_bending_toward_the_camera(bend: float) -> None:
+    """Facing the camera, a knee bending in the sagittal plane moves along the depth axis:
+    the picture's 2D angle stays near straight, the world landmarks' 3D angle is the bend."""
+    frame = front_pose()
+    world = np.zeros((NUM_LANDMARKS, 3))
+    b = math.radians(bend)
+    for side, x in (("LEFT", 0.1), ("RIGHT", -0.1)):
+        hip, knee = np.array([x, 0.0, 0.0]), np.array([x, 0.45, -0.45 * math.sin(b / 2)])
+        world[Landmark[f"{side}_HIP"]] = hip
+        world[Landmark[f"{side}_KNEE"]] = knee
+        # the shin turns back by ``bend`` from the thigh's direction, in the y-z plane
+        thigh = (knee - hip) / np.linalg.norm(knee - hip)
+        rot = np.array([[1, 0, 0], [0, math.cos(b), -math.sin(b)], [0, math.sin(b), math.cos(b)]])
+        world[Landmark[f"{side}_ANKLE"]] = knee + 0.42 * rot @ thigh
+    frame = dataclasses.replace(frame, world=world)
+    assert compute("knee_flexion", frame, "left") == pytest.approx(0.0, abs=1e-6)
+    assert compute("knee_flexion_3d", frame, "left") == pytest.approx(bend, abs=1e-6)
+    assert compute("knee_flexion_3d", frame, "right") == pytest.approx(bend, abs=1e-6)
+    assert compute("knee_flexion_3d_near", frame) == pytest.approx(bend, abs=1e-6)
+    assert math.isnan(compute("knee_flexion_3d", dataclasses.replace(frame, world=None), "left"))
 
 
 @pytest.mark.parametrize(("elbows", "expected"), [((180.0, 180.0), 180.0), ((90.0, 150.0), 120.0)])
