@@ -48,7 +48,7 @@ LIBRARY_DIR = Path(__file__).parent / "library"
 #: The one source of engine defaults. A definition may override any of them in a
 #: ``[tuning]`` table; the merge builds a new object and never mutates this one.
 DEFAULT_TUNING: Mapping[str, float] = MappingProxyType({
-    "min_dwell_s": 0.25,        # a threshold must be crossed this long before the state changes
+    "min_dwell_s": 0.25,        # past start this long before a rep begins (ends: 0.1 s at most)
     "settle_s": 0.1,            # at rest this long (and visible) before counting starts: short,
                                 # because real people start their first rep without pausing
                                 # (continuous push-ups spend ~0.25 s at the top)

@@ -15,10 +15,11 @@
   then in the band. A movement first seen already in the band is not a rep (its way in
   was not seen); one that settles at rest first starts counting as usual;
 * uses two thresholds (``start`` to begin a rep, a return level between
-  ``rest`` and ``start`` to end it) plus a minimum dwell, so jitter never
-  double-counts and reps that do not come all the way back still count; a value
-  back at ``rest`` itself ends the rep after a shorter dwell (fast continuous
-  reps spend a fraction of a second at the top);
+  ``rest`` and ``start`` to end it) plus dwells, so jitter never double-counts and
+  reps that do not come all the way back still count: a rep begins after
+  ``min_dwell_s`` past ``start`` and ends after a short dwell (0.1 s, three frames
+  at 30 frames/s) back past the return level (fast continuous reps spend 0.1-0.3 s
+  at the top, and a model may read straight arms short of ``rest``);
 * rides out short gaps (a frame or two where the body could not be assessed)
   without restarting its dwell timers;
 * counts a rep only when it reached ``full_rep_fraction`` of the way from rest
@@ -36,8 +37,7 @@ The phases and their transitions (all in ``StretchTracker._advance``)::
     SETUP --below the return level for settle_s--> REST --past start for min_dwell_s--> MOVING
     SETUP (first seen short of the band, not yet settled) --in band--> MOVING / POSITION
     MOVING <--in band / out of band--> POSITION --hold done or broken--> RETURNING
-    MOVING | POSITION | RETURNING --below the return level for min_dwell_s,
-                                    or at rest for _HOME_DWELL_S--> REST
+    MOVING | POSITION | RETURNING --below the return level for _BACK_DWELL_S--> REST
     any --body not assessable--> CANT_ASSESS (reported per frame; the phase is kept)
 
 Pure Python + numpy: no OpenCV, MediaPipe or Streamlit here.
@@ -83,10 +83,10 @@ _MIN_BODY_PX = 24.0
 _MIN_IMAGE_PX = 120
 #: A wrong view must last this long before it stops the judging (no flapping).
 _VIEW_DWELL_S = 0.5
-#: Back at the rest level itself (not only past the return level), a rep ends after this
-#: long (capped by ``min_dwell_s``): three frames at 30 frames/s, enough to ride over a
-#: one-frame landmark glitch, short enough for fast continuous reps.
-_HOME_DWELL_S = 0.1
+#: Back past the return level, a rep ends after this long (capped by ``min_dwell_s``):
+#: three frames at 30 frames/s, enough to ride over a one-frame landmark glitch, short
+#: enough for fast continuous reps whose top is brief (0.1-0.3 s on real push-ups).
+_BACK_DWELL_S = 0.1
 #: A gap in assessable frames up to this long keeps the dwell timers running (one or two
 #: frames the model lost mid-movement must not throw away a rep's return).
 _GAP_S = 0.2
@@ -140,8 +140,7 @@ class StretchTracker:
         # (None: no such rep possible any more)
         self._lead_in_t: float | None = None
         self._start = Dwell(tu.min_dwell_s)
-        self._back = Dwell(tu.min_dwell_s)
-        self._home = Dwell(min(tu.min_dwell_s, _HOME_DWELL_S))
+        self._back = Dwell(min(tu.min_dwell_s, _BACK_DWELL_S))
         self._wrong_view = Dwell(_VIEW_DWELL_S)
         self._band_since: float | None = None  # in the band while the start dwell runs
         self._current: RepRecord | None = None
@@ -334,7 +333,7 @@ class StretchTracker:
         if self._unassessable_since is None:
             self._unassessable_since = t
         if t - self._unassessable_since > _GAP_S:
-            for dwell in (self._start, self._back, self._home, self._settle):
+            for dwell in (self._start, self._back, self._settle):
                 dwell.reset()
             self._band_since = None
         self._faults.close_all(t, self._current, self.reps)
@@ -383,8 +382,7 @@ class StretchTracker:
                 self._track_rep(v, t, 0.0 if band_since is None else t - band_since, events)
             return
         self._track_rep(v, t, dt, events)
-        back = self._back.update(v <= lv.back, t)
-        if self._home.update(v <= lv.rest, t) or back:
+        if self._back.update(v <= lv.back, t):
             self._end_rep(t, events, complete=True)
 
     def _start_counting(self, events: list[str]) -> None:
@@ -473,7 +471,6 @@ class StretchTracker:
         self._hold = None
         self.phase = Phase.REST
         self._back.reset()
-        self._home.reset()
         if complete:
             events.append("rep_completed" if rep.full else "partial_rep")
 

@@ -20,7 +20,7 @@ import pytest
 
 from exercises.definition import DEFAULT_TUNING, LIBRARY_DIR, StretchDefinition, load_library
 from exercises.engine import (
-    _HOME_DWELL_S,  # the short dwell back at rest
+    _BACK_DWELL_S,  # the short dwell that ends a rep
     HOLD_TOO_SHORT,
     NOT_FAR_ENOUGH,
     PARTIAL_REP,
@@ -105,11 +105,10 @@ def session_keys(n: int, peak: float = 30.0, hold: float = 6.0, settle: float = 
 
 def count_bounds(t: float, returns: list[float], peak: float = 30.0) -> tuple[int, int]:
     """Reps that must / may have been counted at time ``t``: a rep ends after the value has
-    been back for ``min_dwell_s``, measured from the first frame back (up to one frame
-    after the analytic crossing), or earlier once it has been at ``REST`` itself for the
-    engine's short home dwell (``session_keys`` lowers ``peak`` per second)."""
-    dwell = T["min_dwell_s"]
-    home = (BACK - REST) / peak + min(dwell, _HOME_DWELL_S)
+    been back (past the return level) for the engine's short dwell, measured from the
+    first frame back (up to one frame after the analytic crossing)."""
+    dwell = min(T["min_dwell_s"], _BACK_DWELL_S)
+    home = (BACK - REST) / peak + dwell
     must = sum(1 for r in returns if t >= r + min(dwell, home) + DT + 1e-6)
     may = sum(1 for r in returns if t >= r + min(dwell, home) - 1e-6)
     return must, may
@@ -909,8 +908,9 @@ def test_fast_continuous_reps_back_at_rest_briefly_are_each_counted() -> None:
     run(tracker, timeline(_elbow_reps(5, top=170.0, top_s=0.0, ramp=0.4)))
     tracker.finish()
     assert tracker.counted_reps == 5
-    # turning back at the return level only (145, short of rest) needs the full dwell:
-    # a brief touch is not a rep's end, so the five make fewer counted reps
+    # turning back at the return level only (145, short of rest) for less than the short
+    # dwell (about 0.05 s here): a touch that brief is not a rep's end, so the five make
+    # fewer counted reps
     tracker = StretchTracker(_push_up(), "left")
     run(tracker, timeline(_elbow_reps(5, top=145.0, top_s=0.0)))
     tracker.finish()
