@@ -141,6 +141,7 @@ class Result:
     reps_in_non_exercise: int = 0
     assessable_share: float | None = None
     setup_issues: dict[str, int] = field(default_factory=dict)
+    diagnosis: str | None = None           # why nothing counted (the report's own words)
     reps: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     error: str | None = None
@@ -359,6 +360,8 @@ def run_case(case: Case, library: dict[str, StretchDefinition], cache: Path | No
     res.full_reps = sum(1 for r in report.reps if r["counted"] and r["reached_target"])
     res.assessable_share = report.assessable_share
     res.setup_issues = dict(report.setup_issues)
+    if report.diagnosis:
+        res.diagnosis = f"{report.diagnosis['code']}: {report.diagnosis['message']}"
     res.reps = [{k: r[k] for k in ("side", "start_s", "end_s", "complete", "peak",
                                    "reached_target", "hold_s")} for r in report.reps]
     if case.plain is not None:
@@ -559,6 +562,8 @@ def markdown(rows: list[dict[str, Any]], results: list[Result],
             note = res.error or ""
             if res.reps_in_non_exercise:
                 note += f" {res.reps_in_non_exercise} rep(s) in a non-exercise segment"
+            if res.diagnosis:
+                note += f" nothing counted: {res.diagnosis}"
             truth = "-" if c.count is None else str(c.count)
             share = "-" if res.assessable_share is None else f"{100 * res.assessable_share:.0f} %"
             out.append(f"| {c.suite} | {c.name} | {c.definition} | {c.side or 'all'} | {truth} "

@@ -16,6 +16,7 @@ from benchmarks.accuracy import (
     Case,
     Result,
     load_definitions,
+    markdown,
     plain_counter,
     real_cases,
     sample_cases,
@@ -132,6 +133,17 @@ def test_summarise_rates_and_errors() -> None:
     assert row["count_mae"] == pytest.approx((0 + 1 + 3) / 3)
     assert (row["plain_exact"], row["plain_within_one"]) == (2, 3)
     assert (row["truth_reps"], row["counted_reps"]) == (12, 8)
+
+
+def test_a_zero_count_is_shown_with_its_reason() -> None:
+    case = Case("workout", "w", "x.mp4", "squat", group="squat", count=1,
+                plain=("knee", 160.0, 90.0))
+    res = Result(case, count=0, plain_count=1,
+                 diagnosis="several_people: I can see more than one person")
+    text = markdown(summarise([res]), [res], None)
+    assert "nothing counted: several_people: I can see more than one person" in text
+    assert "nothing counted" not in markdown(summarise([Result(case, count=1)]),
+                                             [Result(case, count=1)], None)
 
 
 # ---------------------------------------------------------------- pose cache
