@@ -1079,38 +1079,16 @@ class Clinic:
                 reps_csv(reps, by_id, self._local))
 
     def export_pdf(self, patient_id: int, since: date | None, until: date | None) -> bytes:
-        """A one-page PDF progress report of a patient for a date range."""
-        from sessions.exports import ProgressData, progress_pdf
+        """A two-page PDF progress report of a patient for a date range (local dates,
+        inclusive): prescription, adherence, score, pain and range of motion over time,
+        flags (``sessions.progress_report``, ``sessions.progress_pdf``)."""
+        from sessions.progress_pdf import progress_pdf
+        from sessions.progress_report import progress_data
 
         with self._session() as s, s.begin():
             me = self._me(s)
             u = self._patient(s, me, patient_id)
-            trends = self._trends(s, u.id, since, until)   # charts: completed sessions
-            recorded = len(self._trends(s, u.id, since, until, include_incomplete=True).dates)
-            program = self._active_program(s, u.id)
-            fq = select(Flag).where(Flag.patient_id == u.id).order_by(Flag.created_at)
-            if since is not None:
-                fq = fq.where(Flag.created_at >= self._day_start(_as_date(since)))
-            if until is not None:
-                fq = fq.where(Flag.created_at
-                              < self._day_start(_as_date(until) + timedelta(days=1)))
-            flags = s.scalars(fq).all()
-            n_completed = sum(trends.calendar.values())
-            items = self._items(s, u.id)
-            data = ProgressData(
-                display_name=u.display_name, username=u.username,
-                since=_as_date(since) if since else (
-                    self._local(trends.dates[0]).date() if trends.dates else None),
-                until=_as_date(until) if until else self._today(),
-                sessions=recorded, completed=n_completed,
-                prescribed_per_week=trends.prescribed_per_week,
-                program=[(i.exercise_name, i.times_per_week) for i in items],
-                trends=trends,
-                flags=[(self._local(f.created_at), f.kind, f.detail,
-                        f.resolved_at is not None) for f in flags],
-                generated=self._local(self._now()), local=self._local,
-                program_start=(self._local(program.created_at).date()
-                               if program is not None else None))
+            data = progress_data(self, s, u, since, until)
         return progress_pdf(data)
 
 
