@@ -393,7 +393,13 @@ def _sessions(svc: Clinic, patient_id: int) -> None:
 
 def _exports(svc: Clinic, patient_id: int, username: str) -> None:
     st.write("Download this patient's sessions for a period: every session and every "
-             "repetition as CSV (for a spreadsheet), or a one-page progress report as PDF.")
+             "repetition as CSV (for a spreadsheet), or a progress report as PDF. The "
+             "program handout is the patient's printable program: each stretch with its "
+             "steps, dose, your note, the safety note and pictures of the demonstration.")
+    st.download_button("Program handout (PDF)", lambda: svc.export_handout(patient_id),
+                       file_name=f"{_safe_name(username)}_program.pdf",
+                       mime="application/pdf", key="export-handout", on_click="ignore",
+                       icon=":material/print:")
     since, until = _date_range(f"export-dates-{patient_id}", days=30, label="Period")
     if since is None or until is None:
         st.caption("Pick the first and the last day of the period.")

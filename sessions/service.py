@@ -28,7 +28,7 @@ import logging
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -1090,6 +1090,26 @@ class Clinic:
             u = self._patient(s, me, patient_id)
             data = progress_data(self, s, u, since, until)
         return progress_pdf(data)
+
+    def export_handout(self, patient_id: int | None = None) -> bytes:
+        """The printable program handout (PDF) of a therapist's patient, or a patient's own:
+        each prescribed stretch with steps, dose, note, safety and demonstration stills."""
+        from sessions.handout import HandoutData, handout_items, handout_pdf
+
+        with self._session() as s, s.begin():
+            me = self._me(s)
+            u = self._patient(s, me, patient_id)
+            program = self._active_program(s, u.id)
+            therapist = s.get(User, u.therapist_id) if u.therapist_id else None
+            items = self._items(s, u.id)
+            data = HandoutData(
+                display_name=u.display_name,
+                therapist=therapist.display_name if therapist is not None else None,
+                program_start=self._local(program.created_at).date() if program else None,
+                generated=self._today(), program_notes=program.notes if program else "",
+                items=[])
+        data = replace(data, items=handout_items(items, self.library))
+        return handout_pdf(data)
 
 
 def _best_peak(peaks: list[tuple[float, bool]], direction: str) -> float | None:
