@@ -25,9 +25,9 @@ from app.auth_ui import md
 from app.clinic_ui import (
     adherence_calendar,
     as_date,
-    line_chart,
     pain_chart,
     rom_chart,
+    stretch_score_chart,
     target_text,
     trend_text,
     when_text,
@@ -309,9 +309,12 @@ def _progress(svc: Clinic, patient_id: int) -> None:
     c1, c2 = st.columns(2)
     with c1:
         st.subheader("Score")
-        st.altair_chart(line_chart(overall.dropna(subset=["score"]), y="score",
-                                   y_title="session score", domain=(0, 100)),
-                        width="stretch")
+        scores = pd.DataFrame(
+            [(when, score, t.name) for t in tr.stretches.values()
+             for when, score in zip(t.dates, t.scores, strict=True) if score is not None],
+            columns=["when", "score", "stretch"])
+        scores["when"] = pd.to_datetime(scores["when"], utc=True).dt.tz_convert(None)
+        st.altair_chart(stretch_score_chart(scores), width="stretch")
     with c2:
         st.subheader("Pain")
         if overall[["pain_before", "pain_after"]].notna().any().any():

@@ -274,3 +274,31 @@ def test_score_chart_points_span_the_axes(world: World, tmp_path: Path) -> None:
         score_ax.convert_xunits(lines[0].get_xdata()), lines[0].get_ydata()]))
     box = score_ax.get_window_extent()
     assert (xy[:, 0].max() - xy[:, 0].min()) / box.width > 0.85
+
+
+def test_score_chart_draws_one_line_per_stretch() -> None:
+    # two stretches on alternate days: two lines of three points, never one zig-zag
+    # joining a neck tilt to a chin tuck
+    from sessions.progress_pdf import ProgressData, progress_figures
+    from sessions.service import StretchTrend, Trends
+
+    days = [datetime(2025, 4, 7 + k, 9, tzinfo=UTC) for k in range(6)]
+
+    def trend(exercise: str, name: str, when: list[datetime], score: float) -> StretchTrend:
+        n = len(when)
+        return StretchTrend(exercise, name, "Tilt", "deg", "increase", (20.0, 50.0),
+                            list(range(n)), when, [score] * n, [30.0] * n, [1] * n, [2] * n)
+
+    stretches = {"neck_side_tilt": trend("neck_side_tilt", "Neck side tilt", days[::2], 90),
+                 "chin_tuck": trend("chin_tuck", "Chin tuck", days[1::2], 40)}
+    data = ProgressData(
+        display_name="P", username="p", since=D0, until=D0 + timedelta(days=6), sessions=6,
+        completed=6, prescribed_per_week=6, program=[],
+        trends=Trends(1, stretches, {}, days, [None] * 6, [None] * 6, [None] * 6, 6),
+        flags=[], generated=datetime(2025, 4, 14, tzinfo=UTC), local=lambda t: t)
+    page1, page2 = progress_figures(data)
+    score_ax = next(a for a in page1.axes if "Session score" in a.get_title(loc="left"))
+    lines = [ln for ln in score_ax.get_lines() if len(ln.get_xdata())]
+    assert sorted((ln.get_label(), tuple(ln.get_ydata())) for ln in lines) == [
+        ("Chin tuck", (40, 40, 40)), ("Neck side tilt", (90, 90, 90))]
+    assert len([a for a in page2.axes if a.get_lines()]) == 2     # a ROM chart each
