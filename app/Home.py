@@ -23,6 +23,7 @@ from app.auth_ui import (
     current_principal,
     md,
     sign_out,
+    sync_login_cookie,
 )
 
 PAGES = {
@@ -81,5 +82,8 @@ with st.sidebar:
                      icon=":material/manage_accounts:")
         st.caption("For physiotherapists: set up accounts so patients' sessions reach "
                    "their therapist.")
+
+with st.sidebar:
+    sync_login_cookie()   # keep (or forget) the sign-in in this browser across reloads
 
 page.run()

@@ -8,10 +8,26 @@ Two modes, decided by the accounts database (``sessions.auth.Accounts``):
 - **Clinic mode**: accounts exist. Clinical pages need a signed-in user; patients'
   sessions are saved into their own record; therapists see only their patients.
 
-The sign-in token lives in ``st.session_state`` (one per browser tab) and is
-checked against the database (``Accounts.resume``) on every run, so signing out,
-an expired token or a disabled account take effect at once. Nothing here decides
-who may see what: ``Accounts`` and ``Clinic`` do; this module only asks them.
+The sign-in token lives in ``st.session_state`` and is checked against the
+database (``Accounts.resume``) on every run, so signing out, an expired token or
+a disabled account take effect at once. So that a reload (a new Streamlit
+session) keeps the sign-in, the token is also kept in a cookie of this browser
+(``COOKIE_NAME``: ``SameSite=Strict``, ``Secure`` over HTTPS, ``Path=/``, expiring
+after ``COOKIE_MAX_AGE_S``), read back with ``st.context.cookies``. Streamlit cannot
+send ``Set-Cookie`` headers from a page, so the cookie is written by a two-line
+script (``st.html``), which also means it is not ``HttpOnly``. The cookie holds only
+the random login token (``secrets.token_urlsafe(32)``); the database keeps its
+SHA-256 with an idle expiry, so a copied cookie stops working at sign-out, after
+8 h unused, or when the account is disabled. Signing out revokes the token in
+the database and deletes the cookie. (Cookie components such as
+extra-streamlit-components' ``CookieManager`` or streamlit-cookies-controller also
+write ``document.cookie`` from a script, so they add a dependency without making it
+``HttpOnly``; a true ``HttpOnly`` cookie needs an HTTP route, e.g. Streamlit's
+experimental Starlette ``App`` with a one-time code handed from the page to the
+route: not done.)
+
+Nothing here decides who may see what: ``Accounts`` and ``Clinic`` do; this
+module only asks them.
 """
 
 from __future__ import annotations
@@ -30,6 +46,8 @@ from sessions.db import database_url, ensure_schema, get_engine
 from sessions.service import Clinic
 
 __all__ = [
+    "COOKIE_MAX_AGE_S",
+    "COOKIE_NAME",
     "ROLE_TEXT",
     "TOKEN_KEY",
     "accounts",
@@ -43,12 +61,20 @@ __all__ = [
     "md",
     "require_principal",
     "sign_out",
+    "sync_login_cookie",
 ]
 
 log = logging.getLogger(__name__)
 
 #: Where the sign-in token of this browser tab is kept.
 TOKEN_KEY = "auth-token"
+#: The cookie that keeps the sign-in across reloads, and its lifetime (seconds): a
+#: working day; the database also ends the login after 8 h unused.
+COOKIE_NAME = "stretch_coach_login"
+COOKIE_MAX_AGE_S = 12 * 3600
+_COOKIE_OP = "auth-cookie-op"            # pending: ("set", token) or ("clear", "")
+_COOKIE_DEAD = "auth-cookie-dead"        # a cookie token the database refused
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,100}")
 
 ROLE_TEXT = {"admin": "administrator", "therapist": "therapist", "patient": "patient"}
 
@@ -126,19 +152,66 @@ def clinic_mode() -> bool:
 # --------------------------------------------------------------------------- the signed-in user
 
 
+def _cookie_token() -> str | None:
+    """The login token in this browser's cookie (as sent when the page was loaded)."""
+    try:
+        token = st.context.cookies.get(COOKIE_NAME)
+    except Exception:  # no browser context (e.g. a script run outside a server)
+        return None
+    if not token or not _TOKEN_RE.fullmatch(token) \
+            or token == st.session_state.get(_COOKIE_DEAD):
+        return None
+    return token
+
+
 def current_principal() -> Principal | None:
-    """The user signed in in this browser tab, or None (token missing, expired or revoked)."""
+    """The user signed in in this browser, or None (token missing, expired or revoked).
+
+    The tab's token first; else the browser's login cookie (a reload, a new tab),
+    which is adopted by this tab when the database still accepts it.
+    """
     token = st.session_state.get(TOKEN_KEY)
+    from_cookie = False
+    if not token:
+        token = _cookie_token()
+        from_cookie = token is not None
     if not token:
         return None
     try:
-        return accounts().resume(token)
+        principal = accounts().resume(token)
     except AuthError:
         st.session_state.pop(TOKEN_KEY, None)
+        if from_cookie:   # signed out elsewhere or expired: forget the cookie
+            st.session_state[_COOKIE_DEAD] = token
+            st.session_state[_COOKIE_OP] = ("clear", "")
         return None
     except Exception as e:
         database_problem(e)
         raise
+    if from_cookie:
+        st.session_state[TOKEN_KEY] = token
+    return principal
+
+
+def sync_login_cookie() -> None:
+    """Write (after a sign-in) or delete (after a sign-out) the browser's login cookie.
+
+    Call once per run, after the sign-in state may have changed (``app/Home.py``);
+    does nothing when nothing is pending.
+    """
+    op = st.session_state.pop(_COOKIE_OP, None)
+    if not op:
+        return
+    kind, token = op
+    if kind == "set" and _TOKEN_RE.fullmatch(token):
+        value, age = token, COOKIE_MAX_AGE_S
+    else:
+        value, age = "", 0
+    # the token is URL-safe base64 (checked above): nothing in it can break the script
+    st.html(f"""<script>(function() {{
+  var secure = window.location.protocol === "https:" ? "; Secure" : "";
+  document.cookie = "{COOKIE_NAME}={value}; Max-Age={age}; Path=/; SameSite=Strict" + secure;
+}})();</script>""", unsafe_allow_javascript=True, width=1)
 
 
 def login_form(key: str = "login", *, intro: str | None = None) -> None:
@@ -166,12 +239,14 @@ def login_form(key: str = "login", *, intro: str | None = None) -> None:
                 database_problem(e)
                 raise
             st.session_state[TOKEN_KEY] = principal.token
+            st.session_state[_COOKIE_OP] = ("set", principal.token)
             st.session_state.pop(f"{key}-password", None)
             st.rerun()
 
 
 def sign_out() -> None:
-    """End this tab's sign-in (the token is revoked in the database too)."""
+    """End this browser's sign-in: the token is revoked in the database and the login
+    cookie deleted."""
     token = st.session_state.pop(TOKEN_KEY, None)
     if token:
         with contextlib.suppress(AuthError):
@@ -184,6 +259,9 @@ def sign_out() -> None:
         if callable(close):
             with contextlib.suppress(Exception):
                 close()
+    # the cookie this page was loaded with (if any) is dead now; delete it in the browser
+    st.session_state[_COOKIE_DEAD] = _cookie_token() or token or ""
+    st.session_state[_COOKIE_OP] = ("clear", "")
 
 
 def change_password_form(principal: Principal, key: str = "change-password") -> None:

@@ -25,9 +25,9 @@ from app.auth_ui import md
 from app.clinic_ui import (
     adherence_calendar,
     as_date,
-    line_chart,
     pain_chart,
     rom_chart,
+    stretch_score_chart,
     target_text,
     trend_text,
     when_text,
@@ -309,9 +309,12 @@ def _progress(svc: Clinic, patient_id: int) -> None:
     c1, c2 = st.columns(2)
     with c1:
         st.subheader("Score")
-        st.altair_chart(line_chart(overall.dropna(subset=["score"]), y="score",
-                                   y_title="session score", domain=(0, 100)),
-                        width="stretch")
+        scores = pd.DataFrame(
+            [(when, score, t.name) for t in tr.stretches.values()
+             for when, score in zip(t.dates, t.scores, strict=True) if score is not None],
+            columns=["when", "score", "stretch"])
+        scores["when"] = pd.to_datetime(scores["when"], utc=True).dt.tz_convert(None)
+        st.altair_chart(stretch_score_chart(scores), width="stretch")
     with c2:
         st.subheader("Pain")
         if overall[["pain_before", "pain_after"]].notna().any().any():
@@ -393,7 +396,13 @@ def _sessions(svc: Clinic, patient_id: int) -> None:
 
 def _exports(svc: Clinic, patient_id: int, username: str) -> None:
     st.write("Download this patient's sessions for a period: every session and every "
-             "repetition as CSV (for a spreadsheet), or a one-page progress report as PDF.")
+             "repetition as CSV (for a spreadsheet), or a progress report as PDF. The "
+             "program handout is the patient's printable program: each stretch with its "
+             "steps, dose, your note, the safety note and pictures of the demonstration.")
+    st.download_button("Program handout (PDF)", lambda: svc.export_handout(patient_id),
+                       file_name=f"{_safe_name(username)}_program.pdf",
+                       mime="application/pdf", key="export-handout", on_click="ignore",
+                       icon=":material/print:")
     since, until = _date_range(f"export-dates-{patient_id}", days=30, label="Period")
     if since is None or until is None:
         st.caption("Pick the first and the last day of the period.")

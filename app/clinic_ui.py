@@ -19,6 +19,7 @@ __all__ = [
     "line_chart",
     "pain_chart",
     "rom_chart",
+    "stretch_score_chart",
     "target_text",
     "trend_text",
     "unit_words",
@@ -163,6 +164,23 @@ def line_chart(points: pd.DataFrame, *, y: str, y_title: str, domain: Sequence[f
         x=_x_time(), y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(domain=list(domain))),
         tooltip=[alt.Tooltip("when:T", title="session", format="%Y-%m-%d %H:%M"),
                  alt.Tooltip(f"{y}:Q", title=y_title, format=".0f")],
+    ).properties(height=height)
+
+
+def stretch_score_chart(points: pd.DataFrame, height: int = 200) -> alt.Chart:
+    """The session score (0-100) over time, one line per stretch (never a line joining
+    one stretch's session to another's).
+
+    Args:
+        points: columns ``when`` (datetime), ``score`` (float), ``stretch`` (name).
+    """
+    return alt.Chart(points).mark_line(point=True, strokeWidth=2).encode(
+        x=_x_time(), y=alt.Y("score:Q", title="session score",
+                             scale=alt.Scale(domain=[0, 100])),
+        color=alt.Color("stretch:N", title="stretch", legend=alt.Legend(orient="top")),
+        tooltip=[alt.Tooltip("when:T", title="session", format="%Y-%m-%d %H:%M"),
+                 alt.Tooltip("stretch:N", title="stretch"),
+                 alt.Tooltip("score:Q", title="score", format=".0f")],
     ).properties(height=height)
 
 

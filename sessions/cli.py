@@ -246,6 +246,7 @@ def sessions_group() -> None:
     stretch-coach sessions list --user THERAPIST [--patient P] [--since 2025-01-01]
     stretch-coach sessions show 12 --user THERAPIST
     stretch-coach sessions export --patient P --csv s.csv --pdf report.pdf --user THERAPIST
+    stretch-coach sessions export --patient P --handout program.pdf --user THERAPIST
     """
 
 
@@ -380,19 +381,23 @@ def sessions_close_flag_cmd(flag_id: int, note: str, yes: bool, username: str) -
 @click.option("--reps-csv", "reps_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the reps CSV (default: next to --csv, *_reps.csv).")
 @click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write a one-page PDF progress report here.")
+              help="Write the PDF progress report here.")
+@click.option("--handout", "handout_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the patient's printable program handout (PDF) here.")
 @_guard
 def sessions_export_cmd(username: str, patient: str | None, since: datetime | None,
                         until: datetime | None, csv_path: Path | None, reps_path: Path | None,
-                        pdf_path: Path | None) -> None:
-    """Export a patient's sessions and reps (CSV) and a progress report (PDF)."""
-    if csv_path is None and pdf_path is None:
-        raise CliError("nothing to export: give --csv FILE and/or --pdf FILE", EXIT_USAGE)
+                        pdf_path: Path | None, handout_path: Path | None) -> None:
+    """Export a patient's sessions and reps (CSV), a progress report (PDF) and the
+    program handout (PDF)."""
+    if csv_path is None and pdf_path is None and handout_path is None:
+        raise CliError("nothing to export: give --csv FILE, --pdf FILE and/or --handout FILE",
+                       EXIT_USAGE)
     if reps_path is not None and csv_path is None:
         raise CliError("--reps-csv needs --csv", EXIT_USAGE)
     if csv_path is not None and reps_path is None:
         reps_path = csv_path.with_name(f"{csv_path.stem}_reps{csv_path.suffix or '.csv'}")
-    for out in (csv_path, reps_path, pdf_path):
+    for out in (csv_path, reps_path, pdf_path, handout_path):
         if out is not None and not out.parent.exists():
             raise CliError(f"output folder does not exist: {out.parent}", EXIT_INPUT)
     if since and until and since > until:
@@ -411,6 +416,9 @@ def sessions_export_cmd(username: str, patient: str | None, since: datetime | No
         if pdf_path is not None:
             _write(pdf_path, clinic.export_pdf(pid, _day(since), _day(until)))
             click.echo(f"wrote {pdf_path}")
+        if handout_path is not None:
+            _write(handout_path, clinic.export_handout(pid))
+            click.echo(f"wrote {handout_path}")
 
 
 def _write(path: Path, data: str | bytes) -> None:

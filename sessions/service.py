@@ -28,7 +28,7 @@ import logging
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -1079,39 +1079,37 @@ class Clinic:
                 reps_csv(reps, by_id, self._local))
 
     def export_pdf(self, patient_id: int, since: date | None, until: date | None) -> bytes:
-        """A one-page PDF progress report of a patient for a date range."""
-        from sessions.exports import ProgressData, progress_pdf
+        """A two-page PDF progress report of a patient for a date range (local dates,
+        inclusive): prescription, adherence, score, pain and range of motion over time,
+        flags (``sessions.progress_report``, ``sessions.progress_pdf``)."""
+        from sessions.progress_pdf import progress_pdf
+        from sessions.progress_report import progress_data
 
         with self._session() as s, s.begin():
             me = self._me(s)
             u = self._patient(s, me, patient_id)
-            trends = self._trends(s, u.id, since, until)   # charts: completed sessions
-            recorded = len(self._trends(s, u.id, since, until, include_incomplete=True).dates)
-            program = self._active_program(s, u.id)
-            fq = select(Flag).where(Flag.patient_id == u.id).order_by(Flag.created_at)
-            if since is not None:
-                fq = fq.where(Flag.created_at >= self._day_start(_as_date(since)))
-            if until is not None:
-                fq = fq.where(Flag.created_at
-                              < self._day_start(_as_date(until) + timedelta(days=1)))
-            flags = s.scalars(fq).all()
-            n_completed = sum(trends.calendar.values())
-            items = self._items(s, u.id)
-            data = ProgressData(
-                display_name=u.display_name, username=u.username,
-                since=_as_date(since) if since else (
-                    self._local(trends.dates[0]).date() if trends.dates else None),
-                until=_as_date(until) if until else self._today(),
-                sessions=recorded, completed=n_completed,
-                prescribed_per_week=trends.prescribed_per_week,
-                program=[(i.exercise_name, i.times_per_week) for i in items],
-                trends=trends,
-                flags=[(self._local(f.created_at), f.kind, f.detail,
-                        f.resolved_at is not None) for f in flags],
-                generated=self._local(self._now()), local=self._local,
-                program_start=(self._local(program.created_at).date()
-                               if program is not None else None))
+            data = progress_data(self, s, u, since, until)
         return progress_pdf(data)
+
+    def export_handout(self, patient_id: int | None = None) -> bytes:
+        """The printable program handout (PDF) of a therapist's patient, or a patient's own:
+        each prescribed stretch with steps, dose, note, safety and demonstration stills."""
+        from sessions.handout import HandoutData, handout_items, handout_pdf
+
+        with self._session() as s, s.begin():
+            me = self._me(s)
+            u = self._patient(s, me, patient_id)
+            program = self._active_program(s, u.id)
+            therapist = s.get(User, u.therapist_id) if u.therapist_id else None
+            items = self._items(s, u.id)
+            data = HandoutData(
+                display_name=u.display_name,
+                therapist=therapist.display_name if therapist is not None else None,
+                program_start=self._local(program.created_at).date() if program else None,
+                generated=self._today(), program_notes=program.notes if program else "",
+                items=[])
+        data = replace(data, items=handout_items(items, self.library))
+        return handout_pdf(data)
 
 
 def _best_peak(peaks: list[tuple[float, bool]], direction: str) -> float | None:

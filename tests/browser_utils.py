@@ -187,9 +187,17 @@ def wait_app_idle(page: Any, timeout_ms: float = 60_000) -> None:
 
 
 def sign_in(page: Any, username: str, password: str, timeout_ms: float = 60_000) -> None:
-    """Fill the app's sign-in form (shown on the page that asked for it) and submit it."""
+    """Fill the app's sign-in form (shown on the page that asked for it) and submit it.
+
+    When this browser is already signed in (the sign-in survives a reload: a login
+    cookie) and no form is shown, nothing is filled: sign out first to change user.
+    """
     form = page.locator('[data-testid="stForm"]').filter(
         has=page.get_by_role("button", name="Sign in"))
+    account = page.locator(".st-key-account-box")
+    form.or_(account).first.wait_for(timeout=timeout_ms)
+    if form.count() == 0 and account.count():
+        return
     form.get_by_role("textbox", name="Username").fill(username)
     form.get_by_role("textbox", name="Password").fill(password)
     form.get_by_role("button", name="Sign in").click()

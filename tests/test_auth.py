@@ -422,6 +422,7 @@ def test_admin_reads_no_clinical_data(world: World) -> None:
         "trends": lambda: admin.trends(pa),
         "export_csv": lambda: admin.export_csv(pa, None, None),
         "export_pdf": lambda: admin.export_pdf(pa, None, None),
+        "export_handout": lambda: admin.export_handout(pa),
     }
     public = {n for n in dir(Clinic) if not n.startswith("_") and callable(getattr(Clinic, n))}
     assert set(calls) == public, "a new Clinic method needs a row here"

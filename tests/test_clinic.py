@@ -88,6 +88,7 @@ def _calls_with_ids(c: Clinic, patient: int, session: int, flag: int
         "trends": lambda: c.trends(patient),
         "export_csv": lambda: c.export_csv(patient, None, None),
         "export_pdf": lambda: c.export_pdf(patient, None, None),
+        "export_handout": lambda: c.export_handout(patient),
     }
 
 

@@ -241,6 +241,108 @@ def test_personal_pages_need_sign_in_in_clinic_mode(page: Any,
     _no_exception(page)
 
 
+def _signed_in_as(page: Any, name: str) -> None:
+    from playwright.sync_api import expect
+
+    page.locator(".st-key-account-box").get_by_text(name).wait_for()
+    # the sidebar can show the account a moment before the main area drops the form
+    expect(page.get_by_role("button", name="Sign in")).to_have_count(0, timeout=TIMEOUT_MS)
+
+
+def _login_cookie(page: Any) -> dict[str, Any] | None:
+    from app.auth_ui import COOKIE_NAME
+
+    return next((c for c in page.context.cookies() if c["name"] == COOKIE_NAME), None)
+
+
+def test_sign_in_survives_a_reload_until_sign_out(page: Any,
+                                                  world: tuple[AppServer, Clinic3]) -> None:
+    import hashlib
+
+    from sqlalchemy import select, update
+
+    from app.auth_ui import COOKIE_MAX_AGE_S
+    from sessions.models import LoginSession
+
+    app, people = world
+    engine = get_engine(people.url)
+    _open(page, app, "My_program")
+    sign_in(page, "pat_c", PASSWORD)
+    _signed_in_as(page, "Carla Patient")
+    _main(page).get_by_text("Today's program").wait_for()
+    page.wait_for_function("() => document.cookie.includes('stretch_coach_login=')")
+    cookie = _login_cookie(page)
+    assert cookie is not None and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+    assert 0 < cookie["expires"] - time.time() <= COOKIE_MAX_AGE_S + 60
+    assert PASSWORD not in cookie["value"]
+    # the cookie is a login token the database knows by its hash only
+    digest = hashlib.sha256(cookie["value"].encode()).hexdigest()
+    with engine.connect() as c:
+        assert c.execute(select(LoginSession.id).where(
+            LoginSession.token_hash == digest)).first() is not None
+
+    # a reload, and a new tab of the same browser: still signed in
+    page.reload()
+    wait_app_idle(page)
+    _signed_in_as(page, "Carla Patient")
+    _main(page).get_by_text("Today's program").wait_for()
+    other = page.context.new_page()
+    _open(other, app, "My_program")
+    _signed_in_as(other, "Carla Patient")
+    other.close()
+    screenshot(page, "clinic_reload_signed_in")
+
+    # a login that expired in the database is not revived by its cookie
+    with engine.begin() as c:
+        c.execute(update(LoginSession).where(LoginSession.token_hash == digest)
+                  .values(expires_at=datetime.now(timezone.utc) - timedelta(minutes=1)))
+    page.reload()
+    wait_app_idle(page)
+    page.get_by_role("button", name="Sign in").wait_for()
+    page.wait_for_function("() => !document.cookie.includes('stretch_coach_login=')")
+
+    # sign in again, sign out, reload: signed out, and the old token is dead for good
+    sign_in(page, "pat_c", PASSWORD)
+    _signed_in_as(page, "Carla Patient")
+    page.wait_for_function("() => document.cookie.includes('stretch_coach_login=')")
+    old = _login_cookie(page)
+    assert old is not None and old["value"] != cookie["value"]
+    page.get_by_role("button", name="Sign out").click()
+    wait_app_idle(page)
+    page.locator(".st-key-app-menu").get_by_role("link", name="Sign in").wait_for()
+    page.wait_for_function("() => !document.cookie.includes('stretch_coach_login=')")
+    page.reload()
+    wait_app_idle(page)
+    page.get_by_role("button", name="Sign in").wait_for()
+    assert page.locator(".st-key-account-box").count() == 0
+    # a copy of the signed-out cookie put back by hand signs nobody in
+    page.context.add_cookies([{k: old[k] for k in ("name", "value", "domain", "path")}])
+    page.reload()
+    wait_app_idle(page)
+    page.get_by_role("button", name="Sign in").wait_for()
+    assert page.locator(".st-key-account-box").count() == 0
+    _no_exception(page)
+    screenshot(page, "clinic_reload_signed_out")
+
+
+def test_patient_prints_the_program_handout(page: Any, world: tuple[AppServer, Clinic3],
+                                            tmp_path: Path) -> None:
+    app, _ = world
+    _open(page, app, "My_program")
+    sign_in(page, "pat_c", PASSWORD)
+    wait_app_idle(page)
+    with page.expect_download(timeout=TIMEOUT_MS) as dl:
+        page.get_by_role("button", name="Print my program (PDF)").click()
+    path = tmp_path / dl.value.suggested_filename
+    dl.value.save_as(path)
+    import subprocess
+
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "For: Carla Patient" in text and "Neck side tilt" in text and "Chin tuck" in text
+    _no_exception(page)
+
+
 # --------------------------------------------------------------------------- therapist
 
 
@@ -422,7 +524,8 @@ def test_therapist_exports_csv_and_pdf(page: Any, world: tuple[AppServer, Clinic
     page.get_by_role("tab", name="Export").click()
     wait_app_idle(page)
     files = {}
-    for label in ("Sessions (CSV)", "Repetitions (CSV)", "Progress report (PDF)"):
+    for label in ("Sessions (CSV)", "Repetitions (CSV)", "Progress report (PDF)",
+                  "Program handout (PDF)"):
         with page.expect_download(timeout=TIMEOUT_MS) as dl:
             page.get_by_role("button", name=label).click()
         path = tmp_path / dl.value.suggested_filename
@@ -443,6 +546,8 @@ def test_therapist_exports_csv_and_pdf(page: Any, world: tuple[AppServer, Clinic
     pdf = files["Progress report (PDF)"].read_bytes()
     assert pdf.startswith(b"%PDF") and pdf.rstrip().endswith(b"%%EOF") and len(pdf) > 5000
     assert files["Sessions (CSV)"].name.startswith("pat_a_")
+    handout = files["Program handout (PDF)"]
+    assert handout.name == "pat_a_program.pdf" and handout.read_bytes().startswith(b"%PDF")
     _no_exception(page)
     screenshot(page, "clinic_exports")
 

@@ -14,6 +14,7 @@ import pytest
 
 from sessions.auth import AccessDenied
 from sessions.exports import REP_COLUMNS, SESSION_COLUMNS, safe_cell
+from sessions.progress_pdf import PAIN_AXES, SCORE_AXES
 from sessions.service import Clinic, ProgramItemIn
 from tests import clinic_support
 from tests.clinic_support import (
@@ -111,15 +112,15 @@ def _pdf_text(pdf: bytes, tmp_path: Path) -> str:
                           capture_output=True, text=True).stdout
 
 
-def _render(pdf: bytes, tmp_path: Path) -> np.ndarray:
+def _render(pdf: bytes, tmp_path: Path, pages: int = 2) -> np.ndarray:
     """Render page 1 with poppler's pdftoppm; returns the greyscale image."""
     path = tmp_path / "render.pdf"
     path.write_bytes(pdf)
     info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True,
                           text=True).stdout
-    assert re.search(r"^Pages:\s+1$", info, re.M), info
-    subprocess.run(["pdftoppm", "-r", "40", "-gray", "-png", str(path), str(tmp_path / "p")],
-                   check=True, capture_output=True)
+    assert re.search(rf"^Pages:\s+{pages}$", info, re.M), info
+    subprocess.run(["pdftoppm", "-r", "40", "-gray", "-png", "-f", "1", "-l", "1", str(path),
+                    str(tmp_path / "p")], check=True, capture_output=True)
     (png,) = sorted(tmp_path.glob("p*.png"))
     import cv2
 
@@ -158,7 +159,7 @@ def test_pdf_adherence_counts_from_the_program_start(world: World, tmp_path: Pat
     text = " ".join(text.split())
     assert ("Adherence: 3 completed sessions of 3 prescribed (3 per week over 1 week from "
             "the program's start) (100%)." in text)
-    assert f"Program (from {(D0 + timedelta(days=1)).isoformat()}): Neck" in text
+    assert f"Program (from {(D0 + timedelta(days=1)).isoformat()}) 1. Neck" in text
     assert "Sessions recorded: 3 (completed 3" in text
 
 
@@ -182,3 +183,122 @@ def test_patient_exports_own_data_only(world: World, tmp_path: Path) -> None:
         cp.export_csv(world.pat_a.user_id, None, None)
     with pytest.raises(AccessDenied):
         Clinic(world.ther_b, world.engine).export_pdf(me.user_id, None, None)
+
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+
+
+def _render_colour(pdf: bytes, tmp_path: Path, name: str, dpi: int = 72) -> np.ndarray:
+    """Page 1 rendered in colour by pdftoppm (RGB), also saved to artifacts/screenshots/."""
+    import cv2
+
+    path = tmp_path / f"{name}.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-f", "1", "-l", "1", "-singlefile",
+                    str(path), str(tmp_path / name)], check=True, capture_output=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    png = tmp_path / f"{name}.png"
+    (SCREENSHOTS / f"{name}.png").write_bytes(png.read_bytes())
+    img = cv2.imread(str(png), cv2.IMREAD_COLOR)
+    assert img is not None
+    return img[:, :, ::-1]
+
+
+def _colour_span(img: np.ndarray, rect: tuple[float, float, float, float],
+                 rgb: tuple[int, int, int], rows: tuple[float, float] = (0.0, 1.0)
+                 ) -> float:
+    """Share of the axes' width between the leftmost and rightmost pixel of colour ``rgb``
+    inside the axes ``rect`` (figure fractions), within the ``rows`` band of its height
+    (0 = bottom, 1 = top)."""
+    h, w = img.shape[:2]
+    left, bottom, width, height = rect
+    x0, x1 = round(left * w), round((left + width) * w)
+    y_top = round((1 - bottom - height * rows[1]) * h)
+    y_bot = round((1 - bottom - height * rows[0]) * h)
+    crop = img[y_top:y_bot, x0:x1].astype(int)
+    hit = (np.abs(crop - np.array(rgb)).sum(axis=2) < 60)
+    cols = np.flatnonzero(hit.any(axis=0))
+    assert cols.size, f"no pixels of colour {rgb} in the chart"
+    return (cols[-1] - cols[0]) / (x1 - x0)
+
+
+def test_pdf_charts_span_the_sessions_not_squashed(world: World, tmp_path: Path) -> None:
+    # sessions on 3 days of a 9-week export: the points must spread across the chart
+    # (the old report drew them in the last 5 % of the width, against the right edge)
+    ca, pid, _ = _fill(world)
+    pdf = ca.export_pdf(pid, D0 - timedelta(days=56), D0 + timedelta(days=6))
+    img = _render_colour(pdf, tmp_path, "report_progress_page1")
+    # score: the first stretch's line (matplotlib's first colour), above the legend
+    assert _colour_span(img, SCORE_AXES, (31, 119, 180), rows=(0.3, 1.0)) > 0.75
+    # pain after each session: purple squares (1, 3, 1), below the legend
+    assert _colour_span(img, PAIN_AXES, (148, 103, 189), rows=(0.0, 0.6)) > 0.75
+    text = " ".join(_pdf_text(pdf, tmp_path).split())
+    # dates on the x axis, in words
+    assert "08 Apr 00:00" in text and "09 Apr 00:00" in text
+    assert "Pain (0 = no pain, 10 = worst imaginable)" in text
+    assert "after the session" in text and "before stretching" in text
+
+
+def test_pdf_shows_prescription_therapist_and_period(world: World, tmp_path: Path) -> None:
+    ca, pid, _ = _fill(world)
+    ca.set_program(pid, [
+        ProgramItemIn("neck_side_tilt", ("left", "right"), sets=2, reps=4, hold_s=8,
+                      times_per_week=3, notes="Gently, <b>no</b> bouncing"),
+        ProgramItemIn("chin_tuck", reps=6, times_per_week=7)], notes="Warm up first")
+    text = " ".join(_pdf_text(ca.export_pdf(pid, D0, D0 + timedelta(days=6)),
+                              tmp_path).split())
+    assert "Therapist: Therapist A" in text
+    assert "Period: 2025-04-07 to 2025-04-13" in text
+    assert ("1. Neck side tilt: 2 sets of 4 repetitions, hold each 8 seconds, left and "
+            "right side, 3 times a week") in text
+    assert "Note: Gently, <b>no</b> bouncing" in text
+    assert "2. Chin tuck:" in text and "6 repetitions" in text and "every day" in text
+    assert "Program note: Warm up first" in text
+
+
+def test_score_chart_points_span_the_axes(world: World, tmp_path: Path) -> None:
+    # two stretches on alternate days: two lines, never one zig-zag joining them
+    from sessions.progress_pdf import progress_figures
+    from sessions.progress_report import progress_data
+
+    ca, pid, _ = _fill(world)
+    with ca._session() as s, s.begin():
+        me = ca._me(s)
+        data = progress_data(ca, s, ca._patient(s, me, pid), None, None)
+    fig = progress_figures(data)[0]
+    score_ax = next(a for a in fig.axes if "Session score" in a.get_title(loc="left"))
+    lines = [ln for ln in score_ax.get_lines() if len(ln.get_xdata())]
+    assert [len(ln.get_xdata()) for ln in lines] == [3]
+    # the points span most of the axes (data transform, not the period's width)
+    xy = score_ax.transData.transform(np.column_stack([
+        score_ax.convert_xunits(lines[0].get_xdata()), lines[0].get_ydata()]))
+    box = score_ax.get_window_extent()
+    assert (xy[:, 0].max() - xy[:, 0].min()) / box.width > 0.85
+
+
+def test_score_chart_draws_one_line_per_stretch() -> None:
+    # two stretches on alternate days: two lines of three points, never one zig-zag
+    # joining a neck tilt to a chin tuck
+    from sessions.progress_pdf import ProgressData, progress_figures
+    from sessions.service import StretchTrend, Trends
+
+    days = [datetime(2025, 4, 7 + k, 9, tzinfo=UTC) for k in range(6)]
+
+    def trend(exercise: str, name: str, when: list[datetime], score: float) -> StretchTrend:
+        n = len(when)
+        return StretchTrend(exercise, name, "Tilt", "deg", "increase", (20.0, 50.0),
+                            list(range(n)), when, [score] * n, [30.0] * n, [1] * n, [2] * n)
+
+    stretches = {"neck_side_tilt": trend("neck_side_tilt", "Neck side tilt", days[::2], 90),
+                 "chin_tuck": trend("chin_tuck", "Chin tuck", days[1::2], 40)}
+    data = ProgressData(
+        display_name="P", username="p", since=D0, until=D0 + timedelta(days=6), sessions=6,
+        completed=6, prescribed_per_week=6, program=[],
+        trends=Trends(1, stretches, {}, days, [None] * 6, [None] * 6, [None] * 6, 6),
+        flags=[], generated=datetime(2025, 4, 14, tzinfo=UTC), local=lambda t: t)
+    page1, page2 = progress_figures(data)
+    score_ax = next(a for a in page1.axes if "Session score" in a.get_title(loc="left"))
+    lines = [ln for ln in score_ax.get_lines() if len(ln.get_xdata())]
+    assert sorted((ln.get_label(), tuple(ln.get_ydata())) for ln in lines) == [
+        ("Chin tuck", (40, 40, 40)), ("Neck side tilt", (90, 90, 90))]
+    assert len([a for a in page2.axes if a.get_lines()]) == 2     # a ROM chart each

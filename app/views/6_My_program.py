@@ -39,6 +39,11 @@ left_today = sum(1 for t in items if not t.done_today)
 c2.metric("Left today", f"{left_today} of {len(items)}")
 if me.program_notes:
     st.info(f"**From your therapist:** {md(me.program_notes)}", icon=":material/chat:")
+st.download_button("Print my program (PDF)", lambda: svc.export_handout(),
+                   file_name="my_stretching_program.pdf", mime="application/pdf",
+                   key="program-handout", on_click="ignore", icon=":material/print:",
+                   help="Every stretch with its steps, your dose, your therapist's notes, "
+                        "the safety note and pictures of how it is done, to print.")
 
 st.subheader("Today's program")
 for n, t in enumerate(items, 1):

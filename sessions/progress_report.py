@@ -1,0 +1,91 @@
+"""Gathering the progress report of one patient (the PDF is drawn by ``progress_pdf``).
+
+Called only by ``Clinic.export_pdf`` with the patient row it has already
+authorized, inside the same transaction; every query here is scoped to that
+patient.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from sessions.models import Flag, Program, Screening, SessionRow, User
+from sessions.progress_pdf import ProgressData
+
+if TYPE_CHECKING:
+    from sessions.service import Clinic
+
+__all__ = ["progress_data"]
+
+
+def _in_period(clinic: Clinic, q: Select, column: object, since: date | None,
+               until: date | None) -> Select:
+    if since is not None:
+        q = q.where(column >= clinic._day_start(since))
+    if until is not None:
+        q = q.where(column < clinic._day_start(until + timedelta(days=1)))
+    return q
+
+
+def progress_data(clinic: Clinic, s: Session, patient: User, since: date | None,
+                  until: date | None) -> ProgressData:
+    """Everything the progress report shows for ``patient`` (already authorized).
+
+    Args:
+        clinic: the service (its clock, time zone, library and trend helpers).
+        s: the open transaction in which ``patient`` was authorized.
+        patient: the patient's row.
+        since, until: local dates, inclusive; None = from the first session / to today.
+    """
+    since = _date(since)
+    until = _date(until)
+    trends = clinic._trends(s, patient.id, since, until)      # charts: completed sessions
+    recorded = list(s.scalars(_in_period(
+        clinic, select(SessionRow).where(SessionRow.patient_id == patient.id),
+        SessionRow.created_at, since, until).order_by(SessionRow.created_at, SessionRow.id)))
+    program = s.scalars(select(Program).where(Program.patient_id == patient.id,
+                                              Program.active)
+                        .order_by(Program.id.desc())).first()
+    flags = s.scalars(_in_period(clinic, select(Flag).where(Flag.patient_id == patient.id),
+                                 Flag.created_at, since, until)
+                      .order_by(Flag.created_at)).all()
+    screenings = s.execute(_in_period(
+        clinic, select(Screening.created_at, Screening.pain_before)
+        .where(Screening.patient_id == patient.id), Screening.created_at, since, until)
+        .order_by(Screening.created_at)).all()
+    therapist = s.get(User, patient.therapist_id) if patient.therapist_id else None
+    first = recorded[0].created_at if recorded else None
+    return ProgressData(
+        display_name=patient.display_name, username=patient.username,
+        since=since if since else (clinic._local(first).date() if first else None),
+        until=until if until else clinic._today(),
+        sessions=len(recorded), completed=sum(trends.calendar.values()),
+        prescribed_per_week=trends.prescribed_per_week,
+        program=clinic._items(s, patient.id),
+        trends=trends,
+        flags=[(clinic._local(f.created_at), f.kind, f.detail, f.resolved_at is not None)
+               for f in flags],
+        generated=clinic._local(clinic._now()), local=clinic._local,
+        program_start=(clinic._local(program.created_at).date()
+                       if program is not None else None),
+        therapist=therapist.display_name if therapist is not None else None,
+        program_notes=program.notes if program is not None else "",
+        pain_before=[(t, int(p)) for t, p in screenings if p is not None],
+        pain_after=[(r.created_at, int(r.pain_after)) for r in recorded
+                    if r.pain_after is not None])
+
+
+def _date(x: object) -> date | None:
+    from datetime import datetime
+
+    if x is None:
+        return None
+    if isinstance(x, datetime):
+        return x.date()
+    if isinstance(x, date):
+        return x
+    raise ValueError(f"expected a date, got {x!r}")
