@@ -235,10 +235,10 @@ with tab_upload:
             # the job deletes the upload when it ends; its folder keeps the outputs
             _start(path, folder, uploaded.name, definition.id, side, keep=keep, save=save,
                    screened=screened)
-        except BaseException:
+        except Exception:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        job = _load_job()
+        st.rerun()   # drawn again with the job: Analyse disabled, the progress panel
 
 with tab_sample:
     clips = sample_clips()
@@ -263,7 +263,7 @@ with tab_sample:
         if st.button("Analyse this sample", type="primary", disabled=busy):
             _start(clip.path, new_job_folder(default_data_dir()), clip.path.name,
                    clip.exercise, clip.side, keep=False, save=False, sample=True)
-            job = _load_job()
+            st.rerun()
 
 # --------------------------------------------------------------------------- result
 
@@ -272,12 +272,14 @@ if job is not None:
     st.divider()
     if not job.finished:
         job_panel(job.id, user_id)
-    elif job.state == "failed":
+    elif job.state in ("failed", "cancelled"):
+        remove_job_files(job)   # a partial annotated video: nothing to show from it
+    if job.state == "failed":
         st.error(failure_text(job), icon=":material/error:")
     elif job.state == "cancelled":
         st.info(f"The analysis of {job.label} was cancelled. Nothing was saved.",
                 icon=":material/cancel:")
-    else:
+    elif job.state == "done":
         analysis = _analysis_of(job)
         if analysis is None:
             st.error(f"The analysis of {job.label} finished without a report.")
