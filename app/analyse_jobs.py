@@ -55,6 +55,7 @@ def job_store() -> JobStore:
 
 
 _TAB_JOB = "analyse-job-id"
+_RUNNER_CHECKED = "analyse-job-runner-checked"
 
 
 def current_job_id() -> int | None:
@@ -198,6 +199,14 @@ def job_panel(job_id: int, user_id: int | None) -> None:
         st.rerun(scope="app")
     if job.finished:
         st.rerun(scope="app")
+    if not st.session_state.get(_RUNNER_CHECKED):
+        # after a restart of the app the embedded runner starts with the first job it is
+        # given; a job found by a reload is one too: start it, so a job the stopped app
+        # left unfinished is queued again (no-op with a broker, or when running)
+        from coach import jobs as runner
+
+        runner.start()
+        st.session_state[_RUNNER_CHECKED] = True
     with st.container(key="job-panel", border=True):
         st.markdown(f"**{job.label}**")
         st.progress(job.share or 0.0, text=progress_text(job))

@@ -147,3 +147,32 @@ def test_an_unknown_job_id_in_the_address_is_refused(page: Any, app: AppServer  
     open_app(page, app, "Analyse_video?job=999999")
     page.get_by_text("That analysis isn't available here").wait_for()
     page.wait_for_url(lambda url: "job=" not in url)
+
+
+def test_a_job_left_running_by_a_stopped_app_finishes_after_a_restart(
+        page: Any, tmp_path: Path, upload: tuple[Path, dict[str, Any]]) -> None:
+    """The app stops mid-job (SIGKILL: no chance to tidy up); the next app on the same
+    data folder runs the job again when its page is reloaded, and saves it once."""
+    import signal
+
+    from tests.browser_utils import run_app
+    from tests.test_app_browser import SAMPLES
+
+    video, truth = upload
+    data = tmp_path / "data"
+    env = {"STRETCH_COACH_SAMPLES": str(SAMPLES)}
+    with run_app(data, env=env) as first:
+        sessions, jobs = _stores(first)
+        job_id = _submit(page, first, video, truth["exercise"])
+        _progress(page, 0)
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(timeout=30)
+    assert jobs.get(job_id).state == "running"      # left behind by the dead app
+    with run_app(data, env=env) as second:
+        open_app(page, second, f"Analyse_video?job={job_id}")
+        page.get_by_text("Your movement over time").wait_for(timeout=JOB_TIMEOUT_MS)
+        wait_app_idle(page)
+        job = jobs.get(job_id)
+        assert job.state == "done" and job.attempts == 2 and job.session_id is not None
+        assert sessions.count() == 1
+        page.get_by_text(f"Saved to My sessions (session {job.session_id}).").wait_for()
