@@ -150,7 +150,7 @@ def _start(video: Path, folder: Path, label: str, exercise: str, side: str | Non
     owner = service.principal.user_id if service is not None else None
     keep_in = video_folder(default_data_dir(), owner) if keep and will_save else None
     submit_analysis(video, label=label, exercise=exercise, side=side, folder=folder,
-                    user_id=user_id, delete_after=not sample and video.parent == folder,
+                    user_id=user_id, delete_after=video.parent == folder,   # an upload
                     save_personal=will_save and service is None,
                     app_saves=will_save and service is not None, keep_in=keep_in,
                     media=media, min_share=LOW_ASSESSABLE, screened=screened)
