@@ -197,6 +197,11 @@ def job_panel(job_id: int, user_id: int | None) -> None:
         job = store.get_for(job_id, user_id)
     except KeyError:
         st.rerun(scope="app")
+    except Exception as e:   # the database went away: say so, and try again next poll
+        log.warning("job %s: progress not readable: %s", job_id, e)
+        st.warning("The analysis's progress can't be read right now (the database is "
+                   "not answering); trying again...", icon=":material/sync_problem:")
+        return
     if job.finished:
         st.rerun(scope="app")
     if not st.session_state.get(_RUNNER_CHECKED):
