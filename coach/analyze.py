@@ -72,6 +72,20 @@ def prefetch(items: Iterator[T], depth: int = 6) -> Iterator[T]:
         worker.join(timeout=5)
 
 
+class _Gate:
+    """The time from which frames are judged again, shared with the decoding thread.
+
+    One float, written by the analysis loop and read by the decoder (atomic in Python).
+    """
+
+    def __init__(self) -> None:
+        self.next_t = -math.inf
+
+    def wanted(self, t: float) -> bool:
+        """Whether the frame at ``t`` (seconds) may be judged: convert it."""
+        return t >= self.next_t
+
+
 @dataclass(frozen=True)
 class AnalysisOptions:
     """How to analyse a video.
@@ -149,22 +163,28 @@ def analyze_video(path: str | os.PathLike[str], definition: StretchDefinition,
         frames = judged = 0
         last_t = 0.0
         skip_s = 0.0 if options.annotated_path is not None else options.max_skip_s
-        next_judged_t = -math.inf
+        # the next frame to judge; read by the decoding thread, which converts only the
+        # frames at or after it: a frame it skips is one this loop skips too (the value
+        # only moves when a frame is judged, and frames before it are never judged)
+        gate = _Gate()
+        wanted = gate.wanted if skip_s > 0 else None
         result = None
         try:
-            for vf in prefetch(reader.frames(max_side=options.max_side)):
+            for vf in prefetch(reader.frames(max_side=options.max_side, wanted=wanted)):
                 frames += 1
                 last_t = vf.timestamp_s
-                if result is not None and vf.timestamp_s < next_judged_t:
+                if result is not None and vf.timestamp_s < gate.next_t:
                     if csv_writer is not None:  # the judgement of the last judged frame holds
                         csv_writer.write(vf.index, result.feedback, judged=False)
                     if progress is not None:
                         progress(frames, info.frame_count)
                     continue
+                if vf.image is None:   # cannot happen (see _Gate); fail loudly if it does
+                    raise RuntimeError(f"frame {vf.index} was not converted but is judged")
                 result = session.process(vf.image, vf.timestamp_s)
                 judged += 1
                 settled = skip_s > 0 and session.settled()
-                next_judged_t = vf.timestamp_s + skip_s - 1e-6 if settled else -math.inf
+                gate.next_t = vf.timestamp_s + skip_s - 1e-6 if settled else -math.inf
                 series["t"].append(round(vf.timestamp_s, 3))
                 for fb in result.feedback:
                     series[fb.side].append(None if fb.value is None else round(fb.value, 3))

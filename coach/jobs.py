@@ -188,9 +188,15 @@ def run_job(job_id: int, store: Any = None, *, reraise: bool = False,
             raise
         return JobRun(job_id, "failed", error=reason)
     report.media["file"] = job.label
+    report.media.update(job.params.get("media") or {})
     min_share = float(job.params.get("min_assessable_to_save", 0.0))
-    save = job.save != "none" and report.assessable_share >= min_share
-    kept = _keep_copies(job, report) if save and job.params.get("keep_as") else []
+    enough = report.assessable_share >= min_share
+    save = job.save != "none" and enough
+    # the app saves the report itself (a patient's upload, after the pain question):
+    # the video is kept for that session although the job saves none
+    app_saves = bool(job.params.get("app_saves")) and enough
+    keep = job.params.get("keep_as") or job.params.get("keep_in")
+    kept = _keep_copies(job, report) if (save or app_saves) and keep else []
     try:
         session_id = store.finish(job_id, attempt, report, save=save)
     except JobLost:
@@ -199,7 +205,7 @@ def run_job(job_id: int, store: Any = None, *, reraise: bool = False,
         if info.finished:
             _tidy_inputs(job)
         return JobRun(job_id, "cancelled" if info.state == "cancelled" else "skipped")
-    if session_id is None:
+    if session_id is None and not app_saves:
         _unlink(kept)
     _tidy_inputs(job)
     return JobRun(job_id, "done", report=report, session_id=session_id)
@@ -237,9 +243,24 @@ def _reason(e: Exception, job: Any) -> str:
 
 
 def _keep_copies(job: Any, report: SessionReport) -> list[str]:
-    """Copy the video (and its annotated version) where it is kept with the session."""
+    """Copy the video (and its annotated version) where it is kept with the session.
+
+    ``params["keep_in"]``: a private video folder, copies named by a random token
+    (``sessions.files.keep_in``); else ``params["keep_as"]``: the kept video's path.
+    """
     import shutil
 
+    if job.params.get("keep_in"):
+        from sessions.files import keep_in
+
+        folder = job.params["keep_in"]
+        copies = [str(keep_in(job.video_path, folder))]
+        report.media["kept_video"] = copies[0]
+        annotated = job.params.get("annotated_path")
+        if annotated and Path(annotated).is_file():
+            copies.append(str(keep_in(annotated, folder, ".mp4")))
+            report.media["kept_annotated"] = copies[1]
+        return copies
     keep_as = Path(job.params["keep_as"])
     keep_as.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(job.video_path, keep_as)

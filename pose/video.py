@@ -31,7 +31,7 @@ import math
 import numbers
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -110,12 +110,14 @@ class VideoFrame:
         index: 0-based position in the stream (counts frames actually delivered).
         timestamp_s: seconds since the first frame, strictly increasing; from the
             stream's presentation timestamps when present, else ``index / fps``.
-        image: (H, W, 3) uint8 RGB array, C-contiguous, already rotated upright.
+        image: (H, W, 3) uint8 RGB array, C-contiguous, already rotated upright; None
+            only for a frame the caller of ``VideoReader.frames(wanted=...)`` said it
+            does not need (decoded, never converted).
     """
 
     index: int
     timestamp_s: float
-    image: np.ndarray
+    image: np.ndarray | None
 
 
 # --------------------------------------------------------------------------- live frames
@@ -380,7 +382,8 @@ class VideoReader:
             container.close()
         self._open.clear()
 
-    def frames(self, max_side: int | None = None) -> Iterator[VideoFrame]:
+    def frames(self, max_side: int | None = None,
+               wanted: Callable[[float], bool] | None = None) -> Iterator[VideoFrame]:
         """Stream the frames of the video, one at a time, upright and in RGB.
 
         Each call starts from the beginning of the file. Decoding never raises
@@ -390,6 +393,12 @@ class VideoReader:
         Args:
             max_side: if given, downscale so the longest side is at most this many
                 pixels (aspect ratio kept; never upscales).
+            wanted: called with each frame's timestamp (seconds) just before it is
+                converted; False: the frame is yielded with ``image=None`` (every frame
+                is still decoded: H.264 needs them all, and timestamps and counts stay
+                exact). Conversion costs about as much as decoding (0.33 vs 0.39 ms
+                CPU per 640x480 frame measured), so a reader that judges one frame in
+                five saves most of it.
 
         Returns:
             An iterator of :class:`VideoFrame` whose images are (H, W, 3) uint8 RGB.
@@ -404,9 +413,10 @@ class VideoReader:
             raise ValueError(f"max_side must be a positive integer or None, got {max_side!r}")
         container = _open_container(self.info.path)
         self._open.add(container)
-        return self._iter_frames(container, max_side)
+        return self._iter_frames(container, max_side, wanted)
 
-    def _iter_frames(self, container: Any, max_side: int | None) -> Iterator[VideoFrame]:
+    def _iter_frames(self, container: Any, max_side: int | None,
+                     wanted: Callable[[float], bool] | None = None) -> Iterator[VideoFrame]:
         info = self.info
         self.incomplete = False
         self.error = None
@@ -443,6 +453,11 @@ class VideoReader:
                     ts = index * step
                 if last_ts is not None and ts <= last_ts:
                     ts = last_ts + step
+                if wanted is not None and not wanted(ts):
+                    yield VideoFrame(index=index, timestamp_s=ts, image=None)
+                    last_ts = ts
+                    index += 1
+                    continue
                 try:
                     image = _to_rgb(frame, out_w, out_h, scaled)
                 except (av.error.FFmpegError, ValueError, cv2.error) as exc:

@@ -15,14 +15,21 @@ import logging
 import os
 import secrets
 import shutil
+import time
 from pathlib import Path
 
 __all__ = [
     "DIR_MODE",
+    "ENV_JOBS_DIR",
     "FILE_MODE",
+    "jobs_dir",
+    "keep_in",
     "keep_video",
+    "new_job_folder",
     "private_dir",
     "private_file",
+    "sweep_job_folders",
+    "video_folder",
     "write_private",
 ]
 
@@ -31,6 +38,9 @@ log = logging.getLogger(__name__)
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 _VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".avi", ".mkv", ".m4v"}
+#: where uploaded videos wait for their analysis job, with the job's outputs (a folder
+#: the workers can read too in a clinic deployment, e.g. an NFS mount)
+ENV_JOBS_DIR = "STRETCH_COACH_JOBS_DIR"
 
 
 def private_dir(path: str | Path) -> Path:
@@ -78,6 +88,40 @@ def write_private(path: str | Path, data: bytes | str) -> Path:
     return path
 
 
+def video_folder(data_dir: str | Path, patient_id: int | None) -> Path:
+    """The private folder of one owner's kept videos: ``<data_dir>/videos/<owner>``.
+
+    The owner is ``personal`` (personal mode, ``patient_id`` None) or ``patient-ID``.
+    """
+    owner = "personal" if patient_id is None else f"patient-{int(patient_id)}"
+    return private_dir(private_dir(Path(data_dir) / "videos") / owner)
+
+
+def keep_in(src: str | Path, folder: str | Path, suffix: str | None = None) -> Path:
+    """Copy ``src`` into ``folder`` under an unguessable name, as a 0600 file.
+
+    Args:
+        src: the file to copy.
+        folder: a folder made by ``video_folder``.
+        suffix: file extension (default: ``src``'s, if it is a video one, else ``.mp4``).
+    """
+    folder = private_dir(folder)
+    suffix = (suffix or Path(src).suffix).lower()
+    if suffix not in _VIDEO_SUFFIXES:
+        suffix = ".mp4"
+    while True:
+        dest = folder / f"{secrets.token_urlsafe(18)}{suffix}"
+        try:
+            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        except FileExistsError:   # practically impossible (144 random bits): draw again
+            continue
+        break
+    with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+        shutil.copyfileobj(inp, out, length=1 << 20)
+    log.info("kept a video in %s", folder.name)
+    return dest
+
+
 def keep_video(src: str | Path, data_dir: str | Path, patient_id: int | None,
                suffix: str | None = None) -> Path:
     """Copy ``src`` into the patient's private video folder under an unguessable name.
@@ -91,20 +135,38 @@ def keep_video(src: str | Path, data_dir: str | Path, patient_id: int | None,
     Returns:
         The kept file: ``<data_dir>/videos/<patient-ID|personal>/<token><suffix>``, 0600.
     """
-    owner = "personal" if patient_id is None else f"patient-{int(patient_id)}"
-    folder = private_dir(Path(data_dir) / "videos")
-    folder = private_dir(folder / owner)
-    suffix = (suffix or Path(src).suffix).lower()
-    if suffix not in _VIDEO_SUFFIXES:
-        suffix = ".mp4"
+    return keep_in(src, video_folder(data_dir, patient_id), suffix)
+
+
+def jobs_dir(data_dir: str | Path) -> Path:
+    """The private folder of analysis jobs' files: ``$STRETCH_COACH_JOBS_DIR``, else
+    ``<data_dir>/jobs``."""
+    configured = os.environ.get(ENV_JOBS_DIR, "").strip()
+    return private_dir(Path(configured).expanduser() if configured
+                       else Path(data_dir) / "jobs")
+
+
+def new_job_folder(data_dir: str | Path) -> Path:
+    """A new private folder (unguessable name) for one job's upload and outputs."""
+    root = jobs_dir(data_dir)
     while True:
-        dest = folder / f"{secrets.token_urlsafe(18)}{suffix}"
+        folder = root / secrets.token_urlsafe(12)
         try:
-            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-        except FileExistsError:   # practically impossible (144 random bits): draw again
+            folder.mkdir(mode=DIR_MODE)
+        except FileExistsError:
             continue
-        break
-    with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-        shutil.copyfileobj(inp, out, length=1 << 20)
-    log.info("kept a video for %s", owner)
-    return dest
+        return private_dir(folder)
+
+
+def sweep_job_folders(data_dir: str | Path, max_age_s: float) -> int:
+    """Delete job folders not modified for ``max_age_s`` seconds; returns how many."""
+    cutoff = time.time() - max_age_s
+    n = 0
+    for folder in jobs_dir(data_dir).iterdir():
+        try:
+            if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+                n += 1
+        except OSError:
+            pass
+    return n

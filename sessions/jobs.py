@@ -418,6 +418,49 @@ class JobStore:
         log.info("job %s: cancel asked", job_id)
         return self.get(job_id)
 
+    def get_for(self, job_id: int, user_id: int | None) -> JobInfo:
+        """One job, if ``user_id`` submitted it (None: personal mode, no accounts).
+
+        The web page finds its job again after a reload by the id in the address; the
+        id alone proves nothing, so a job is only shown to the account that submitted
+        it (and, without accounts, only jobs submitted without one).
+
+        Raises:
+            KeyError: no such job, or not this user's (the same error either way, so
+                ids can't be probed).
+        """
+        try:
+            job = self.get(job_id)
+        except (KeyError, ValueError, TypeError):
+            raise KeyError(f"no analysis job {job_id}") from None
+        if job.submitted_by != (None if user_id is None else int(user_id)):
+            raise KeyError(f"no analysis job {job_id}")
+        return job
+
+    def cancel_for(self, job_id: int, user_id: int | None) -> JobInfo:
+        """``cancel``, for the account that submitted the job only (see ``get_for``).
+
+        Raises:
+            KeyError: no such job, or not this user's.
+        """
+        self.get_for(job_id, user_id)
+        return self.cancel(job_id)
+
+    def attach_session(self, job_id: int, user_id: int | None, session_id: int) -> None:
+        """Record the session saved from a done job's report by the app itself (a
+        patient's upload is saved after the pain question), so a reload never offers
+        to save it twice.
+
+        Raises:
+            KeyError: no such job, or not this user's.
+        """
+        self.get_for(job_id, user_id)
+        with self._session() as s, s.begin():
+            s.execute(update(AnalysisJob).where(
+                AnalysisJob.id == int(job_id), AnalysisJob.state == "done",
+                AnalysisJob.session_id.is_(None)).values(session_id=int(session_id),
+                                                         updated_at=_now()))
+
     def stale(self, older_than_s: float) -> list[int]:
         """Jobs no live worker is moving: queued or running with no update for a while.
 

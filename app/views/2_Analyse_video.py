@@ -1,4 +1,9 @@
-"""Analyse a recorded video: upload (or a sample), pick the stretch, get the report."""
+"""Analyse a recorded video: upload (or a sample), pick the stretch, get the report.
+
+The analysis runs as a job on the app's job runner (``app.analyse_jobs``): a progress
+bar with Cancel while the rest of the page stays usable, and the job id in the address
+so a reload picks the running or finished job up again.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,20 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.analyse_jobs import (
+    current_job_id,
+    drop_job,
+    failure_text,
+    job_panel,
+    job_store,
+    remove_job_files,
+    screened_of,
+    submit_analysis,
+)
 from app.auth_ui import clinic, clinic_mode, require_principal
 from app.patient_ui import Screened, after_session_form, saved_id, screening_gate
 from app.ui import (
     get_library,
-    get_store,
     page_header,
     render_report,
     sample_clips,
@@ -23,12 +37,9 @@ from app.ui import (
     side_picker,
     stretch_picker,
 )
-from app.workdirs import TabWorkdir
-from coach.analyze import AnalysisOptions, analyze_video
 from coach.report import SessionReport
-from pose.model import ModelUnavailableError
-from pose.video import VideoError
-from sessions.files import keep_video
+from sessions.files import new_job_folder, sweep_job_folders, video_folder
+from sessions.jobs import JobInfo
 from sessions.sources import SAMPLE_KEY, SHA_KEY, fingerprint, is_bundled_sample
 from sessions.store import default_data_dir
 
@@ -38,17 +49,20 @@ VIDEO_TYPES = ["mp4", "mov", "webm", "avi", "mkv", "m4v"]
 MAX_UPLOAD_MB = int(st.get_option("server.maxUploadSize"))  # the server's real limit
 #: Below this share of judged frames the result is shown with a strong warning.
 LOW_ASSESSABLE = 0.2
+#: job folders (annotated video, CSV) older than this are deleted (seconds)
+STALE_S = 6 * 3600
 
 
 @dataclass
 class Analysis:
-    """The last analysis of this browser session (kept across reruns)."""
+    """A finished job's result in this tab (kept across reruns: the after-session form
+    knows the report it saved by the object)."""
 
+    job_id: int
     report: SessionReport
-    workdir: TabWorkdir          # removed with this object (new analysis, or the tab ends)
     annotated: Path | None
     frame_csv: Path | None
-    kept_video: Path | None
+    kept_video: str | None
     saved_id: int | None
     label: str
     sample: bool = False
@@ -67,6 +81,7 @@ page_header("Analyse a video", ":material/movie:",
 in_clinic = clinic_mode()
 principal = require_principal(intro="Sign in so your results go into your record.") \
     if in_clinic else None
+user_id = principal.user_id if principal is not None else None
 service = clinic(principal) if principal is not None and principal.role == "patient" else None
 can_save = not in_clinic or service is not None
 video_opt_in = service.patient(None).video_opt_in if service is not None else True
@@ -87,14 +102,8 @@ def _prescribed() -> str | None:
     return todo[0].item.exercise if todo else None
 
 
-def _keep(src: Path, suffix: str | None = None) -> Path:
-    """A private copy of ``src`` in this person's video folder (unguessable name)."""
-    owner = service.principal.user_id if service is not None else None
-    return keep_video(src, default_data_dir(), owner, suffix)
-
-
-def _sweep_stale(max_age_s: float = 6 * 3600) -> None:
-    """Delete analysis folders left by browser sessions that ended long ago."""
+def _sweep_stale(max_age_s: float = STALE_S) -> None:
+    """Delete analysis folders left by analyses that ended long ago."""
     now = time.time()
     for pattern in ("stretch-coach-analysis-*", "stretch-coach-upload-*"):
         for d in Path(tempfile.gettempdir()).glob(pattern):
@@ -103,106 +112,78 @@ def _sweep_stale(max_age_s: float = 6 * 3600) -> None:
                     shutil.rmtree(d, ignore_errors=True)
             except OSError:
                 pass
+    try:
+        sweep_job_folders(default_data_dir(), max_age_s)
+    except OSError:
+        log.warning("could not sweep old job folders", exc_info=True)
 
 
-def _discard(analysis: Analysis | None) -> None:
-    if analysis is not None:
-        analysis.workdir.cleanup()
+def _load_job() -> JobInfo | None:
+    """The page's job (``?job=ID``), if this account may see it."""
+    job_id = current_job_id()
+    if job_id is None:
+        return None
+    try:
+        return job_store().get_for(job_id, user_id)
+    except KeyError:
+        drop_job()
+        st.warning("That analysis isn't available here (it was started by another "
+                   "account, or removed). Start a new one below.",
+                   icon=":material/search_off:")
+        return None
 
 
-def _run(video: Path, label: str, exercise: str, side: str | None, *, keep: bool,
-         save: bool, original_name: str, sample: bool = False,
-         screened: Screened | None = None) -> None:
-    """Analyse ``video`` and keep the result in the session state.
+def _start(video: Path, folder: Path, label: str, exercise: str, side: str | None, *,
+           keep: bool, save: bool, sample: bool = False,
+           screened: Screened | None = None) -> None:
+    """Submit ``video`` (an upload already in ``folder``, or a sample) as a job.
 
     A bundled sample is never saved (``sample``, or an upload with a sample's bytes).
     """
-    definition = get_library()[exercise]
-    _discard(st.session_state.pop("analysis", None))
+    if job is not None and job.finished:
+        remove_job_files(job)   # the previous result's annotated video and CSV
+    st.session_state.pop("analysis", None)
     _sweep_stale()
-    holder = TabWorkdir()
-    workdir = holder.path
-    annotated = workdir / "annotated.mp4"
-    frame_csv = workdir / "frames.csv"
-    bar = st.progress(0.0, text=f"Analysing {label}...")
-    last = [0.0, -1.0]
-
-    def progress(done: int, total: int | None) -> None:
-        now = time.monotonic()
-        if now - last[0] < 0.25:
-            return
-        last[0] = now
-        if total:
-            share = min(1.0, done / total)
-            bar.progress(share, text=f"Analysing {label}: frame {done} of {total}")
-        else:
-            bar.progress(0.0, text=f"Analysing {label}: frame {done}")
-
-    options = AnalysisOptions(side=side, annotated_path=annotated, csv_path=frame_csv)
-    try:
-        report = analyze_video(video, definition, options, progress=progress)
-    except VideoError as e:
-        bar.empty()
-        holder.cleanup()
-        st.error(f"This file can't be analysed as a video: {_tidy(e, video, original_name)}",
-                 icon=":material/movie:")
-        return
-    except ModelUnavailableError as e:
-        bar.empty()
-        holder.cleanup()
-        st.error(f"The pose model isn't available: {e}", icon=":material/extension:")
-        return
-    except ValueError as e:
-        bar.empty()
-        holder.cleanup()
-        st.error(str(e))
-        return
-    except Exception as e:  # the last guard: one calm line here, the traceback in the log
-        log.exception("analysis of %s failed", original_name)
-        bar.empty()
-        holder.cleanup()
-        st.error(f"Something went wrong while analysing this video ({type(e).__name__}). "
-                 "Please try another recording; the details are in the server log.")
-        return
-    bar.empty()
-    if report.frames == 0:
-        holder.cleanup()
-        st.error(f"No frames could be read from {original_name}. Check that it plays in a "
-                 "video player, or export it again as mp4.")
-        return
-    report.media["file"] = original_name
-    if sample:
-        report.media[SAMPLE_KEY] = True
-    else:
-        report.media[SHA_KEY] = fingerprint(video)
-        sample = is_bundled_sample(report.media)
-    kept = None
-    will_save = save and not sample and report.assessable_share >= LOW_ASSESSABLE
-    if keep and will_save:
-        kept = _keep(video)
-        report.media["kept_video"] = str(kept)
-        if annotated.is_file():
-            report.media["kept_annotated"] = str(_keep(annotated, ".mp4"))
-    new_id = None
-    if will_save and service is None:   # personal mode: straight into My sessions
-        try:
-            new_id = get_store().save(report)
-        except Exception as e:
-            log.exception("could not save the session")
-            st.warning(f"The report could not be saved to {SAVED_TO} ({type(e).__name__}).")
-    st.session_state["analysis"] = Analysis(
-        report=report, workdir=holder, annotated=annotated if annotated.is_file() else None,
-        frame_csv=frame_csv if frame_csv.is_file() else None, kept_video=kept,
-        saved_id=new_id, label=label, sample=sample,
-        to_record=will_save and service is not None, screened=screened,
-        video_path=report.media.get("kept_annotated") or (str(kept) if kept else None))
+    media = {SAMPLE_KEY: True} if sample else {SHA_KEY: fingerprint(video)}
+    sample = sample or is_bundled_sample(media)
+    will_save = save and not sample
+    owner = service.principal.user_id if service is not None else None
+    keep_in = video_folder(default_data_dir(), owner) if keep and will_save else None
+    submit_analysis(video, label=label, exercise=exercise, side=side, folder=folder,
+                    user_id=user_id, delete_after=video.parent == folder,   # an upload
+                    save_personal=will_save and service is None,
+                    app_saves=will_save and service is not None, keep_in=keep_in,
+                    media=media, min_share=LOW_ASSESSABLE, screened=screened)
 
 
-def _tidy(e: Exception, path: Path, name: str) -> str:
-    """The one-line error with the temporary path replaced by the file's own name."""
-    text = str(e).replace(str(path), name).replace(path.name, name)
-    return text[0].lower() + text[1:] if text else text
+def _analysis_of(job: JobInfo) -> Analysis | None:
+    """The done job's result for this tab (the same object on every rerun)."""
+    cached: Analysis | None = st.session_state.get("analysis")
+    if cached is not None and cached.job_id == job.id:
+        return cached
+    report = job.report()
+    if report is None:
+        return None
+    p = job.params
+    annotated = Path(p["annotated_path"]) if p.get("annotated_path") else None
+    frame_csv = Path(p["csv_path"]) if p.get("csv_path") else None
+    enough = report.assessable_share >= LOW_ASSESSABLE
+    analysis = Analysis(
+        job_id=job.id, report=report,
+        annotated=annotated if annotated is not None and annotated.is_file() else None,
+        frame_csv=frame_csv if frame_csv is not None and frame_csv.is_file() else None,
+        kept_video=report.media.get("kept_video"), saved_id=job.session_id,
+        label=job.label, sample=is_bundled_sample(report.media),
+        to_record=bool(p.get("app_saves")) and enough and service is not None,
+        screened=screened_of(job),
+        video_path=report.media.get("kept_annotated") or report.media.get("kept_video"))
+    st.session_state["analysis"] = analysis
+    return analysis
 
+
+job = _load_job()
+busy = job is not None and not job.finished
+BUSY_NOTE = "An analysis is running (below): cancel it, or wait for it, to start another."
 
 # --------------------------------------------------------------------------- inputs
 
@@ -241,18 +222,23 @@ with tab_upload:
         st.caption("The video is deleted after the analysis. To keep videos for your "
                    "therapist to watch, allow it on **My program**.")
     ready = uploaded is not None and (service is None or not save or screened is not None)
-    if st.button("Analyse", type="primary", disabled=not ready):
+    if busy:
+        st.caption(BUSY_NOTE)
+    if st.button("Analyse", type="primary", disabled=not ready or busy):
         assert uploaded is not None
         suffix = Path(uploaded.name).suffix.lower() or ".mp4"
-        tmp = Path(tempfile.mkdtemp(prefix="stretch-coach-upload-"))
+        folder = new_job_folder(default_data_dir())
         try:
-            path = tmp / f"upload{suffix}"
+            path = folder / f"upload{suffix}"
             with open(path, "wb") as fh:
                 shutil.copyfileobj(uploaded, fh, length=1 << 20)
-            _run(path, uploaded.name, definition.id, side, keep=keep, save=save,
-                 original_name=uploaded.name, screened=screened)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)  # the upload never outlives the analysis
+            # the job deletes the upload when it ends; its folder keeps the outputs
+            _start(path, folder, uploaded.name, definition.id, side, keep=keep, save=save,
+                   screened=screened)
+        except Exception:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        st.rerun()   # drawn again with the job: Analyse disabled, the progress panel
 
 with tab_sample:
     clips = sample_clips()
@@ -272,15 +258,32 @@ with tab_sample:
         st.caption(f"{d.summary} The clip shows an animated person; its true counts are "
                    f"known, so you can see how the coach does. Samples are never saved "
                    f"to {SAVED_TO}.")
-        if st.button("Analyse this sample", type="primary"):
-            _run(clip.path, clip.path.name, clip.exercise, clip.side, keep=False,
-                 save=False, original_name=clip.path.name, sample=True)
+        if busy:
+            st.caption(BUSY_NOTE)
+        if st.button("Analyse this sample", type="primary", disabled=busy):
+            _start(clip.path, new_job_folder(default_data_dir()), clip.path.name,
+                   clip.exercise, clip.side, keep=False, save=False, sample=True)
+            st.rerun()
 
 # --------------------------------------------------------------------------- result
 
-analysis: Analysis | None = st.session_state.get("analysis")
-if analysis is not None:
+analysis: Analysis | None = None
+if job is not None:
     st.divider()
+    if not job.finished:
+        job_panel(job.id, user_id)
+    elif job.state in ("failed", "cancelled"):
+        remove_job_files(job)   # a partial annotated video: nothing to show from it
+    if job.state == "failed":
+        st.error(failure_text(job), icon=":material/error:")
+    elif job.state == "cancelled":
+        st.info(f"The analysis of {job.label} was cancelled. Nothing was saved.",
+                icon=":material/cancel:")
+    elif job.state == "done":
+        analysis = _analysis_of(job)
+        if analysis is None:
+            st.error(f"The analysis of {job.label} finished without a report.")
+if analysis is not None:
     report = analysis.report
     d = get_library().get(report.exercise)
     st.header(f"{report.exercise_name}: {analysis.label}")
@@ -291,6 +294,8 @@ if analysis is not None:
         analysis.saved_id = saved_id(report) or after_session_form(
             service, report, analysis.screened, key="analyse-after",
             video_path=analysis.video_path)
+        if analysis.saved_id is not None:   # a reload must not offer to save it again
+            job_store().attach_session(analysis.job_id, user_id, analysis.saved_id)
     if analysis.saved_id is not None:
         st.caption(f"Saved to {SAVED_TO} (session {analysis.saved_id})."
                    + (" The video is kept with it." if analysis.kept_video else ""))
