@@ -106,7 +106,7 @@ def test_full_set_ends_by_itself_and_is_saved_complete(monkeypatch: pytest.Monke
     assert not coach.running and ests[0].calls == calls and len(ests) == 1
     assert coach.stop() is None  # the stream ends: nothing more to save
     assert saved == [report]
-    monkeypatch.setattr("app.live._AFTER_STOP_GRACE_S", 0.0)
+    monkeypatch.setattr("app.live.coach._AFTER_STOP_GRACE_S", 0.0)
     coach.process(IMAGE, 0.0)  # the next Start begins a new set
     assert coach.running and coach.snapshot().reps == 0 and len(ests) == 2
     assert not coach.snapshot().done and coach.snapshot().sides[0].reps == 0
@@ -153,7 +153,7 @@ def test_new_run_after_a_stop_starts_fresh(monkeypatch: pytest.MonkeyPatch) -> N
     coach = _coach(_reps_script(1), saved, ests)
     _feed(coach, 12.0)
     coach.stop()
-    monkeypatch.setattr("app.live._AFTER_STOP_GRACE_S", 0.0)
+    monkeypatch.setattr("app.live.coach._AFTER_STOP_GRACE_S", 0.0)
     coach.process(IMAGE, 100.0)  # stream time restarts at 0 for the new run
     assert coach.running and coach.snapshot().reps == 0 and coach.report is None
     assert len(ests) == 2
@@ -395,7 +395,7 @@ def test_dropped_connection_resumes_without_losing_reps(monkeypatch: pytest.Monk
     assert snap.resumable and snap.notice_kind == "dropped" and snap.reps == 1
     assert snap.notice.startswith("The video connection dropped: press Start to continue")
     assert ests[0].closed
-    monkeypatch.setattr("app.live._AFTER_STOP_GRACE_S", 0.0)
+    monkeypatch.setattr("app.live.coach._AFTER_STOP_GRACE_S", 0.0)
     # Start again: the new stream's clock starts at 0; the run continues where it was
     for i in range(round(20.0 * 15) + 1):
         coach.process(IMAGE, i / 15)
