@@ -7,7 +7,8 @@ One module per concern:
 - ``app.live.governor``: ``LoadGovernor``, how many frames are judged on a busy computer.
 - ``app.live.state``: ``LiveSnapshot`` (what the page and the video show), display
   states, and how a technical end is recorded.
-- ``app.live.hud``: the on-video display drawn from a snapshot.
+- ``app.live.hud``: the on-video display drawn from a snapshot (``HudLayer``: drawn
+  once per change, blended onto each frame).
 - ``app.live.ice``: ICE (STUN/TURN) servers for the video connection.
 
 The names used elsewhere are re-exported here (``from app.live import LiveCoach``).
@@ -23,7 +24,7 @@ from app.live.governor import (
     TOO_BUSY_FPS,
     LoadGovernor,
 )
-from app.live.hud import hud_info
+from app.live.hud import HudLayer, hud_info
 from app.live.ice import ice_servers
 from app.live.state import (
     DROPPED,
@@ -50,6 +51,7 @@ __all__ = [
     "TOO_BUSY",
     "TOO_BUSY_AFTER_S",
     "TOO_BUSY_FPS",
+    "HudLayer",
     "LiveCoach",
     "LiveSnapshot",
     "LoadGovernor",

@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 
 from app.live.governor import BUSY_FPS, SLOW_INCOMING_FPS, TOO_BUSY_FPS, LoadGovernor
-from app.live.hud import hud_info
+from app.live.hud import HudLayer, hud_info
 from app.live.state import (
     DROPPED,
     INTERRUPTED,
@@ -68,7 +68,6 @@ from coach.report import SessionReport, build_report
 from exercises.definition import Prescription, StretchDefinition
 from exercises.measures import definition_needs_face
 from pose.frame import PoseFrame
-from pose.overlay import draw_hud
 from pose.smoothing import PoseSmoother
 
 __all__ = [
@@ -159,7 +158,8 @@ ReportSink = Callable[[SessionReport], int | None]
 def _default_estimator() -> Any:
     from pose.estimator import PoseEstimator
 
-    return PoseEstimator()
+    # the two-person check in a thread of its own: no judged frame waits for it
+    return PoseEstimator(people_check_background=True)
 
 
 class LiveCoach:
@@ -196,6 +196,7 @@ class LiveCoach:
         self._spare: Any = None               # a warmed-up estimator for the next run
         self._spare_thread: threading.Thread | None = None
         self._snapshot = LiveSnapshot()
+        self._hud = HudLayer()                # the on-video display (callback thread)
         self._stopped_at = -1e9
         self._timing_path = os.environ.get("STRETCH_COACH_TIMING_LOG") or None
         self.report: SessionReport | None = None
@@ -582,7 +583,7 @@ class LiveCoach:
         if pose is not None and not (0.0 <= t - pose.timestamp_s <= _POSE_FRESH_S
                                      and tuple(pose.image_size) == (w, h)):
             pose = None  # never show an old skeleton as if it were now
-        return draw_hud(image, pose, hud_info(snap), inplace=True)
+        return self._hud.draw(image, pose, hud_info(snap))
 
     def _log_timing(self, t_start: float, t: float, shape: tuple[int, ...], kind: str) -> None:
         ms = (time.perf_counter() - t_start) * 1000
