@@ -23,10 +23,12 @@ from app.live import (
     ice_servers,
     is_technical,
 )
+from app.patient_ui import item_run, next_program_item
 from coach.report import SessionReport
 from exercises.definition import load_library
 from pose.frame import PoseFrame
 from pose.overlay import STATE_COLORS, HudInfo, draw_hud
+from sessions.service import ProgramItem, TodayItem
 from tests.builders import front_pose
 
 IMAGE = np.zeros((480, 640, 3), np.uint8)
@@ -652,3 +654,71 @@ def test_two_people_are_refused_with_the_check_off_the_frame_path() -> None:
         assert estimators[0].people_checks >= 1
     finally:
         coach.close()
+
+
+# --------------------------------------------------------------------------- the end of a set
+
+
+def test_after_a_complete_set_the_coach_goes_on_with_the_next_stretch() -> None:
+    """The set's end as a state machine: counting -> complete (report saved, nothing more
+    counted, "Set complete" on the video) -> next stretch on the same stream."""
+    saved: list[SessionReport] = []
+    ests: list[ScriptedEstimator] = []
+    coach = _coach(_reps_script(4), saved, ests)
+    _feed(coach, 38.0)
+    done = coach.snapshot()
+    assert done.done and done.state == "done" and done.reps == 3 and len(saved) == 1
+    assert hud_info(done).done and hud_info(done).state_text == "Set complete"
+    chin = load_library()["chin_tuck"]
+    for i in range(15):  # the stream goes on showing "Set complete", counting nothing
+        coach.process(IMAGE, 38.0 + i / 15)
+        assert coach.snapshot().done and not coach.running
+    assert coach.next_set(chin, ("both",))
+    fresh = coach.snapshot()
+    assert not fresh.done and fresh.reps == 0 and fresh.reps_target == 5 * 1
+    assert coach.report is None and coach.saved_id is None
+    coach.process(IMAGE, 39.1)  # the next frame of the same stream starts the new set
+    assert coach.running and coach.definition.id == "chin_tuck" and len(ests) == 2
+    snap = coach.snapshot()
+    assert not snap.done and snap.reps == 0 and [s.side for s in snap.sides] == ["both"]
+    assert saved == [saved[0]] and saved[0].exercise == "neck_side_tilt"
+
+
+def test_next_stretch_is_refused_while_a_set_is_going() -> None:
+    coach = _coach(_reps_script(3), [])
+    _feed(coach, 12.0)
+    assert coach.running
+    assert not coach.next_set(load_library()["chin_tuck"], ("both",))
+    assert coach.definition.id == "neck_side_tilt" and coach.running
+
+
+def _today(item_id: int, exercise: str, done_today: int = 0) -> TodayItem:
+    item = ProgramItem(id=item_id, position=item_id, exercise=exercise,
+                       exercise_name=exercise.replace("_", " ").capitalize(),
+                       sides=("left",), sets=1, reps=3, hold_s=5.0, times_per_week=7,
+                       target_low=None, target_high=None, notes="")
+    return TodayItem(item, done_today, done_today)
+
+
+@pytest.mark.parametrize(("done", "current", "expected"), [
+    ((0, 0, 0), 1, 2),          # the next one in the program
+    ((0, 1, 0), 1, 3),          # skipping one already done today
+    ((0, 0, 0), 3, 1),          # round to the start
+    ((1, 1, 0), 3, None),       # every other one is done today
+    ((0, 0, 0), None, 1),       # not from the program: the first one not done
+    ((1, 0, 0), 99, 2),
+])
+def test_next_program_item(done: tuple[int, ...], current: int | None,
+                           expected: int | None) -> None:
+    items = [_today(i, ex, d) for i, ex, d in zip(
+        (1, 2, 3), ("neck_side_tilt", "chin_tuck", "chest_opener"), done, strict=True)]
+    nxt = next_program_item(items, current)
+    assert (nxt.item.id if nxt is not None else None) == expected
+
+
+def test_program_item_runs_with_its_dose_and_sides() -> None:
+    lib = load_library()
+    definition, sides = item_run(_today(2, "neck_side_tilt"), lib)
+    assert sides == ("left",) and definition.prescription.reps == 3
+    definition, sides = item_run(_today(2, "chin_tuck"), lib)
+    assert sides == ("both",)

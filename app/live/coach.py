@@ -296,6 +296,31 @@ class LiveCoach:
         if spare is not None and hasattr(spare, "close"):
             spare.close()
 
+    def next_set(self, definition: StretchDefinition, sides: tuple[str, ...],
+                 prescription: Prescription | None = None) -> bool:
+        """Go on to another stretch after a set (e.g. the next one of a program).
+
+        The last set's report is let go (it was saved when the set ended) and the
+        display starts afresh. A stream that still shows "Set complete" goes on with
+        the new stretch at its next frame (after the "get ready" countdown); otherwise
+        the next Start begins it. Refused (False) while a run is going.
+        """
+        with self._lock:
+            if self._run is not None:
+                return False
+        self.configure(definition, sides, prescription)
+        with self._lock:
+            if self._run is not None:
+                return False
+            self._finished_stream = False
+            self.report, self.saved_id, self.save_error = None, None, None
+            self.last_end = ""
+            target = self.reps_per_side()
+            self._publish(LiveSnapshot(
+                sides=tuple(SideProgress(s, 0, 0, target) for s in self.sides),
+                reps_target=target * len(self.sides), seq=self._snapshot.seq + 1))
+        return True
+
     def reps_per_side(self) -> int:
         """Prescribed reps per side (reps x sets)."""
         return self.prescription.reps * self.prescription.sets
