@@ -9,8 +9,9 @@ drawn once per change and then *blended* onto each frame:
   affine map the drawing applies to it (``out = a * pixel + b``; text edges blend,
   the dark boxes behind text scale, everything else covers or leaves the pixel);
 - pixels the display leaves alone are skipped; boxes that are only darkened are
-  darkened in one pass as before; boxes it covers are copied; the few remaining
-  pixels (text and its anti-aliased edges) get ``a * pixel + b`` by index.
+  darkened in one pass as before; what it covers (boxes, and text a line at a
+  time through a mask) is copied; the few remaining pixels (anti-aliased edges)
+  get ``a * pixel + b`` by index.
 
 The result equals ``pose.overlay.draw_hud`` to within a few levels of 255 (the
 rounding of the blends). The skeleton (new with every judged pose) and the hold
@@ -73,8 +74,9 @@ Box = tuple[int, int, int, int]  # y0, y1, x0, x1 (end exclusive)
 class _Blend:
     """One drawn display as the per-pixel affine map it applies to a frame."""
 
-    shade_boxes: tuple[Box, ...]                     # darkened whole (after gathering)
-    cover_boxes: tuple[tuple[Box, np.ndarray], ...]  # copied
+    shade_boxes: tuple[Box, ...]                     # darkened whole
+    cover_boxes: tuple[tuple[Box, np.ndarray], ...]  # copied whole
+    masked: tuple[tuple[Box, np.ndarray, np.ndarray], ...]  # (box, patch, mask): copied
     index: np.ndarray    # (n,) indices into the flat (H * W * 3) bytes of the other pixels
     a: np.ndarray        # (n,) float32: out = a * byte + b
     b: np.ndarray        # (n,) float32 (with 0.5 added: the cast to uint8 rounds)
@@ -88,6 +90,8 @@ class _Blend:
             shade(image[y0:y1, x0:x1])
         for (y0, y1, x0, x1), patch in self.cover_boxes:
             image[y0:y1, x0:x1] = patch
+        for (y0, y1, x0, x1), patch, mask in self.masked:
+            cv2.copyTo(patch, mask, image[y0:y1, x0:x1])
         np.put(flat, self.index, values.astype(np.uint8))
 
 
@@ -146,13 +150,24 @@ def _build(h: int, w: int, hud: HudInfo) -> _Blend:
         rest[y0:y1, x0:x1] &= ~shaded[y0:y1, x0:x1]
     cover_boxes = []
     for y0, y1, x0, x1 in _rectangles(covered):
-        if (y1 - y0) * (x1 - x0) >= 64:  # small ones are cheaper one by one
+        if (y1 - y0) * (x1 - x0) >= 64:  # small ones: with their neighbours below
             cover_boxes.append(((y0, y1, x0, x1), black[y0:y1, x0:x1].copy()))
             rest[y0:y1, x0:x1] = False
+            covered[y0:y1, x0:x1] = False
+    # the other covered pixels (text, filled shapes) by area, a line of text at a time
+    covered &= rest
+    near = cv2.dilate(covered.view(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    masked = []
+    for y0, y1, x0, x1 in _components(near):
+        mask = covered[y0:y1, x0:x1]
+        if mask.any():
+            masked.append(((y0, y1, x0, x1), black[y0:y1, x0:x1].copy(),
+                           mask.astype(np.uint8)))
+    rest &= ~covered
     index = (np.flatnonzero(rest)[:, None] * 3 + np.arange(3)).ravel()
     bf = np.take(black.reshape(-1), index).astype(np.float32)
     wf = np.take(white.reshape(-1), index).astype(np.float32)
-    return _Blend(tuple(shade_boxes), tuple(cover_boxes), index.astype(np.intp),
+    return _Blend(tuple(shade_boxes), tuple(cover_boxes), tuple(masked), index.astype(np.intp),
                   (wf - bf) / 255.0, bf + 0.5)
 
 
