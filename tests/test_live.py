@@ -616,6 +616,8 @@ def test_display_is_drawn_directly_until_its_blend_is_ready() -> None:
     hud = HUDS["rest"]
     first = layer.draw(image.copy(), None, hud)
     assert np.array_equal(first, draw_hud(image.copy(), None, hud))  # not waited for
+    for _ in range(layer.settle_frames - 1):  # a display that stays is made into a blend
+        assert np.array_equal(layer.draw(image.copy(), None, hud), first)
     deadline = time.monotonic() + 60
     while layer.builds == 0 and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -184,11 +184,18 @@ class HudLayer:
     Args:
         keep: how many displays to keep (a few: states come back, e.g. rest).
         background: build blends in a background thread.
+        settle_frames: a display is made into a blend once it has been drawn on this
+            many frames in a row (one that flickers past is not worth the work, which
+            matters most on a busy computer).
     """
 
-    def __init__(self, keep: int = 8, background: bool = True) -> None:
+    def __init__(self, keep: int = 8, background: bool = True, settle_frames: int = 3
+                 ) -> None:
         self.keep = keep
         self.background = background
+        self.settle_frames = settle_frames
+        self._last_key: tuple[int, int, HudInfo] | None = None
+        self._streak = 0
         self._cache: OrderedDict[tuple[int, int, HudInfo], _Blend] = OrderedDict()
         self._lock = threading.Lock()
         self._wanted: tuple[int, int, HudInfo] | None = None
@@ -209,11 +216,13 @@ class HudLayer:
         still = replace(hud, hold_s=hud.hold_target_s - hold_seconds_left(hud)
                         if hud.hold_target_s > 0 else 0.0)
         key = (h, w, still)
+        self._streak = self._streak + 1 if key == self._last_key else 1
+        self._last_key = key
         with self._lock:
             blend = self._cache.get(key)
             if blend is not None:
                 self._cache.move_to_end(key)
-            elif self.background:
+            elif self.background and self._streak >= self.settle_frames:
                 self._wanted = key
                 self._wake.notify()
                 self._start()
