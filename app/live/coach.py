@@ -608,7 +608,9 @@ class LiveCoach:
         if pose is not None and not (0.0 <= t - pose.timestamp_s <= _POSE_FRESH_S
                                      and tuple(pose.image_size) == (w, h)):
             pose = None  # never show an old skeleton as if it were now
-        return self._hud.draw(image, pose, hud_info(snap))
+        # on a busy computer no new blends are made in the background (that work, much
+        # of it in Python, would compete with the video connection's own threads)
+        return self._hud.draw(image, pose, hud_info(snap), build=not snap.notice_kind)
 
     def _log_timing(self, t_start: float, t: float, shape: tuple[int, ...], kind: str) -> None:
         ms = (time.perf_counter() - t_start) * 1000

@@ -203,13 +203,17 @@ class HudLayer:
         self._thread: threading.Thread | None = None
         self.builds = 0
 
-    def draw(self, image: np.ndarray, pose: PoseFrame | None, hud: HudInfo) -> np.ndarray:
+    def draw(self, image: np.ndarray, pose: PoseFrame | None, hud: HudInfo, *,
+             build: bool = True) -> np.ndarray:
         """Draw ``hud`` (and ``pose``'s skeleton) on ``image`` in place and return it.
 
         Args:
             image: (H, W, 3) uint8 RGB frame.
             pose: the pose to draw as a skeleton (pixels of ``image``), or None.
             hud: what to show.
+            build: make new displays into blends (False: blends already made are
+                used, new displays are only drawn directly; for a busy computer, where
+                the background work would compete with the video connection).
         """
         h, w = image.shape[:2]
         # the still part depends on the hold only through the whole seconds shown
@@ -222,11 +226,11 @@ class HudLayer:
             blend = self._cache.get(key)
             if blend is not None:
                 self._cache.move_to_end(key)
-            elif self.background and self._streak >= self.settle_frames:
+            elif build and self.background and self._streak >= self.settle_frames:
                 self._wanted = key
                 self._wake.notify()
                 self._start()
-        if blend is None and not self.background:
+        if blend is None and build and not self.background:
             blend = self._store(key, _build(h, w, still))
         if blend is None or not image.flags.c_contiguous:
             return draw_hud(image, pose, hud, inplace=True)
