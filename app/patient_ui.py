@@ -26,9 +26,12 @@ __all__ = [
     "ABANDON_REASONS",
     "Screened",
     "after_session_form",
+    "choose_program_item",
     "dose_line",
     "item_label",
+    "item_run",
     "needs_screening",
+    "next_program_item",
     "program_item_picker",
     "save_pending",
     "saved_id",
@@ -89,6 +92,43 @@ def item_label(t: TodayItem, number: int) -> str:
     return f"{number}. {t.item.exercise_name} ({dose_line(t.item)}) · {done}"
 
 
+def _picker_key(key: str) -> str:
+    # a new key after each saved session: the default moves on to the next item
+    return f"{key}-{len(st.session_state.get(_SAVED, {}))}"
+
+
+def next_program_item(items: list[TodayItem], current_id: int | None) -> TodayItem | None:
+    """The item to offer after ``current_id``: the next one in the program not done today,
+    going round to the start; None when every other item is done today."""
+    ids = [t.item.id for t in items]
+    start = ids.index(current_id) + 1 if current_id in ids else 0
+    for t in items[start:] + items[:start]:
+        if t.item.id != current_id and not t.done_today:
+            return t
+    return None
+
+
+def choose_program_item(key: str, item_id: int) -> None:
+    """Make ``program_item_picker(key=key)`` show ``item_id`` on the next run (call it from
+    a button's ``on_click``, before the picker is drawn)."""
+    st.session_state[_picker_key(key)] = item_id
+
+
+def item_run(today: TodayItem, lib: dict[str, StretchDefinition]
+             ) -> tuple[StretchDefinition, tuple[str, ...]]:
+    """The stretch with the item's dose and target applied, and the sides to track.
+
+    Raises:
+        KeyError: the item's stretch is not in ``lib``.
+        ValueError: the item can't be applied to the stretch (the reason).
+    """
+    definition = today.item.apply(lib[today.item.exercise])
+    sides = tuple(s for s in today.item.sides if s != "both") or definition.run_sides
+    if not definition.is_sided:
+        sides = ("both",)
+    return definition, tuple(sides)
+
+
 def program_item_picker(items: list[TodayItem], lib: dict[str, StretchDefinition], *,
                         key: str, disabled: bool = False, preferred: int | None = None
                         ) -> tuple[TodayItem, StretchDefinition, tuple[str, ...]] | None:
@@ -99,11 +139,12 @@ def program_item_picker(items: list[TodayItem], lib: dict[str, StretchDefinition
         or None when the item can't be run (the reason is shown).
     """
     ids = [t.item.id for t in items]
-    # a new key after each saved session: the default moves on to the next item
-    key = f"{key}-{len(st.session_state.get(_SAVED, {}))}"
+    key = _picker_key(key)
     default = next((i for i, t in enumerate(items) if not t.done_today), 0)
     if preferred in ids and not st.session_state.get(_SAVED):
         default = ids.index(preferred)
+    if st.session_state.get(key) in ids:
+        default = 0  # chosen already (e.g. "Next stretch"): the state decides, not the index
     labels = {t.item.id: item_label(t, n) for n, t in enumerate(items, 1)}
     chosen = st.selectbox("Stretch from your program", ids, index=default, key=key,
                           disabled=disabled, format_func=lambda i: labels[i])
@@ -114,21 +155,18 @@ def program_item_picker(items: list[TodayItem], lib: dict[str, StretchDefinition
                  "app's library. Please tell your therapist.")
         return None
     try:
-        definition = today.item.apply(base)
+        definition, sides = item_run(today, lib)
     except ValueError as e:
         st.error(f"This program item can't be run as prescribed ({e}). Please tell your "
                  "therapist.")
         return None
-    sides = tuple(s for s in today.item.sides if s != "both") or definition.run_sides
-    if not definition.is_sided:
-        sides = ("both",)
     st.caption(f"Prescribed: {dose_line(today.item)}"
                + (f". {definition.primary.label} target: "
                   f"{target_text(base, today.item.target_low, today.item.target_high)}, set "
                   "by your therapist" if today.item.target is not None else ""))
     if today.item.notes:
         st.info(f"**From your therapist:** {md(today.item.notes)}", icon=":material/chat:")
-    return today, definition, tuple(sides)
+    return today, definition, sides
 
 
 # --------------------------------------------------------------------------- screening

@@ -8,9 +8,13 @@ Prints:
    time on the same decoded 640x480 frames. The two are timed *interleaved*, frame
    by frame (raw model, then the live path, on the same frame), so that other
    processes slowing the machine slow both alike. Median and p95 of each, their
-   ratio, and the added milliseconds. In the app the model part runs in the judge
-   thread and the callback itself only converts and draws (its own time is
-   reported in part 2).
+   ratio, and the added milliseconds; and the same in CPU time of the whole process
+   (all its threads, so background work such as the two-person check is counted),
+   which other programs on a shared machine disturb less than wall time; and the
+   live path's own share of each frame (callback minus the model call inside it,
+   timed on the same frame), which is what the live path adds. In the
+   app the model part runs in the judge thread and the callback itself only
+   converts and draws (its own time is reported in part 2).
 2. in a real browser (unless ``--no-browser``): the app is started with
    ``STRETCH_COACH_TIMING_LOG``, headless Chromium's fake camera sends the clip at
    30 frames/s, 640x480, for ``--seconds``; reported: frames/s judged (by the
@@ -98,23 +102,51 @@ def in_process(video: Path, exercise: str, side: str | None, limit: int = 600) -
                       countdown_s=0.0, governor=_JudgeAll())
     coach.prepare()
     coach._spare_thread.join()  # warm-up outside the timing  # type: ignore[union-attr]
+    # the model call inside the live path, timed on its own: callback minus it is what the
+    # live path adds on that very frame (other programs slow the model, not this share)
+    in_model: list[float] = []
+    live_est = coach._spare  # type: ignore[attr-defined]
+    model_call = live_est.raw
+
+    def timed_raw(image: np.ndarray, t: float) -> object:
+        t0 = time.perf_counter()
+        try:
+            return model_call(image, t)
+        finally:
+            in_model.append((time.perf_counter() - t0) * 1000)
+
+    live_est.raw = timed_raw
+    own_ms: list[float] = []
     raw_ms: list[float] = []
     cb_ms: list[float] = []
+    raw_cpu: list[float] = []
+    cb_cpu: list[float] = []
     # raw model time: the same estimator settings the app uses (VIDEO mode, full model)
     with PoseEstimator(people_check_s=None) as est:
         est.raw(images[0], 0.0)
         for i, (img, vf) in enumerate(zip(images, frames, strict=True), start=1):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             est.raw(img, i / SEND_FPS)
             raw_ms.append((time.perf_counter() - t0) * 1000)
-            t0 = time.perf_counter()
+            raw_cpu.append((time.process_time() - c0) * 1000)
+            t0, c0 = time.perf_counter(), time.process_time()
+            in_model.clear()
             coach.callback(vf)
             cb_ms.append((time.perf_counter() - t0) * 1000)
+            own_ms.append(cb_ms[-1] - sum(in_model))
+            cb_cpu.append((time.process_time() - c0) * 1000)
     judged = coach.snapshot().frames
     report = coach.report or coach.stop()
     raw_med, raw_p95 = _stats(raw_ms)
     cb_med, cb_p95 = _stats(cb_ms)
-    return {"frames": len(images), "judged": judged,
+    own_med, own_p95 = _stats(own_ms)
+    raw_cpu_med, raw_cpu_p95 = _stats(raw_cpu)
+    cb_cpu_med, cb_cpu_p95 = _stats(cb_cpu)
+    return {"own_median_ms": own_med, "own_p95_ms": own_p95,
+            "cpu_ratio_median": cb_cpu_med / raw_cpu_med,
+            "cpu_ratio_p95": cb_cpu_p95 / raw_cpu_p95,
+            "raw_cpu_median_ms": raw_cpu_med, "callback_cpu_median_ms": cb_cpu_med,
+            "frames": len(images), "judged": judged,
             "raw_median_ms": raw_med, "raw_p95_ms": raw_p95,
             "callback_median_ms": cb_med, "callback_p95_ms": cb_p95,
             "ratio_median": cb_med / raw_med, "ratio_p95": cb_p95 / raw_p95,
@@ -232,6 +264,12 @@ def main(argv: list[str] | None = None) -> None:
           f"p95 {r['callback_p95_ms']:.1f} ms")
     print(f"   ratio live / raw model: median {r['ratio_median']:.2f}x, "
           f"p95 {r['ratio_p95']:.2f}x  (adds {r['added_median_ms']:.1f} ms per frame)")
+    print(f"   the live path's own work on a frame (callback minus its model call): median "
+          f"{r['own_median_ms']:.2f} ms, p95 {r['own_p95_ms']:.2f} ms")
+    print(f"   CPU time of the process per frame (all its threads; less sensitive to other "
+          f"programs): raw median {r['raw_cpu_median_ms']:.1f} ms, live "
+          f"{r['callback_cpu_median_ms']:.1f} ms; ratio median {r['cpu_ratio_median']:.2f}x, "
+          f"p95 {r['cpu_ratio_p95']:.2f}x")
 
     if not args.no_browser:
         for load in sorted({0, args.load}):

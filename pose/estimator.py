@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -66,6 +67,10 @@ class PoseEstimator:
             out). Looking for two people on every frame would run the person detector
             on every frame and cost about 40% of the throughput; a periodic check
             costs a few percent. ``None`` disables it.
+        people_check_background: run that check in a background thread on a copy of
+            the frame, so no frame waits for it (the live coach): its answer applies
+            to the frames after it (a few tens of milliseconds later). Off by default:
+            video analysis runs every frame as fast as it can and checks in line.
         min_confidence: detection, presence and tracking confidence thresholds.
         running_mode: ``"video"`` (tracking between frames, needs increasing timestamps)
             or ``"image"`` (each frame on its own, e.g. single photos).
@@ -80,7 +85,8 @@ class PoseEstimator:
     def __init__(self, model_path: str | os.PathLike[str] | None = None, *, num_poses: int = 1,
                  min_confidence: float = 0.5, running_mode: str = "video",
                  people_check_s: float | None = 2.0, face: bool = False,
-                 face_model_path: str | os.PathLike[str] | None = None) -> None:
+                 face_model_path: str | os.PathLike[str] | None = None,
+                 people_check_background: bool = False) -> None:
         from mediapipe.tasks.python.core.base_options import BaseOptions
         from mediapipe.tasks.python.vision import (
             PoseLandmarker,
@@ -115,6 +121,16 @@ class PoseEstimator:
         )
         self._people_seen = 1
         self._next_check_s = 0.0
+        self._people_background = people_check_background and people_check_s is not None
+        self._people_wake = threading.Condition()
+        self._people_image: np.ndarray | None = None   # the frame waiting to be checked
+        self._people_thread: threading.Thread | None = None
+        self._people_closed = False
+        if self._people_background:  # made here: the model's start-up is kept quiet
+            with _quiet_native_stderr():
+                self._people_checker = PoseLandmarker.create_from_options(self._people_options)
+        #: how many checks for a second person have finished
+        self.people_checks = 0
         self._face_model_path = face_model_path
         self._face: FaceEstimator | None = None
         self.enable_face(face)
@@ -145,6 +161,12 @@ class PoseEstimator:
 
     def close(self) -> None:
         """Release the models (MediaPipe's native shutdown messages stay off the terminal)."""
+        with self._people_wake:
+            self._people_closed = True
+            self._people_wake.notify_all()
+        th = self._people_thread
+        if th is not None and th is not threading.current_thread():
+            th.join(timeout=30)
         with _quiet_native_stderr():
             if self._landmarker is not None:
                 self._landmarker.close()
@@ -197,13 +219,43 @@ class PoseEstimator:
         if self._people_check_s is None or frame.is_empty:
             return frame
         if timestamp_s >= self._next_check_s or timestamp_s < self._next_check_s - 60:
-            self._people_seen = self._count_people(image_rgb)
+            if self._people_background:
+                self._check_people_later(image_rgb)
+            else:
+                self._people_seen = self._count_people(image_rgb)
+                self.people_checks += 1
             # look again sooner while someone else is in view, so the warning clears quickly
             gap = self._people_check_s if self._people_seen <= 1 else self._people_check_s / 4
             self._next_check_s = timestamp_s + gap
         if self._people_seen > frame.num_people:
             frame = replace(frame, num_people=self._people_seen)
         return frame
+
+    def _check_people_later(self, image_rgb: np.ndarray) -> None:
+        """Hand a copy of the frame to the background check (the newest one wins)."""
+        with self._people_wake:
+            if self._people_closed:
+                return
+            self._people_image = image_rgb.copy()
+            self._people_wake.notify()
+            if self._people_thread is None or not self._people_thread.is_alive():
+                self._people_thread = threading.Thread(
+                    target=self._people_loop, daemon=True, name="stretch-coach-people")
+                self._people_thread.start()
+
+    def _people_loop(self) -> None:
+        while True:
+            with self._people_wake:
+                while self._people_image is None and not self._people_closed:
+                    self._people_wake.wait()
+                if self._people_closed:
+                    return
+                image, self._people_image = self._people_image, None
+            try:
+                self._people_seen = self._count_people(image)
+                self.people_checks += 1
+            except Exception:  # the tracking goes on; the next check tries again
+                log.warning("the check for a second person failed", exc_info=True)
 
     def _count_people(self, image_rgb: np.ndarray) -> int:
         import mediapipe as mp

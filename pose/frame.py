@@ -11,6 +11,7 @@ This module imports only numpy so that ``exercises`` can use it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -133,11 +134,14 @@ class PoseFrame:
         if self._empty:
             return False
         i = int(landmark)
-        if self.visibility[i] < threshold or not np.all(np.isfinite(self.xy[i])):
+        vis = float(self.visibility[i])
+        if vis < threshold:
             return False
-        x, y = self.xy[i]
+        x, y = float(self.xy[i, 0]), float(self.xy[i, 1])  # plain floats: called often
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return False
         w, h = self.image_size
-        m = CONFIDENT_EDGE_MARGIN if self.visibility[i] >= CONFIDENT_VISIBILITY else EDGE_MARGIN
+        m = CONFIDENT_EDGE_MARGIN if vis >= CONFIDENT_VISIBILITY else EDGE_MARGIN
         return bool(-m * w <= x <= (1 + m) * w and -m * h <= y <= (1 + m) * h)
 
     def missing(self, landmarks: Iterable[Landmark],

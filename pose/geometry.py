@@ -33,7 +33,10 @@ def _vec(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _ok(v: np.ndarray) -> bool:
-    return bool(np.all(np.isfinite(v))) and float(np.hypot(v[0], v[1])) > _EPS
+    # plain floats: called several times per judged frame, numpy's per-call cost dominates
+    x, y = float(v[0]), float(v[1])
+    return (math.isfinite(x) and math.isfinite(y) and math.hypot(x, y) > _EPS
+            and (len(v) == 2 or bool(np.all(np.isfinite(v)))))
 
 
 def wrap_degrees(angle: float) -> float:

@@ -23,7 +23,18 @@ import numpy as np
 from pose.frame import PoseFrame
 from pose.landmarks import SKELETON, Landmark
 
-__all__ = ["STATE_COLORS", "HudInfo", "OverlayInfo", "annotate", "draw_hud"]
+__all__ = [
+    "STATE_COLORS",
+    "HudInfo",
+    "OverlayInfo",
+    "annotate",
+    "draw_hold_arc",
+    "draw_hud",
+    "draw_hud_panel",
+    "draw_hud_skeleton",
+    "hold_seconds_left",
+    "shade",
+]
 
 _GREEN = (60, 200, 90)
 _AMBER = (250, 180, 40)
@@ -147,8 +158,15 @@ def _shade(img: np.ndarray, y0: int, y1: int) -> None:
     y0, y1 = max(0, y0), min(img.shape[0], y1)
     if y1 <= y0:
         return
-    band = img[y0:y1]
-    cv2.convertScaleAbs(band, dst=band, alpha=0.35, beta=0.65 * sum(_PANEL) / 3)
+    shade(img[y0:y1])
+
+
+def shade(img: np.ndarray) -> None:
+    """Darken ``img`` toward the panel colour in place (the boxes behind text).
+
+    One pass: 0.35 x pixel + 0.65 x the panel's grey level (about 30).
+    """
+    cv2.convertScaleAbs(img, dst=img, alpha=0.35, beta=0.65 * sum(_PANEL) / 3)
 
 
 def _panel(out: np.ndarray, info: OverlayInfo, s: float) -> None:
@@ -288,6 +306,10 @@ def draw_hud(image: np.ndarray, frame: PoseFrame | None, hud: HudInfo, *,
     Sizes are fractions of the picture's height ``u = h / 100``: rep count 13u tall,
     hold seconds 10u, state label and cue 5.5u, state border 1.4u.
 
+    The same as :func:`draw_hud_skeleton`, then :func:`draw_hud_panel`, then
+    :func:`draw_hold_arc` (the live coach draws the panel once per change and
+    blends it, see ``app.live.hud.HudLayer``).
+
     Args:
         image: (H, W, 3) uint8 RGB image.
         frame: the pose to draw as a skeleton (pixels of ``image``), or None.
@@ -298,19 +320,83 @@ def draw_hud(image: np.ndarray, frame: PoseFrame | None, hud: HudInfo, *,
         The (H, W, 3) uint8 RGB image drawn on.
     """
     out = image if inplace else image.copy()
+    draw_hud_skeleton(out, frame, hud.state)
+    draw_hud_panel(out, hud)
+    draw_hold_arc(out, hud)
+    return out
+
+
+def draw_hud_skeleton(out: np.ndarray, frame: PoseFrame | None, state: str) -> None:
+    """The live display's skeleton, in place: thin, in the state colour when in position.
+
+    Args:
+        out: (H, W, 3) uint8 RGB image drawn on.
+        frame: the pose (pixels of ``out``), or None (nothing drawn).
+        state: the display state (a key of ``STATE_COLORS``).
+    """
+    if frame is None or frame.is_empty:
+        return
+    u = out.shape[0] / 100.0
+    color = STATE_COLORS.get(state, STATE_COLORS["ready"])
+    bone = color if state in ("position", "ease") else _WHITE
+    lw = max(2, round(0.6 * u))
+    xy = frame.xy
+    ok = np.isfinite(xy).all(axis=1) & (frame.visibility >= 0.3)
+    pts = np.where(ok[:, None], xy, 0).round().astype(int).tolist()
+    for a, b in SKELETON:
+        if ok[a] and ok[b]:
+            cv2.line(out, pts[a], pts[b], bone, lw, cv2.LINE_AA)
+
+
+def _hold_ring(h: int, w: int, hud: HudInfo) -> tuple[int, int, int] | None:
+    """Centre x, y and radius (pixels) of the hold ring, None when no hold is shown."""
+    if hud.hold_target_s <= 0 or hud.done:
+        return None
+    u = h / 100.0
+    pad = round(2.5 * u)
+    right = w - pad
+    ring_top = pad
+    if hud.reps_target:
+        small_t = max(1, round(0.4 * u))
+        reps = f"{hud.reps}/{hud.reps_target}"
+        rt = max(2, round(1.3 * u))
+        rs = _text_scale(reps, 13 * u, rt, max_width_px=w * 0.35)
+        _, rh = _text_size(reps, rs, rt)
+        cs = _text_scale("REPS", 3.6 * u, small_t)
+        _, chh = _text_size("REPS", cs, small_t)
+        ring_top = pad + chh + round(2 * u) + rh + round(3 * u)
+    r = round(9.5 * u)
+    return right - r, ring_top + r, r
+
+
+def hold_seconds_left(hud: HudInfo) -> int:
+    """The whole seconds of the hold left, as the display shows them."""
+    return max(0, math.ceil(hud.hold_target_s - hud.hold_s - 1e-6))
+
+
+def draw_hold_arc(out: np.ndarray, hud: HudInfo) -> None:
+    """The hold ring's progress arc, in place (the part of the display that moves)."""
+    ring = _hold_ring(out.shape[0], out.shape[1], hud)
+    if ring is None:
+        return
+    frac = max(0.0, min(1.0, hud.hold_s / hud.hold_target_s))
+    if frac <= 0:
+        return
+    cx, cy, r = ring
+    u = out.shape[0] / 100.0
+    color = STATE_COLORS.get(hud.state, STATE_COLORS["ready"])
+    cv2.ellipse(out, (cx, cy), (r, r), -90, 0, 360 * frac, color,
+                max(3, round(1.2 * u)), cv2.LINE_AA)
+
+
+def draw_hud_panel(out: np.ndarray, hud: HudInfo) -> None:
+    """The live display without the skeleton and the hold arc, in place.
+
+    Depends on ``hud.hold_s`` only through :func:`hold_seconds_left`.
+    """
     h, w = out.shape[:2]
     u = h / 100.0
     color = STATE_COLORS.get(hud.state, STATE_COLORS["ready"])
-    # skeleton (thin, in the state colour when in position)
-    if frame is not None and not frame.is_empty:
-        bone = color if hud.state in ("position", "ease") else _WHITE
-        lw = max(2, round(0.6 * u))
-        xy = frame.xy
-        ok = np.isfinite(xy).all(axis=1) & (frame.visibility >= 0.3)
-        pts = np.where(ok[:, None], xy, 0).round().astype(int).tolist()
-        for a, b in SKELETON:
-            if ok[a] and ok[b]:
-                cv2.line(out, pts[a], pts[b], bone, lw, cv2.LINE_AA)
     # state border around the whole picture
     bt = max(4, round(1.4 * u))
     cv2.rectangle(out, (bt // 2, bt // 2), (w - 1 - bt // 2, h - 1 - bt // 2), color, bt)
@@ -352,21 +438,14 @@ def draw_hud(image: np.ndarray, frame: PoseFrame | None, hud: HudInfo, *,
                    pad + chh + round(2 * u) + rh + m)
         _big_text(out, cap, (right - cw, pad + chh), cs, _WHITE, small_t)
         _big_text(out, reps, (right - rw, pad + chh + round(2 * u) + rh), rs, _WHITE, rt)
-        ring_top = pad + chh + round(2 * u) + rh + round(3 * u)
-    else:
-        ring_top = pad
-    # hold countdown ring, under the rep count: seconds left, large
-    if hud.hold_target_s > 0 and not hud.done:
-        r = round(9.5 * u)
-        cx, cy = right - r, ring_top + r
-        frac = max(0.0, min(1.0, hud.hold_s / hud.hold_target_s))
+    # hold countdown ring, under the rep count: seconds left, large (the arc that
+    # fills it is drawn by draw_hold_arc, over the ring, under nothing else)
+    ring = _hold_ring(h, w, hud)
+    if ring is not None:
+        cx, cy, r = ring
         cv2.circle(out, (cx, cy), r, (25, 30, 40), -1, cv2.LINE_AA)
         cv2.circle(out, (cx, cy), r, _GREY, max(2, round(0.5 * u)), cv2.LINE_AA)
-        if frac > 0:
-            cv2.ellipse(out, (cx, cy), (r, r), -90, 0, 360 * frac, color,
-                        max(3, round(1.2 * u)), cv2.LINE_AA)
-        left_s = max(0, math.ceil(hud.hold_target_s - hud.hold_s - 1e-6))
-        num = str(left_s)
+        num = str(hold_seconds_left(hud))
         nt = max(2, round(1.0 * u))
         ns = _text_scale(num, 9 * u, nt)
         nw, nh = _text_size(num, ns, nt)

@@ -15,11 +15,15 @@ import time
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from app.auth_ui import clinic, clinic_mode, require_principal
+from app.auth_ui import clinic, clinic_mode, md, require_principal
 from app.live import STATE_TEXT, LiveCoach, LiveSnapshot, ice_servers, is_technical
 from app.patient_ui import (
     after_session_form,
+    choose_program_item,
+    dose_line,
+    item_run,
     needs_screening,
+    next_program_item,
     program_item_picker,
     save_pending,
     saved_id,
@@ -40,7 +44,9 @@ from app.ui import (
 )
 from coach.pipeline import resolve_sides
 from coach.report import SessionReport
+from exercises.definition import StretchDefinition
 from pose.overlay import STATE_COLORS
+from sessions.service import TodayItem
 
 log = logging.getLogger("stretch_coach.app.live")
 
@@ -287,6 +293,47 @@ def _panel(snap: LiveSnapshot, hold_target: float) -> None:
     _maybe_speak(snap)
 
 
+def _item_of(report: SessionReport, items: list[TodayItem]) -> TodayItem | None:
+    """The program item a session was a run of (same stretch, overlapping sides)."""
+    for t in items:
+        if t.item.exercise == report.exercise and (
+                "both" in t.item.sides or set(t.item.sides) & set(report.sides)):
+            return t
+    return None
+
+
+def _go_next(item_id: int, definition: StretchDefinition, sides: tuple[str, ...]) -> None:
+    """"Next stretch" pressed (before the page runs again): the picker and the coach."""
+    st.session_state["live-mode"] = "program"
+    choose_program_item("live-item", item_id)
+    coach.next_set(definition, sides)
+
+
+def _offer_next(report: SessionReport, items: list[TodayItem], *, streaming: bool) -> None:
+    """After a saved session: the next stretch of today's program, one button away."""
+    done = _item_of(report, items)
+    nxt = next_program_item(items, done.item.id if done is not None else None)
+    if nxt is None:
+        st.success("That was the last stretch of today's program. Well done!",
+                   icon=":material/celebration:")
+        return
+    try:
+        definition, sides = item_run(nxt, lib)
+    except (KeyError, ValueError):
+        st.caption("Choose the next stretch of today's program above and press "
+                   "**Start camera** again.")
+        return
+    with st.container(key="live-next", border=True):
+        st.markdown(f"**Next in today's program:** {md(nxt.item.exercise_name)} "
+                    f"({dose_line(nxt.item)})")
+        st.button(f"Next stretch: {nxt.item.exercise_name}", key="live-next-button",
+                  type="primary", icon=":material/skip_next:", on_click=_go_next,
+                  args=(nxt.item.id, definition, sides),
+                  help="Switches the coach to this stretch. "
+                  + ("The camera stays on: get ready in the starting position."
+                     if streaming else "Then press **Start camera**."))
+
+
 # the panel refreshes twice a second: don't fade it while it does (calmer to read)
 st.html("<style>.st-key-live-panel [data-stale='true'], [data-stale='true']:has(.st-key-live-panel)"
         "{opacity: 1 !important; transition: none !important;}</style>")
@@ -331,8 +378,7 @@ if report is not None:
                        + ("" if report.complete else ", marked as stopped early")
                        + ". Your therapist can see it.", icon=":material/task_alt:")
             if program:
-                st.caption("Choose the next stretch of today's program above and press "
-                           "**Start camera** again.")
+                _offer_next(report, program, streaming=playing)
     elif coach.saved_id is not None:
         st.caption(f"Saved to My sessions (session {coach.saved_id})"
                    + ("" if report.complete else ", marked interrupted") + ".")

@@ -1,4 +1,4 @@
-"""The live coach behind the browser page, without Streamlit.
+"""``LiveCoach``: one browser session's live coaching, its judge thread, runs and their ends.
 
 ``LiveCoach`` is one per browser session (kept in ``st.session_state``). Its
 ``callback`` is given to ``streamlit-webrtc`` as ``video_frame_callback``. Nothing
@@ -41,51 +41,44 @@ from __future__ import annotations
 
 import atexit
 import importlib
-import json
 import logging
 import os
 import threading
 import time
 import weakref
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from app.live.governor import BUSY_FPS, SLOW_INCOMING_FPS, TOO_BUSY_FPS, LoadGovernor
+from app.live.hud import HudLayer, hud_info
+from app.live.state import (
+    DROPPED,
+    INTERRUPTED,
+    TOO_BUSY,
+    LiveSnapshot,
+    SideProgress,
+    hud_state,
+    is_technical,
+)
 from coach.pipeline import CoachSession, FrameResult
 from coach.report import SessionReport, build_report
 from exercises.definition import Prescription, StretchDefinition
-from exercises.engine import Phase
 from exercises.measures import definition_needs_face
 from pose.frame import PoseFrame
-from pose.overlay import HudInfo, draw_hud
 from pose.smoothing import PoseSmoother
 
 __all__ = [
     "COUNTDOWN_S",
-    "INTERRUPTED",
-    "TECHNICAL",
+    "STALL_S",
+    "SUSPEND_KEEP_S",
     "LiveCoach",
-    "LiveSnapshot",
-    "LoadGovernor",
-    "SideProgress",
-    "hud_info",
-    "hud_state",
-    "ice_servers",
-    "is_technical",
 ]
 
 log = logging.getLogger(__name__)
 
-INTERRUPTED = "camera stopped before the set was finished"
-#: ``SessionReport.problem`` of a session ended by a technical failure starts with this;
-#: such a session is not the person's result (leave it out of scores and trends).
-TECHNICAL = "technical: "
-DROPPED = TECHNICAL + "the video connection dropped before the set was finished"
-TOO_BUSY = TECHNICAL + "the computer was too busy to coach ({fps:.0f} frames per second)"
 
 #: Seconds of "get ready" countdown before judging starts (and again on resuming).
 COUNTDOWN_S = 3.0
@@ -100,15 +93,6 @@ STALL_S = 2.5
 SUSPEND_KEEP_S = 600.0
 #: Stream time inserted between the last frame before a drop and the first after it.
 _RESUME_GAP_S = 1.0
-#: Judged frames per second below which the person is told the computer is busy...
-BUSY_FPS = 12.0
-#: ...and below which, for ``TOO_BUSY_AFTER_S``, that it is too busy to coach well.
-TOO_BUSY_FPS = 4.0
-TOO_BUSY_AFTER_S = 5.0
-#: Frames per second arriving from the browser below which the video is "arriving
-#: slowly" (the computer cannot keep up with the video itself), and a stop that
-#: follows such a trickle is taken as a dropped connection, not the person's Stop.
-SLOW_INCOMING_FPS = 6.0
 #: A skeleton from a judged frame is drawn on later frames for at most this long (s).
 _POSE_FRESH_S = 0.5
 #: Niceness of the threads that run the pose model (Linux: per thread; 0 leaves it
@@ -119,246 +103,6 @@ _POSE_FRESH_S = 0.5
 JUDGE_NICENESS = int(os.environ.get("STRETCH_COACH_JUDGE_NICENESS", "0"))
 #: Keep the live series small: at most this many points (older ones are thinned).
 _SERIES_MAX = 20_000
-
-
-def is_technical(problem: str | None) -> bool:
-    """Whether a report's ``problem`` says the session ended by a technical failure."""
-    return bool(problem) and str(problem).startswith(TECHNICAL)
-
-
-def ice_servers(env: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """ICE servers for WebRTC: ``$STRETCH_COACH_ICE_SERVERS`` or a config file, else none.
-
-    The value is a JSON list as in the browser's ``RTCConfiguration.iceServers``, e.g.
-    ``[{"urls": ["stun:stun.example.org:3478"]},
-    {"urls": ["turn:turn.example.org:3478"], "username": "u", "credential": "p"}]``.
-    The file is ``$STRETCH_COACH_ICE_FILE`` or ``<data dir>/ice_servers.json``.
-    The default is an explicit empty list: loopback and LAN connections need no
-    STUN/TURN server, and an empty *dict* would make streamlit-webrtc fall back
-    to a public STUN server.
-
-    Raises:
-        ValueError: one line naming the setting when the JSON is not a list of objects.
-    """
-    env = dict(os.environ if env is None else env)
-    raw = env.get("STRETCH_COACH_ICE_SERVERS")
-    origin = "STRETCH_COACH_ICE_SERVERS"
-    if not raw:
-        from sessions.store import default_data_dir
-
-        data = Path(env["STRETCH_COACH_DATA"]) if env.get("STRETCH_COACH_DATA") else \
-            default_data_dir()
-        path = Path(env.get("STRETCH_COACH_ICE_FILE") or data / "ice_servers.json")
-        if not path.is_file():
-            return []
-        raw = path.read_text(encoding="utf-8")
-        origin = str(path)
-    try:
-        servers = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{origin}: not valid JSON ({e.msg}); expected a list like "
-                         f'[{{"urls": ["stun:host:3478"]}}]') from None
-    if not isinstance(servers, list) or not all(
-            isinstance(s, dict) and "urls" in s for s in servers):
-        raise ValueError(f"{origin}: expected a JSON list of objects with \"urls\", e.g. "
-                         f'[{{"urls": ["stun:host:3478"]}}]')
-    return servers
-
-
-
-
-class LoadGovernor:
-    """Decides which frames to judge, from how long judging takes (stride in stream time).
-
-    Judging a frame costs ``p`` seconds (``proc_ema_s``: the median of the last 9
-    judged frames, so that a rare slow frame, e.g. the periodic two-person check, does
-    not set the pace). The next
-    frame is judged no sooner than ``max(1 / max_fps, p / duty)`` seconds of stream time
-    after the last judged one, so judging uses at most ``duty`` of one core and the
-    rest stays free for receiving and sending the video. Frames in between are shown
-    (with the current coaching display) but not judged.
-
-    Args:
-        duty: largest share of one core the judging may take, 0..1.
-        max_fps: never judge more often than this (frames per second).
-        window_s: seconds over which frame rates are measured.
-    """
-
-    def __init__(self, duty: float = 0.75, max_fps: float = 30.0, window_s: float = 3.0) -> None:
-        if not 0 < duty <= 1:
-            raise ValueError(f"duty must be in (0, 1], got {duty}")
-        self.duty = duty
-        self.max_fps = max_fps
-        self.window_s = window_s
-        self.proc_ema_s = 0.0
-        self.proc_last_s = 0.0
-        self._costs: deque[float] = deque(maxlen=9)
-        self._last_judged_t: float | None = None
-        self._judged: deque[float] = deque()
-        self._arrived: deque[float] = deque()
-        self._busy_since: float | None = None
-
-    def min_interval_s(self) -> float:
-        """Stream seconds between two judged frames at the current cost."""
-        return max(1.0 / self.max_fps, self.proc_ema_s / self.duty) - 1e-4
-
-    def arrived(self, now: float) -> None:
-        """A frame arrived from the camera at monotonic time ``now`` (seconds)."""
-        self._arrived.append(now)
-        self._trim(self._arrived, now)
-
-    def should_judge(self, stream_t: float) -> bool:
-        """Whether the frame captured at ``stream_t`` (seconds) should be judged."""
-        last = self._last_judged_t
-        return last is None or stream_t < last or stream_t - last >= self.min_interval_s()
-
-    def judged(self, stream_t: float, cost_s: float, now: float) -> None:
-        """Record a judged frame: its capture time, what judging cost (s), when it ended."""
-        self._last_judged_t = stream_t
-        self.proc_last_s = cost_s
-        self._costs.append(cost_s)
-        self.proc_ema_s = float(np.median(self._costs))
-        self._judged.append(now)
-        self._trim(self._judged, now)
-        fps = self.judged_fps(now)
-        if fps < TOO_BUSY_FPS and len(self._judged) >= 2:
-            self._busy_since = now if self._busy_since is None else self._busy_since
-        else:
-            self._busy_since = None
-
-    def restart(self) -> None:
-        """Forget the stride (a new stream starts) but keep the measured cost."""
-        self._last_judged_t = None
-        self._judged.clear()
-        self._arrived.clear()
-        self._busy_since = None
-
-    def _trim(self, q: deque[float], now: float) -> None:
-        while q and now - q[0] > self.window_s:
-            q.popleft()
-
-    @staticmethod
-    def _rate(q: deque[float], now: float) -> float:
-        if len(q) < 2:
-            return 0.0
-        span = max(now, q[-1]) - q[0]
-        return (len(q) - 1) / span if span > 0 else 0.0
-
-    def judged_fps(self, now: float) -> float:
-        """Frames judged per second over the last ``window_s``."""
-        self._trim(self._judged, now)
-        return self._rate(self._judged, now)
-
-    def incoming_fps(self, now: float) -> float:
-        """Frames arriving from the camera per second over the last ``window_s``."""
-        self._trim(self._arrived, now)
-        return self._rate(self._arrived, now)
-
-    def too_busy(self, now: float) -> bool:
-        """Judging has stayed under ``TOO_BUSY_FPS`` for ``TOO_BUSY_AFTER_S`` or more."""
-        return self._busy_since is not None and now - self._busy_since >= TOO_BUSY_AFTER_S
-
-
-#: Display states: key -> (words shown on the video and in the panel).
-STATE_TEXT = {
-    "loading": "Starting",
-    "countdown": "Get ready",
-    "ready": "Getting ready",
-    "rest": "Rest",
-    "moving": "Into position",
-    "position": "In position",
-    "ease": "Ease off",
-    "done": "Set complete",
-    "paused": "Paused",
-}
-
-
-def hud_state(phase: str, cue_sources: tuple[str, ...] = (),
-              active_faults: tuple[str, ...] = ()) -> str:
-    """The display state for a tracker phase (a key of ``STATE_TEXT``).
-
-    "Ease off" when the engine says the stretch goes too far (its ``too_far`` cue) or a
-    form fault is happening; otherwise one state per phase.
-    """
-    if phase in (Phase.SETUP.value, Phase.CANT_ASSESS.value):
-        return "ready"
-    if "too_far" in cue_sources or (active_faults and phase != Phase.REST.value):
-        return "ease"
-    if phase == Phase.POSITION.value:
-        return "position"
-    if phase == Phase.MOVING.value:
-        return "moving"
-    return "rest"  # REST, RETURNING
-
-
-@dataclass(frozen=True)
-class SideProgress:
-    """Progress on one side: reps done of the prescribed reps."""
-
-    side: str
-    reps: int
-    correct_reps: int
-    target: int
-
-
-@dataclass(frozen=True)
-class LiveSnapshot:
-    """What the page and the video overlay show (a copy, safe to read from any thread).
-
-    Attributes:
-        running: a run is in progress (frames are arriving or expected).
-        frames: frames judged in this run.
-        fps: frames judged per second over the last few seconds.
-        incoming_fps: frames arriving from the camera per second.
-        phase: phase of the side being judged (``Phase`` value).
-        state: display state, a key of ``STATE_TEXT`` (colour and words).
-        side: that side.
-        sides: progress per tracked side.
-        focus_side: the side to work on now ("both in sequence": the first unfinished one).
-        reps: counted reps over all sides; reps_target: prescribed over all sides.
-        hold_s / hold_required_s: current hold (seconds) and the hold asked for.
-        value: the primary measure now (None when not measurable).
-        cues: up to two short sentences; ``cue`` is the one shown on the video.
-        setup_message: what to change when the body can't be seen (from the engine).
-        counting: counting has started (the person was seen at rest).
-        countdown_s: seconds left of the "get ready" countdown (0: none).
-        done: the prescribed set is complete (counting stopped, report made).
-        notice: a plain sentence about the computer or the connection (never about the
-            person), e.g. "Your computer is busy: coaching at 6 frames per second".
-        notice_kind: "", "loading", "busy", "too_busy", "slow" (few frames arrive),
-            "stalled" or "dropped".
-        resumable: a run was cut by a dropped connection; Start resumes it.
-        error: a one-line problem in the processing (e.g. no pose model).
-        seq: increases with every published snapshot.
-    """
-
-    running: bool = False
-    frames: int = 0
-    fps: float = 0.0
-    incoming_fps: float = 0.0
-    phase: str = Phase.SETUP.value
-    state: str = "ready"
-    side: str = ""
-    sides: tuple[SideProgress, ...] = ()
-    focus_side: str | None = None
-    reps: int = 0
-    reps_target: int = 0
-    hold_s: float = 0.0
-    hold_required_s: float = 0.0
-    value: float | None = None
-    cues: tuple[str, ...] = ()
-    cue: str | None = None
-    setup_message: str | None = None
-    counting: bool = False
-    countdown_s: float = 0.0
-    done: bool = False
-    notice: str | None = None
-    notice_kind: str = ""
-    resumable: bool = False
-    error: str | None = None
-    seq: int = 0
-    #: stream time of the judged frame this snapshot describes (internal, for drawing)
-    stream_t: float = -1.0
 
 
 @dataclass
@@ -414,7 +158,8 @@ ReportSink = Callable[[SessionReport], int | None]
 def _default_estimator() -> Any:
     from pose.estimator import PoseEstimator
 
-    return PoseEstimator()
+    # the two-person check in a thread of its own: no judged frame waits for it
+    return PoseEstimator(people_check_background=True)
 
 
 class LiveCoach:
@@ -451,6 +196,7 @@ class LiveCoach:
         self._spare: Any = None               # a warmed-up estimator for the next run
         self._spare_thread: threading.Thread | None = None
         self._snapshot = LiveSnapshot()
+        self._hud = HudLayer()                # the on-video display (callback thread)
         self._stopped_at = -1e9
         self._timing_path = os.environ.get("STRETCH_COACH_TIMING_LOG") or None
         self.report: SessionReport | None = None
@@ -549,6 +295,31 @@ class LiveCoach:
         spare, self._spare = self._spare, None
         if spare is not None and hasattr(spare, "close"):
             spare.close()
+
+    def next_set(self, definition: StretchDefinition, sides: tuple[str, ...],
+                 prescription: Prescription | None = None) -> bool:
+        """Go on to another stretch after a set (e.g. the next one of a program).
+
+        The last set's report is let go (it was saved when the set ended) and the
+        display starts afresh. A stream that still shows "Set complete" goes on with
+        the new stretch at its next frame (after the "get ready" countdown); otherwise
+        the next Start begins it. Refused (False) while a run is going.
+        """
+        with self._lock:
+            if self._run is not None:
+                return False
+        self.configure(definition, sides, prescription)
+        with self._lock:
+            if self._run is not None:
+                return False
+            self._finished_stream = False
+            self.report, self.saved_id, self.save_error = None, None, None
+            self.last_end = ""
+            target = self.reps_per_side()
+            self._publish(LiveSnapshot(
+                sides=tuple(SideProgress(s, 0, 0, target) for s in self.sides),
+                reps_target=target * len(self.sides), seq=self._snapshot.seq + 1))
+        return True
 
     def reps_per_side(self) -> int:
         """Prescribed reps per side (reps x sets)."""
@@ -837,7 +608,9 @@ class LiveCoach:
         if pose is not None and not (0.0 <= t - pose.timestamp_s <= _POSE_FRESH_S
                                      and tuple(pose.image_size) == (w, h)):
             pose = None  # never show an old skeleton as if it were now
-        return draw_hud(image, pose, hud_info(snap), inplace=True)
+        # on a busy computer no new blends are made in the background (that work, much
+        # of it in Python, would compete with the video connection's own threads)
+        return self._hud.draw(image, pose, hud_info(snap), build=not snap.notice_kind)
 
     def _log_timing(self, t_start: float, t: float, shape: tuple[int, ...], kind: str) -> None:
         ms = (time.perf_counter() - t_start) * 1000
@@ -984,22 +757,6 @@ class LiveCoach:
         )
 
 
-def hud_info(snap: LiveSnapshot) -> HudInfo:
-    """What the video shows for a snapshot (the same facts as the page's panel)."""
-    state = snap.state
-    if not snap.running and not snap.done and snap.frames == 0 and state != "loading":
-        state = "ready"
-    side = "" if not snap.side or snap.side == "both" else f"{snap.side.capitalize()} side"
-    short = {"busy": f"Computer busy: {snap.fps:.0f} frames/s",
-             "too_busy": f"Computer too busy: {snap.fps:.0f} frames/s",
-             "slow": f"Computer too busy: video at {snap.incoming_fps:.0f} frames/s",
-             "stalled": "Video stopped arriving",
-             "loading": "Loading the coach..."}.get(snap.notice_kind)
-    return HudInfo(
-        state=state, state_text=STATE_TEXT.get(state, state), side_text=side,
-        reps=snap.reps, reps_target=snap.reps_target, hold_s=snap.hold_s,
-        hold_target_s=snap.hold_required_s if snap.phase == Phase.POSITION.value else 0.0,
-        cue=snap.cue, countdown_s=snap.countdown_s, notice=short, done=snap.done)
 
 
 def _frames(n: int) -> str:
