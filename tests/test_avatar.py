@@ -308,6 +308,11 @@ def test_committed_sample_is_self_consistent(path: Path) -> None:
                            (doc["width"], doc["height"]))
     for k, series in doc["truth_measures"].items():
         assert len(series) == n, k
+        if all(x is None for x in again[k]):
+            # a depth measure (trunk rotation): its truth comes from the rig's 3D points,
+            # which the sidecar does not carry; it must still have been computed
+            assert any(x is not None for x in series), k
+            continue
         if doc["view"] != "front":
             continue  # side-on, the shoulder/ear lines are a few px: 0.1 px rounding shows
         want = np.array([np.nan if x is None else x for x in again[k]], float)
