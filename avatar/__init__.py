@@ -9,6 +9,8 @@ camera in MediaPipe's 33-point numbering. Needs the optional ``avatar`` extra
 Modules:
     body: fetch, verify (SHA-256) and read the mesh, rig and skinning weights.
     rig: pose controls (degrees) -> bone transforms -> linear-blend skinning.
+    postures: seated on a stool and on all fours (hands and knees on the floor),
+        solved on the body; the floor and stool meshes.
     camera: the pinhole camera shared by renderer and truth.
     render: vertex shading and offscreen rendering.
     truth: geometric truth: the 33 landmarks (rig joints, mesh vertices), head
@@ -23,13 +25,16 @@ Modules:
         partial reps, broken holds), rendered outside git.
     demo: a looping demonstration of a stretch made from its definition file, its
         measure checked on the rig's truth at every hold frame (``demos/``).
+    drivers: which controls move each measure in a demo; framing: the demo's truth
+        geometry and camera.
     cli: ``python -m avatar {list,render,verify,validation,demo}``.
 
 Sidecar ``NAME.truth.json`` (one per clip; fields are only ever added):
 
 - ``clip``, ``exercise``, ``side`` ("left"/"right"/"both"), ``view``, ``fps``,
   ``width``, ``height``, ``n_frames``, ``generator`` {version, seed},
-  ``landmark_convention`` (how the truth was made), optional ``note``.
+  ``landmark_convention`` (how the truth was made), optional ``note``, and
+  ``posture`` ("seated" / "all_fours") when not standing.
 - ``landmarks``: n_frames x 33 x [x, y] pixels (0.1 px; null if undefined),
   MediaPipe's numbering (11 = the person's left shoulder); see
   :mod:`avatar.truth` for the rig point behind each. Two-person clips also
@@ -45,7 +50,8 @@ Sidecar ``NAME.truth.json`` (one per clip; fields are only ever added):
 - ``truth_measures``: {"<measure>@<side>": per-frame values} for the stretch
   definition's primary measure (first) and every check measure, with sides
   resolved as the engine does; ``exercises.measures`` run on a ``PoseFrame`` of
-  the truth landmarks; raw values (no rest baseline, no absolute), 0.1 deg or
+  the truth landmarks (with their camera-frame 3D, hip-centred, for depth measures
+  such as ``trunk_rotation``); raw values (no rest baseline, no absolute), 0.1 deg or
   0.001 for ratios; null where undefined.
 - ``reps``: per rep {start_s, in_position_s, hold_end_s, end_s, peak controls}.
 - ``expected``: {reps, correct_reps, holds_completed, hold_required_s, faults:

@@ -78,6 +78,7 @@ def front_camera(distance: float = 2.4, height: float = 0.72, aim: float = 0.22,
 
 
 def side_camera(distance: float = 2.4, height: float = 0.72, aim: float = 0.22,
-                focal: float = 520.0) -> Camera:
-    """Camera at the person's left side (+x), at eye level, aimed down at ``aim``."""
-    return Camera(eye=(distance, height, 0.05), target=(0.0, aim, 0.05), focal=focal)
+                focal: float = 520.0, z: float = 0.05) -> Camera:
+    """Camera at the person's left side (+x), at eye level, aimed down at ``aim``; ``z``
+    moves it along the person's front-back axis (on all fours the body is long)."""
+    return Camera(eye=(distance, height, z), target=(0.0, aim, z), focal=focal)

@@ -19,9 +19,9 @@ frames the body part that matters: head and shoulders for neck stretches, the
 upper body for arm stretches, down to the hips where the trunk is measured.
 
 What the rig cannot do is refused with the reason (:class:`DemoUnavailableError`):
-measures without a control mapping and postures it cannot take (kneeling on all
-fours). A seated stretch is performed standing and framed on the upper body (the
-rig cannot sit); the sidecar's ``notes`` say so.
+measures without a control mapping. A stretch done seated or on all fours is
+performed in that posture (:mod:`avatar.postures`: on a stool, or on hands and
+knees on the floor) and framed on the whole body, so the posture can be seen.
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ import numpy as np
 from .body import ANNY_VERSION, Body, load_body
 from .camera import Camera
 from .choreo import Rep, Sway, Timeline, rep_timeline
-from .rig import Rig
-from .truth import TruthModel
+from .drivers import DRIVERS, UNREACHABLE, Driver, check_posture, measure_side
+from .framing import RigGeometry, frame_box, frame_camera, probe_camera
+from .framing import region as region_of
+from .postures import in_posture, placement, prop_meshes
 
 if TYPE_CHECKING:
     from exercises.definition import StretchDefinition
@@ -77,91 +79,7 @@ class DemoUnavailableError(Exception):
     """The avatar cannot perform this definition; the message says why."""
 
 
-@dataclass(frozen=True)
-class Driver:
-    """How the avatar moves one measure.
-
-    Attributes:
-        pose: (amount, side) -> controls (degrees); ``side`` is the side the measure is
-            evaluated for ("left"/"right"); amount 0 is the resting position.
-        low, high: the amount's range, degrees of the control within the joint's normal
-            range (both signs may be allowed; the solver takes the smaller movement).
-        region: what the camera must show: "head" (head and shoulders), "arms" (upper
-            body with the hands), "trunk" (down to the hips).
-        setup: controls held throughout, resting pose included (e.g. arms crossed over
-            the chest for a trunk rotation).
-    """
-
-    pose: Callable[[float, str], dict[str, float]]
-    low: float
-    high: float
-    region: str
-    setup: dict[str, float] = field(default_factory=dict)
-
-
-def _sgn(side: str) -> float:
-    return 1.0 if side == "left" else -1.0
-
-
-def _both(**kw: float) -> dict[str, float]:
-    return {f"{s}_{k}": v for k, v in kw.items() for s in ("left", "right")}
-
-
-def _cross(a: float, side: str) -> dict[str, float]:
-    return {f"{side}_shoulder_flexion": 90.0, f"{side}_shoulder_abduction": 0.0,
-            f"{side}_shoulder_horizontal_adduction": a, f"{side}_elbow_flexion": 10.0}
-
-
-def _side_bend(a: float, side: str) -> dict[str, float]:
-    """Bend toward ``side``; that hand slides down the leg, the other arm hangs along the
-    trunk (the rig has no gravity: left alone it would stick out sideways)."""
-    other = "right" if side == "left" else "left"
-    return {"trunk_lateral_bend": _sgn(side) * a, f"{other}_shoulder_abduction": 9.0 - 0.6 * a}
-
-
-#: Measure name -> how the avatar moves it. Ranges are the joints' normal ranges
-#: (AAOS): neck lateral flexion 45, rotation 80, trunk lateral flexion 45 (the rig
-#: spreads it over the spine), thoracolumbar rotation 45, shrug (clavicle elevation)
-#: 45, chin tuck: the head glides back by up to 4 cm (32 degrees of the rig's lower-neck
-#: rotation; norm 2-3 cm, Ordway et al. 1999), horizontal adduction 120, abduction 170.
-DRIVERS: dict[str, Driver] = {
-    "neck_lateral_tilt": Driver(lambda a, s: {"neck_lateral_tilt": _sgn(s) * a}, 0, 45, "head"),
-    "neck_rotation": Driver(lambda a, s: {"neck_rotation": _sgn(s) * a}, 0, 80, "head"),
-    "head_forward_angle": Driver(lambda a, s: {"head_protraction": a}, -32, 20, "head"),
-    "shoulder_elevation": Driver(lambda a, s: _both(shoulder_elevation=a), 0, 45, "head"),
-    "trunk_lateral_flexion": Driver(_side_bend, 0, 45, "trunk"),
-    "trunk_rotation": Driver(lambda a, s: {"trunk_rotation": _sgn(s) * a}, 0, 45, "trunk",
-                             setup={**_both(shoulder_flexion=35.0, shoulder_abduction=10.0,
-                                            shoulder_external_rotation=-70.0),
-                                    "left_elbow_flexion": 120.0, "right_elbow_flexion": 115.0}),
-    "wrist_cross_midline": Driver(_cross, 0, 120, "arms"),
-    "arms_elevation": Driver(
-        lambda a, s: _both(shoulder_abduction=a, shoulder_external_rotation=90.0 * min(a, 90) / 90),
-        9, 170, "arms"),
-    "arms_line_elevation": Driver(
-        lambda a, s: _both(shoulder_abduction=a, shoulder_external_rotation=90.0 * min(a, 90) / 90),
-        9, 170, "arms"),
-    "arm_line_elevation": Driver(
-        lambda a, s: {f"{s}_shoulder_abduction": a,
-                      f"{s}_shoulder_external_rotation": 90.0 * min(a, 90) / 90},
-        9, 170, "arms"),
-    "shoulder_abduction": Driver(
-        lambda a, s: {f"{s}_shoulder_abduction": a,
-                      f"{s}_shoulder_external_rotation": 90.0 * min(a, 90) / 90},
-        9, 170, "arms"),
-}
-
-#: Measures that need a posture the rig cannot take, with the reason.
-UNREACHABLE: dict[str, str] = {
-    "head_lift": "it is measured on all fours (head against a horizontal trunk line), and the "
-                 "avatar rig cannot kneel: it has no hip, knee or trunk-flexion controls",
-}
-
-_REGION_LANDMARKS = {
-    "head": tuple(range(0, 13)),
-    "arms": tuple(range(0, 23)),
-    "trunk": (*range(0, 13), 23, 24),
-}
+_WHOLE_BODY_POSTURES = ("seated", "all_fours")
 
 
 @dataclass
@@ -180,6 +98,9 @@ class DemoPlan:
     camera: Camera
     region: str
     notes: list[str] = field(default_factory=list)
+    #: the body's posture ("standing", "seated", "all_fours"); the poses above are
+    #: movements in it (:func:`avatar.postures.in_posture`)
+    posture: str = "standing"
 
     def timeline(self) -> tuple[Timeline, list[Rep]]:
         """The choreography: rest, then per side move in, hold, move out; rest again."""
@@ -203,145 +124,6 @@ class DemoResult:
     sidecar: Path | None = None
 
 
-class RigGeometry:
-    """Truth values of measures for posed rigs (projected joints, plus camera-frame 3D)."""
-
-    def __init__(self, body: Body) -> None:
-        self.body = body
-        self.rig = Rig(body)
-        self.truth = TruthModel(body)
-
-    def points(self, pose: dict[str, float], cam: Camera) -> tuple[np.ndarray, np.ndarray,
-                                                                   float]:
-        """(33, 2) pixels, (33, 3) hip-centred camera-frame metres, head yaw (degrees)."""
-        posed = self.rig.pose(pose)
-        p3 = self.truth.points3d(posed)
-        xy = cam.project(p3)
-        world = cam.to_camera(p3)
-        world = world - (world[23] + world[24]) / 2.0
-        yaw = self.truth.head_angles(posed, cam, points2d=xy).yaw
-        return xy, world, yaw
-
-    def value(self, name: str, side: str, pts: tuple[np.ndarray, np.ndarray, float],
-              cam: Camera) -> float:
-        """The measure as the product computes it, on the geometric points.
-
-        Face-model measures use the truth the rig has: the head's yaw for
-        ``neck_rotation`` (its face points toward the camera's line of sight with the
-        trunk square to the camera), the ear line (a rigid head) for the tilt.
-        """
-        from exercises.measures import MEASURES, compute, get_measure
-        from pose.frame import PoseFrame
-
-        xy, world, yaw = pts
-        if name == "neck_rotation":
-            return yaw if side == "left" else -yaw
-        formula = name
-        if get_measure(name).needs_face:
-            if f"{name}_pose" not in MEASURES:
-                return math.nan
-            formula = f"{name}_pose"
-        frame = PoseFrame(xy=xy, visibility=np.ones(33), timestamp_s=0.0,
-                          image_size=(cam.width, cam.height), world=world)
-        return compute(formula, frame, side)
-
-
-def _measure_side(definition: StretchDefinition, run_side: str, which: str) -> str:
-    """The side a measure is evaluated for, as the engine resolves it."""
-    if run_side not in ("left", "right"):
-        return "left"
-    if which == "same":
-        return run_side
-    return "right" if run_side == "left" else "left"
-
-
-def _check_posture(definition: StretchDefinition, run_side: str) -> dict[str, float]:
-    """Controls that put the body in the posture the form checks ask for."""
-    pose: dict[str, float] = {}
-    for c in definition.checks:
-        side = _measure_side(definition, run_side, c.side)
-        if c.measure in ("elbows_extension", "elbow_extension", "elbows_extension_mean"):
-            keys = (("left", "right") if c.measure != "elbow_extension" else (side,))
-            if c.max is not None and c.max < 170:
-                lo = c.min if c.min is not None else 0.0
-                flex = 180.0 - (lo + c.max) / 2.0  # the middle of the allowed elbow angle
-                for s in keys:  # forearm up in the picture (a "W")
-                    pose[f"{s}_elbow_flexion"] = flex
-                    pose[f"{s}_shoulder_external_rotation"] = 90.0
-            else:
-                for s in keys:
-                    pose[f"{s}_elbow_flexion"] = 0.0
-        elif c.measure == "shoulder_abduction" and c.min is not None:
-            top = c.max if c.max is not None else 180.0
-            pose[f"{side}_shoulder_abduction"] = min((c.min + top) / 2.0 + 10.0, 170.0)
-            pose[f"{side}_shoulder_external_rotation"] = 90.0
-            pose.setdefault(f"{side}_elbow_flexion", 0.0)
-    return pose
-
-
-def _camera(view: str, box_min: np.ndarray, box_max: np.ndarray, width: int,
-            height: int) -> Camera:
-    """A level camera centred on the box (world metres), far enough to fit it with margin."""
-    focal = 0.8125 * width
-    centre = (box_min + box_max) / 2.0
-    ext = box_max - box_min
-    across = ext[2] if view == "side" else ext[0]
-    fill = 0.9
-    d = max(focal * ext[1] / (fill * height), focal * across / (fill * width)) + 0.1
-    d = max(d, 0.9)
-    if view == "side":
-        eye = (centre[0] + d, centre[1], centre[2])
-    else:
-        eye = (centre[0], centre[1], centre[2] + d)
-    return Camera(eye=eye, target=tuple(centre), focal=focal, width=width, height=height)
-
-
-def _frame_box(geo: RigGeometry, poses: list[dict[str, float]], region: str) -> tuple[
-        np.ndarray, np.ndarray]:
-    """World bounding box (metres) of the region's landmarks over the poses, padded for the
-    top of the head and the fingers."""
-    pts = []
-    for pose in poses:
-        p3 = geo.truth.points3d(geo.rig.pose(pose))
-        sel = p3[list(_REGION_LANDMARKS[region])]
-        pts.append(sel)
-        eyes = (p3[2] + p3[5]) / 2.0
-        pts.append((eyes + np.array([0.0, 0.14, 0.0]))[None])  # top of the head
-        pts.append((eyes + np.array([0.0, -0.2, 0.0]))[None])  # chin and neck
-        if region == "arms":
-            for w, i in ((15, 19), (16, 20)):  # finger tips beyond the knuckles
-                pts.append((p3[i] + 0.9 * (p3[i] - p3[w]))[None])
-    allp = np.concatenate(pts)
-    lo, hi = allp.min(axis=0), allp.max(axis=0)
-    pad = np.array([0.08, 0.06, 0.08])
-    lo, hi = lo - pad, hi + pad
-    # keep the person centred left-right (both sides are shown)
-    half = max(abs(lo[0]), abs(hi[0]))
-    lo[0], hi[0] = -half, half
-    return lo, hi
-
-
-def _region(definition: StretchDefinition) -> str:
-    """What the camera must show, from the measures and the required landmarks."""
-    order = ("head", "arms", "trunk")
-    regions = {DRIVERS[definition.primary.measure].region}
-    for c in definition.checks:
-        if c.measure in DRIVERS:
-            regions.add(DRIVERS[c.measure].region)
-        if "elbow" in c.measure or "shoulder_abduction" in c.measure:
-            regions.add("arms")
-        if "trunk" in c.measure:
-            regions.add("trunk")
-    req = set(definition.required)
-    if req & {"arms", "elbows", "wrists", "hands"}:
-        regions.add("arms")
-    if req & {"hips"}:
-        regions.add("trunk")
-    if "arms" in regions and "trunk" in regions:
-        return "trunk+arms"
-    return max(regions, key=order.index)
-
-
 def plan_demo(definition: StretchDefinition, body: Body | None = None, *, max_s: float = MAX_S,
               width: int = WIDTH, height: int = HEIGHT, geometry: RigGeometry | None = None,
               fraction: float = 0.5) -> DemoPlan:
@@ -362,9 +144,6 @@ def plan_demo(definition: StretchDefinition, body: Body | None = None, *, max_s:
     if p.measure in UNREACHABLE:
         raise DemoUnavailableError(f"{definition.id}: no demo: the primary measure {p.measure!r}: "
                               f"{UNREACHABLE[p.measure]}")
-    if getattr(definition, "posture", "any") == "all_fours":
-        raise DemoUnavailableError(f"{definition.id}: no demo: it is done on all fours and the "
-                              "avatar rig cannot kneel")
     if p.measure not in DRIVERS:
         raise DemoUnavailableError(
             f"{definition.id}: no demo: the primary measure {p.measure!r} has no avatar control "
@@ -372,31 +151,39 @@ def plan_demo(definition: StretchDefinition, body: Body | None = None, *, max_s:
     geo = geometry or RigGeometry(body or load_body())
     drv = DRIVERS[p.measure]
     view = "side" if definition.view == "side" else "front"
-    region = _region(definition)
+    region = region_of(definition)
     run_sides = definition.run_sides
     notes: list[str] = []
-    if getattr(definition, "posture", "any") == "seated":
-        notes.append("performed standing: the avatar rig cannot sit; the camera frames the "
-                     "upper body")
+    posture = getattr(definition, "posture", "any")
+    posture = posture if posture in _WHOLE_BODY_POSTURES else "standing"
+    if posture == "seated":
+        notes.append("performed seated on a stool; the camera frames the whole body")
+    elif posture == "all_fours":
+        notes.append("performed on hands and knees on the floor; the camera frames the "
+                     "whole body")
+    if posture != "standing":
+        region = "whole"
     # Solve with a plain camera, frame the movement, then solve again with the framing
     # camera (perspective moves the measured angles a little).
-    cam = _probe_camera(view, width, height)
+    probe_y = 1.2 if posture != "all_fours" else placement(geo.body, posture).floor + 0.4
+    cam = probe_camera(view, width, height, probe_y)
     for _ in range(2):
         peaks, amounts, aim, reach, rest_pose, rest_note = _solve(definition, drv, geo, cam,
-                                                                  fraction)
+                                                                  fraction, posture)
         plan = DemoPlan(definition, tuple(run_sides), rest_pose, peaks, amounts, aim, reach,
                         0.0, 1.0 if drv.region == "head" else 1.3, cam, region,
-                        notes + rest_note)
+                        notes + rest_note, posture)
         tl, _ = plan.timeline()
         poses = [tl.at(t) for t in np.arange(0.0, tl.duration, 0.25)]
-        lo, hi = _frame_box(geo, poses, "arms" if region == "trunk+arms" else region)
+        lo, hi = frame_box(geo, poses, "arms" if region == "trunk+arms" else region, posture)
         if region in ("trunk", "trunk+arms"):
-            lo2, hi2 = _frame_box(geo, poses, "trunk")
+            lo2, hi2 = frame_box(geo, poses, "trunk", posture)
             lo, hi = np.minimum(lo, lo2), np.maximum(hi, hi2)
-        cam = _camera(view, lo, hi, width, height)
-    peaks, amounts, aim, reach, rest_pose, rest_note = _solve(definition, drv, geo, cam, fraction)
+        cam = frame_camera(view, lo, hi, width, height)
+    peaks, amounts, aim, reach, rest_pose, rest_note = _solve(definition, drv, geo, cam, fraction,
+                                                              posture)
     plan = DemoPlan(definition, tuple(run_sides), rest_pose, peaks, amounts, aim, reach, 0.0,
-                    plan.move_s, cam, region, notes + rest_note)
+                    plan.move_s, cam, region, notes + rest_note, posture)
     hold = float(definition.prescription.hold_s)
     move_s = plan.move_s
     fixed = 2 * LEAD_S + len(run_sides) * 2 * move_s + (len(run_sides) - 1) * BETWEEN_S
@@ -411,14 +198,16 @@ def plan_demo(definition: StretchDefinition, body: Body | None = None, *, max_s:
 
 
 def _solve(definition: StretchDefinition, drv: Driver, geo: RigGeometry, cam: Camera,
-           fraction: float) -> tuple[dict[str, dict[str, float]], dict[str, float], float, float,
-                                     dict[str, float], list[str]]:
+           fraction: float, body_posture: str = "standing") -> tuple[
+               dict[str, dict[str, float]], dict[str, float], float, float, dict[str, float],
+               list[str]]:
     """Control amounts per run side that put the primary measure at the aim."""
     p = definition.primary
     sign = 1.0 if p.direction == "increase" else -1.0
 
     def val(pose: dict[str, float], side: str) -> float:
-        return geo.value(p.measure, side, geo.points(pose, cam), cam)
+        full = in_posture(geo.body, body_posture, pose)
+        return geo.value(p.measure, side, geo.points(full, cam), cam)
 
     peaks: dict[str, dict[str, float]] = {}
     amounts: dict[str, float] = {}
@@ -427,8 +216,8 @@ def _solve(definition: StretchDefinition, drv: Driver, geo: RigGeometry, cam: Ca
     rest_pose: dict[str, float] = {}
     notes: list[str] = []
     for run in definition.run_sides:
-        mside = _measure_side(definition, run, p.side)
-        posture = _check_posture(definition, run)
+        mside = measure_side(definition, run, p.side)
+        posture = check_posture(definition, run)
         base_raw = val(dict(drv.setup), mside)
         base = base_raw if p.baseline == "rest" else 0.0
 
@@ -478,18 +267,8 @@ def _solve(definition: StretchDefinition, drv: Driver, geo: RigGeometry, cam: Ca
                 k = int(np.flatnonzero(vals >= goal)[0])
                 rest_pose = {**drv.setup, **drv.pose(float(g[k]), mside), **posture}
                 notes.append(f"starts from the definition's resting position ({p.rest:g})")
-    rest_pose = rest_pose or dict(drv.setup)
+    rest_pose = rest_pose or {**drv.setup, **drv.rest}
     return peaks, amounts, float(np.mean(aims)), float(np.mean(reaches)), rest_pose, notes
-
-
-def _probe_camera(view: str, width: int, height: int) -> Camera:
-    """A camera for solving (the measures are angles/ratios; any sensible view works)."""
-    focal = 0.8125 * width
-    if view == "side":
-        return Camera(eye=(2.4, 1.2, 0.05), target=(0.0, 1.2, 0.05), focal=focal,
-                      width=width, height=height)
-    return Camera(eye=(0.0, 1.2, 2.4), target=(0.0, 1.2, 0.0), focal=focal, width=width,
-                  height=height)
 
 
 def _sway(seed: int, duration: float) -> Callable[[dict[str, float], float], dict[str, float]]:
@@ -508,11 +287,14 @@ def _sway(seed: int, duration: float) -> Callable[[dict[str, float], float], dic
     return apply
 
 
-def _frame_poses(plan: DemoPlan, fps: int) -> tuple[list[dict[str, float]], list[Rep]]:
+def _frame_poses(plan: DemoPlan, fps: int, body: Body) -> tuple[list[dict[str, float]],
+                                                                list[Rep]]:
+    """Every frame's full pose (sway added, then the posture), and the reps' timings."""
     tl, reps = plan.timeline()
     n = round(tl.duration * fps)
     sway = _sway(7, tl.duration)
-    return [sway(tl.at(i / fps), i / fps) for i in range(n)], reps
+    poses = [in_posture(body, plan.posture, sway(tl.at(i / fps), i / fps)) for i in range(n)]
+    return poses, reps
 
 
 def verify_demo(plan: DemoPlan, geometry: RigGeometry | None = None, fps: int = FPS,
@@ -526,7 +308,7 @@ def verify_demo(plan: DemoPlan, geometry: RigGeometry | None = None, fps: int = 
     d = plan.definition
     p = d.primary
     geo = geometry or RigGeometry(load_body())
-    frames, reps = _frame_poses(plan, fps)
+    frames, reps = _frame_poses(plan, fps, geo.body)
     if poses is not None:
         frames = poses
     cam = plan.camera
@@ -538,7 +320,7 @@ def verify_demo(plan: DemoPlan, geometry: RigGeometry | None = None, fps: int = 
     checks: dict[str, dict] = {}
     n_rest = max(1, round(LEAD_S * fps * 0.5))
     for k, (run, rep) in enumerate(zip(plan.sides, reps, strict=True)):
-        mside = _measure_side(d, run, p.side)
+        mside = measure_side(d, run, p.side)
         raw = [geo.value(p.measure, mside, q, cam) for q in pts]
         rest_raw = float(np.median(raw[:n_rest]))
         base = rest_raw if p.baseline == "rest" else 0.0
@@ -559,7 +341,7 @@ def verify_demo(plan: DemoPlan, geometry: RigGeometry | None = None, fps: int = 
             problems.append(f"{run}: the resting pose reads {rel[0]:.3g}, outside the rest zone "
                             f"({p.rest:g})")
         for c in d.checks:
-            cside = _measure_side(d, run, c.side)
+            cside = measure_side(d, run, c.side)
             span = (a, b + 1) if c.during == "position" else (
                 math.ceil(rep.start_s * fps), math.floor(rep.end_s * fps) + 1)
             vals = np.array([geo.value(c.measure, cside, q, cam) for q in pts[span[0]:span[1]]])
@@ -596,7 +378,7 @@ def build_demo(definition: StretchDefinition, out_dir: Path, *, body: Body | Non
     geo = geometry or RigGeometry(body or load_body())
     plan = plan_demo(definition, geo.body, max_s=max_s, width=width, height=height,
                      geometry=geo)
-    frames, reps = _frame_poses(plan, fps)
+    frames, reps = _frame_poses(plan, fps, geo.body)
     result = verify_demo(plan, geo, fps, frames)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -605,13 +387,15 @@ def build_demo(definition: StretchDefinition, out_dir: Path, *, body: Body | Non
         own = renderer is None
         renderer = renderer or Renderer(width, height)
         look = base_colours(geo.body, Appearance())
+        props = prop_meshes(geo.body, plan.posture, plan.camera)
         try:
             with Mp4Writer(mp4, width, height, fps, crf=CRF) as writer:
                 for i, pose in enumerate(frames):
                     posed = geo.rig.pose(pose)
                     v = posed.vertices
                     col = shade(look, vertex_normals(v, geo.body.faces), v, plan.camera)
-                    writer.write(renderer.render([(v, geo.body.faces, col)], plan.camera))
+                    writer.write(renderer.render([(v, geo.body.faces, col), *props],
+                                                 plan.camera))
                     if progress and (i % 30 == 0 or i == len(frames) - 1):
                         progress(i + 1, len(frames))
         finally:
@@ -629,6 +413,7 @@ def build_demo(definition: StretchDefinition, out_dir: Path, *, body: Body | Non
         "loop": "the first and last poses are the same resting pose",
         "view": "side" if definition.view == "side" else "front",
         "framing": plan.region,
+        "posture": plan.posture,
         "camera": {"eye": [round(x, 3) for x in cam.eye],
                    "target": [round(float(x), 3) for x in cam.target],
                    "focal": round(cam.focal, 1)},

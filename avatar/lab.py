@@ -13,6 +13,7 @@ import numpy as np
 from .body import ANNY_VERSION, Body, load_body
 from .camera import HEIGHT, WIDTH, Camera, front_camera, side_camera
 from .choreo import Rep, Sway, Timeline, overlay, rep_timeline
+from .postures import in_posture, prop_meshes
 from .render import Appearance, Lighting, Renderer, base_colours, shade, vertex_normals
 from .rig import Rig
 from .scenarios import Scenario
@@ -146,6 +147,9 @@ def render_clip(sc: Scenario, out_dir: Path, *, body: Body | None = None,
         renderer = Renderer(width, height, **({"background": setup.background}
                                               if setup.background else {}))
     marks = np.zeros((sc.people, n, 33, 2))
+    world = np.zeros((n, 33, 3))  # camera-frame metres, hip-centred (first person)
+    props = [m for k in range(sc.people)
+             for m in prop_meshes(body, sc.posture, cam, tuple(offsets[k]))]
     controls = {c: [] for c in animated}
     head = {"roll": [], "yaw": [], "pitch": [], "roll_image": []}
     try:
@@ -158,21 +162,24 @@ def render_clip(sc: Scenario, out_dir: Path, *, body: Body | None = None,
                     pose = sways[k].apply(tl.at(t), t)
                     if k == 1:  # the second person mirrors the first
                         pose = _mirror(pose)
-                    posed = rig.pose(pose)
+                    posed = rig.pose(in_posture(body, sc.posture, pose))
                     if writer is not None:
                         v = posed.vertices + offsets[k]
                         nrm = vertex_normals(v, body.faces)
                         meshes.append((v, body.faces,
                                        shade(looks[k], nrm, v, cam, setup.lighting)))
-                    marks[k, i] = cam.project(truth.points3d(posed) + offsets[k])
+                    p3 = truth.points3d(posed) + offsets[k]
+                    marks[k, i] = cam.project(p3)
                     if k == 0:
+                        w = cam.to_camera(p3)
+                        world[i] = w - (w[23] + w[24]) / 2.0
                         for c in animated:
                             controls[c].append(round(pose.get(c, 0.0), 1))
                         ang = truth.head_angles(posed, cam, offsets[k], marks[k, i])
                         for key in head:
                             head[key].append(round(getattr(ang, key), 1))
                 if writer is not None:
-                    writer.write(renderer.render(meshes, cam))
+                    writer.write(renderer.render(meshes + props, cam))
                 if progress and (i % 30 == 0 or i == n - 1):
                     progress(i + 1, n)
         finally:
@@ -196,6 +203,8 @@ def render_clip(sc: Scenario, out_dir: Path, *, body: Body | None = None,
     }
     if sc.note:
         doc["note"] = sc.note
+    if sc.posture != "standing":
+        doc["posture"] = sc.posture
     if setup.meta:
         doc["variation"] = setup.meta
     if sc.people > 1:
@@ -205,7 +214,7 @@ def render_clip(sc: Scenario, out_dir: Path, *, body: Body | None = None,
     doc["controls"] = controls
     doc["head"] = head
     doc["truth_measures"] = truth_measures(marks[0], measure_keys(sc.exercise, sc.side), fps,
-                                           (width, height))
+                                           (width, height), world=world)
     doc["reps"] = [r.as_json() for r in reps if r.start_s < duration]
     expected = sc.expected()
     if sc.max_s is None:

@@ -14,6 +14,10 @@ Per side (``left_`` / ``right_`` prefix, the *person's* side):
   elbow flexion 90 and abduction 80 gives "W arms" with forearms up.
 - ``shoulder_elevation``: shrug (clavicle raised about the sternoclavicular joint).
 - ``elbow_flexion``: 0 = straight.
+- ``wrist_extension``: + = the hand bends back (palm flat on the floor on all fours).
+- ``hip_flexion``: thigh raised forward in the sagittal plane (90 = seated).
+- ``knee_flexion``: 0 = straight, + = the shin swings back (90 = seated, kneeling).
+- ``ankle_plantarflexion``: + = toes pointed down (away from the shin).
 
 Whole body (signed):
 
@@ -24,6 +28,11 @@ Whole body (signed):
   back, stays level); degrees of the lower neck's sagittal rotation.
 - ``trunk_lateral_bend``: + = bend toward the person's left, spread over the spine.
 - ``trunk_rotation``: + = chest turns to the person's left.
+- ``trunk_flexion``: + = the spine bends forward (rounds: the "cat"), - = it arches
+  back (the "cow"), spread over the five spine bones.
+- ``body_pitch``: the whole body tipped forward about the hip joints' centre (90 =
+  trunk horizontal, face down), before ``body_lift``.
+- ``body_lift``: whole-body vertical shift in centimetres (- = down: sitting, kneeling).
 - ``sway_x`` / ``sway_z``: small whole-body shift in centimetres (not degrees),
   used only for natural sway noise.
 
@@ -42,13 +51,17 @@ from .body import Body
 __all__ = ["CONTROLS", "NEUTRAL", "PosedBody", "Rig", "rotation"]
 
 SIDES = ("left", "right")
-_ARM_CONTROLS = (
+_LIMB_CONTROLS = (
     "shoulder_abduction",
     "shoulder_flexion",
     "shoulder_horizontal_adduction",
     "shoulder_external_rotation",
     "shoulder_elevation",
     "elbow_flexion",
+    "wrist_extension",
+    "hip_flexion",
+    "knee_flexion",
+    "ankle_plantarflexion",
 )
 _BODY_CONTROLS = (
     "neck_lateral_tilt",
@@ -57,12 +70,15 @@ _BODY_CONTROLS = (
     "head_protraction",
     "trunk_lateral_bend",
     "trunk_rotation",
+    "trunk_flexion",
+    "body_pitch",
+    "body_lift",
     "sway_x",
     "sway_z",
 )
 
 #: Every control name.
-CONTROLS: tuple[str, ...] = tuple(f"{s}_{c}" for s in SIDES for c in _ARM_CONTROLS) + (
+CONTROLS: tuple[str, ...] = tuple(f"{s}_{c}" for s in SIDES for c in _LIMB_CONTROLS) + (
     _BODY_CONTROLS
 )
 
@@ -160,7 +176,12 @@ class Rig:
                 "neutral": target @ rest_rest.T,
                 "hinge": hinge,
                 "elbow_rest": _angle(u, lo),
+                # the wrist bends about the line across the knuckles (index to little
+                # finger): flexion and extension
+                "wrist_axis": _unit(h[self._b["finger2-1" + sfx]] - h[self._b["finger5-1" + sfx]]),
             }
+        #: The whole body pitches about the hip joints' centre.
+        self._hip_centre = (h[self._b["upperleg01.L"]] + h[self._b["upperleg01.R"]]) / 2.0
 
     # -- forward kinematics -------------------------------------------------
     def local_rotations(self, pose: dict[str, float]) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -198,6 +219,8 @@ class Rig:
             rots["lowerarm01" + sfx] = rotation(
                 arm["hinge"], g("elbow_flexion") - arm["elbow_rest"]
             )
+            if g("wrist_extension"):
+                rots["wrist" + sfx] = rotation(arm["wrist_axis"], sgn * g("wrist_extension"))
 
         tilt, turn = p["neck_lateral_tilt"], p["neck_rotation"]
         flex = p["neck_flexion"]
@@ -208,9 +231,17 @@ class Rig:
                 rotation(-ez, tilt * share) @ rotation(ey, turn * share) @ rotation(ex, sag)
             )
         bend, twist = p["trunk_lateral_bend"], p["trunk_rotation"]
+        flex = p["trunk_flexion"]
         for bone, sb, st in zip(_SPINE, _SPINE_BEND_SHARE, _SPINE_TWIST_SHARE, strict=True):
-            rots[bone] = rotation(-ez, bend * sb) @ rotation(ey, twist * st)
-        root_t = np.array([p["sway_x"], 0.0, p["sway_z"]]) / 100.0
+            rots[bone] = (rotation(-ez, bend * sb) @ rotation(ey, twist * st)
+                          @ rotation(ex, flex * sb))
+        for side, sfx in (("left", ".L"), ("right", ".R")):
+            rots["upperleg01" + sfx] = rotation(-ex, p[f"{side}_hip_flexion"])
+            rots["lowerleg01" + sfx] = rotation(ex, p[f"{side}_knee_flexion"])
+            rots["foot" + sfx] = rotation(ex, p[f"{side}_ankle_plantarflexion"])
+        if p["body_pitch"]:
+            rots["root"] = rotation(ex, p["body_pitch"])
+        root_t = np.array([p["sway_x"], p["body_lift"], p["sway_z"]]) / 100.0
         return rots, root_t
 
     def pose(self, pose: dict[str, float] | None = None) -> PosedBody:
@@ -222,11 +253,11 @@ class Rig:
         for i, name in enumerate(body.bone_names):
             local = np.eye(4)
             r = rots.get(name)
+            par = body.parents[i]
             if r is not None:
-                hd = body.heads[i]
+                hd = self._hip_centre if par < 0 else body.heads[i]
                 local[:3, :3] = r
                 local[:3, 3] = hd - r @ hd
-            par = body.parents[i]
             if par < 0:
                 local[:3, 3] += root_t
                 g[i] = local

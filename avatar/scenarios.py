@@ -66,6 +66,9 @@ class Scenario:
     shirt: tuple[float, float, float] | None = None
     #: stress clips: the setup feedback state the coach should give most of the time
     state: str | None = None
+    #: "standing", "seated" (on a stool) or "all_fours" (:mod:`avatar.postures`); the
+    #: peaks and rest are then movements in that posture
+    posture: str = "standing"
 
     def expected(self) -> dict:
         """The ``expected`` block without resolved fault times."""
@@ -95,6 +98,18 @@ def _both(**kw: float) -> dict[str, float]:
 TILT = 44.0  # the geometric truth reads ~45 in a front view; MediaPipe about 0.6 of it
 W_ARMS = _both(shoulder_abduction=80, elbow_flexion=90, shoulder_external_rotation=90)
 Y_ARMS = _both(shoulder_abduction=150, elbow_flexion=30, shoulder_external_rotation=90)
+
+
+#: On all fours: "cat" (spine rounded, head dropped) and "cow" (arched, head lifted);
+#: ``trunk_flexion`` is the spine's bend there (:func:`avatar.postures.all_fours`).
+CAT = {"trunk_flexion": 10.0, "neck_flexion": 15.0}
+COW = {"trunk_flexion": -30.0, "neck_flexion": -45.0}
+ALL_FOURS_CAMERA = {"distance": 2.1, "height": -0.35, "aim": -0.42, "z": 0.1}
+#: Arms crossed over the chest (hands near the opposite shoulders).
+CROSSED_ARMS = {**_both(shoulder_flexion=35.0, shoulder_abduction=10.0,
+                        shoulder_external_rotation=-70.0),
+                "left_elbow_flexion": 120.0, "right_elbow_flexion": 115.0}
+SEATED_CAMERA = {"distance": 2.2, "height": 0.2, "aim": -0.2}
 
 
 def _overhead(side: str, elbow: float = 0.0) -> dict[str, float]:
@@ -207,6 +222,36 @@ SCENARIOS: tuple[Scenario, ...] = (
         move_s=1.0, rest_s=1.5, seed=22,
         checks=(("shoulder_elevation", None), ("neck_lateral_tilt", None)),
         shirt=(0.35, 0.45, 0.3),
+    ),
+    Scenario(
+        # on all fours, side view (the person's left toward the camera at hip height):
+        # from "cat" (back rounded, head dropped: head lift about -17 on the rig) to
+        # "cow" (back arched, head up to look forward: about +25, band 12-70)
+        name="cat_cow_good", exercise="cat_cow", side="both", view="side",
+        posture="all_fours", rest=CAT, peaks=(COW,) * 3, holds=(1.5, 1.5, 1.5),
+        hold_required_s=1, move_s=1.2, rest_s=1.0, lead_s=1.5, tail_s=1.5, seed=23,
+        checks=(("head_lift", None),),
+        camera=ALL_FOURS_CAMERA, shirt=(0.55, 0.25, 0.3),
+    ),
+    Scenario(
+        # the second "cow" is not held: the head passes through the band (12-70) for
+        # about 0.9 s of the movement, short of the prescribed 1 s (a fault of the rep:
+        # there is no hold to time it by)
+        name="cat_cow_no_hold", exercise="cat_cow", side="both", view="side",
+        posture="all_fours", rest=CAT, peaks=(COW,) * 3, holds=(1.5, 0.0, 1.5),
+        hold_required_s=1, move_s=1.2, rest_s=1.0, lead_s=1.5, tail_s=1.5, seed=24,
+        faults=(FaultSpec("hold_too_short", 2, span="rep"),),
+        checks=(("head_lift", None),), camera=ALL_FOURS_CAMERA, shirt=(0.25, 0.4, 0.55),
+    ),
+    Scenario(
+        # seated on a stool facing the camera, arms crossed over the chest; the chest
+        # turns 40 degrees to the left against a still pelvis (norm 0-45, AAOS)
+        name="seated_thoracic_rotation_left_good", exercise="seated_thoracic_rotation",
+        side="left", posture="seated", rest=CROSSED_ARMS,
+        peaks=({**CROSSED_ARMS, "trunk_rotation": 40.0},) * 2, holds=(5.5, 5.5),
+        hold_required_s=5, rest_s=1.0, lead_s=1.5, tail_s=1.5, seed=25,
+        checks=(("trunk_rotation", "left"),),
+        camera=SEATED_CAMERA, shirt=(0.3, 0.5, 0.45),
     ),
 )
 

@@ -338,7 +338,8 @@ def measure_keys(exercise: str, side: str) -> list[tuple[str, str]]:
 
 
 def truth_measures(marks: np.ndarray, keys: list[tuple[str, str]], fps: float,
-                   image_size: tuple[int, int]) -> dict[str, list[float | None]]:
+                   image_size: tuple[int, int], world: np.ndarray | None = None,
+                   ) -> dict[str, list[float | None]]:
     """Per-frame truth value of each measure, by the product's own formulas.
 
     Args:
@@ -346,6 +347,10 @@ def truth_measures(marks: np.ndarray, keys: list[tuple[str, str]], fps: float,
         keys: (measure, side) pairs (see :func:`measure_keys`).
         fps: frames per second (frame timestamps).
         image_size: (width, height) pixels.
+        world: (T, 33, 3) the same points in the camera's frame (metres, x right, y down,
+            z away from the camera), centred between the hips, as MediaPipe's world
+            landmarks: the depth measures (``trunk_rotation``) need it; without it they
+            are None.
 
     Returns:
         ``"<measure>@<side>"`` -> T raw values (``exercises.measures.compute``: no
@@ -360,7 +365,8 @@ def truth_measures(marks: np.ndarray, keys: list[tuple[str, str]], fps: float,
     from pose.frame import PoseFrame
 
     frames = [PoseFrame(xy=m, visibility=np.where(np.isfinite(m[:, 0]), 1.0, 0.0),
-                        timestamp_s=i / fps, image_size=image_size)
+                        timestamp_s=i / fps, image_size=image_size,
+                        world=None if world is None else world[i])
               for i, m in enumerate(marks)]
     out: dict[str, list[float | None]] = {}
     for name, side in keys:

@@ -151,7 +151,9 @@ def draw_variants(count: int, seed: int = 0) -> list[Variant]:
     from exercises.definition import load_library
 
     library = load_library()
-    exercises = sorted({sc.exercise for sc in SCENARIOS})
+    # standing stretches only: the varied cameras here are set up for a standing person
+    # (the seated and all-fours samples are in sample_videos/, not varied yet)
+    exercises = sorted({sc.exercise for sc in SCENARIOS if sc.posture == "standing"})
     rng = np.random.default_rng(seed)
     out = []
     for k in range(count):

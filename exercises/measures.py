@@ -452,15 +452,32 @@ def _neck_lateral_tilt_pose(frame: PoseFrame, side: str) -> float:
 
 
 def near_side(frame: PoseFrame) -> str:
-    """The side facing the camera in a side view (the better-seen ear and shoulder)."""
+    """The side facing the camera in a side view (see :func:`_side_view_side`)."""
     return _side_view_side(frame)
 
 
+#: Visibility sums (ear + shoulder) closer than this do not tell the sides apart.
+_VISIBILITY_MARGIN = 0.2
+
+
 def _side_view_side(frame: PoseFrame) -> str:
-    """The side facing the camera in a side view: the better-seen ear/shoulder pair."""
+    """The side facing the camera in a side view: the better-seen ear/shoulder pair, and
+    when both are seen alike, the pair nearer the camera in the world landmarks' depth.
+
+    MediaPipe's visibility saturates at 1.0 for both sides of a person seen side-on (on
+    the cat-cow sample it tied on every frame, so the far side was used on about half
+    of them, reading a "cow" 10 degrees low), while its depth put the near side nearer
+    on every frame of the side-view samples.
+    """
     vis = frame.visibility
     left = vis[L.LEFT_EAR] + vis[L.LEFT_SHOULDER]
     right = vis[L.RIGHT_EAR] + vis[L.RIGHT_SHOULDER]
+    if abs(left - right) <= _VISIBILITY_MARGIN and frame.world is not None:
+        w = frame.world
+        depth = (w[L.LEFT_EAR, 2] + w[L.LEFT_SHOULDER, 2]
+                 - w[L.RIGHT_EAR, 2] - w[L.RIGHT_SHOULDER, 2])
+        if math.isfinite(depth) and depth != 0:
+            return "left" if depth < 0 else "right"
     return "left" if left >= right else "right"
 
 

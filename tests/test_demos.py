@@ -31,8 +31,9 @@ from exercises.definition import load_library
 
 LIBRARY = load_library()
 SIDECARS = sorted(DEFAULT_DEMOS_DIR.glob("*.demo.json"))
-#: Library stretches the rig cannot perform, and a word the reason must contain.
-NO_DEMO = {"cat_cow": "all fours"}
+#: Library stretches the rig cannot perform, and a word the reason must contain (none
+#: since the rig sits and kneels: cat-cow is shown on all fours, the seated rotation seated).
+NO_DEMO: dict[str, str] = {}
 MAX_BYTES = 300_000
 
 
@@ -137,13 +138,17 @@ def test_cli_renders_a_definition_file_and_reports_the_one_it_cannot(
            / "shoulder_shrug.toml").read_text()
     own = tmp_path / "my_shrug.toml"
     own.write_text(src.replace('id = "shoulder_shrug"', 'id = "my_shrug"'))
+    # a stretch whose primary measure the rig has no control for
+    knee = tmp_path / "my_knee.toml"
+    knee.write_text(src.replace('id = "shoulder_shrug"', 'id = "my_knee"\nsides = ["left"]')
+                    .replace('measure = "shoulder_elevation"', 'measure = "knee_flexion"', 1))
     out = tmp_path / "out"
-    rc = avatar_main(["demo", str(own), "cat_cow", "--out", str(out), "--size", "160x120",
+    rc = avatar_main(["demo", str(own), str(knee), "--out", str(out), "--size", "160x120",
                       "--fps", "10"])
     err = capsys.readouterr().err
     assert rc == 1  # non-zero: one of them could not be made
-    assert "cat_cow: no demo" in err and "all fours" in err
-    assert (out / "my_shrug.mp4").is_file() and not (out / "cat_cow.mp4").exists()
+    assert "my_knee: no demo" in err and "no avatar control mapping" in err
+    assert (out / "my_shrug.mp4").is_file() and not (out / "my_knee.mp4").exists()
     doc = json.loads((out / "my_shrug.demo.json").read_text())
     assert doc["truth"]["ok"]
     lo, hi = doc["target"]
@@ -162,8 +167,9 @@ def test_the_app_shows_the_demo_else_a_good_sample_never_a_faulty_one(
 
     assert ui.demo_clip("chin_tuck") == DEFAULT_DEMOS_DIR / "chin_tuck.mp4"
     assert "hold yours for 8 s" in (ui.demo_caption("cross_body_shoulder") or "")
-    assert "do it seated" in (ui.demo_caption("seated_thoracic_rotation") or "")
-    assert ui.demo_clip("cat_cow") is None  # no demo, no sample
+    # performed seated and on all fours now: no "shown standing" caveat
+    assert "do it seated" not in (ui.demo_caption("seated_thoracic_rotation") or "")
+    assert ui.demo_clip("cat_cow") == DEFAULT_DEMOS_DIR / "cat_cow.mp4"
     monkeypatch.setenv("STRETCH_COACH_DEMOS", str(tmp_path))  # no demos at all
     assert ui.demo_clip("neck_side_tilt").name == "neck_side_tilt_left_good.mp4"
     assert ui.demo_clip("chin_tuck").name == "chin_tuck_good.mp4"
@@ -173,3 +179,32 @@ def test_the_app_shows_the_demo_else_a_good_sample_never_a_faulty_one(
     assert ui.demo_clip("cross_body_shoulder") is None
     assert ui.demo_clip("overhead_reach") is None  # its sample has a partial rep
     assert ui.demo_caption("neck_side_tilt") is None
+
+
+@pytest.mark.parametrize("sid, posture", [("seated_thoracic_rotation", "seated"),
+                                          ("cat_cow", "all_fours")])
+def test_seated_and_all_fours_demos_take_the_posture(sid: str, posture: str,
+                                                     geo: RigGeometry) -> None:
+    """The demo is performed in the definition's posture: seated, the thighs rest on the
+    stool and the feet on the floor; on all fours, the palms and knees touch the floor
+    (within 2 cm) at every frame, with the trunk near level."""
+    from avatar.demo import _frame_poses
+    from avatar.postures import _bone_verts, placement
+
+    plan = plan_demo(LIBRARY[sid], geometry=geo)
+    assert plan.posture == posture and plan.region == "whole"
+    pl = placement(geo.body, posture)
+    body = geo.body
+    parts = ({"feet": ("foot", "toe"), "thighs": ("upperleg01", "upperleg02", "pelvis")}
+             if posture == "seated" else
+             {"palms": ("wrist", "metacarpal", "finger"), "knees": ("lowerleg01",)})
+    idx = {k: _bone_verts(body, v) for k, v in parts.items()}
+    frames, _ = _frame_poses(plan, 5, body)
+    for pose in frames:
+        v = geo.rig.pose(pose).vertices
+        for k, i in idx.items():
+            low = float(v[i, 1].min())
+            ground = pl.seat - 0.012 if k == "thighs" else pl.floor
+            assert abs(low - ground) < 0.02, (sid, k, low, ground)
+    if posture == "all_fours":
+        assert 70.0 < pl.pitch < 90.0  # the hip-to-shoulder line near level
