@@ -83,13 +83,8 @@ def score_chart(ax: Any, series: Sequence[tuple[str, Sequence[datetime], Sequenc
     for name, ts, scores in series:
         ax.plot(ts, scores, marker="o", ms=3.5, lw=1.2, label=_clip(name, 40))
     ax.set_ylim(0, 105)
-    ax.set_ylabel("score (0-100)", parse_math=False)
-    ax.grid(alpha=0.3)
-    time_axis(ax, times, fallback=fallback)
-    if series:
-        _legend(ax, loc="lower left", ncol=3)
-    else:
-        _empty(ax, "No scored sessions in this period")
+    _finish(ax, "score (0-100)", times, fallback, bool(series), "lower left", 3,
+            "No scored sessions in this period")
     return times
 
 
@@ -110,14 +105,22 @@ def pain_chart(ax: Any, before: Sequence[tuple[datetime, int]],
             ax.plot(xs, ys, ls="none", marker=marker, ms=4, color=colour, label=label)
     ax.set_ylim(-0.5, 10.5)
     ax.set_yticks([0, 2, 4, 6, 8, 10])
-    ax.set_ylabel("pain (0-10)", parse_math=False)
+    _finish(ax, "pain (0-10)", times, fallback, bool(times), "upper left", 2,
+            "No pain scores recorded in this period")
+    return times
+
+
+def _finish(ax: Any, ylabel: str, times: list[datetime], fallback: datetime | None,
+            has_data: bool, legend_loc: str, ncol: int, empty: str) -> None:
+    """The parts every time chart shares: y label, grid, time axis, and a legend or a
+    plain "nothing here" message."""
+    ax.set_ylabel(ylabel, parse_math=False)
     ax.grid(alpha=0.3)
     time_axis(ax, times, fallback=fallback)
-    if times:
-        _legend(ax, loc="upper left", ncol=2)
+    if has_data:
+        _legend(ax, loc=legend_loc, ncol=ncol)
     else:
-        _empty(ax, "No pain scores recorded in this period")
-    return times
+        _empty(ax, empty)
 
 
 def rom_chart(ax: Any, name: str, label: str, unit: str, times: Sequence[datetime],
