@@ -174,6 +174,11 @@ class StretchTracker:
         return self._faults.closed
 
     @property
+    def started_a_rep(self) -> bool:
+        """Whether any repetition has begun (finished, given up or under way)."""
+        return bool(self.reps) or self._current is not None
+
+    @property
     def counted_reps(self) -> int:
         """Repetitions counted so far (complete, full range, not a duplicate)."""
         return sum(1 for r in self.reps if r.counted)

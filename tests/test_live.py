@@ -134,6 +134,20 @@ def test_nothing_counted_is_not_saved() -> None:
     assert saved == [] and coach.report is None
 
 
+def test_seen_at_rest_but_no_rep_begun_is_not_saved() -> None:
+    """Counting started (the person stood still) but no repetition began: stopping saves
+    nothing, whether by the Stop button or a dropped connection (no 0/100 in the record)."""
+    for drop in (False, True):
+        saved: list[SessionReport] = []
+        coach = _coach([(0.0, 0.0), (100.0, 0.0)], saved)  # at rest throughout
+        _feed(coach, 4.0)
+        assert coach.snapshot().counting and coach.snapshot().reps == 0
+        if drop:
+            _stall(coach)
+        assert coach.stop() is None
+        assert saved == [] and coach.report is None and not coach.resumable
+
+
 def test_hold_and_cues_are_published() -> None:
     coach = _coach(_reps_script(1), [])
     _feed(coach, 6.0)  # in the middle of the first hold

@@ -734,9 +734,10 @@ class LiveCoach:
 
     @staticmethod
     def _counted(run: _Run) -> bool:
-        trackers = list(run.session.trackers.values())
-        return run.frames > 0 and (any(t.counting for t in trackers)
-                                   or any(t.reps for t in trackers))
+        """Whether the run has anything to record: a repetition begun. Being seen at rest
+        alone is not a session (e.g. two people in view after the first frames, or a
+        person who stood still and pressed Stop): nothing is saved, the page says so."""
+        return run.frames > 0 and any(t.started_a_rep for t in run.session.trackers.values())
 
     def _build(self, run: _Run, problem: str | None) -> SessionReport | None:
         if not self._counted(run):

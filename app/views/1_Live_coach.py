@@ -392,8 +392,9 @@ if report is not None:
                   definition=lib.get(report.exercise))
 elif not busy and coach.snapshot().frames and not coach.running and not coach.resumable \
         and coach.last_end in ("stopped", "dropped", "too_busy"):
-    st.info("Nothing was counted yet: counting starts once the coach has seen you still in "
-            "the starting position for a moment. Press **Start camera** to try again.")
+    st.info("Nothing was counted yet, so nothing was saved: the coach starts counting once "
+            "it has seen you still in the starting position for a moment, and counts a "
+            "repetition once you move into the stretch. Press **Start camera** to try again.")
 
 with st.expander("Connecting from another computer or phone"):
     st.markdown(
