@@ -76,6 +76,7 @@ log = logging.getLogger("accuracy")
 
 DEFAULT_CACHE = Path(os.environ.get("STRETCH_COACH_BENCH_CACHE",
                                     Path.home() / ".cache" / "stretch-coach" / "bench-poses"))
+DEFINITIONS = ROOT / "benchmarks" / "definitions"
 ANALYSIS = {"max_side": 960, "num_poses": 1, "people_check_s": 4.0}  # AnalysisOptions defaults
 
 #: Real-clips ``movement`` -> (definition id, side policy). ``side`` None: every side of a
@@ -87,7 +88,27 @@ REAL_MOVEMENTS: dict[str, dict[str, Any]] = {
     "trunk_side_bend": {"definition": "standing_side_bend"},
     "overhead_side_bend": {"definition": "overhead_side_bend"},
     "thoracic_rotation": {"definition": "standing_trunk_rotation"},
+    "trunk_rotation": {"definition": "standing_trunk_rotation"},
+    "lateral_raise": {"definition": "lateral_raise", "one_arm": "lateral_raise_one_arm"},
+    "front_raise": {"definition": "front_raise"},
+    "side_bend": {"definition": "standing_side_bend"},
+    "shoulder_shrug": {"definition": "shoulder_shrug"},
+    "shrug": {"definition": "shoulder_shrug"},
+    "shoulder_elevation": {"definition": "shoulder_shrug"},
+    "neck_lateral_flexion": {"definition": "neck_side_tilt"},
+    "neck_side_bend": {"definition": "neck_side_tilt"},
+    "cervical_lateral_flexion": {"definition": "neck_side_tilt"},
+    "cervical_rotation": {"definition": "neck_rotation"},
+    "neck_retraction": {"definition": "chin_tuck"},
+    "cervical_retraction": {"definition": "chin_tuck"},
+    "scapular_retraction": {"definition": "scapular_squeeze"},
+    "horizontal_adduction": {"definition": "cross_body_shoulder"},
+    "cross_body": {"definition": "cross_body_shoulder"},
+    "overhead_reach": {"definition": "overhead_reach"},
+    "shoulder_flexion_overhead": {"definition": "overhead_reach"},
+    "seated_rotation": {"definition": "seated_thoracic_rotation"},
 }
+#: Every library stretch id is also a movement name for itself (see ``_movement_entry``).
 
 #: Workout exercise folder -> (definition id, plain-counter joint, up threshold, down
 #: threshold). The plain counter is the textbook hobby rule: the joint angle (degrees,
@@ -185,6 +206,18 @@ def sample_cases(directory: Path, suite: str) -> list[Case]:
     return cases
 
 
+def _movement_entry(mapping: dict[str, Any], stem: str, movement: str) -> dict[str, Any]:
+    """The definition entry for a real clip: the ``--real-map`` file, the movement table,
+    else a library stretch or benchmark definition of that id (``movement`` normalised:
+    lower case, '-' and ' ' as '_')."""
+    key = movement.strip().lower().replace("-", "_").replace(" ", "_")
+    entry = (mapping.get(stem) or mapping.get(movement) or REAL_MOVEMENTS.get(movement)
+             or REAL_MOVEMENTS.get(key))
+    if entry is None and key and (key in load_library() or (DEFINITIONS / f"{key}.toml").exists()):
+        entry = {"definition": key}
+    return dict(entry or {})
+
+
 def real_cases(directory: Path, mapping: dict[str, Any]) -> list[Case]:
     """Cases from real clips with hand-made truth ``<clip>.json``."""
     cases = []
@@ -197,8 +230,7 @@ def real_cases(directory: Path, mapping: dict[str, Any]) -> list[Case]:
             video = truth_path.with_name(t["clip"])
         stem = truth_path.stem
         movement = t.get("movement", "")
-        entry = dict(mapping.get(stem) or mapping.get(movement) or REAL_MOVEMENTS.get(movement)
-                     or {})
+        entry = _movement_entry(mapping, stem, movement)
         if t.get("definition"):
             entry["definition"] = t["definition"]
         side = str(t.get("side", "")).split()[0].lower() if t.get("side") else ""
@@ -647,7 +679,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     definitions = [str(d) for d in args.definitions]
-    default_defs = ROOT / "benchmarks" / "definitions"
+    default_defs = DEFINITIONS
     if not definitions and default_defs.is_dir():
         definitions = [str(default_defs)]
     library = load_definitions(definitions)
