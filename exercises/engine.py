@@ -486,15 +486,18 @@ class StretchTracker:
         return self._feedback(t, self.phase, False, None, None, {}, [])
 
     def finish(self, t: float | None = None) -> None:
-        """The stream ended: close open faults; a rep in progress that was on its way back
-        (below ``start`` after its peak) is complete, any other is kept as incomplete."""
+        """The stream ended: close open faults; a rep in progress that is back at the return
+        level after its peak is complete (only the short dwell there was cut), any other is
+        kept as incomplete: a repetition is leave rest, reach the range, *come back* (the
+        real-clips truth counts a rep cut by the video's end as partial; a shrug still a
+        third of the way up at the end had been counted)."""
         t = t if t is not None else (self._last_t or 0.0)
         if self._current is None:
             self._faults.close_all(t, None, self.reps)
             return
         v = self._last_v  # in the tracker's signed units, like the levels
         peak = self._current.peak  # in the measure's own units
-        returning = v is not None and v < self._levels.start and v < (
+        returning = v is not None and v <= self._levels.back and v < (
             self._sign * peak if math.isfinite(peak) else v)
         self._end_rep(t, [], complete=returning)
 

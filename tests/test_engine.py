@@ -846,15 +846,22 @@ def test_hysteresis_scales_with_a_ratio_measure() -> None:
     assert lv.hyst < 0.1
 
 
-def test_a_rep_returning_as_the_video_ends_is_closed() -> None:
-    # back below start (but not yet for the dwell at the return level) on the last frame
+def test_a_rep_back_as_the_video_ends_is_closed() -> None:
+    # back at the return level (but not yet for the dwell there) on the last frame
     keys = [(0.0, {"neck_tilt": 0.0}), (1.0, {"neck_tilt": 0.0}), (2.0, {"neck_tilt": 30.0}),
-            (8.0, {"neck_tilt": 30.0}), (8.6, {"neck_tilt": START - 3.0})]
+            (8.0, {"neck_tilt": 30.0}), (8.6, {"neck_tilt": BACK - 0.5})]
     tracker = StretchTracker(TILT, "left")
     fbs = run(tracker, timeline(keys))
     assert fbs[-1].reps == 0
     tracker.finish()
     assert tracker.counted_reps == 1 and tracker.reps[0].complete
+    # on the way down, below start but short of the return level: cut by the video's end
+    keys2 = [*keys[:-1], (8.6, {"neck_tilt": BACK + 1.5})]
+    assert BACK + 1.5 < START
+    tracker = StretchTracker(TILT, "left")
+    run(tracker, timeline(keys2))
+    tracker.finish()
+    assert tracker.counted_reps == 0 and not tracker.reps[0].complete
     # still in the hold when the video ends: not a finished rep
     keys = keys[:-1]
     tracker = StretchTracker(TILT, "left")
@@ -863,18 +870,23 @@ def test_a_rep_returning_as_the_video_ends_is_closed() -> None:
     assert tracker.counted_reps == 0 and not tracker.reps[0].complete
 
 
-def test_a_decreasing_rep_returning_as_the_video_ends_is_closed() -> None:
+def test_a_decreasing_rep_back_as_the_video_ends_is_closed() -> None:
     # a push-up read as the elbow angle (direction "decrease"): straight, bent to 80,
-    # and on its way back (past start, short of the return level) on the last frame
+    # and back at the return level (150 - 0.5 * 15 = 142.5) on the last frame
     d = definition(checks=[], measure="elbow_extension", direction="decrease", rest=150,
                    start=135, target=[30, 100], cue_more="Lower", hold_s=0.0)
     keys = [(0.0, {"elbow": (175.0, 175.0)}), (1.0, {"elbow": (175.0, 175.0)}),
-            (2.0, {"elbow": (80.0, 80.0)}), (2.6, {"elbow": (140.0, 140.0)})]
+            (2.0, {"elbow": (80.0, 80.0)}), (2.6, {"elbow": (144.0, 144.0)})]
     tracker = StretchTracker(d, "left")
     fbs = run(tracker, timeline(keys))
     assert fbs[-1].reps == 0
     tracker.finish()
     assert tracker.counted_reps == 1 and tracker.reps[0].complete
+    # past start but short of the return level: cut by the video's end, not counted
+    tracker = StretchTracker(d, "left")
+    run(tracker, timeline([*keys[:-1], (2.6, {"elbow": (139.0, 139.0)})]))
+    tracker.finish()
+    assert tracker.counted_reps == 0 and not tracker.reps[0].complete
     # still at the bottom when the video ends: not a finished rep
     tracker = StretchTracker(d, "left")
     run(tracker, timeline(keys[:-1]))
@@ -924,12 +936,14 @@ def test_counting_starts_below_the_return_level_not_only_at_rest() -> None:
     tracker.finish()
     assert fbs[0].phase == Phase.SETUP
     assert tracker.counted_reps == 3
-    # never that far back: only the rep under way when first seen (at 140, past the return
-    # level) can count; the others never start from rest
+    # never that far back: the rep under way when first seen (at 140, short of the return
+    # level) is begun but never comes back, so it is not finished; the others never start
+    # from rest
     tracker = StretchTracker(_push_up(), "left")
     run(tracker, timeline(_elbow_reps(3, top=140.0, top_s=0.5, first=140.0)))
     tracker.finish()
-    assert tracker.counted_reps == 1 and tracker.reps[0].start_s == 0.0
+    assert tracker.counted_reps == 0 and tracker.reps[0].start_s == 0.0
+    assert len(tracker.reps) == 1 and not tracker.reps[0].complete
     # first seen at the bottom and never that far back: nothing counts, and the
     # diagnosis says why
     tracker = StretchTracker(_push_up(), "left")
