@@ -240,9 +240,11 @@ class StretchDefinition(_Model):
     #: nearer the camera: no view check)
     view: Literal["front", "side", "any"]
     sides: tuple[Literal["left", "right"], ...] = ()
-    #: the body position the stretch is done in: "standing", "seated", "all_fours", or
-    #: "any" (sit or stand); used by the avatar's demonstrations, not by the judging
-    posture: Literal["standing", "seated", "all_fours", "any"] = "any"
+    #: the body position the stretch is done in: "standing", "seated", "all_fours",
+    #: "prone" (face down, e.g. a push-up's plank) or "any" (sit or stand). The avatar's
+    #: demonstrations are performed in it; judging uses it only to refuse a body drawn
+    #: head-down for an upright posture (standing, seated, any)
+    posture: Literal["standing", "seated", "all_fours", "prone", "any"] = "any"
     required: tuple[str, ...] = ("shoulders",)
     steps: tuple[str, ...] = Field(min_length=1)
     safety: str = Field(min_length=10)

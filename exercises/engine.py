@@ -55,6 +55,7 @@ from exercises.measures import (
     get_measure,
     near_side,
     other_side,
+    trunk_upside_down,
 )
 from exercises.records import (
     ENGINE_FAULTS,
@@ -126,6 +127,8 @@ class StretchTracker:
         p = definition.primary
         self._sign = 1.0 if p.direction == "increase" else -1.0
         self._primary = get_measure(p.measure)
+        #: an upright stretch: a body drawn head-down is a misreading (a close-up, a cut-away)
+        self._upright = definition.posture in ("standing", "seated", "any")
         self._primary_side = self._measure_side(p.side)
         self._check_sides = {c.id: self._measure_side(c.side) for c in definition.checks}
         self._levels = self._make_levels()
@@ -233,6 +236,9 @@ class StretchTracker:
         if body_size_px(frame) < _MIN_BODY_PX:
             return ("too_small", "You look very small in the picture. Come closer to the "
                     "camera so I can see your position")
+        if self._upright and trunk_upside_down(frame, self.tuning.visibility):
+            return ("upside_down", "I can't see you the right way up. Step back so your "
+                    "head, shoulders and hips are in the picture")
         # The view is judged between reps only: a rotation or a lean must not stop a rep.
         # Once counting, a wrong view must last _VIEW_DWELL_S (no flapping between reps).
         view = None if in_rep else self._view_problem(frame)
@@ -529,8 +535,8 @@ class StretchTracker:
         """Why nothing was counted, as (code, one plain sentence); None when reps counted.
 
         Codes: the most frequent setup problem (``nobody``, ``several_people``,
-        ``not_visible``, ``wrong_view``, ``back_view``, ``too_small``, ``no_face``,
-        ``not_measurable``) when the body was never assessable; ``never_at_rest``,
+        ``not_visible``, ``wrong_view``, ``back_view``, ``too_small``, ``upside_down``,
+        ``no_face``, ``not_measurable``) when the body was never assessable; ``never_at_rest``,
         ``never_reached_target`` (partial reps only), ``no_movement`` otherwise.
         """
         if self.counted_reps:
@@ -569,6 +575,7 @@ class StretchTracker:
             "wrong_view": "the camera view was wrong for this stretch",
             "back_view": "you were facing away from the camera",
             "too_small": "the person was too small in the picture",
+            "upside_down": "the body was seen upside down (a close-up or a cut-away)",
             "no_face": "your face was not found (turn toward the camera)",
             "not_measurable": "the position could not be measured",
         }.get(code, code)

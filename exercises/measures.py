@@ -45,6 +45,7 @@ __all__ = [
     "measures_need_face",
     "near_side",
     "other_side",
+    "trunk_upside_down",
 ]
 
 L = Landmark
@@ -204,6 +205,25 @@ def body_size_px(frame: PoseFrame) -> float:
         sizes.append(2.0 * float(np.hypot(*(_p(frame, s, "ear") - _p(frame, s, "shoulder")))))
     known = [x for x in sizes if math.isfinite(x)]
     return max(known) if known else math.inf
+
+
+def trunk_upside_down(frame: PoseFrame, min_visibility: float) -> bool:
+    """Whether the trunk points head-down in the picture: the mid-shoulder more than half a
+    trunk length below the mid-hip (the trunk over 30 degrees below level, head first).
+    A standing or seated person never looks so, but the model draws such a body, with
+    high visibility, on a close-up of the legs or a cut-away (the engine asks only for
+    upright postures: a push-up filmed head-on has the shoulders below the hips). False
+    when a shoulder or hip is not seen."""
+    if frame.is_empty:
+        return False
+    idx = (L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_HIP, L.RIGHT_HIP)
+    if any(frame.visibility[int(i)] < min_visibility for i in idx):
+        return False
+    d = _mid(frame, "shoulder") - _mid(frame, "hip")
+    length = float(np.hypot(*d))
+    if not math.isfinite(length) or length < 1e-6:
+        return False
+    return float(d[1]) > 0.5 * length  # image y points down
 
 
 def body_yaw(frame: PoseFrame) -> float:

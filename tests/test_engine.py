@@ -585,6 +585,13 @@ def _shifted(f: PoseFrame, dy: float) -> PoseFrame:
     return f.with_xy(f.xy + np.array([0.0, dy]))
 
 
+def _flipped(f: PoseFrame) -> PoseFrame:
+    """The body drawn head-down (what the model does on a close-up of the legs)."""
+    xy = f.xy.copy()
+    xy[:, 1] = f.image_size[1] - xy[:, 1]
+    return f.with_xy(xy)
+
+
 def _dim(f: PoseFrame) -> PoseFrame:
     vis = f.visibility.copy()
     vis[:11] = 0.2  # face landmarks barely seen
@@ -603,6 +610,8 @@ def _dim(f: PoseFrame) -> PoseFrame:
     ("shoulders below the picture", lambda t: _shifted(front_pose(t=t), 300), "not_visible",
      "Step back"),
     ("face in the dark", lambda t: _dim(front_pose(t=t)), "not_visible", "lighting"),
+    ("upside down (a cut-away)", lambda t: _flipped(front_pose(t=t)), "upside_down",
+     "right way up"),
 ])
 def test_cant_assess_gives_a_setup_message(case: str, make, code: str, message: str) -> None:
     tracker = StretchTracker(TILT, "left")
@@ -614,6 +623,14 @@ def test_cant_assess_gives_a_setup_message(case: str, make, code: str, message: 
         assert fb.reps == 0
     assert tracker.setup_counts == {code: 60}
     assert tracker.frames_assessable == 0
+
+
+def test_a_head_down_body_is_judged_when_the_posture_is_not_upright() -> None:
+    # a push-up filmed head-on looks head-down in the picture: only upright postures refuse it
+    prone = TILT.model_copy(update={"posture": "prone"})
+    tracker = StretchTracker(prone, "left")
+    run(tracker, [_flipped(front_pose(t=i * DT)) for i in range(30)])
+    assert "upside_down" not in tracker.setup_counts and tracker.frames_assessable == 30
 
 
 def test_two_people_mid_session_pauses_and_then_resumes() -> None:

@@ -684,3 +684,19 @@ def test_the_arm_line_is_not_the_upper_arm_when_the_elbow_bends() -> None:
     frame = front_pose(abduction=(90.0, 90.0), elbow=(90.0, 90.0))
     assert compute("shoulder_abduction", frame, "left") == pytest.approx(90.0, abs=1e-6)
     assert compute("arm_line_elevation", frame, "left") > 120.0
+
+
+def test_trunk_upside_down_only_for_a_head_down_trunk() -> None:
+    from exercises.measures import trunk_upside_down
+
+    for lean in (-30.0, 0.0, 30.0):
+        assert not trunk_upside_down(front_pose(trunk_lean=lean), 0.5)
+        assert not trunk_upside_down(side_pose(), 0.5)
+    f = front_pose()
+    xy = f.xy.copy()
+    xy[:, 1] = f.image_size[1] - xy[:, 1]  # head-down, as drawn on a close-up of the legs
+    flipped = f.with_xy(xy)
+    assert trunk_upside_down(flipped, 0.5)
+    vis = flipped.visibility.copy()
+    vis[23] = 0.1  # a hip not seen: no judgement
+    assert not trunk_upside_down(dataclasses.replace(flipped, visibility=vis), 0.5)
