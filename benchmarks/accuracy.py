@@ -95,6 +95,8 @@ REAL_MOVEMENTS: dict[str, dict[str, Any]] = {
     "shoulder_shrug": {"definition": "shoulder_shrug"},
     "shrug": {"definition": "shoulder_shrug"},
     "shoulder_elevation": {"definition": "shoulder_shrug"},
+    "scapular_elevation": {"definition": "shoulder_shrug"},
+    "shoulder_elevation_y": {"definition": "overhead_reach"},
     "neck_lateral_flexion": {"definition": "neck_side_tilt"},
     "neck_side_bend": {"definition": "neck_side_tilt"},
     "cervical_lateral_flexion": {"definition": "neck_side_tilt"},
