@@ -407,6 +407,12 @@ def _head(frame: PoseFrame) -> HeadPose | None:
     return frame.head
 
 
+#: Beyond any neck's sideways bend against the shoulder line (normal cervical lateral
+#: flexion is about 45 degrees: AAOS, Joint Motion, 1965); a reading past it is a misread
+#: shoulder line.
+_NECK_TILT_MAX_DEG = 75.0
+
+
 @_register("neck_lateral_tilt", "deg", True,
            "Head tilted toward the working side's shoulder: in-image angle between the eye "
            "line (face model's eye corners) and the shoulder line (positive = toward that "
@@ -425,6 +431,14 @@ def _neck_lateral_tilt(frame: PoseFrame, side: str) -> float:
     shoulder_roll = math.degrees(math.atan2(shoulders[1], shoulders[0]))
     # roll > 0: the person's left side of the face is lower in the image (y down)
     toward_left = wrap_degrees(head.eye_line_deg - shoulder_roll)
+    # The shoulder line is taken as a line, not a direction: the pose model now and then
+    # swaps its left and right labels on a head tilted toward a shoulder (the ears swing
+    # 40 -> 147 degrees within a second on a steady 45 degree tilt), which turns the
+    # shoulder line by 180 and read that tilt as -135. No neck bends 90 degrees sideways.
+    if abs(toward_left) > 90.0:
+        toward_left = wrap_degrees(toward_left + 180.0)
+    if abs(toward_left) > _NECK_TILT_MAX_DEG:
+        return NAN  # a shoulder line caught mid-swap, not a neck
     return _face_toward_left(toward_left, side)
 
 

@@ -56,6 +56,8 @@ __all__ = [
     "FaceEstimator",
     "HeadRoi",
     "build_face_model",
+    "face_down",
+    "mesh_agrees_with_pose",
     "resolve_face_model",
     "roi_from_mesh",
     "roi_from_pose",
@@ -94,6 +96,9 @@ TRACK_MAX_GAP_S = 0.5
 HEAD_LANDMARKS = (Landmark.NOSE, Landmark.LEFT_EAR, Landmark.RIGHT_EAR,
                   Landmark.LEFT_EYE, Landmark.RIGHT_EYE)
 _MIN_HEAD_VISIBILITY = 0.3
+#: The pose's ear line sets the head crop's angle when within this of the eyes-to-mouth
+#: line's (degrees); else the latter does (see :func:`roi_from_pose`).
+_EAR_LINE_AGREE_DEG = 25.0
 _MIN_ROI_PX = 16.0
 
 
@@ -235,9 +240,13 @@ class HeadRoi:
 def roi_from_pose(frame: PoseFrame) -> HeadRoi | None:
     """A head ROI from the pose's face points, or None when the head is not seen.
 
-    The angle is the ear line's (person's right to left ear); the centre is
-    between the ear midpoint and the mouth, shifted toward the nose; the side
-    is the larger of 2.2 ear distances and 4 eye-to-mouth heights, so a
+    The angle is the ear line's (person's right to left ear) when it agrees with the
+    face's own up-down line (eyes to mouth) to within ``_EAR_LINE_AGREE_DEG``, else
+    the latter's: on a head tilted toward a shoulder the pose model swings the ears
+    about (40 -> 147 -> 88 degrees within a second on a steady 45 degree tilt, where the
+    eyes-to-mouth line held within 4), and a crop turned that far gives a mesh upside
+    down. The centre is between the ear midpoint and the mouth, shifted toward the
+    nose; the side is the larger of 2.2 ear distances and 4 eye-to-mouth heights, so a
     turned head (foreshortened ears) still fits.
     """
     if frame.is_empty:
@@ -260,8 +269,45 @@ def roi_from_pose(frame: PoseFrame) -> HeadRoi | None:
     if not math.isfinite(side) or side < _MIN_ROI_PX:
         return None
     angle = math.atan2(axis[1], axis[0]) if ears > 1e-6 else 0.0
+    down = face_down(frame)
+    if down is not None:
+        upright = math.atan2(down[1], down[0]) - math.pi / 2.0  # the eye line, from up-down
+        gap = math.remainder(angle - upright, 2.0 * math.pi)
+        if ears <= 1e-6 or abs(math.degrees(gap)) > _EAR_LINE_AGREE_DEG:
+            angle = upright
     center = (eyes_mid + mouth_mid) / 2.0 * 0.5 + xy[Landmark.NOSE] * 0.5
     return HeadRoi(center=center, side=side, angle_rad=angle)
+
+
+def face_down(frame: PoseFrame) -> np.ndarray | None:
+    """Unit vector (image pixels, y down) from the pose's eye midpoint to its mouth
+    midpoint (the nose where the mouth is not known): which way is down the face. None
+    when those points are not known or coincide. Unlike the ears, these stay put on a
+    tilted head."""
+    if frame.is_empty:
+        return None
+    xy = frame.xy
+    eyes = (xy[Landmark.LEFT_EYE] + xy[Landmark.RIGHT_EYE]) / 2.0
+    below = (xy[Landmark.MOUTH_LEFT] + xy[Landmark.MOUTH_RIGHT]) / 2.0
+    if not np.all(np.isfinite(below)):
+        below = xy[Landmark.NOSE]
+    d = below - eyes
+    n = float(np.hypot(*d))
+    return d / n if math.isfinite(n) and n > 1e-6 else None
+
+
+def mesh_agrees_with_pose(points: np.ndarray, frame: PoseFrame) -> bool:
+    """Whether a face mesh is the right way up for the pose: its forehead-to-chin line
+    (mesh points 10 -> 152) within 90 degrees of the pose's eyes-to-mouth line. A mesh
+    found in a crop turned too far comes out upside down, its left and right eyes
+    swapped, and would read a 45 degree tilt as -135 (true when the pose gives no
+    face line to check against)."""
+    down = face_down(frame)
+    if down is None:
+        return True
+    pts = np.asarray(points, dtype=np.float64)
+    mesh_down = pts[152, :2] - pts[10, :2]
+    return bool(np.all(np.isfinite(mesh_down))) and float(mesh_down @ down) > 0.0
 
 
 def roi_from_mesh(points: np.ndarray) -> HeadRoi:
@@ -373,8 +419,12 @@ class FaceEstimator:
         tracked = self._tracked_roi(t, from_pose)
         if tracked is not None:
             found = self._run_passes(image_rgb, tracked, passes=1)
+            if found is not None and not mesh_agrees_with_pose(found[0], frame):
+                found = None  # the tracked mesh turned over: start again from the pose
         if found is None:  # (re)start from the pose's rough ROI, refined once by the mesh
             found = self._run_passes(image_rgb, from_pose, passes=2)
+            if found is not None and not mesh_agrees_with_pose(found[0], frame):
+                found = None  # upside down: no reading rather than a wrong one
         if found is None:
             self._last = None
             return None

@@ -27,7 +27,7 @@ from coach.analyze import AnalysisOptions, analyze_video
 from exercises.definition import load_library
 from exercises.measures import get_measure
 from pose.estimator import PoseEstimator
-from pose.face import FaceEstimator, roi_from_pose
+from pose.face import FaceEstimator, mesh_agrees_with_pose, roi_from_pose
 from pose.frame import PoseFrame
 from pose.head import FACE_POINTS, head_rotation_angles
 from pose.landmarks import Landmark as L  # noqa: N817
@@ -132,6 +132,33 @@ def test_a_crop_without_a_face_gives_none(face_frame) -> None:
     blank = np.full_like(image, 200)
     assert FaceEstimator(track=False).estimate(blank, frame) is None
     assert FaceEstimator().estimate(image, PoseFrame.empty(0.0, (640, 480))) is None
+
+
+def test_head_crop_follows_the_face_when_the_pose_swings_its_ears() -> None:
+    """On a tilted head the pose's ears swing about (40 -> 147 degrees within a second on a
+    steady 45 degree tilt): the crop then turns with the eyes-to-mouth line instead."""
+    from tests.builders import front_pose
+
+    for tilt in (0.0, 30.0, -40.0):
+        frame = front_pose(neck_tilt=tilt)
+        roi = roi_from_pose(frame)
+        assert roi is not None
+        xy = frame.xy.copy()
+        xy[[L.LEFT_EAR, L.RIGHT_EAR]] = xy[[L.RIGHT_EAR, L.LEFT_EAR]]  # swung round
+        swung = roi_from_pose(frame.with_xy(xy))
+        assert swung is not None
+        gap = math.degrees(math.remainder(swung.angle_rad - roi.angle_rad, 2 * math.pi))
+        assert abs(gap) < 10.0, (tilt, gap)
+
+
+def test_an_upside_down_mesh_is_refused() -> None:
+    from tests.builders import face_mesh, front_pose, rot_z
+
+    frame = front_pose()
+    assert mesh_agrees_with_pose(face_mesh(), frame)
+    assert mesh_agrees_with_pose(face_mesh(rot_z(60.0)), frame)
+    assert not mesh_agrees_with_pose(face_mesh(rot_z(180.0)), frame)
+    assert not mesh_agrees_with_pose(face_mesh(rot_z(120.0)), frame)
 
 
 # ---------------------------------------------------------------- geometric truth

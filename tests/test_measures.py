@@ -700,3 +700,25 @@ def test_trunk_upside_down_only_for_a_head_down_trunk() -> None:
     vis = flipped.visibility.copy()
     vis[23] = 0.1  # a hip not seen: no judgement
     assert not trunk_upside_down(dataclasses.replace(flipped, visibility=vis), 0.5)
+
+
+@pytest.mark.parametrize("tilt", [-45.0, 30.0, 45.0])
+def test_neck_tilt_survives_the_pose_swapping_its_shoulders(tilt: float) -> None:
+    """The pose model sometimes swaps its left and right labels on a tilted head (seen on a
+    generated 45 degree tilt: read as -135). The shoulder line is a line, not a direction."""
+    frame = front_pose(neck_tilt=tilt)
+    xy = frame.xy.copy()
+    xy[[L.LEFT_SHOULDER, L.RIGHT_SHOULDER]] = xy[[L.RIGHT_SHOULDER, L.LEFT_SHOULDER]]
+    swapped = frame.with_xy(xy)
+    assert compute("neck_lateral_tilt", swapped, "left") == pytest.approx(tilt, abs=0.01)
+    assert compute("neck_lateral_tilt", swapped, "right") == pytest.approx(-tilt, abs=0.01)
+
+
+def test_neck_tilt_past_any_neck_is_not_a_reading() -> None:
+    """A shoulder line caught mid-swap (at right angles to the eyes) gives no value, not 90."""
+    frame = front_pose(neck_tilt=10.0)
+    xy = frame.xy.copy()
+    mid = (xy[L.LEFT_SHOULDER] + xy[L.RIGHT_SHOULDER]) / 2
+    xy[L.LEFT_SHOULDER] = mid + np.array([0.0, 60.0])
+    xy[L.RIGHT_SHOULDER] = mid - np.array([0.0, 60.0])
+    assert math.isnan(compute("neck_lateral_tilt", frame.with_xy(xy), "left"))
