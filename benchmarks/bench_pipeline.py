@@ -3,8 +3,15 @@
 Prints:
 0. real-time factor: clip seconds analysed per wall-clock second by ``analyze_video``
    with the default options (settled frames skipped) and judging every frame, and the
-   CPU time per *judged* frame over the raw model's CPU time per frame on the same,
-   already decoded frames (all of the process's threads counted);
+   CPU time per *judged* frame (all of the process's threads counted) over two raw
+   baselines measured in the same run on the same clip:
+   a. the raw model alone: PoseLandmarker's CPU per frame on already decoded frames;
+   b. a bare decode + PoseLandmarker loop: every frame decoded, converted and given to
+      the model in one thread, CPU per frame (what the issue's 0.97 / 13 % compared);
+   with ``--repeats N`` the whole block is measured N times (spread on a shared machine),
+   and the default analysis is also run as it was before unjudged frames were left
+   undecoded (every frame decoded, frames converted ahead of the gate) for a
+   before/after in one run;
 1. throughput: the whole pipeline (decode + PoseLandmarker + smoothing + trackers
    + report) in frames/s divided by raw PoseLandmarker VIDEO-mode frames/s on the
    same, already decoded frames;
@@ -15,25 +22,28 @@ Prints:
 
 Usage:
     .venv/bin/python benchmarks/bench_pipeline.py [--video sample_videos/X.mp4]
-        [--exercise ID] [--skip-memory]
+        [--exercise ID] [--skip-memory] [--repeats N]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coach.analyze import AnalysisOptions, analyze_video  # noqa: E402
+from coach.analyze import AnalysisOptions, _Gate, analyze_video  # noqa: E402
 from exercises.definition import load_library  # noqa: E402
 from pose.estimator import PoseEstimator  # noqa: E402
 from pose.smoothing import OneEuroFilter  # noqa: E402
@@ -63,17 +73,29 @@ def throughput(video: Path, exercise: str, repeats: int = 2) -> dict[str, float]
             for i, img in enumerate(images, start=1):
                 est.raw(img, i / 30.0)
             raw_best = max(raw_best, n / (time.perf_counter() - t0))
-        with PoseEstimator(people_check_s=AnalysisOptions().people_check_s) as est:
+        every = AnalysisOptions(max_skip_s=0)  # every frame through the model, as the raw loop
+        with PoseEstimator(people_check_s=every.people_check_s) as est:
             est.raw(images[0], 0.0)
             t0 = time.perf_counter()
-            report = analyze_video(video, definition, AnalysisOptions(), estimator=est)
+            report = analyze_video(video, definition, every, estimator=est)
             pipe_best = max(pipe_best, report.frames / (time.perf_counter() - t0))
     return {"frames": n, "raw_fps": raw_best, "pipeline_fps": pipe_best,
             "ratio": pipe_best / raw_best}
 
 
+@contextlib.contextmanager
+def _previous_gate() -> Iterator[None]:
+    """The analysis as it was before unjudged frames were left undecoded: every frame
+    decoded, and converted unless the gate was already past it when the decoding thread
+    (a queue's length ahead of the model) reached it."""
+    with mock.patch.object(_Gate, "surely_unwanted", lambda self, t: False), \
+            mock.patch.object(_Gate, "wanted", lambda self, t: t >= self.next_t):
+        yield
+
+
 def realtime(video: Path, exercise: str) -> dict[str, float]:
-    """Real-time factor of the analysis and CPU per judged frame over the raw model's."""
+    """Real-time factor of the analysis and CPU per judged frame over two raw baselines:
+    the model alone on decoded frames, and a bare decode + model loop on every frame."""
     definition = load_library()[exercise]
     with open_video(video) as reader:
         seconds = reader.info.duration_s
@@ -86,17 +108,45 @@ def realtime(video: Path, exercise: str) -> dict[str, float]:
             est.raw(img, i / 30.0)
         out["raw_cpu_ms"] = 1000 * (time.process_time() - c0) / len(images)
         out["raw_rtf"] = seconds / (time.perf_counter() - t0)  # decoding excluded
-    for name, opts in (("default", AnalysisOptions()), ("every", AnalysisOptions(max_skip_s=0))):
+    with PoseEstimator(people_check_s=None) as est:  # one check for a second person
+        est._count_people(images[0])
+        c0 = time.process_time()
+        for img in images[::100]:
+            est._count_people(img)
+        out["people_check_ms"] = 1000 * (time.process_time() - c0) / len(images[::100])
+    del images
+    with open_video(video) as reader:  # decoding alone: every frame / what others refer to
+        for name, unwanted in (("decode_all", False), ("decode_refs", True)):
+            c0 = time.process_time()
+            for _ in reader.frames(max_side=960, wanted=lambda t: False,
+                                   surely_unwanted=lambda t, u=unwanted: u):
+                pass
+            out[f"{name}_ms"] = 1000 * (time.process_time() - c0)
+    with PoseEstimator(people_check_s=None) as est, open_video(video) as reader:
+        est.raw(np.zeros((8, 8, 3), np.uint8), 0.0)
+        c0, t0 = time.process_time(), time.perf_counter()
+        n = 0
+        for f in reader.frames(max_side=960):
+            est.raw(f.image, 1.0 + f.timestamp_s)
+            n += 1
+        out["bare_cpu_ms"] = 1000 * (time.process_time() - c0) / n
+        out["bare_rtf"] = seconds / (time.perf_counter() - t0)
+    runs = (("default", AnalysisOptions(), False), ("before", AnalysisOptions(), True),
+            ("every", AnalysisOptions(max_skip_s=0), False))
+    for name, opts, before in runs:
         with PoseEstimator(people_check_s=opts.people_check_s) as est:
-            est.raw(images[0], 0.0)
-            c0, t0 = time.process_time(), time.perf_counter()
-            report = analyze_video(video, definition, opts, estimator=est)
-            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            est.raw(np.zeros((8, 8, 3), np.uint8), 0.0)
+            with _previous_gate() if before else contextlib.nullcontext():
+                c0, t0 = time.process_time(), time.perf_counter()
+                report = analyze_video(video, definition, opts, estimator=est)
+                wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         judged = report.media["frames_judged"]
+        out[f"{name}_people_checks"] = est.people_checks
         out[f"{name}_rtf"] = seconds / wall
         out[f"{name}_judged"] = judged
         out[f"{name}_cpu_per_judged_ms"] = 1000 * cpu / max(judged, 1)
         out[f"{name}_reps"] = report.reps_done
+        out[f"{name}_holds"] = report.holds_completed
     return out
 
 
@@ -171,11 +221,46 @@ def memory(video: Path, exercise: str) -> dict[str, float]:
     return {"peak_30s_mb": a, "peak_5min_mb": b, "difference_mb": b - a}
 
 
+def _print_realtime(rt: dict[str, float], prefix: str) -> None:
+    def ratios(name: str) -> str:
+        ms = rt[f"{name}_cpu_per_judged_ms"]
+        return (f"{ms / rt['raw_cpu_ms']:.2f} vs model alone, {ms / rt['bare_cpu_ms']:.2f} vs "
+                f"bare decode+model loop ({ms:.1f} ms)")
+
+    print(f"{prefix}real time: {rt['clip_s']:.1f} s clip ({rt['frames']} frames) analysed at "
+          f"{rt['default_rtf']:.2f}x real time (default: {rt['default_judged']} frames judged, "
+          f"{rt['default_reps']} reps, {rt['default_holds']} holds), {rt['every_rtf']:.2f}x "
+          f"judging every frame ({rt['every_reps']} reps, {rt['every_holds']} holds); "
+          f"raw model alone on decoded frames {rt['raw_rtf']:.2f}x, bare decode+model loop "
+          f"{rt['bare_rtf']:.2f}x")
+    print(f"{prefix}CPU per judged frame / raw CPU per frame (model alone on decoded frames "
+          f"{rt['raw_cpu_ms']:.1f} ms; bare decode+model loop over every frame "
+          f"{rt['bare_cpu_ms']:.1f} ms):")
+    print(f"{prefix}  default (settled frames skipped, unjudged non-reference frames left "
+          f"undecoded): {ratios('default')}")
+    print(f"{prefix}  default as before (every frame decoded, frames converted ahead of "
+          f"the gate): {ratios('before')}, {rt['before_rtf']:.2f}x real time "
+          f"[{rt['before_judged']} judged, {rt['before_reps']} reps, "
+          f"{rt['before_holds']} holds]")
+    print(f"{prefix}  judging every frame: {ratios('every')}")
+    judged, raw = rt["default_judged"], rt["raw_cpu_ms"]
+    refs = rt["decode_refs_ms"] / judged
+    people = rt["default_people_checks"] * rt["people_check_ms"] / judged
+    print(f"{prefix}floor of the default per judged frame, vs model alone: decoding the frames "
+          f"others refer to {refs:.2f} ms ({refs / raw:.3f}; every frame: "
+          f"{rt['decode_all_ms'] / judged:.2f} ms), checks for a second person "
+          f"{people:.2f} ms ({people / raw:.3f}: {rt['default_people_checks']} checks x "
+          f"{rt['people_check_ms']:.1f} ms) -> {1 + (refs + people) / raw:.2f} before "
+          f"conversion, smoothing and judging")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--video", type=Path)
     ap.add_argument("--exercise")
     ap.add_argument("--skip-memory", action="store_true", help="skip the 5-minute memory run")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="measure the real-time block this many times (spread)")
     args = ap.parse_args()
     if args.video is None:
         args.video, ex = _default_clip()
@@ -184,16 +269,9 @@ def main() -> None:
         ap.error("--exercise is required with --video")
     print(f"clip: {args.video.name} ({args.exercise}); machine cores: "
           f"{len(__import__('os').sched_getaffinity(0))}")
-    rt = realtime(args.video, args.exercise)
-    print(f"real time: {rt['clip_s']:.1f} s clip ({rt['frames']} frames) analysed at "
-          f"{rt['default_rtf']:.2f}x real time (default: {rt['default_judged']} frames judged, "
-          f"{rt['default_reps']} reps), {rt['every_rtf']:.2f}x judging every frame "
-          f"({rt['every_reps']} reps); raw model alone on decoded frames {rt['raw_rtf']:.2f}x")
-    print(f"CPU per judged frame / raw model CPU per frame: default "
-          f"{rt['default_cpu_per_judged_ms'] / rt['raw_cpu_ms']:.2f}, every frame "
-          f"{rt['every_cpu_per_judged_ms'] / rt['raw_cpu_ms']:.2f} "
-          f"({rt['default_cpu_per_judged_ms']:.1f} / {rt['every_cpu_per_judged_ms']:.1f} vs "
-          f"{rt['raw_cpu_ms']:.1f} ms, decoding of every frame included)")
+    for run in range(1, args.repeats + 1):
+        rt = realtime(args.video, args.exercise)
+        _print_realtime(rt, f"run {run}/{args.repeats}: " if args.repeats > 1 else "")
     tp = throughput(args.video, args.exercise)
     print(f"throughput: pipeline {tp['pipeline_fps']:.1f} fps / raw PoseLandmarker "
           f"{tp['raw_fps']:.1f} fps = ratio {tp['ratio']:.2f} ({tp['frames']} frames)")

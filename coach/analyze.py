@@ -21,7 +21,7 @@ from coach.pipeline import CoachSession, resolve_sides
 from coach.report import FrameCsvWriter, SessionReport, build_report
 from exercises.definition import Prescription, StretchDefinition
 from exercises.measures import definition_needs_face
-from pose.video import AnnotatedVideoWriter, VideoInfo, open_video
+from pose.video import AnnotatedVideoWriter, VideoFrame, VideoInfo, open_video
 
 __all__ = ["AnalysisOptions", "analyze_video", "prefetch"]
 
@@ -75,15 +75,59 @@ def prefetch(items: Iterator[T], depth: int = 6) -> Iterator[T]:
 class _Gate:
     """The time from which frames are judged again, shared with the decoding thread.
 
-    One float, written by the analysis loop and read by the decoder (atomic in Python).
+    The analysis loop writes ``next_t`` (when it judges a frame) and reports each frame
+    it is done with; the decoding thread asks, for each frame, whether to decode it
+    (:meth:`surely_unwanted`, never waits) and whether to convert it (:meth:`wanted`).
+    A frame before ``next_t`` is never judged (``next_t`` only moves when a frame at or
+    after it is judged), so either answer "no" only for a frame the loop skips too.
+
+    :meth:`wanted` is exact rather than hopeful while the last judgement was settled: a
+    frame is converted ahead of the loop only when it is sure to be judged (the first
+    one at or after ``next_t``); for the frames after such a one it waits until the loop
+    has judged it, since its judgement moves ``next_t``. Without the wait the decoding
+    thread, running a queue's length ahead, would convert (and decode) every frame of a
+    skip window before the loop had opened it. While frames are judged one by one
+    (``next_t`` is -inf) it converts ahead without waiting.
     """
 
     def __init__(self) -> None:
         self.next_t = -math.inf
+        self._done_t = -math.inf      # the last frame the loop is done with
+        self._handed_t = -math.inf    # the last frame the decoding thread handed over
+        self._cond = threading.Condition()
+        self._closed = False
+
+    def surely_unwanted(self, t: float) -> bool:
+        """Whether the frame at ``t`` (seconds) will not be judged, known already."""
+        return t < self.next_t
 
     def wanted(self, t: float) -> bool:
-        """Whether the frame at ``t`` (seconds) may be judged: convert it."""
-        return t >= self.next_t
+        """Whether the frame at ``t`` may be judged: convert it (may wait, see above)."""
+        with self._cond:
+            while True:
+                if t < self.next_t:
+                    return False
+                if (self._handed_t < self.next_t or self.next_t == -math.inf
+                        or self._done_t >= self._handed_t or self._closed):
+                    return True
+                self._cond.wait(timeout=1.0)
+
+    def handed(self, t: float) -> None:
+        """The decoding thread handed over the frame at ``t``."""
+        self._handed_t = t
+
+    def done(self, t: float, next_t: float) -> None:
+        """The loop is done with the frame at ``t``; frames before ``next_t`` are skipped."""
+        with self._cond:
+            self.next_t = next_t
+            self._done_t = t
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Stop waiting (the loop ended)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
 
 
 @dataclass(frozen=True)
@@ -163,17 +207,31 @@ def analyze_video(path: str | os.PathLike[str], definition: StretchDefinition,
         frames = judged = 0
         last_t = 0.0
         skip_s = 0.0 if options.annotated_path is not None else options.max_skip_s
-        # the next frame to judge; read by the decoding thread, which converts only the
-        # frames at or after it: a frame it skips is one this loop skips too (the value
-        # only moves when a frame is judged, and frames before it are never judged)
+        # the next frame to judge; read by the decoding thread, which decodes (when no
+        # other frame needs it) and converts only the frames at or after it: a frame it
+        # skips is one this loop skips too (the value only moves when a frame is judged,
+        # and frames before it are never judged)
         gate = _Gate()
-        wanted = gate.wanted if skip_s > 0 else None
+
+        def handed(source: Iterator[VideoFrame]) -> Iterator[VideoFrame]:
+            for vf in source:
+                gate.handed(vf.timestamp_s)
+                yield vf
+
+        source = (reader.frames(max_side=options.max_side, wanted=gate.wanted,
+                                surely_unwanted=gate.surely_unwanted)
+                  if skip_s > 0 else reader.frames(max_side=options.max_side))
+        frame_iter = prefetch(handed(source))
         result = None
         try:
-            for vf in prefetch(reader.frames(max_side=options.max_side, wanted=wanted)):
+            for vf in frame_iter:
                 frames += 1
                 last_t = vf.timestamp_s
-                if result is not None and vf.timestamp_s < gate.next_t:
+                if result is not None and (vf.timestamp_s < gate.next_t or vf.image is None):
+                    # (no image for a frame at or after the gate: a frame the decoder was
+                    # told to skip, whose time then moved because the file's timestamps
+                    # go backwards; the next frame is judged instead)
+                    gate.done(vf.timestamp_s, gate.next_t)
                     if csv_writer is not None:  # the judgement of the last judged frame holds
                         csv_writer.write(vf.index, result.feedback, judged=False)
                     if progress is not None:
@@ -184,7 +242,8 @@ def analyze_video(path: str | os.PathLike[str], definition: StretchDefinition,
                 result = session.process(vf.image, vf.timestamp_s)
                 judged += 1
                 settled = skip_s > 0 and session.settled()
-                gate.next_t = vf.timestamp_s + skip_s - 1e-6 if settled else -math.inf
+                gate.done(vf.timestamp_s,
+                          vf.timestamp_s + skip_s - 1e-6 if settled else -math.inf)
                 series["t"].append(round(vf.timestamp_s, 3))
                 for fb in result.feedback:
                     series[fb.side].append(None if fb.value is None else round(fb.value, 3))
@@ -198,6 +257,8 @@ def analyze_video(path: str | os.PathLike[str], definition: StretchDefinition,
                 if progress is not None:
                     progress(frames, info.frame_count)
         finally:
+            gate.close()
+            frame_iter.close()
             if writer is not None:
                 writer.close()
             if csv_writer is not None:

@@ -26,6 +26,7 @@ so ``rotation_deg == -frame.rotation % 360``.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 import numbers
@@ -71,6 +72,10 @@ _STILL_IMAGE_FORMATS = {"image2", "image2pipe"}
 _MISSING_FRAMES_TOLERANCE = 0.02
 #: Seconds of the container duration that may lack frames (audio can outlast video a little).
 _MISSING_SECONDS_TOLERANCE = 1.0
+#: Codecs whose non-reference frames FFmpeg can leave undecoded (``skip_frame="NONREF"``)
+#: without changing any other frame (checked bit for bit on the sample clips and on
+#: re-encoded HEVC, MPEG-4 part 2 and H.264 with and without B-pyramids).
+_NONREF_SKIP_CODECS = frozenset({"h264", "hevc", "mpeg4"})
 
 
 class VideoError(Exception):
@@ -112,7 +117,8 @@ class VideoFrame:
             stream's presentation timestamps when present, else ``index / fps``.
         image: (H, W, 3) uint8 RGB array, C-contiguous, already rotated upright; None
             only for a frame the caller of ``VideoReader.frames(wanted=...)`` said it
-            does not need (decoded, never converted).
+            does not need (not converted, and not even decoded when no other frame
+            refers to it).
     """
 
     index: int
@@ -383,7 +389,9 @@ class VideoReader:
         self._open.clear()
 
     def frames(self, max_side: int | None = None,
-               wanted: Callable[[float], bool] | None = None) -> Iterator[VideoFrame]:
+               wanted: Callable[[float], bool] | None = None,
+               surely_unwanted: Callable[[float], bool] | None = None
+               ) -> Iterator[VideoFrame]:
         """Stream the frames of the video, one at a time, upright and in RGB.
 
         Each call starts from the beginning of the file. Decoding never raises
@@ -393,12 +401,20 @@ class VideoReader:
         Args:
             max_side: if given, downscale so the longest side is at most this many
                 pixels (aspect ratio kept; never upscales).
-            wanted: called with each frame's timestamp (seconds) just before it is
-                converted; False: the frame is yielded with ``image=None`` (every frame
-                is still decoded: H.264 needs them all, and timestamps and counts stay
-                exact). Conversion costs about as much as decoding (0.33 vs 0.39 ms
-                CPU per 640x480 frame measured), so a reader that judges one frame in
-                five saves most of it.
+            wanted: called with the timestamp (seconds) of each decoded frame, in
+                order, just before it is converted; False: the frame is yielded with
+                ``image=None``. It may block (e.g. until the caller has judged the
+                frames already yielded). Frames are still delivered one by one with
+                exact timestamps and counts. Conversion costs about as much as decoding
+                (0.33 vs 0.39 ms CPU per 640x480 frame measured).
+            surely_unwanted: called with a frame's timestamp before its data reaches the
+                decoder, and must not block; True promises ``wanted`` will say no for
+                that frame. A frame no other frame is predicted from (most B-frames:
+                about half the frames of an x264 clip, none of a clip without B-frames)
+                is then not even decoded, and is yielded with ``image=None``; every
+                frame that is decoded is bit for bit the one a full decode gives.
+                Default: ``not wanted(t)`` (for a ``wanted`` that does not block and
+                that, once False for a time, stays False until that frame is yielded).
 
         Returns:
             An iterator of :class:`VideoFrame` whose images are (H, W, 3) uint8 RGB.
@@ -411,12 +427,17 @@ class VideoReader:
             isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1
         ):
             raise ValueError(f"max_side must be a positive integer or None, got {max_side!r}")
+        if surely_unwanted is None and wanted is not None:
+            def surely_unwanted(t: float) -> bool:
+                return not wanted(t)
         container = _open_container(self.info.path)
         self._open.add(container)
-        return self._iter_frames(container, max_side, wanted)
+        return self._iter_frames(container, max_side, wanted, surely_unwanted)
 
     def _iter_frames(self, container: Any, max_side: int | None,
-                     wanted: Callable[[float], bool] | None = None) -> Iterator[VideoFrame]:
+                     wanted: Callable[[float], bool] | None = None,
+                     surely_unwanted: Callable[[float], bool] | None = None
+                     ) -> Iterator[VideoFrame]:
         info = self.info
         self.incomplete = False
         self.error = None
@@ -434,7 +455,19 @@ class VideoReader:
         try:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            decoded = container.decode(stream)
+            time_base = stream.time_base
+            # frames nothing refers to may be left undecoded while their time (known
+            # from the packet before decoding) is unwanted; not before the first frame
+            # gives the origin, nor after the timestamps once went backwards (a time
+            # moved then could make an undecoded frame a wanted one)
+            skip_nonref = (surely_unwanted is not None and bool(time_base)
+                           and stream.codec_context.name in _NONREF_SKIP_CODECS)
+
+            def want_pts(pts: int) -> bool:
+                return (not skip_nonref or origin is None or surely_unwanted is None
+                        or not surely_unwanted(float(pts * time_base) - origin))
+
+            decoded = _decode(container, stream, want_pts if skip_nonref else None)
             while True:
                 try:
                     frame = next(decoded)
@@ -444,7 +477,10 @@ class VideoReader:
                     failure = str(exc)
                     break
                 ts: float
-                pts_time = frame.time
+                if isinstance(frame, int):  # left undecoded: only its timestamp is known
+                    pts_time: float | None = float(frame * time_base)
+                else:
+                    pts_time = frame.time
                 if pts_time is not None:
                     if origin is None:
                         origin = float(pts_time) - index * step
@@ -453,7 +489,8 @@ class VideoReader:
                     ts = index * step
                 if last_ts is not None and ts <= last_ts:
                     ts = last_ts + step
-                if wanted is not None and not wanted(ts):
+                    skip_nonref = False
+                if isinstance(frame, int) or (wanted is not None and not wanted(ts)):
                     yield VideoFrame(index=index, timestamp_s=ts, image=None)
                     last_ts = ts
                     index += 1
@@ -482,6 +519,40 @@ class VideoReader:
                 f"the analysis covers 0-{end:.1f} s"
             )
             logger.warning("%s (%s)", self.error, failure)
+
+
+def _decode(container: Any, stream: Any,
+            want_pts: Callable[[int], bool] | None) -> Iterator[Any]:
+    """Decoded frames of ``stream`` in presentation order, as ``container.decode`` gives
+    them, plus, in their place, the ``pts`` (an int) of each frame left undecoded.
+
+    A packet whose ``want_pts(pts)`` is False is sent to the decoder with
+    ``skip_frame="NONREF"``: FFmpeg drops it if no other frame refers to it (a
+    non-reference B-frame) and decodes it as usual otherwise, so every frame that is
+    decoded is bit for bit the frame a full decode gives. A dropped frame is noticed
+    when a later frame comes out (frames come out in presentation order) or at the end.
+    Decoding errors are raised, as from ``container.decode``.
+    """
+    ctx = stream.codec_context
+    skipping = False
+    dropped: list[int] = []   # heap of the pts sent with skipping on, not yet come out
+    for packet in container.demux(stream):
+        pts = packet.pts
+        skip = want_pts is not None and pts is not None and not want_pts(pts)
+        if skip != skipping:
+            ctx.skip_frame = "NONREF" if skip else "DEFAULT"
+            skipping = skip
+        if skip:
+            heapq.heappush(dropped, pts)
+        for frame in ctx.decode(packet):
+            if dropped and frame.pts is not None:
+                while dropped and dropped[0] < frame.pts:
+                    yield heapq.heappop(dropped)
+                if dropped and dropped[0] == frame.pts:  # it was decoded after all
+                    heapq.heappop(dropped)
+            yield frame
+    while dropped:
+        yield heapq.heappop(dropped)
 
 
 def _shortfall(info: VideoInfo, decoded: int, last_ts: float | None) -> str | None:
