@@ -58,6 +58,7 @@ __all__ = [
     "active_program",
     "adherence",
     "adherence_text",
+    "check_items",
     "done_counts",
     "program_info",
     "program_items",
@@ -336,7 +337,7 @@ def _name(library: dict[str, StretchDefinition], exercise: str) -> str:
     return d.name if d is not None else exercise
 
 
-def to_item(r: ProgramItemRow, library: dict[str, StretchDefinition]) -> ProgramItem:
+def _to_item(r: ProgramItemRow, library: dict[str, StretchDefinition]) -> ProgramItem:
     """A stored item as the schema."""
     return ProgramItem(id=r.id, position=r.position, exercise=r.exercise,
                        exercise_name=_name(library, r.exercise), sides=_sides_of(r.sides),
@@ -389,7 +390,7 @@ def _item_row(item: ProgramItemIn, position: int, library: dict[str, StretchDefi
                          times_per_day=per_day, rest_between_sets_s=rest)
     if lo is not None:  # the override must fit the stretch's thresholds
         try:
-            to_item(row, library).apply(d)
+            _to_item(row, library).apply(d)
         except ValueError as e:
             raise ProgramError(f"{d.id}: the target does not fit the stretch's thresholds: "
                                f"{_first_error(e)}") from None
@@ -406,6 +407,17 @@ def _refuse_duplicates(rows: list[ProgramItemRow], library: dict[str, StretchDef
                     f"{_name(library, rows[a].exercise)} is in the program twice (items "
                     f"{b + 1} and {a + 1}, sides {rows[b].sides} and {rows[a].sides}): "
                     f"give each stretch once, or different sides")
+
+
+def check_items(items: Sequence[ProgramItemIn], library: dict[str, StretchDefinition]
+                ) -> None:
+    """Validate items as ``set_program`` will, without a database (e.g. a page's draft).
+
+    Raises:
+        ProgramError: unknown stretch, bad sides, dose, frequency or target.
+        DuplicateItemError: the same stretch and sides twice.
+    """
+    _refuse_duplicates([_item_row(i, pos, library) for pos, i in enumerate(items)], library)
 
 
 # --------------------------------------------------------------------------- service
@@ -464,7 +476,7 @@ def program_items(s: Session, program: Program | None, library: dict[str, Stretc
         return []
     rows = s.scalars(select(ProgramItemRow).where(ProgramItemRow.program_id == program.id)
                      .order_by(ProgramItemRow.position)).all()
-    return [to_item(r, library) for r in rows]
+    return [_to_item(r, library) for r in rows]
 
 
 def _status(program: Program, today: date) -> str:
