@@ -488,7 +488,10 @@ def _unit(measure: str) -> str:
 
 def _program_dates(patient_id: int, program: ProgramInfo | None
                    ) -> tuple[date, date | None, bool]:
-    """The start and end date pickers: (starts_on, ends_on, changed from the program's)."""
+    """The start and end date pickers: (starts_on, ends_on, differ from the saved program's).
+
+    An ended program offers today and no end date, so saving it again restarts it.
+    """
     today = date.today()
     # editing a program that runs or is to come keeps its dates; a new one starts today
     keep = program is not None and program.status != "ended"
@@ -505,7 +508,8 @@ def _program_dates(patient_id: int, program: ProgramInfo | None
     if program is not None:
         state = {"upcoming": "starts later", "ended": "has ended", "running": "is running"}
         st.caption(f"The current program {state[program.status]}: {program.period}.")
-    return starts_on, ends_on, (starts_on, ends_on) != (start0, end0)
+    saved = (program.starts_on, program.ends_on) if program is not None else (start0, end0)
+    return starts_on, ends_on, (starts_on, ends_on) != saved
 
 
 def program_editor(svc: Clinic, patient_id: int, notes: str) -> None:
