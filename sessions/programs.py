@@ -599,6 +599,8 @@ def adherence_text(a: Adherence) -> str:
         return "Adherence: no program prescribed."
     assert a.start is not None and a.end is not None
     if a.start > a.end:
+        if a.since is not None and a.since > a.today:
+            return "Adherence: this period has not begun yet; nothing is due."
         if a.starts_on > a.today:
             return (f"Adherence: the program starts on {_days_text(a.starts_on, a.starts_on)}"
                     "; nothing is due yet.")

@@ -973,6 +973,7 @@ class Clinic:
                 display_name=u.display_name,
                 therapist=therapist.display_name if therapist is not None else None,
                 program_start=program.starts_on if program else None,
+                program_end=program.ends_on if program else None,
                 generated=self._today(), program_notes=program.notes if program else "",
                 items=[])
         data = replace(data, items=handout_items(items, self.library))

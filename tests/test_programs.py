@@ -161,6 +161,8 @@ def _prescribe(world: World, clock: FakeClock, *, starts: date | None = None,
          (0, 0), "Adherence: the program started on 10 Mar 2025, after this period."),
         ("a period after the program's end", dict(starts=_day(1), ends=_day(5)), [8],
          (_day(8), _day(12)), (0, 0), "the program ended on 5 Mar 2025, before this period"),
+        ("a period still to come", dict(starts=_day(1)), [12], (_day(16), _day(22)),
+         (0, 0), "Adherence: this period has not begun yet; nothing is due."),
         ("twice a day: at most two a day count", dict(starts=_day(11), per_day=2),
          [11, 11, 11, 12], (None, None), (3, 4), "3 of 4 prescribed sessions done (75%)"),
         ("3 days a week over 3 days owes 2", dict(starts=_day(10), per_week=3), [10, 11, 12],
@@ -300,3 +302,16 @@ def test_program_dates_dose_and_status(world: World) -> None:
     info = cp.program_info()
     assert (info.status, info.period) == ("ended", "from 1 Dec 2024 to 11 Mar")
     assert cp.todays_program() == []
+
+
+def test_the_handout_gives_the_period_and_the_dose(world: World, tmp_path: Path) -> None:
+    clock = FakeClock(NOW)
+    ca = Clinic(world.ther_a, world.engine, clock=clock, tz=UTC)
+    ca.set_program(world.pat_a.user_id, [
+        ProgramItemIn("chin_tuck", sets=3, reps=5, hold_s=20, times_per_week=5,
+                      times_per_day=2, rest_between_sets_s=30)],
+        starts_on=_day(5), ends_on=_day(31))
+    text = _pdf_text(ca.export_handout(world.pat_a.user_id), tmp_path)
+    assert "Prescribed by Therapist A, from 05 March 2025 to 31 March 2025." in text
+    assert ("3 sets of 5 repetitions, hold each 20 seconds, twice a day, 5 days a week, "
+            "rest 30 seconds between sets") in text
