@@ -30,7 +30,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -370,16 +370,19 @@ class Clinic:
     def _now(self) -> datetime:
         return self.clock()
 
+    # local days: one implementation (sessions.programs.Days) for every service
+
+    def _days(self) -> programs.Days:
+        return programs.Days(self.tz, self._now())
+
     def _local(self, t: datetime) -> datetime:
-        return t.astimezone(self.tz) if self.tz is not None else t.astimezone()
+        return self._days().local(t)
 
     def _today(self) -> date:
-        return self._local(self._now()).date()
+        return self._days().today
 
     def _day_start(self, d: date) -> datetime:
-        if self.tz is not None:
-            return datetime.combine(d, time(), tzinfo=self.tz).astimezone(timezone.utc)
-        return datetime.combine(d, time()).astimezone().astimezone(timezone.utc)
+        return self._days().start(d)
 
     def _name(self, exercise: str, fallback: str = "") -> str:
         d = self.library.get(exercise)
@@ -487,9 +490,6 @@ class Clinic:
 
     # ------------------------------------------------------------------ programs
     # the rules live in sessions.programs; these methods authorize and delegate
-
-    def _days(self) -> programs.Days:
-        return programs.Days(self.tz, self._now())
 
     def set_program(self, patient_id: int, items: list[ProgramItemIn], notes: str = "", *,
                     starts_on: date | None = None, ends_on: date | None = None) -> None:
