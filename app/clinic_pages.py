@@ -35,14 +35,23 @@ from app.clinic_ui import (
 from app.patient_ui import dose_line
 from app.ui import get_library, measure_chart, side_label
 from sessions.auth import PASSWORD_RULES
+from sessions.programs import (
+    DEFAULT_REST_BETWEEN_SETS_S,
+    MAX_REST_BETWEEN_SETS_S,
+    MAX_TIMES_PER_DAY,
+    check_items,
+)
 from sessions.service import (
     AccessDenied,
     Clinic,
+    DuplicateItemError,
     FlagInfo,
+    ProgramInfo,
     ProgramItem,
     ProgramItemIn,
     SessionDetail,
     SessionSummary,
+    adherence_text,
 )
 
 __all__ = [
@@ -185,7 +194,8 @@ def patient_list(svc: Clinic) -> None:
         column_config={
             "adherence": st.column_config.ProgressColumn(
                 "adherence", min_value=0, max_value=1, format="percent",
-                help="Prescribed sessions done this week (Monday to Sunday)"),
+                help="Prescribed sessions done this week so far (Monday to today, from "
+                     "the program's start)"),
             "latest score": st.column_config.NumberColumn("latest score", format="%d"),
             "this week": st.column_config.TextColumn(
                 "this week", help="Sessions done / prescribed this week"),
@@ -252,7 +262,8 @@ def patient_view(svc: Clinic, patient_id: int | str) -> None:
                + (" · videos kept (the patient allowed it)" if info.video_opt_in else ""))
     m = st.columns(4)
     m[0].metric("This week", f"{info.adherence_done} / {info.adherence_prescribed}",
-                help="Prescribed sessions done this week (Monday to Sunday)")
+                help="Prescribed sessions done this week so far (Monday to today, from "
+                     "the program's start)")
     latest = summary.latest_score if summary else None
     m[1].metric("Latest score", "–" if latest is None else f"{latest:.0f} / 100")
     m[2].metric("Trend", trend_text(summary.trend if summary else None),
@@ -291,6 +302,9 @@ def _progress(svc: Clinic, patient_id: int) -> None:
     today = date.today()
     start = today - timedelta(days=today.weekday() + 7 * 7)   # 8 weeks, from a Monday
     st.subheader("Adherence")
+    with st.container(key=f"adherence-text-{patient_id}"):
+        # the same sentence as the progress report (PDF) for the same period
+        st.markdown(md(adherence_text(svc.adherence(patient_id, start, today))))
     st.caption("Completed sessions per day over the last 8 weeks"
                + (f"; {tr.prescribed_per_week} prescribed per week." if tr.prescribed_per_week
                   else "; no program prescribed."))
@@ -439,7 +453,9 @@ def _draft_key(patient_id: int) -> str:
 def _as_input(i: ProgramItem) -> ProgramItemIn:
     return ProgramItemIn(exercise=i.exercise, sides=tuple(i.sides), sets=i.sets, reps=i.reps,
                          hold_s=i.hold_s, times_per_week=i.times_per_week,
-                         target_low=i.target_low, target_high=i.target_high, notes=i.notes)
+                         target_low=i.target_low, target_high=i.target_high, notes=i.notes,
+                         times_per_day=i.times_per_day,
+                         rest_between_sets_s=i.rest_between_sets_s)
 
 
 def _draft_line(item: ProgramItemIn) -> str:
@@ -455,16 +471,13 @@ def _draft_line(item: ProgramItemIn) -> str:
                        sides=sides or (d.run_sides if d else ()), sets=sets, reps=reps,
                        hold_s=hold, times_per_week=item.times_per_week,
                        target_low=item.target_low, target_high=item.target_high,
-                       notes=item.notes)
+                       notes=item.notes, times_per_day=item.times_per_day,
+                       rest_between_sets_s=item.rest_between_sets_s)
     line = dose_line(view)
     if item.target_low is not None and item.target_high is not None:
         line += (f" · target {target_text(d, item.target_low, item.target_high)}"
                  if d is not None else f" · target {item.target_low:g} to {item.target_high:g}")
     return line
-
-
-def _sides_overlap(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-    return "both" in a or "both" in b or bool(set(a) & set(b))
 
 
 def _unit(measure: str) -> str:
@@ -473,10 +486,37 @@ def _unit(measure: str) -> str:
     return get_measure(measure).unit
 
 
+def _program_dates(patient_id: int, program: ProgramInfo | None
+                   ) -> tuple[date, date | None, bool]:
+    """The start and end date pickers: (starts_on, ends_on, differ from the saved program's).
+
+    An ended program offers today and no end date, so saving it again restarts it.
+    """
+    today = date.today()
+    # editing a program that runs or is to come keeps its dates; a new one starts today
+    keep = program is not None and program.status != "ended"
+    start0 = program.starts_on if keep and program is not None else today
+    end0 = program.ends_on if keep and program is not None else None
+    c1, c2 = st.columns(2)
+    starts_on = c1.date_input("Starts on", value=start0, key=f"program-starts-{patient_id}",
+                              format="YYYY-MM-DD",
+                              help="The first day of the program; adherence counts from "
+                                   "here.")
+    ends_on = c2.date_input("Ends on (optional)", value=end0, min_value=starts_on,
+                            key=f"program-ends-{patient_id}", format="YYYY-MM-DD",
+                            help="The last day of the program. Leave empty for no end date.")
+    if program is not None:
+        state = {"upcoming": "starts later", "ended": "has ended", "running": "is running"}
+        st.caption(f"The current program {state[program.status]}: {program.period}.")
+    saved = (program.starts_on, program.ends_on) if program is not None else (start0, end0)
+    return starts_on, ends_on, (starts_on, ends_on) != saved
+
+
 def program_editor(svc: Clinic, patient_id: int, notes: str) -> None:
-    """Prescribe the program: add and remove stretches, set the dose, save it."""
+    """Prescribe the program: dates, stretches and their dose; save it."""
     lib = get_library()
-    current = svc.program(patient_id)
+    program = svc.program_info(patient_id)
+    current = list(program.items) if program is not None else []
     key = _draft_key(patient_id)
     if key not in st.session_state:
         st.session_state[key] = [_as_input(i) for i in current]
@@ -484,6 +524,8 @@ def program_editor(svc: Clinic, patient_id: int, notes: str) -> None:
     changed = draft != [_as_input(i) for i in current]
 
     st.subheader("Program")
+    starts_on, ends_on, dates_changed = _program_dates(patient_id, program)
+    changed = changed or dates_changed
     if not draft:
         st.info("No stretches in the program yet. Add them below, then **Save program**.",
                 icon=":material/playlist_add:")
@@ -517,8 +559,14 @@ def program_editor(svc: Clinic, patient_id: int, notes: str) -> None:
                                    placeholder="stretch's default", key=f"add-reps-{patient_id}")
             hold = c3.number_input("Hold (s)", 0.0, 300.0, value=None, step=1.0,
                                    placeholder="stretch's default", key=f"add-hold-{patient_id}")
-            per_week = c4.number_input("Times a week", 1, 28, value=7, step=1,
+            rest = c4.number_input("Rest between sets (s)", 0, MAX_REST_BETWEEN_SETS_S,
+                                   value=DEFAULT_REST_BETWEEN_SETS_S, step=5,
+                                   key=f"add-rest-{patient_id}")
+            f1, f2 = st.columns(2)
+            per_week = f1.number_input("Days a week", 1, 7, value=7, step=1,
                                        key=f"add-week-{patient_id}")
+            per_day = f2.number_input("Times a day", 1, MAX_TIMES_PER_DAY, value=1, step=1,
+                                      key=f"add-day-{patient_id}")
             t1, t2 = st.columns(2)
             lo = t1.number_input("Target from (optional)", value=None, step=1.0,
                                  key=f"add-lo-{patient_id}",
@@ -539,14 +587,16 @@ def program_editor(svc: Clinic, patient_id: int, notes: str) -> None:
                 sets=None if sets is None else int(sets),
                 reps=None if reps is None else int(reps),
                 hold_s=None if hold is None else float(hold), times_per_week=int(per_week),
-                target_low=lo, target_high=hi, notes=item_notes.strip())
-            twice = [x for x in draft if x.exercise == exercise and _sides_overlap(
-                tuple(x.sides) or ("both",), tuple(item.sides) or ("both",))]
-            if (lo is None) != (hi is None):
-                st.warning("Give both ends of the target, or neither.")
-            elif twice:
+                target_low=lo, target_high=hi, notes=item_notes.strip(),
+                times_per_day=int(per_day), rest_between_sets_s=int(rest))
+            try:   # the service's own rules, before the item joins the draft
+                check_items([*draft, item], lib)
+            except DuplicateItemError:
                 st.warning(f"{md(d.name)} is already in the program for these sides: change "
-                           "or remove that item instead of adding it twice.")
+                           "or remove that item instead of adding it twice.",
+                           icon=":material/content_copy:")
+            except ValueError as e:
+                st.warning(f"This stretch was not added: {md(str(e))}")
             else:
                 draft.append(item)
                 st.rerun()
@@ -561,19 +611,24 @@ def program_editor(svc: Clinic, patient_id: int, notes: str) -> None:
     if c1.button("Save program", type="primary", key=f"program-save-{patient_id}",
                  disabled=not changed, icon=":material/save:"):
         try:
-            svc.set_program(patient_id, list(draft), notes=program_notes)
+            svc.set_program(patient_id, list(draft), notes=program_notes,
+                            starts_on=starts_on, ends_on=ends_on)
+        except DuplicateItemError as e:
+            st.warning(f"The program was not saved: {md(str(e))}",
+                       icon=":material/content_copy:")
         except ValueError as e:
-            st.error(f"The program was not saved: {e}")
+            st.error(f"The program was not saved: {md(str(e))}")
         else:
             st.session_state.pop(key, None)
             st.session_state["clinic-program-saved"] = patient_id
             st.rerun()
     if c2.button("Discard changes", key=f"program-discard-{patient_id}", disabled=not changed):
-        st.session_state.pop(key, None)
-        st.session_state.pop(f"program-notes-{patient_id}", None)
+        for k in (key, f"program-notes-{patient_id}", f"program-starts-{patient_id}",
+                  f"program-ends-{patient_id}"):
+            st.session_state.pop(k, None)
         st.rerun()
     if st.session_state.pop("clinic-program-saved", None) == patient_id:
-        st.success("Program saved. The patient sees it in **Today's program**.",
+        st.success("Program saved. The patient sees it in **My program**.",
                    icon=":material/task_alt:")
     elif changed:
         st.caption("Unsaved changes: press **Save program** to prescribe them.")

@@ -27,6 +27,7 @@ __all__ = [
     "Screened",
     "after_session_form",
     "choose_program_item",
+    "done_text",
     "dose_line",
     "item_label",
     "item_run",
@@ -71,25 +72,33 @@ class Screened:
 
 
 def dose_line(item: ProgramItem) -> str:
-    """"2 sets × 5 reps, hold 10 s · left and right · 5 times a week"."""
-    parts = []
+    """The dose in words: "3 sets of 5, hold 20 s, rest 30 s between sets, left side,
+    twice a day, 5 days a week"."""
     reps = f"{item.reps} rep{'s' if item.reps != 1 else ''}"
-    parts.append(f"{item.sets} sets × {reps}" if item.sets > 1 else reps)
+    parts = [f"{item.sets} sets of {item.reps}" if item.sets > 1 else reps]
     if item.hold_s:
-        parts[-1] += f", hold {item.hold_s:g} s"
+        parts.append(f"hold {item.hold_s:g} s")
+    if item.sets > 1:
+        parts.append(f"rest {item.rest_between_sets_s:g} s between sets")
     sides = [s for s in item.sides if s != "both"]
     if sides:
         parts.append(" and ".join(sides) + (" side" if len(sides) == 1 else " sides"))
-    parts.append(f"{item.times_per_week} time{'s' if item.times_per_week != 1 else ''} "
-                 "a week")
-    return " · ".join(parts)
+    parts.append(item.frequency)
+    return ", ".join(parts)
+
+
+def done_text(t: TodayItem) -> str:
+    """What is done of an item: "done today ✓", "1 of 2 today", "2 of 5 this week"."""
+    if t.done_for_today:
+        return "done today ✓"
+    if t.item.per_day > 1 and t.done_today:
+        return f"{t.done_today} of {t.item.per_day} today"
+    return f"{t.done_this_week} of {t.item.per_week} this week"
 
 
 def item_label(t: TodayItem, number: int) -> str:
     """A program item for a picker, with what is done (plain text)."""
-    done = "done today ✓" if t.done_today else (
-        f"{t.done_this_week} of {t.item.times_per_week} this week")
-    return f"{number}. {t.item.exercise_name} ({dose_line(t.item)}) · {done}"
+    return f"{number}. {t.item.exercise_name} ({dose_line(t.item)}) · {done_text(t)}"
 
 
 def _picker_key(key: str) -> str:
@@ -103,7 +112,7 @@ def next_program_item(items: list[TodayItem], current_id: int | None) -> TodayIt
     ids = [t.item.id for t in items]
     start = ids.index(current_id) + 1 if current_id in ids else 0
     for t in items[start:] + items[:start]:
-        if t.item.id != current_id and not t.done_today:
+        if t.item.id != current_id and not t.done_for_today:
             return t
     return None
 
@@ -132,7 +141,8 @@ def item_run(today: TodayItem, lib: dict[str, StretchDefinition]
 def program_item_picker(items: list[TodayItem], lib: dict[str, StretchDefinition], *,
                         key: str, disabled: bool = False, preferred: int | None = None
                         ) -> tuple[TodayItem, StretchDefinition, tuple[str, ...]] | None:
-    """Pick the program item to do now (default: the first not yet done today).
+    """Pick the program item to do now (default: the first whose dose for today is not
+    done yet).
 
     Returns:
         (item, the stretch with the item's dose and target applied, sides to track),
@@ -140,7 +150,7 @@ def program_item_picker(items: list[TodayItem], lib: dict[str, StretchDefinition
     """
     ids = [t.item.id for t in items]
     key = _picker_key(key)
-    default = next((i for i, t in enumerate(items) if not t.done_today), 0)
+    default = next((i for i, t in enumerate(items) if not t.done_for_today), 0)
     if preferred in ids and not st.session_state.get(_SAVED):
         default = ids.index(preferred)
     if st.session_state.get(key) in ids:

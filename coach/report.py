@@ -21,9 +21,19 @@ from exercises.engine import FaultInterval, RepRecord, StretchTracker
 from exercises.measures import get_measure
 from exercises.scoring import score_rep, score_session
 
-__all__ = ["FrameCsvWriter", "SessionReport", "build_report", "rep_rows"]
+__all__ = ["TECHNICAL", "FrameCsvWriter", "SessionReport", "build_report", "is_technical",
+           "rep_rows"]
 
 REPORT_VERSION = 1
+#: ``SessionReport.problem`` of a session ended by a technical failure starts with this;
+#: such a session is not the person's result (leave it out of scores, trends and
+#: adherence).
+TECHNICAL = "technical: "
+
+
+def is_technical(problem: str | None) -> bool:
+    """Whether a report's ``problem`` says the session ended by a technical failure."""
+    return bool(problem) and str(problem).startswith(TECHNICAL)
 
 
 def _r(x: float | None, nd: int = 2) -> float | None:

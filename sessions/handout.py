@@ -55,6 +55,7 @@ class HandoutData:
     generated: date
     program_notes: str
     items: list[HandoutItem]
+    program_end: date | None = None          # the program's last day (None: no end date)
 
 
 def fill_step(text: str, side: str, target: tuple[float, float], hold_s: float) -> str:
@@ -146,6 +147,8 @@ def handout_figures(data: HandoutData) -> list[Any]:
         who = (f"Prescribed by {data.therapist}" if data.therapist
                else "Prescribed by your therapist")
         since = f", from {data.program_start:%d %B %Y}" if data.program_start else ""
+        if since and data.program_end:
+            since += f" to {data.program_end:%d %B %Y}"
         text(0.06, 0.925, _clip(f"{who}{since}. Printed {data.generated:%d %B %Y}.", 120),
              fontsize=8.5, color="0.3")
         y = 0.9

@@ -15,13 +15,14 @@ models and the migrated schema agree).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -146,9 +147,15 @@ class LoginThrottle(Base):
 
 
 class Program(Base):
-    """A patient's program; setting a new one deactivates the previous (history kept)."""
+    """A patient's program; setting a new one deactivates the previous (history kept).
+
+    It runs from ``starts_on`` to ``ends_on`` (local dates, both included; no end date =
+    open-ended).
+    """
 
     __tablename__ = "programs"
+    __table_args__ = (
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ends_on"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
@@ -158,10 +165,18 @@ class Program(Base):
     notes: Mapped[str] = mapped_column(Text, nullable=False, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # added by revision 0005
+    starts_on: Mapped[date] = mapped_column(Date, nullable=False)
+    ends_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class ProgramItem(Base):
-    """One prescribed stretch: sides, dose, how often, optional target override."""
+    """One prescribed stretch: sides, dose, how often, optional target override.
+
+    ``times_per_week``: on how many days of a week (1-7; items prescribed before
+    ``times_per_day`` existed may say up to 28 sessions a week, once a day);
+    ``times_per_day``: sessions on each of those days.
+    """
 
     __tablename__ = "program_items"
     __table_args__ = (
@@ -169,6 +184,9 @@ class ProgramItem(Base):
         CheckConstraint("reps >= 1 AND reps <= 50", name="reps"),
         CheckConstraint("hold_s >= 0 AND hold_s <= 300", name="hold_s"),
         CheckConstraint("times_per_week >= 1 AND times_per_week <= 28", name="times_per_week"),
+        CheckConstraint("times_per_day >= 1 AND times_per_day <= 6", name="times_per_day"),
+        CheckConstraint("rest_between_sets_s >= 0 AND rest_between_sets_s <= 600",
+                        name="rest_between_sets_s"),
         CheckConstraint("(target_low IS NULL AND target_high IS NULL) OR "
                         "(target_low IS NOT NULL AND target_high IS NOT NULL AND "
                         "target_low < target_high)", name="target"),
@@ -187,6 +205,9 @@ class ProgramItem(Base):
     target_low: Mapped[float | None] = mapped_column(Float, nullable=True)
     target_high: Mapped[float | None] = mapped_column(Float, nullable=True)
     notes: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # added by revision 0005
+    times_per_day: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    rest_between_sets_s: Mapped[int] = mapped_column(Integer, nullable=False, default=30)
 
 
 class Screening(Base):

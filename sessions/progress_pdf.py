@@ -11,7 +11,6 @@ request. Every string is drawn with math-text parsing off.
 from __future__ import annotations
 
 import io
-import math
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sessions import pdf_charts
+from sessions.programs import Adherence, adherence_text
 from sessions.wording import dose_text
 
 __all__ = ["PAIN_AXES", "ROM_MAX", "SCORE_AXES", "ProgressData", "progress_figures",
@@ -51,7 +51,9 @@ class ProgressData:
     flags: list[tuple[datetime, str, str, bool]]   # (local time, kind, detail, resolved)
     generated: datetime
     local: Callable[[datetime], datetime]
-    program_start: date | None = None       # local date the active program was set
+    program_start: date | None = None       # the active program's first day (local)
+    program_end: date | None = None         # its last day (None: no end date)
+    adherence: Adherence | None = None      # sessions.programs.adherence over the period
     therapist: str | None = None            # the patient's therapist (display name)
     program_notes: str = ""
     pain_before: list[tuple[datetime, int]] = field(default_factory=list)  # local, 0-10
@@ -68,24 +70,10 @@ def _naive(data: ProgressData, t: datetime) -> datetime:
 
 
 def _adherence(data: ProgressData) -> str:
-    # adherence counts from the program's start: nothing was prescribed before it
-    start = data.since
-    if data.program_start is not None and (start is None or data.program_start > start):
-        start = data.program_start
-    days = (data.until - start).days + 1 if start else 7
-    weeks = max(1, math.ceil(days / 7))
-    expected = data.prescribed_per_week * weeks if days > 0 else 0
-    since_prog = (" from the program's start"
-                  if start is not None and start == data.program_start else "")
-    if expected:
-        share = f" ({100 * min(data.completed, expected) / expected:.0f}%)"
-        return (f"Adherence: {data.completed} completed sessions of {expected} "
-                f"prescribed ({data.prescribed_per_week} per week over {weeks} "
-                f"week{'s' if weeks > 1 else ''}{since_prog}){share}.")
-    if data.prescribed_per_week:
-        return (f"Adherence: {data.completed} completed sessions; the program started "
-                "after this period.")
-    return f"Adherence: {data.completed} completed sessions; no program prescribed."
+    # the same sentence the dashboard shows (sessions.programs.adherence_text)
+    if data.adherence is not None:
+        return adherence_text(data.adherence)
+    return f"Adherence: {data.completed} completed sessions."
 
 
 def progress_figures(data: ProgressData) -> list[Any]:
@@ -125,7 +113,10 @@ def _page_one(fig: Any, data: ProgressData) -> None:
          fontsize=9)
 
     # ---- the prescription
-    began = f" (from {data.program_start.isoformat()})" if data.program_start else ""
+    began = f" (from {data.program_start.isoformat()}" if data.program_start else ""
+    if began:
+        began += (f" to {data.program_end.isoformat()})" if data.program_end
+                  else ")")
     text(0.06, 0.838, f"Program{began}", fontsize=9, weight="bold")
     lines: list[tuple[str, bool]] = []
     if not data.program:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from sessions.models import Flag, Program, Screening, SessionRow, User
+from sessions import programs
+from sessions.models import Flag, Screening, SessionRow, User
 from sessions.progress_pdf import ProgressData
 
 if TYPE_CHECKING:
@@ -47,9 +48,7 @@ def progress_data(clinic: Clinic, s: Session, patient: User, since: date | None,
     recorded = list(s.scalars(_in_period(
         clinic, select(SessionRow).where(SessionRow.patient_id == patient.id),
         SessionRow.created_at, since, until).order_by(SessionRow.created_at, SessionRow.id)))
-    program = s.scalars(select(Program).where(Program.patient_id == patient.id,
-                                              Program.active)
-                        .order_by(Program.id.desc())).first()
+    program = programs.active_program(s, patient.id)
     flags = s.scalars(_in_period(clinic, select(Flag).where(Flag.patient_id == patient.id),
                                  Flag.created_at, since, until)
                       .order_by(Flag.created_at)).all()
@@ -70,8 +69,9 @@ def progress_data(clinic: Clinic, s: Session, patient: User, since: date | None,
         flags=[(clinic._local(f.created_at), f.kind, f.detail, f.resolved_at is not None)
                for f in flags],
         generated=clinic._local(clinic._now()), local=clinic._local,
-        program_start=(clinic._local(program.created_at).date()
-                       if program is not None else None),
+        program_start=program.starts_on if program is not None else None,
+        program_end=program.ends_on if program is not None else None,
+        adherence=clinic._adherence_in(s, patient.id, since, until),
         therapist=therapist.display_name if therapist is not None else None,
         program_notes=program.notes if program is not None else "",
         pain_before=[(t, int(p)) for t, p in screenings if p is not None],

@@ -18,7 +18,8 @@ NULL) are never visible here.
 
 Days and weeks (today, this week, the adherence calendar, date filters) are in
 the local time zone of the machine unless ``tz`` is given; weeks start on Monday.
-A session counts toward adherence when its completion is ``completed``.
+Programs (prescribing, dates, today's program) and adherence are in
+``sessions.programs``; the methods here authorize, then delegate to it.
 """
 
 from __future__ import annotations
@@ -27,19 +28,19 @@ import json
 import logging
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Select, func, select, update
+from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from exercises.definition import Prescription, StretchDefinition, load_library
+from exercises.definition import StretchDefinition, load_library
 from sessions import flags as flags_service
-from sessions import screening_service
+from sessions import programs, screening_service
 from sessions.auth import AccessDenied, Accounts, AuthError, Principal, utcnow
 from sessions.db import ensure_schema, get_engine
 from sessions.flags import FlagInfo
@@ -55,7 +56,16 @@ from sessions.models import (
     SessionSeries,
     User,
 )
-from sessions.models import ProgramItem as ProgramItemRow
+from sessions.programs import (
+    Adherence,
+    DuplicateItemError,
+    ProgramError,
+    ProgramInfo,
+    ProgramItem,
+    ProgramItemIn,
+    TodayItem,
+    adherence_text,
+)
 from sessions.screening import SCREENING_QUESTIONS, check_pain, pain_rose
 from sessions.screening_service import ScreeningResult
 from sessions.series import (
@@ -75,13 +85,17 @@ if TYPE_CHECKING:
 __all__ = [
     "SCREENING_QUESTIONS",
     "AccessDenied",
+    "Adherence",
     "AuthError",
     "Clinic",
+    "DuplicateItemError",
     "FaultRow",
     "FlagInfo",
     "NoteInfo",
     "PatientInfo",
     "PatientSummary",
+    "ProgramError",
+    "ProgramInfo",
     "ProgramItem",
     "ProgramItemIn",
     "RepRow",
@@ -91,6 +105,7 @@ __all__ = [
     "StretchTrend",
     "TodayItem",
     "Trends",
+    "adherence_text",
 ]
 
 log = logging.getLogger(__name__)
@@ -110,90 +125,6 @@ def _default_library() -> dict[str, StretchDefinition]:
 
 
 # --------------------------------------------------------------------------- data
-
-
-@dataclass(frozen=True)
-class ProgramItemIn:
-    """One prescribed stretch, as the therapist enters it.
-
-    Attributes:
-        exercise: stretch id from the library.
-        sides: sides to do (``("left", "right")``, ``("left",)``...); empty = the
-            stretch's own sides (``("both",)`` for symmetric stretches). A
-            comma-separated string is accepted.
-        sets, reps, hold_s: the dose; None = the stretch's default prescription.
-        times_per_week: sessions of this item per week (1..28).
-        target_low, target_high: optional override of the primary measure's target
-            band (both or neither), in the measure's unit.
-        notes: free text for the patient.
-    """
-
-    exercise: str
-    sides: Sequence[str] | str = ()
-    sets: int | None = None
-    reps: int | None = None
-    hold_s: float | None = None
-    times_per_week: int = 7
-    target_low: float | None = None
-    target_high: float | None = None
-    notes: str = ""
-
-
-@dataclass(frozen=True)
-class ProgramItem:
-    """One stretch of a patient's program."""
-
-    id: int
-    position: int
-    exercise: str
-    exercise_name: str
-    sides: tuple[str, ...]
-    sets: int
-    reps: int
-    hold_s: float
-    times_per_week: int
-    target_low: float | None
-    target_high: float | None
-    notes: str
-
-    @property
-    def target(self) -> tuple[float, float] | None:
-        """The target override, or None."""
-        if self.target_low is None or self.target_high is None:
-            return None
-        return (self.target_low, self.target_high)
-
-    def prescription(self, base: Prescription | None = None) -> Prescription:
-        """The dose as a ``Prescription`` (rest time from ``base``)."""
-        base = base or Prescription()
-        return base.model_copy(update={"sets": self.sets, "reps": self.reps,
-                                       "hold_s": self.hold_s})
-
-    def apply(self, definition: StretchDefinition) -> StretchDefinition:
-        """``definition`` with this item's dose and target override (validated).
-
-        Raises:
-            ValueError: the override contradicts the definition's thresholds.
-        """
-        data = definition.model_dump()
-        data["prescription"] = self.prescription(definition.prescription).model_dump()
-        if self.target is not None:
-            data["primary"]["target"] = self.target
-        return type(definition).model_validate(data)
-
-
-@dataclass(frozen=True)
-class TodayItem:
-    """A program item with how often it was done (completed sessions)."""
-
-    item: ProgramItem
-    done_today: int
-    done_this_week: int
-
-    @property
-    def remaining_this_week(self) -> int:
-        """Sessions still due this week (never negative)."""
-        return max(0, self.item.times_per_week - self.done_this_week)
 
 
 @dataclass(frozen=True)
@@ -375,10 +306,6 @@ def _sides_of(text: str) -> tuple[str, ...]:
     return tuple(s for s in text.split(",") if s)
 
 
-def _overlap(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-    return "both" in a or "both" in b or bool(set(a) & set(b))
-
-
 def _clean(text: str | None, what: str, max_len: int) -> str:
     if text is None:
         return ""
@@ -443,20 +370,19 @@ class Clinic:
     def _now(self) -> datetime:
         return self.clock()
 
+    # local days: one implementation (sessions.programs.Days) for every service
+
+    def _days(self) -> programs.Days:
+        return programs.Days(self.tz, self._now())
+
     def _local(self, t: datetime) -> datetime:
-        return t.astimezone(self.tz) if self.tz is not None else t.astimezone()
+        return self._days().local(t)
 
     def _today(self) -> date:
-        return self._local(self._now()).date()
+        return self._days().today
 
     def _day_start(self, d: date) -> datetime:
-        if self.tz is not None:
-            return datetime.combine(d, time(), tzinfo=self.tz).astimezone(timezone.utc)
-        return datetime.combine(d, time()).astimezone().astimezone(timezone.utc)
-
-    def _week_start(self) -> datetime:
-        today = self._today()
-        return self._day_start(today - timedelta(days=today.weekday()))
+        return self._days().start(d)
 
     def _name(self, exercise: str, fallback: str = "") -> str:
         d = self.library.get(exercise)
@@ -563,138 +489,79 @@ class Clinic:
             Flag.patient_id == patient_id, Flag.resolved_at.is_(None))))
 
     # ------------------------------------------------------------------ programs
+    # the rules live in sessions.programs; these methods authorize and delegate
 
-    def set_program(self, patient_id: int, items: list[ProgramItemIn], notes: str = "") -> None:
+    def set_program(self, patient_id: int, items: list[ProgramItemIn], notes: str = "", *,
+                    starts_on: date | None = None, ends_on: date | None = None) -> None:
         """Prescribe a new program (the previous one is kept, inactive). Therapist only.
 
+        Args:
+            starts_on: its first day (local date; default today).
+            ends_on: its last day (local date, included; default none: open-ended).
+
         Raises:
-            ValueError: unknown stretch, bad sides, dose or target (nothing is changed).
+            ProgramError: unknown stretch, bad sides, dose, frequency, target or dates
+                (a ``ValueError``; nothing is changed).
+            DuplicateItemError: the same stretch and sides twice.
         """
-        notes = _clean(notes, "program notes", MAX_NOTE)
         with self._session() as s, s.begin():
             me = self._me(s)
             u = self._patient(s, me, patient_id, therapist_only=True)
-            rows = [self._item_row(i, pos) for pos, i in enumerate(items)]
-            for a in range(len(rows)):
-                for b in range(a):
-                    if rows[a].exercise == rows[b].exercise and _overlap(
-                            _sides_of(rows[a].sides), _sides_of(rows[b].sides)):
-                        raise ValueError(
-                            f"{self._name(rows[a].exercise)} is in the program twice (items "
-                            f"{b + 1} and {a + 1}, sides {rows[b].sides} and {rows[a].sides}): "
-                            f"give each stretch once, or different sides")
-            s.execute(update(Program).where(Program.patient_id == u.id, Program.active)
-                      .values(active=False))
-            program = Program(patient_id=u.id, therapist_id=me.user_id, notes=notes,
-                              created_at=self._now(), active=True)
-            s.add(program)
-            s.flush()
-            for r in rows:
-                r.program_id = program.id
-                s.add(r)
-            _flush(s, "program")
+            programs.set_program(s, u.id, me.user_id, items, notes, starts_on=starts_on,
+                                 ends_on=ends_on, days=self._days(), library=self.library)
         log.info("therapist %s set a program of %d items for patient %s", me.user_id,
                  len(items), u.id)
 
-    def _item_row(self, item: ProgramItemIn, position: int) -> ProgramItemRow:
-        if not isinstance(item, ProgramItemIn):
-            raise ValueError(f"program items must be ProgramItemIn, got {type(item).__name__}")
-        d = self.library.get(item.exercise)
-        if d is None:
-            raise ValueError(f"unknown stretch {item.exercise!r}; valid: "
-                             f"{', '.join(self.library)}")
-        sides = tuple(_sides_of(item.sides) if isinstance(item.sides, str) else item.sides)
-        if not sides:
-            sides = d.run_sides
-        valid = d.sides or ("both",)
-        bad = [x for x in sides if x not in valid]
-        if bad or len(set(sides)) != len(sides):
-            raise ValueError(f"{d.id}: sides must be distinct values of "
-                             f"{', '.join(valid)}; got {list(sides)}")
-        p = d.prescription
-        try:
-            presc = Prescription(sets=item.sets if item.sets is not None else p.sets,
-                                 reps=item.reps if item.reps is not None else p.reps,
-                                 hold_s=item.hold_s if item.hold_s is not None else p.hold_s,
-                                 rest_s=p.rest_s)
-        except Exception as e:  # pydantic ValidationError: one line
-            raise ValueError(f"{d.id}: bad dose: {_first_error(e)}") from None
-        if isinstance(item.times_per_week, bool) or not isinstance(item.times_per_week, int) \
-                or not 1 <= item.times_per_week <= 28:
-            raise ValueError(f"{d.id}: times_per_week must be 1..28, got {item.times_per_week!r}")
-        lo, hi = item.target_low, item.target_high
-        if (lo is None) != (hi is None):
-            raise ValueError(f"{d.id}: give both target_low and target_high, or neither")
-        if lo is not None:
-            lo, hi = float(lo), float(hi)
-            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-                raise ValueError(f"{d.id}: target must be low < high, got [{lo}, {hi}]")
-        row = ProgramItemRow(position=position, exercise=d.id, sides=",".join(sides),
-                             sets=presc.sets, reps=presc.reps, hold_s=presc.hold_s,
-                             times_per_week=item.times_per_week, target_low=lo,
-                             target_high=hi, notes=_clean(item.notes, "item notes", MAX_NOTE))
-        if lo is not None:  # the override must fit the stretch's thresholds
-            self._to_item(row).apply(d)
-        return row
-
     def _active_program(self, s: Session, patient_id: int) -> Program | None:
-        return s.scalars(select(Program).where(Program.patient_id == patient_id, Program.active)
-                         .order_by(Program.id.desc())).first()
+        return programs.active_program(s, patient_id)
 
     def _items(self, s: Session, patient_id: int) -> list[ProgramItem]:
-        program = self._active_program(s, patient_id)
-        if program is None:
-            return []
-        rows = s.scalars(select(ProgramItemRow).where(ProgramItemRow.program_id == program.id)
-                         .order_by(ProgramItemRow.position)).all()
-        return [self._to_item(r) for r in rows]
-
-    def _to_item(self, r: ProgramItemRow) -> ProgramItem:
-        return ProgramItem(id=r.id, position=r.position, exercise=r.exercise,
-                           exercise_name=self._name(r.exercise), sides=_sides_of(r.sides),
-                           sets=r.sets, reps=r.reps, hold_s=r.hold_s,
-                           times_per_week=r.times_per_week, target_low=r.target_low,
-                           target_high=r.target_high, notes=r.notes)
+        return programs.program_items(s, programs.active_program(s, patient_id), self.library)
 
     def program(self, patient_id: int | None = None) -> list[ProgramItem]:
-        """The active program: a therapist's patient's, or the patient's own."""
+        """The active program's items: a therapist's patient's, or the patient's own."""
         with self._session() as s, s.begin():
             me = self._me(s)
             u = self._patient(s, me, patient_id)
             return self._items(s, u.id)
 
+    def program_info(self, patient_id: int | None = None) -> ProgramInfo | None:
+        """The active program with its dates, notes, items and status (upcoming, running,
+        ended): a therapist's patient's, or the patient's own; None without one."""
+        with self._session() as s, s.begin():
+            me = self._me(s)
+            u = self._patient(s, me, patient_id)
+            return programs.program_info(s, u.id, self._days(), self.library)
+
     def todays_program(self) -> list[TodayItem]:
-        """The patient's program with completed sessions today and this week (patient only)."""
+        """The patient's running program with completed sessions today and this week
+        (patient only); [] when there is none, or it has not started or has ended."""
         with self._session() as s, s.begin():
             me = self._me(s)
             self._require(me, "patient")
-            items = self._items(s, me.user_id)
-            today, week = self._done_counts(s, me.user_id, items)
-            return [TodayItem(i, today[i.id], week[i.id]) for i in items]
+            return programs.todays_items(s, me.user_id, self._days(), self.library)
 
-    def _done_counts(self, s: Session, patient_id: int, items: list[ProgramItem]
-                     ) -> tuple[Counter, Counter]:
-        week_start = self._week_start()
-        day_start = self._day_start(self._today())
-        rows = s.execute(select(SessionRow.exercise, SessionRow.sides, SessionRow.created_at)
-                         .where(SessionRow.patient_id == patient_id,
-                                SessionRow.completion == "completed",
-                                SessionRow.created_at >= week_start)).all()
-        today: Counter = Counter()
-        week: Counter = Counter()
-        for exercise, sides, created in rows:
-            for i in items:
-                if i.exercise == exercise and _overlap(i.sides, _sides_of(sides)):
-                    week[i.id] += 1
-                    if _utc(created) >= day_start:
-                        today[i.id] += 1
-        return today, week
+    def adherence(self, patient_id: int | None = None, since: date | None = None,
+                  until: date | None = None) -> Adherence:
+        """Prescribed sessions done over a period of local days (both included; None =
+        from the program's start / to today): the count the dashboard and the progress
+        report show (``sessions.programs.adherence``)."""
+        with self._session() as s, s.begin():
+            me = self._me(s)
+            u = self._patient(s, me, patient_id)
+            return self._adherence_in(s, u.id, since, until)
+
+    def _adherence_in(self, s: Session, patient_id: int, since: date | None = None,
+                      until: date | None = None) -> Adherence:
+        return programs.adherence(
+            s, patient_id, self._days(), self.library,
+            None if since is None else _as_date(since), None if until is None else _as_date(until))
 
     def _adherence(self, s: Session, patient_id: int) -> tuple[int, int]:
-        items = self._items(s, patient_id)
-        _, week = self._done_counts(s, patient_id, items)
-        done = sum(min(week[i.id], i.times_per_week) for i in items)
-        return done, sum(i.times_per_week for i in items)
+        """(done, prescribed) this week, Monday to Sunday."""
+        monday = self._days().monday
+        a = self._adherence_in(s, patient_id, monday, monday + timedelta(days=6))
+        return a.done, a.prescribed
 
     # ------------------------------------------------------------------ screening
 
@@ -1054,7 +921,7 @@ class Clinic:
                       dates=[r.created_at for r in rows], scores=[r.score for r in rows],
                       pain_before=[r.pain_before for r in rows],
                       pain_after=[r.pain_after for r in rows],
-                      prescribed_per_week=sum(i.times_per_week for i in programmed.values()))
+                      prescribed_per_week=sum(i.per_week for i in programmed.values()))
 
     # ------------------------------------------------------------------ exports
 
@@ -1105,7 +972,8 @@ class Clinic:
             data = HandoutData(
                 display_name=u.display_name,
                 therapist=therapist.display_name if therapist is not None else None,
-                program_start=self._local(program.created_at).date() if program else None,
+                program_start=program.starts_on if program else None,
+                program_end=program.ends_on if program else None,
                 generated=self._today(), program_notes=program.notes if program else "",
                 items=[])
         data = replace(data, items=handout_items(items, self.library))
@@ -1150,14 +1018,6 @@ def _as_date(x: date | datetime) -> date:
 def _one_line(e: BaseException) -> str:
     orig = getattr(e, "orig", None) or e
     return str(orig).strip().splitlines()[0] if str(orig).strip() else type(e).__name__
-
-
-def _first_error(e: Exception) -> str:
-    errors = getattr(e, "errors", None)
-    if callable(errors):
-        err = errors()[0]
-        return f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}"
-    return str(e).splitlines()[0]
 
 
 def _flush(s: Session, what: str) -> None:

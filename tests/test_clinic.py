@@ -76,6 +76,8 @@ def _calls_with_ids(c: Clinic, patient: int, session: int, flag: int
         "set_video_opt_in": None,    # acts on the caller only
         "set_program": lambda: c.set_program(patient, [ProgramItemIn("chin_tuck")]),
         "program": lambda: c.program(patient),
+        "program_info": lambda: c.program_info(patient),
+        "adherence": lambda: c.adherence(patient),
         "todays_program": None,      # acts on the caller only
         "record_screening": lambda: c.record_screening(NO, 0, patient_id=patient),
         "screening_today": lambda: c.screening_today(patient),
@@ -229,7 +231,7 @@ def test_todays_program_counts_completed_sessions(world: World) -> None:
     ca.set_program(world.pat_a.user_id, [
         ProgramItemIn("neck_side_tilt", ("left",), times_per_week=3),
         ProgramItemIn("neck_side_tilt", ("right",), times_per_week=2),
-        ProgramItemIn("chin_tuck", times_per_week=7)])
+        ProgramItemIn("chin_tuck", times_per_week=7)], starts_on=date(2025, 3, 10))
     cp = Clinic(world.pat_a, world.engine, clock=clock, tz=UTC)
     clock.now = datetime(2025, 3, 9, 12, 0, tzinfo=UTC)    # last Sunday: last week
     _screen(cp).save_session(neck_report())
@@ -246,8 +248,10 @@ def test_todays_program_counts_completed_sessions(world: World) -> None:
         ("neck_side_tilt", ("left",), 1, 2, 1),
         ("neck_side_tilt", ("right",), 0, 0, 2),
         ("chin_tuck", ("both",), 0, 0, 7)]
+    # this week so far (Monday, the program's start, to Wednesday: 3 days) owes
+    # ceil(3 * 3 / 7) = 2 left tilts, ceil(3 * 2 / 7) = 1 right tilt and 3 chin tucks
     row = {p.username: p for p in ca.patients()}["pat_a"]
-    assert (row.adherence_done, row.adherence_prescribed) == (2, 12)
+    assert (row.adherence_done, row.adherence_prescribed) == (2, 6)
 
 
 # --------------------------------------------------------------------------- screening, flags

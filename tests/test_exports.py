@@ -142,14 +142,16 @@ def test_pdf_renders_and_shows_the_name_as_text(world: World, tmp_path: Path, na
     text = _pdf_text(pdf, tmp_path)
     assert f"Patient: {name}" in text       # markup, SQL and $math$ exactly as typed
     assert "Period: 2025-04-07 to 2025-04-13" in text
-    assert "Adherence: 3 completed sessions of 3 prescribed" in text
+    # counted to today (the 9th, the clock of _fill): 3 days of a 3-a-week program owe 2
+    assert "Adherence: 2 of 2 prescribed sessions done (100%), 7 Apr to 9 Apr 2025." in text
     assert "RED FLAG (open)" in text and "Pain rise (open)" in text
     assert "Session score" in text and "Range of motion" in text
 
 
 def test_pdf_adherence_counts_from_the_program_start(world: World, tmp_path: Path) -> None:
-    # a 9-week export period, the program set in its last week: 3 a week for 1 week,
-    # not for 9 (the PDF once said "2 of 60 prescribed (3 %)" for a new program)
+    # a 9-week export period, the program set in its last week: owed from its start
+    # (the 8th) to today (the 9th), not for 9 weeks (the PDF once said "2 of 60
+    # prescribed (3 %)" for a new program)
     ca, pid, _ = _fill(world)
     later = Clinic(world.ther_a, world.engine, clock=FakeClock(
         datetime.combine(D0 + timedelta(days=1), datetime.min.time(), tzinfo=UTC)), tz=UTC)
@@ -157,8 +159,8 @@ def test_pdf_adherence_counts_from_the_program_start(world: World, tmp_path: Pat
     text = _pdf_text(ca.export_pdf(pid, D0 - timedelta(days=56), D0 + timedelta(days=6)),
                      tmp_path)
     text = " ".join(text.split())
-    assert ("Adherence: 3 completed sessions of 3 prescribed (3 per week over 1 week from "
-            "the program's start) (100%)." in text)
+    assert ("Adherence: 1 of 1 prescribed sessions done (100%), 8 Apr to 9 Apr 2025, from "
+            "the program's start." in text)
     assert f"Program (from {(D0 + timedelta(days=1)).isoformat()}) 1. Neck" in text
     assert "Sessions recorded: 3 (completed 3" in text
 

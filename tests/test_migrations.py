@@ -108,7 +108,7 @@ def test_from_empty_to_head(backend: str, tmp_path: Path) -> None:
     with fresh_engine(backend, "empty", tmp_path) as eng:
         assert db.current_revision(eng) is None
         db.upgrade(eng)
-        assert db.current_revision(eng) == db.head_revision() == "0004"
+        assert db.current_revision(eng) == db.head_revision() == "0005"
         tables = set(inspect(eng).get_table_names())
         assert tables == NEW_TABLES | {"sessions", "alembic_version"}
         db.upgrade(eng)   # idempotent
@@ -228,7 +228,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "9999"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from coach.report import TECHNICAL, is_technical
 from exercises.engine import Phase
 
 __all__ = [
@@ -23,16 +24,9 @@ __all__ = [
 ]
 
 INTERRUPTED = "camera stopped before the set was finished"
-#: ``SessionReport.problem`` of a session ended by a technical failure starts with this;
-#: such a session is not the person's result (leave it out of scores and trends).
-TECHNICAL = "technical: "
+# TECHNICAL and is_technical live with the report (the clinic side reads them too)
 DROPPED = TECHNICAL + "the video connection dropped before the set was finished"
 TOO_BUSY = TECHNICAL + "the computer was too busy to coach ({fps:.0f} frames per second)"
-
-
-def is_technical(problem: str | None) -> bool:
-    """Whether a report's ``problem`` says the session ended by a technical failure."""
-    return bool(problem) and str(problem).startswith(TECHNICAL)
 
 
 #: Display states: key -> (words shown on the video and in the panel).

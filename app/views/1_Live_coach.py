@@ -152,7 +152,8 @@ with settings:
             if picked is None:
                 st.stop()
     elif service is not None:
-        st.caption("Your therapist hasn't prescribed a program yet: choose any stretch.")
+        st.caption("No program for today (none prescribed yet, or it has not started or "
+                   "has ended: see **My program**): choose any stretch.")
     if picked is not None:
         _, definition, sides = picked
     else:

@@ -98,7 +98,7 @@ def _prescribed() -> str | None:
     if service is None:
         return None
     items = service.todays_program()
-    todo = [t for t in items if not t.done_today] or items
+    todo = [t for t in items if not t.done_for_today] or items
     return todo[0].item.exercise if todo else None
 
 

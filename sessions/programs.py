@@ -1,0 +1,622 @@
+"""Programs: what a therapist prescribes, today's program, and the one adherence.
+
+A program runs from ``starts_on`` to ``ends_on`` (local dates, both included; no
+end date = open-ended). Each item is one stretch on some sides with its dose
+(sets, reps, hold, rest between sets) and how often: ``times_per_day`` sessions
+on ``times_per_week`` days of a week. Items prescribed before ``times_per_day``
+existed may say up to 28 sessions a week, once a day; they are counted as before.
+
+Every function here works inside a transaction in which ``sessions.service.Clinic``
+has already authorized the patient (``Clinic._patient``): they take the patient's
+id and query only that patient's rows. Nothing here checks who is asking.
+
+Adherence (``adherence``) is the one count the therapist's dashboard, the
+patient's page and the progress report (PDF) all show:
+
+- the window runs from max(program start, period start) to min(program end,
+  today, period end), in local days;
+- over a window of ``n`` days an item owes ``ceil(n * times_per_week / 7)`` days
+  of ``times_per_day`` sessions (a whole week owes exactly ``times_per_week``
+  days; a program that starts today owes today's sessions only);
+- a session counts as done when it is ``completed``, not ended by a technical
+  failure (``coach.report.TECHNICAL``), of a prescribed stretch on overlapping
+  sides, inside the window; at most the day's dose per item per day, and at most
+  what the item owes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from coach.report import TECHNICAL
+from exercises.definition import Prescription, StretchDefinition
+from sessions.models import Program, SessionRow
+from sessions.models import ProgramItem as ProgramItemRow
+from sessions.wording import frequency_text, period_text
+
+__all__ = [
+    "DEFAULT_REST_BETWEEN_SETS_S",
+    "MAX_REST_BETWEEN_SETS_S",
+    "MAX_TIMES_PER_DAY",
+    "Adherence",
+    "Days",
+    "DuplicateItemError",
+    "ProgramError",
+    "ProgramInfo",
+    "ProgramItem",
+    "ProgramItemIn",
+    "TodayItem",
+    "active_program",
+    "adherence",
+    "adherence_text",
+    "check_items",
+    "done_counts",
+    "program_info",
+    "program_items",
+    "set_program",
+    "sides_overlap",
+    "todays_items",
+]
+
+#: rest between sets when the therapist gives none (seconds); the live coach has no
+#: pause between sets of its own to copy (it counts sets x reps in one run)
+DEFAULT_REST_BETWEEN_SETS_S = 30
+MAX_REST_BETWEEN_SETS_S = 600
+MAX_TIMES_PER_DAY = 6
+MAX_NOTE = 5000
+
+
+class ProgramError(ValueError):
+    """A program that can't be prescribed as entered (the reason, one line)."""
+
+
+class DuplicateItemError(ProgramError):
+    """The same stretch on the same (or overlapping) sides twice in one program."""
+
+
+# --------------------------------------------------------------------------- days
+
+
+@dataclass(frozen=True)
+class Days:
+    """Local days for one request: the time zone (None = the machine's) and now (UTC)."""
+
+    tz: tzinfo | None
+    now: datetime
+
+    def local(self, t: datetime) -> datetime:
+        """``t`` in the local time zone."""
+        return t.astimezone(self.tz) if self.tz is not None else t.astimezone()
+
+    @property
+    def today(self) -> date:
+        """Today's local date."""
+        return self.local(self.now).date()
+
+    def start(self, d: date) -> datetime:
+        """The UTC instant local day ``d`` starts."""
+        if self.tz is not None:
+            return datetime.combine(d, time(), tzinfo=self.tz).astimezone(timezone.utc)
+        return datetime.combine(d, time()).astimezone().astimezone(timezone.utc)
+
+    @property
+    def monday(self) -> date:
+        """The Monday of this week (weeks start on Monday)."""
+        return self.today - timedelta(days=self.today.weekday())
+
+
+# --------------------------------------------------------------------------- schemas
+
+
+@dataclass(frozen=True)
+class ProgramItemIn:
+    """One prescribed stretch, as the therapist enters it.
+
+    Attributes:
+        exercise: stretch id from the library.
+        sides: sides to do (``("left", "right")``, ``("left",)``...); empty = the
+            stretch's own sides (``("both",)`` for symmetric stretches). A
+            comma-separated string is accepted.
+        sets, reps, hold_s: the dose; None = the stretch's default prescription.
+        times_per_week: on how many days of a week (1..7); with ``times_per_day`` 1,
+            up to 28 (sessions a week, as programs said before ``times_per_day``).
+        target_low, target_high: optional override of the primary measure's target
+            band (both or neither), in the measure's unit.
+        notes: free text for the patient.
+        times_per_day: sessions on each of those days (1..6).
+        rest_between_sets_s: rest between two sets, seconds (0..600).
+    """
+
+    exercise: str
+    sides: Sequence[str] | str = ()
+    sets: int | None = None
+    reps: int | None = None
+    hold_s: float | None = None
+    times_per_week: int = 7
+    target_low: float | None = None
+    target_high: float | None = None
+    notes: str = ""
+    times_per_day: int = 1
+    rest_between_sets_s: int = DEFAULT_REST_BETWEEN_SETS_S
+
+
+@dataclass(frozen=True)
+class ProgramItem:
+    """One stretch of a patient's program."""
+
+    id: int
+    position: int
+    exercise: str
+    exercise_name: str
+    sides: tuple[str, ...]
+    sets: int
+    reps: int
+    hold_s: float
+    times_per_week: int
+    target_low: float | None
+    target_high: float | None
+    notes: str
+    times_per_day: int = 1
+    rest_between_sets_s: int = DEFAULT_REST_BETWEEN_SETS_S
+
+    @property
+    def target(self) -> tuple[float, float] | None:
+        """The target override, or None."""
+        if self.target_low is None or self.target_high is None:
+            return None
+        return (self.target_low, self.target_high)
+
+    @property
+    def per_week(self) -> int:
+        """Sessions a week."""
+        return self.times_per_week * self.times_per_day
+
+    @property
+    def per_day(self) -> int:
+        """Sessions on a day it is done (a legacy 14 a week: 2)."""
+        return self.times_per_day * max(1, math.ceil(self.times_per_week / 7))
+
+    @property
+    def frequency(self) -> str:
+        """How often, in words: ``"twice a day, 5 days a week"``."""
+        return frequency_text(self.times_per_week, self.times_per_day)
+
+    def owed(self, days: int) -> int:
+        """Sessions owed over ``days`` consecutive days of the program (0 for none)."""
+        if days <= 0:
+            return 0
+        return math.ceil(days * self.times_per_week / 7) * self.times_per_day
+
+    def prescription(self, base: Prescription | None = None) -> Prescription:
+        """The dose as a ``Prescription`` (rest time from ``base``)."""
+        base = base or Prescription()
+        return base.model_copy(update={"sets": self.sets, "reps": self.reps,
+                                       "hold_s": self.hold_s})
+
+    def apply(self, definition: StretchDefinition) -> StretchDefinition:
+        """``definition`` with this item's dose and target override (validated).
+
+        Raises:
+            ValueError: the override contradicts the definition's thresholds.
+        """
+        data = definition.model_dump()
+        data["prescription"] = self.prescription(definition.prescription).model_dump()
+        if self.target is not None:
+            data["primary"]["target"] = self.target
+        return type(definition).model_validate(data)
+
+
+@dataclass(frozen=True)
+class TodayItem:
+    """A program item with how often it was done (completed sessions, since the program
+    started)."""
+
+    item: ProgramItem
+    done_today: int
+    done_this_week: int
+
+    @property
+    def remaining_this_week(self) -> int:
+        """Sessions still due this week (never negative)."""
+        return max(0, self.item.per_week - self.done_this_week)
+
+    @property
+    def done_for_today(self) -> bool:
+        """Today's dose is done (``times_per_day`` sessions; one for a once-a-day item)."""
+        return self.done_today >= self.item.per_day
+
+
+@dataclass(frozen=True)
+class ProgramInfo:
+    """A patient's active program: its dates, notes and items.
+
+    ``status`` is ``"upcoming"`` (starts after today), ``"running"`` or ``"ended"``
+    (its end date is before today).
+    """
+
+    id: int
+    starts_on: date
+    ends_on: date | None
+    notes: str
+    created_at: datetime
+    items: tuple[ProgramItem, ...]
+    status: str
+    today: date
+
+    @property
+    def period(self) -> str:
+        """``"from 1 Dec to 31 Dec"`` or ``"from 1 Dec, no end date"``."""
+        return period_text(self.starts_on, self.ends_on, self.today)
+
+
+@dataclass(frozen=True)
+class Adherence:
+    """Sessions done of those prescribed over a window of local days (``adherence``).
+
+    Attributes:
+        done: completed sessions that count (capped per item per day and per item).
+        prescribed: sessions owed in the window.
+        start, end: the window (inclusive); None without a program; ``start > end``
+            when nothing was owed yet or any more.
+        since, until: the period asked for (None = open).
+        starts_on, ends_on: the program's dates (None without a program).
+        today: the local date the count was made.
+    """
+
+    done: int
+    prescribed: int
+    start: date | None
+    end: date | None
+    since: date | None
+    until: date | None
+    starts_on: date | None
+    ends_on: date | None
+    today: date
+
+    @property
+    def share(self) -> float | None:
+        """done / prescribed (0..1), None when nothing was owed."""
+        return self.done / self.prescribed if self.prescribed else None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _sides_of(text: str) -> tuple[str, ...]:
+    return tuple(s for s in text.split(",") if s)
+
+
+def sides_overlap(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Whether two side lists share a side (``"both"`` overlaps everything)."""
+    return "both" in a or "both" in b or bool(set(a) & set(b))
+
+
+def _clean(text: str | None, what: str, max_len: int) -> str:
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        raise ProgramError(f"{what} must be text")
+    if len(text) > max_len:
+        raise ProgramError(f"{what} is too long: {len(text)} characters, at most {max_len}")
+    return text.strip()
+
+
+def _first_error(e: Exception) -> str:
+    errors = getattr(e, "errors", None)
+    if callable(errors):
+        err = errors()[0]
+        return f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}"
+    return str(e).splitlines()[0]
+
+
+def _int_in(value: Any, low: int, high: int, what: str, stretch: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ProgramError(f"{stretch}: {what} must be {low}..{high}, got {value!r}")
+    return value
+
+
+def _as_date(x: Any, what: str) -> date:
+    if isinstance(x, datetime):
+        return x.date()
+    if isinstance(x, date):
+        return x
+    raise ProgramError(f"{what} must be a date, got {x!r}")
+
+
+def _name(library: dict[str, StretchDefinition], exercise: str) -> str:
+    d = library.get(exercise)
+    return d.name if d is not None else exercise
+
+
+def _to_item(r: ProgramItemRow, library: dict[str, StretchDefinition]) -> ProgramItem:
+    """A stored item as the schema."""
+    return ProgramItem(id=r.id, position=r.position, exercise=r.exercise,
+                       exercise_name=_name(library, r.exercise), sides=_sides_of(r.sides),
+                       sets=r.sets, reps=r.reps, hold_s=r.hold_s,
+                       times_per_week=r.times_per_week, target_low=r.target_low,
+                       target_high=r.target_high, notes=r.notes,
+                       times_per_day=r.times_per_day,
+                       rest_between_sets_s=r.rest_between_sets_s)
+
+
+def _item_row(item: ProgramItemIn, position: int, library: dict[str, StretchDefinition]
+              ) -> ProgramItemRow:
+    if not isinstance(item, ProgramItemIn):
+        raise ProgramError(f"program items must be ProgramItemIn, got {type(item).__name__}")
+    d = library.get(item.exercise)
+    if d is None:
+        raise ProgramError(f"unknown stretch {item.exercise!r}; valid: {', '.join(library)}")
+    sides = tuple(_sides_of(item.sides) if isinstance(item.sides, str) else item.sides)
+    if not sides:
+        sides = d.run_sides
+    valid = d.sides or ("both",)
+    bad = [x for x in sides if x not in valid]
+    if bad or len(set(sides)) != len(sides):
+        raise ProgramError(f"{d.id}: sides must be distinct values of {', '.join(valid)}; "
+                           f"got {list(sides)}")
+    p = d.prescription
+    try:
+        presc = Prescription(sets=item.sets if item.sets is not None else p.sets,
+                             reps=item.reps if item.reps is not None else p.reps,
+                             hold_s=item.hold_s if item.hold_s is not None else p.hold_s,
+                             rest_s=p.rest_s)
+    except Exception as e:  # pydantic ValidationError: one line
+        raise ProgramError(f"{d.id}: bad dose: {_first_error(e)}") from None
+    per_day = _int_in(item.times_per_day, 1, MAX_TIMES_PER_DAY, "times_per_day", d.id)
+    _int_in(item.times_per_week, 1, 28 if per_day == 1 else 7, "times_per_week (days a week)"
+            if per_day > 1 else "times_per_week", d.id)
+    rest = _int_in(item.rest_between_sets_s, 0, MAX_REST_BETWEEN_SETS_S,
+                   "rest_between_sets_s", d.id)
+    lo, hi = item.target_low, item.target_high
+    if (lo is None) != (hi is None):
+        raise ProgramError(f"{d.id}: give both target_low and target_high, or neither")
+    if lo is not None:
+        lo, hi = float(lo), float(hi)
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ProgramError(f"{d.id}: target must be low < high, got [{lo}, {hi}]")
+    row = ProgramItemRow(position=position, exercise=d.id, sides=",".join(sides),
+                         sets=presc.sets, reps=presc.reps, hold_s=presc.hold_s,
+                         times_per_week=item.times_per_week, target_low=lo, target_high=hi,
+                         notes=_clean(item.notes, "item notes", MAX_NOTE),
+                         times_per_day=per_day, rest_between_sets_s=rest)
+    if lo is not None:  # the override must fit the stretch's thresholds
+        try:
+            _to_item(row, library).apply(d)
+        except ValueError as e:
+            raise ProgramError(f"{d.id}: the target does not fit the stretch's thresholds: "
+                               f"{_first_error(e)}") from None
+    return row
+
+
+def _refuse_duplicates(rows: list[ProgramItemRow], library: dict[str, StretchDefinition]
+                       ) -> None:
+    for a in range(len(rows)):
+        for b in range(a):
+            if rows[a].exercise == rows[b].exercise and sides_overlap(
+                    _sides_of(rows[a].sides), _sides_of(rows[b].sides)):
+                raise DuplicateItemError(
+                    f"{_name(library, rows[a].exercise)} is in the program twice (items "
+                    f"{b + 1} and {a + 1}, sides {rows[b].sides} and {rows[a].sides}): "
+                    f"give each stretch once, or different sides")
+
+
+def check_items(items: Sequence[ProgramItemIn], library: dict[str, StretchDefinition]
+                ) -> None:
+    """Validate items as ``set_program`` will, without a database (e.g. a page's draft).
+
+    Raises:
+        ProgramError: unknown stretch, bad sides, dose, frequency or target.
+        DuplicateItemError: the same stretch and sides twice.
+    """
+    _refuse_duplicates([_item_row(i, pos, library) for pos, i in enumerate(items)], library)
+
+
+# --------------------------------------------------------------------------- service
+
+
+def set_program(s: Session, patient_id: int, therapist_id: int, items: Sequence[ProgramItemIn],
+                notes: str, *, starts_on: date | None, ends_on: date | None, days: Days,
+                library: dict[str, StretchDefinition]) -> Program:
+    """Prescribe a new program for an authorized patient; the previous one is kept,
+    inactive.
+
+    Args:
+        starts_on: first day (local); None = today.
+        ends_on: last day (local, included); None = no end date.
+
+    Raises:
+        ProgramError: unknown stretch, bad sides, dose, frequency, target or dates.
+        DuplicateItemError: the same stretch and sides twice (nothing is changed).
+    """
+    notes = _clean(notes, "program notes", MAX_NOTE)
+    start = days.today if starts_on is None else _as_date(starts_on, "the start date")
+    end = None if ends_on is None else _as_date(ends_on, "the end date")
+    if end is not None and end < start:
+        raise ProgramError(f"the program ends ({end.isoformat()}) before it starts "
+                           f"({start.isoformat()}): give an end date on or after the start")
+    rows = [_item_row(i, pos, library) for pos, i in enumerate(items)]
+    _refuse_duplicates(rows, library)
+    s.execute(update(Program).where(Program.patient_id == patient_id, Program.active)
+              .values(active=False))
+    program = Program(patient_id=patient_id, therapist_id=therapist_id, notes=notes,
+                      created_at=days.now, active=True, starts_on=start, ends_on=end)
+    s.add(program)
+    s.flush()
+    for r in rows:
+        r.program_id = program.id
+        s.add(r)
+    try:
+        s.flush()
+    except IntegrityError as e:
+        orig = getattr(e, "orig", None) or e
+        raise ProgramError(f"could not save the program: "
+                           f"{str(orig).strip().splitlines()[0]}") from None
+    return program
+
+
+def active_program(s: Session, patient_id: int) -> Program | None:
+    """The patient's active program row (the newest), or None."""
+    return s.scalars(select(Program).where(Program.patient_id == patient_id, Program.active)
+                     .order_by(Program.id.desc())).first()
+
+
+def program_items(s: Session, program: Program | None, library: dict[str, StretchDefinition]
+                  ) -> list[ProgramItem]:
+    """The items of ``program`` in order ([] for None)."""
+    if program is None:
+        return []
+    rows = s.scalars(select(ProgramItemRow).where(ProgramItemRow.program_id == program.id)
+                     .order_by(ProgramItemRow.position)).all()
+    return [_to_item(r, library) for r in rows]
+
+
+def _status(program: Program, today: date) -> str:
+    if program.starts_on > today:
+        return "upcoming"
+    if program.ends_on is not None and program.ends_on < today:
+        return "ended"
+    return "running"
+
+
+def program_info(s: Session, patient_id: int, days: Days,
+                 library: dict[str, StretchDefinition]) -> ProgramInfo | None:
+    """The patient's active program with its dates and status, or None."""
+    program = active_program(s, patient_id)
+    if program is None:
+        return None
+    today = days.today
+    return ProgramInfo(id=program.id, starts_on=program.starts_on, ends_on=program.ends_on,
+                       notes=program.notes, created_at=program.created_at,
+                       items=tuple(program_items(s, program, library)),
+                       status=_status(program, today), today=today)
+
+
+def _done_rows(s: Session, patient_id: int, exercises: set[str], start: datetime,
+               end: datetime) -> list[Any]:
+    """(exercise, sides, created_at) of the sessions that count, in [start, end)."""
+    if not exercises:
+        return []
+    return list(s.execute(
+        select(SessionRow.exercise, SessionRow.sides, SessionRow.created_at)
+        .where(SessionRow.patient_id == patient_id, SessionRow.completion == "completed",
+               or_(SessionRow.problem.is_(None),
+                   ~SessionRow.problem.startswith(TECHNICAL, autoescape=True)),
+               SessionRow.exercise.in_(sorted(exercises)),
+               SessionRow.created_at >= start, SessionRow.created_at < end)).all())
+
+
+def _per_item_day(rows: list[Any], items: Sequence[ProgramItem], days: Days
+                  ) -> dict[int, Counter]:
+    """Sessions per item per local day (each session counts toward every matching item)."""
+    out: dict[int, Counter] = defaultdict(Counter)
+    for exercise, sides, created in rows:
+        for i in items:
+            if i.exercise == exercise and sides_overlap(i.sides, _sides_of(sides)):
+                out[i.id][days.local(_utc(created)).date()] += 1
+    return out
+
+
+def done_counts(s: Session, patient_id: int, program: Program | None,
+                items: Sequence[ProgramItem], days: Days) -> tuple[Counter, Counter]:
+    """Sessions that count per item id: (today, this week), from the program's start."""
+    today: Counter = Counter()
+    week: Counter = Counter()
+    if program is None or not items:
+        return today, week
+    start = max(days.monday, program.starts_on)
+    rows = _done_rows(s, patient_id, {i.exercise for i in items}, days.start(start),
+                      days.start(days.today + timedelta(days=1)))
+    for item_id, per_day in _per_item_day(rows, items, days).items():
+        week[item_id] = sum(per_day.values())
+        today[item_id] = per_day.get(days.today, 0)
+    return today, week
+
+
+def todays_items(s: Session, patient_id: int, days: Days,
+                 library: dict[str, StretchDefinition]) -> list[TodayItem]:
+    """The running program's items with what is done today and this week; [] when there
+    is no program, or it has not started yet, or it has ended."""
+    program = active_program(s, patient_id)
+    if program is None or _status(program, days.today) != "running":
+        return []
+    items = program_items(s, program, library)
+    today, week = done_counts(s, patient_id, program, items, days)
+    return [TodayItem(i, today[i.id], week[i.id]) for i in items]
+
+
+def adherence(s: Session, patient_id: int, days: Days, library: dict[str, StretchDefinition],
+              since: date | None = None, until: date | None = None) -> Adherence:
+    """Prescribed sessions done over a period (see the module's docstring for the rules).
+
+    Args:
+        since, until: the period's first and last local day (None = open).
+    """
+    today = days.today
+    program = active_program(s, patient_id)
+    if program is None:
+        return Adherence(0, 0, None, None, since, until, None, None, today)
+    items = program_items(s, program, library)
+    start = max(d for d in (program.starts_on, since) if d is not None)
+    end = min(d for d in (program.ends_on, today, until) if d is not None)
+    n = (end - start).days + 1
+    prescribed = sum(i.owed(n) for i in items)
+    done = 0
+    if n > 0 and items:
+        rows = _done_rows(s, patient_id, {i.exercise for i in items}, days.start(start),
+                          days.start(end + timedelta(days=1)))
+        per = _per_item_day(rows, items, days)
+        for i in items:
+            counted = sum(min(k, i.per_day) for k in per.get(i.id, Counter()).values())
+            done += min(counted, i.owed(n))
+    return Adherence(done, prescribed, start, end, since, until, program.starts_on,
+                     program.ends_on, today)
+
+
+def _days_text(start: date, end: date) -> str:
+    """``"7 Apr to 9 Apr 2025"``, ``"28 Dec 2024 to 3 Jan 2025"``, ``"7 Apr 2025"``."""
+    if start == end:
+        return f"{start.day} {start:%b %Y}"
+    first = f"{start.day} {start:%b}" + ("" if start.year == end.year else f" {start.year}")
+    return f"{first} to {end.day} {end:%b %Y}"
+
+
+def adherence_text(a: Adherence) -> str:
+    """One sentence for people, the same on the dashboard and in the PDF.
+
+    Example: ``"Adherence: 4 of 6 prescribed sessions done (67%), 7 Apr to 9 Apr 2025,
+    from the program's start."``
+    """
+    if a.starts_on is None:
+        return "Adherence: no program prescribed."
+    assert a.start is not None and a.end is not None
+    if a.start > a.end:
+        if a.since is not None and a.since > a.today:
+            return "Adherence: this period has not begun yet; nothing is due."
+        if a.starts_on > a.today:
+            return (f"Adherence: the program starts on {_days_text(a.starts_on, a.starts_on)}"
+                    "; nothing is due yet.")
+        if a.ends_on is not None and a.since is not None and a.ends_on < a.since:
+            return (f"Adherence: the program ended on {_days_text(a.ends_on, a.ends_on)}, "
+                    "before this period.")
+        return (f"Adherence: the program started on {_days_text(a.starts_on, a.starts_on)}"
+                ", after this period.")
+    share = f" ({100 * a.share:.0f}%)" if a.share is not None else ""
+    whole = a.start == a.starts_on
+    to_end = a.ends_on is not None and a.end == a.ends_on
+    note = ("the whole program" if whole and to_end else "from the program's start" if whole
+            else "to the program's end" if to_end else "")
+    return (f"Adherence: {a.done} of {a.prescribed} prescribed sessions done{share}, "
+            f"{_days_text(a.start, a.end)}" + (f", {note}" if note else "") + ".")
+
+
+def _utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t
