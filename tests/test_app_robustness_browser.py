@@ -49,9 +49,9 @@ STRESS = ROOT / "sample_videos" / "stress"
 TIMEOUT_MS = 120_000
 LEAD_IN_S = 2.0
 REPS_RE = re.compile(r"Reps(?: \((left|right|both)\))?: (\d+) of (\d+)")
-#: Phases shown once the coach has seen the person at rest (counting has started).
-COUNTING_RE = re.compile(r"Ready: start the stretch|Moving into the stretch|"
-                         r"In position: hold|Coming back to the start")
+#: Phases of a repetition under way (something to record if the session ends now).
+REP_UNDER_WAY_RE = re.compile(r"Moving into the stretch|In position: hold|"
+                              r"Coming back to the start")
 CAMERA_HINT = "If the camera doesn't start, allow camera access for this site"
 
 
@@ -238,7 +238,8 @@ def test_reload_during_live_session(app: AppServer, playwright: Any, tmp_path: P
         context = _new_context(b)
         page = context.new_page()
         panel = _start_live(page, app, "neck_side_tilt", side="Left")
-        panel.get_by_text(COUNTING_RE).first.wait_for(timeout=60_000)
+        # a repetition under way (being seen at rest alone is not a session to save)
+        panel.get_by_text(REP_UNDER_WAY_RE).first.wait_for(timeout=120_000)
         page.reload()
         wait_app_idle(page, TIMEOUT_MS)
         page.locator(".st-key-live-panel").get_by_text("Press Start camera").wait_for()
