@@ -409,6 +409,8 @@ def test_admin_reads_no_clinical_data(world: World) -> None:
         "set_video_opt_in": lambda: admin.set_video_opt_in(True),
         "set_program": lambda: admin.set_program(pa, []),
         "program": lambda: admin.program(pa),
+        "program_info": lambda: admin.program_info(pa),
+        "adherence": lambda: admin.adherence(pa),
         "todays_program": lambda: admin.todays_program(),
         "record_screening": lambda: admin.record_screening(
             dict.fromkeys(SCREENING_QUESTIONS, False), 0, patient_id=pa),
