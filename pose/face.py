@@ -244,8 +244,8 @@ def roi_from_pose(frame: PoseFrame) -> HeadRoi | None:
     face's own up-down line (eyes to mouth) to within ``_EAR_LINE_AGREE_DEG``, else
     the latter's: on a head tilted toward a shoulder the pose model swings the ears
     about (40 -> 147 -> 88 degrees within a second on a steady 45 degree tilt, where the
-    eyes-to-mouth line held within 4), and a crop turned that far gives a mesh upside
-    down. The centre is between the ear midpoint and the mouth, shifted toward the
+    eyes-to-mouth line held within 4), and a crop turned that far can give a mesh
+    turned over. The centre is between the ear midpoint and the mouth, shifted toward the
     nose; the side is the larger of 2.2 ear distances and 4 eye-to-mouth heights, so a
     turned head (foreshortened ears) still fits.
     """
@@ -299,9 +299,9 @@ def face_down(frame: PoseFrame) -> np.ndarray | None:
 def mesh_agrees_with_pose(points: np.ndarray, frame: PoseFrame) -> bool:
     """Whether a face mesh is the right way up for the pose: its forehead-to-chin line
     (mesh points 10 -> 152) within 90 degrees of the pose's eyes-to-mouth line. A mesh
-    found in a crop turned too far comes out upside down, its left and right eyes
-    swapped, and would read a 45 degree tilt as -135 (true when the pose gives no
-    face line to check against)."""
+    turned over (its left and right eyes swapped) would read a tilt 180 degrees off; a
+    guard, as the crop's angle from the pose can be far out (true when the pose gives
+    no face line to check against)."""
     down = face_down(frame)
     if down is None:
         return True
