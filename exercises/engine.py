@@ -495,8 +495,8 @@ class StretchTracker:
         """The stream ended: close open faults; a rep in progress that is back at the return
         level after its peak is complete (only the short dwell there was cut), any other is
         kept as incomplete: a repetition is leave rest, reach the range, *come back* (the
-        real-clips truth counts a rep cut by the video's end as partial; a shrug still a
-        third of the way up at the end had been counted)."""
+        real-clips truth counts a rep cut by the video's end as partial; a shrug only a
+        third of the way back down at the end had been counted)."""
         t = t if t is not None else (self._last_t or 0.0)
         if self._current is None:
             self._faults.close_all(t, None, self.reps)
