@@ -127,8 +127,16 @@ def test_library_shows_a_looping_demo_of_a_stretch_without_a_sample(page: Any,
     definition (``demos/chin_tuck.mp4``, ``python -m avatar demo``), captioned as such."""
     _open(page, app, "Stretch_library")
     page.get_by_role("heading", name="Stretch library").wait_for()
+    wait_app_idle(page)
     box = page.locator('[data-testid="stExpander"]').filter(has_text="Chin tuck")
     box.locator("summary").click()
+    # a click landing while the page still reruns can leave the expander closed: open it
+    # again until it stays open (a state, not a delay)
+    page.wait_for_function(
+        """b => { const d = b.querySelector('details');
+                  if (d && !d.open) { d.querySelector('summary').click(); }
+                  return !!b.querySelector('video'); }""",
+        arg=box.element_handle(), polling=1000, timeout=TIMEOUT_MS)
     video = box.locator("video")
     video.wait_for(timeout=TIMEOUT_MS)
     assert video.get_attribute("autoplay") is not None
