@@ -692,7 +692,8 @@ def test_patient_sees_own_sessions_and_notes(page: Any,
     wait_app_idle(page)
     main = _main(page)
     main.get_by_role("heading", name="Notes").wait_for()
-    assert main.get_by_text(svc.session(people.session_a).notes[0].text, exact=True).count()
+    # the notes render after their heading: wait for the note itself
+    main.get_by_text(svc.session(people.session_a).notes[0].text, exact=True).first.wait_for()
     assert page.get_by_label("Add a note (the patient can read it)").count() == 0
     # a patient can't open another patient's session by id
     _open(page, app, f"My_sessions?session={people.session_b}")
