@@ -419,7 +419,8 @@ def test_therapist_reviews_a_patient(page: Any, world: tuple[AppServer, Clinic3]
     heading.wait_for()
     assert heading.locator("b, script").count() == 0
     assert main.locator("b", has_text=re.compile(r"^x$")).count() == 0
-    assert f"patient={people.pat_a.user_id}" in page.url
+    # the address is updated by a message after the page renders: wait for it
+    page.wait_for_url(re.compile(rf"[?&]patient={people.pat_a.user_id}(&|$)"))
     # progress: adherence calendar, score, pain and ROM-per-stretch charts
     main.get_by_text("Range of motion per stretch").wait_for()
     charts = main.locator('[data-testid="stVegaLiteChart"]')
@@ -457,7 +458,8 @@ def test_therapist_reviews_a_patient(page: Any, world: tuple[AppServer, Clinic3]
     page.get_by_role("button", name="Open session").click()
     page.get_by_role("heading", name="Replay").wait_for()
     wait_app_idle(page)
-    assert f"session={people.session_a}" in page.url
+    # the address is updated by a message after the page renders: wait for it
+    page.wait_for_url(re.compile(rf"[?&]session={people.session_a}(&|$)"))
     page.get_by_role("heading", name="Repetitions").wait_for()
     assert main.get_by_text("Felt <i>fine</i>, a bit stiff on the left").count() == 1
     # replay: the kept annotated video, and the measure chart
@@ -487,7 +489,8 @@ def test_therapist_reviews_a_patient(page: Any, world: tuple[AppServer, Clinic3]
     page.get_by_role("button", name="Open session").click()
     page.get_by_role("heading", name="Form faults").wait_for()
     wait_app_idle(page)
-    assert f"session={people.session_a2}" in page.url
+    # the address is updated by a message after the page renders: wait for it
+    page.wait_for_url(re.compile(rf"[?&]session={people.session_a2}(&|$)"))
     main.get_by_text("It hurt, or the pain got worse").wait_for()
     faults = main.locator('[data-testid="stVegaLiteChart"]').last
     faults.locator("canvas, svg").first.wait_for()
