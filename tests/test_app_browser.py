@@ -10,6 +10,7 @@ Screenshots land in ``artifacts/screenshots/``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from app.live.state import INTERRUPTED, TOO_BUSY
 from exercises.definition import load_library
 from sessions.store import SessionStore
 from tests.browser_utils import (
@@ -125,19 +127,21 @@ def test_library_shows_a_looping_demo_of_a_stretch_without_a_sample(page: Any,
                                                                     app: AppServer) -> None:
     """Chin tuck had no video here before issue 10: its demonstration comes from its
     definition (``demos/chin_tuck.mp4``, ``python -m avatar demo``), captioned as such."""
-    _open(page, app, "Stretch_library")
-    page.get_by_role("heading", name="Stretch library").wait_for()
-    wait_app_idle(page)
     box = page.locator('[data-testid="stExpander"]').filter(has_text="Chin tuck")
-    box.locator("summary").click()
-    # a click landing while the page still reruns can leave the expander closed: open it
-    # again until it stays open (a state, not a delay)
-    page.wait_for_function(
-        """b => { const d = b.querySelector('details');
-                  if (d && !d.open) { d.querySelector('summary').click(); }
-                  return !!b.querySelector('video'); }""",
-        arg=box.element_handle(), polling=1000, timeout=TIMEOUT_MS)
     video = box.locator("video")
+    # Streamlit autoplays a video only the first time it is mounted in a page (a later
+    # mount, e.g. an expander closed by a rerun and opened again, starts paused). A click
+    # landing while the page still reruns can be lost or undone: then load the page again
+    # and open it once more, until one click opens it and mounts the video (a state).
+    for _attempt in range(4):
+        _open(page, app, "Stretch_library")
+        page.get_by_role("heading", name="Stretch library").wait_for()
+        wait_app_idle(page)
+        box.locator("summary").click()
+        with contextlib.suppress(Exception):  # playwright's TimeoutError: open it again
+            video.wait_for(timeout=30_000)
+        if video.count() and box.locator("details[open]").count():
+            break
     video.wait_for(timeout=TIMEOUT_MS)
     assert video.get_attribute("autoplay") is not None
     assert video.evaluate("v => v.muted") is True
@@ -340,7 +344,10 @@ def test_live_coach_counts_reps_from_fake_camera(app: AppServer, playwright: Any
     assert abs(s.reps - expected) <= 1
     assert s.complete == (s.reps >= expected)
     if not s.complete:
-        assert s.problem == "camera stopped before the set was finished"
+        # stopped by the person, or (seen on a starved CI machine: 1 judged frame/s) ended
+        # as a technical problem that names the computer, never the person's setup
+        assert s.problem == INTERRUPTED or s.problem.startswith(
+            TOO_BUSY.split("{", 1)[0]), s.problem
 
 
 def test_my_sessions_lists_and_opens_a_session(page: Any, app: AppServer) -> None:

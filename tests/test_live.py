@@ -52,6 +52,20 @@ class ScriptedEstimator:
         self.closed = True
 
 
+class GappyEstimator(ScriptedEstimator):
+    """Sees nobody between ``gap[0]`` and ``gap[1]`` seconds (a dropped reading)."""
+
+    def __init__(self, script: list[tuple[float, float]], gap: tuple[float, float]) -> None:
+        super().__init__(script)
+        self.gap = gap
+
+    def estimate(self, image_rgb: np.ndarray, t: float) -> PoseFrame:
+        if self.gap[0] <= t < self.gap[1]:
+            self.calls += 1
+            return PoseFrame.empty(t, (640, 480))
+        return super().estimate(image_rgb, t)
+
+
 def _reps_script(reps: int, extra: list[tuple[float, float]] | None = None
                  ) -> list[tuple[float, float]]:
     keys = [(0.0, 0.0), (1.5, 0.0)]
@@ -68,12 +82,14 @@ def _feed(coach: LiveCoach, until_s: float, fps: float = 15.0) -> None:
 
 
 def _coach(script: list[tuple[float, float]], saved: list[SessionReport],
-           estimators: list[ScriptedEstimator] | None = None, countdown_s: float = 0.0
-           ) -> LiveCoach:
+           estimators: list[ScriptedEstimator] | None = None, countdown_s: float = 0.0,
+           gap: tuple[float, float] | None = None) -> LiveCoach:
+    """A coach on the neck side tilt whose model follows ``script`` (and sees nobody
+    during ``gap``)."""
     d = load_library()["neck_side_tilt"]
 
     def factory() -> ScriptedEstimator:
-        est = ScriptedEstimator(script)
+        est = ScriptedEstimator(script) if gap is None else GappyEstimator(script, gap)
         if estimators is not None:
             estimators.append(est)
         return est
@@ -488,6 +504,19 @@ def test_video_shows_what_the_panel_shows() -> None:
     expected = draw_hud(image.copy(), coach._run.pose, hud_info(snap))  # type: ignore[union-attr]
     # drawn directly, or blended from the display drawn once (a few levels of rounding)
     assert np.abs(out.astype(int) - expected).max() <= 4
+
+
+@pytest.mark.parametrize(("gap_s", "state"), [(0.3, "position"), (2.0, "ready")])
+def test_display_keeps_its_state_through_a_brief_dropout(gap_s: float, state: str) -> None:
+    """A few unreadable frames mid-hold keep the display "in position" (the engine keeps
+    the phase until the body is lost for ``lost_s``); a longer loss turns it grey and
+    says what to do."""
+    coach = _coach(_reps_script(1), [], gap=(5.0, 5.0 + gap_s))
+    _feed(coach, 5.0 + gap_s - 0.05)
+    snap = coach.snapshot()
+    assert snap.phase == "cant_assess"
+    assert snap.state == state
+    assert (snap.setup_message is None) == (state == "position")
 
 
 def test_old_skeleton_is_not_drawn_on_a_new_frame() -> None:

@@ -53,9 +53,10 @@ REPS_RE = re.compile(r"Reps(?: \((left|right|both)\))?: (\d+) of (\d+)")
 #: Polls (about 0.5-1 s apart) the video's state may trail the panel's on a loaded machine.
 LAG_SAMPLES = 20
 #: Polls the video's state may lead the panel's: the video is drawn from every judged
-#: frame, the panel refreshes on its own timer, so a state change reaches the video up to
-#: one refresh first (seen: the video blue "rest" one poll before the panel left "ready").
-LEAD_SAMPLES = 1
+#: frame, the panel refreshes on its own timer (0.5 s), so a state change reaches the
+#: video first (seen: the video blue "rest" one poll before the panel left "ready"); with
+#: both cores busy the panel's refresh itself is late by a few polls.
+LEAD_SAMPLES = 3
 BLAME = ("Check the camera setup", "never saw you")
 #: Reads the top-middle pixel of the coached video (inside the state border).
 BORDER_JS = """v => { const c = document.createElement('canvas');

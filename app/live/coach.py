@@ -67,6 +67,7 @@ from coach.pipeline import CoachSession, FrameResult
 from coach.report import SessionReport, build_report
 from exercises.definition import Prescription, StretchDefinition
 from exercises.measures import definition_needs_face
+from exercises.records import Phase
 from pose.frame import PoseFrame
 from pose.smoothing import PoseSmoother
 
@@ -103,6 +104,9 @@ _POSE_FRESH_S = 0.5
 JUDGE_NICENESS = int(os.environ.get("STRETCH_COACH_JUDGE_NICENESS", "0"))
 #: Keep the live series small: at most this many points (older ones are thinned).
 _SERIES_MAX = 20_000
+#: Display states kept through frames the model could not read (until the engine says
+#: the body is lost): a person mid-stretch stays "in position", not a grey flash.
+_KEPT_THROUGH_A_GAP = frozenset({"rest", "moving", "position", "ease"})
 
 
 @dataclass
@@ -543,6 +547,12 @@ class LiveCoach:
         cues = tuple(dict.fromkeys(c.text for c in fb.cues))
         sources = tuple(c.source for c in fb.cues)
         state = "done" if done else hud_state(fb.phase.value, sources, fb.active_faults)
+        if (fb.phase is Phase.CANT_ASSESS and not fb.setup_message and not done
+                and self._snapshot.state in _KEPT_THROUGH_A_GAP):
+            # a frame or two the model could not read: the engine keeps the phase and shows
+            # nothing until the body has been lost for its ``lost_s``; so does the display
+            # (a grey flash on every dropped frame is noise for a person 2 m away)
+            state = self._snapshot.state
         cue = fb.setup_message or next((c for c in cues if c != fb.setup_message), None)
         if done:
             cue = "Set complete. Well done!"
