@@ -340,7 +340,7 @@ class JobStore:
             s.flush()
             return int(row.id)
         from sessions import screening_service
-        from sessions.service import Clinic
+        from sessions.session_rows import add_details
         from sessions.sources import is_bundled_sample
 
         data = json.loads(json.dumps(report.to_dict(include_series=False), allow_nan=False))
@@ -368,8 +368,8 @@ class JobStore:
                                                float(report.target[1]))
         s.add(row)
         s.flush()
-        # the clinic service's per-rep, fault and series rows, on this transaction
-        Clinic._add_details(None, s, row, report, None, True)  # type: ignore[arg-type]
+        # the same per-rep, fault and series rows as the clinic service, on this transaction
+        add_details(s, row, report, None, True)
         s.flush()
         return int(row.id)
 

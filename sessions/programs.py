@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from coach.report import TECHNICAL
 from exercises.definition import Prescription, StretchDefinition
+from sessions.checks import as_date, as_utc, clean_text, sides_of
 from sessions.models import Program, SessionRow
 from sessions.models import ProgramItem as ProgramItemRow
 from sessions.wording import frequency_text, period_text
@@ -291,8 +292,6 @@ class Adherence:
 # --------------------------------------------------------------------------- helpers
 
 
-def _sides_of(text: str) -> tuple[str, ...]:
-    return tuple(s for s in text.split(",") if s)
 
 
 def sides_overlap(a: Sequence[str], b: Sequence[str]) -> bool:
@@ -300,14 +299,6 @@ def sides_overlap(a: Sequence[str], b: Sequence[str]) -> bool:
     return "both" in a or "both" in b or bool(set(a) & set(b))
 
 
-def _clean(text: str | None, what: str, max_len: int) -> str:
-    if text is None:
-        return ""
-    if not isinstance(text, str):
-        raise ProgramError(f"{what} must be text")
-    if len(text) > max_len:
-        raise ProgramError(f"{what} is too long: {len(text)} characters, at most {max_len}")
-    return text.strip()
 
 
 def _first_error(e: Exception) -> str:
@@ -324,12 +315,6 @@ def _int_in(value: Any, low: int, high: int, what: str, stretch: str) -> int:
     return value
 
 
-def _as_date(x: Any, what: str) -> date:
-    if isinstance(x, datetime):
-        return x.date()
-    if isinstance(x, date):
-        return x
-    raise ProgramError(f"{what} must be a date, got {x!r}")
 
 
 def _name(library: dict[str, StretchDefinition], exercise: str) -> str:
@@ -340,7 +325,7 @@ def _name(library: dict[str, StretchDefinition], exercise: str) -> str:
 def _to_item(r: ProgramItemRow, library: dict[str, StretchDefinition]) -> ProgramItem:
     """A stored item as the schema."""
     return ProgramItem(id=r.id, position=r.position, exercise=r.exercise,
-                       exercise_name=_name(library, r.exercise), sides=_sides_of(r.sides),
+                       exercise_name=_name(library, r.exercise), sides=sides_of(r.sides),
                        sets=r.sets, reps=r.reps, hold_s=r.hold_s,
                        times_per_week=r.times_per_week, target_low=r.target_low,
                        target_high=r.target_high, notes=r.notes,
@@ -355,7 +340,7 @@ def _item_row(item: ProgramItemIn, position: int, library: dict[str, StretchDefi
     d = library.get(item.exercise)
     if d is None:
         raise ProgramError(f"unknown stretch {item.exercise!r}; valid: {', '.join(library)}")
-    sides = tuple(_sides_of(item.sides) if isinstance(item.sides, str) else item.sides)
+    sides = tuple(sides_of(item.sides) if isinstance(item.sides, str) else item.sides)
     if not sides:
         sides = d.run_sides
     valid = d.sides or ("both",)
@@ -386,7 +371,8 @@ def _item_row(item: ProgramItemIn, position: int, library: dict[str, StretchDefi
     row = ProgramItemRow(position=position, exercise=d.id, sides=",".join(sides),
                          sets=presc.sets, reps=presc.reps, hold_s=presc.hold_s,
                          times_per_week=item.times_per_week, target_low=lo, target_high=hi,
-                         notes=_clean(item.notes, "item notes", MAX_NOTE),
+                         notes=clean_text(item.notes, "item notes", MAX_NOTE,
+                                          error=ProgramError),
                          times_per_day=per_day, rest_between_sets_s=rest)
     if lo is not None:  # the override must fit the stretch's thresholds
         try:
@@ -402,7 +388,7 @@ def _refuse_duplicates(rows: list[ProgramItemRow], library: dict[str, StretchDef
     for a in range(len(rows)):
         for b in range(a):
             if rows[a].exercise == rows[b].exercise and sides_overlap(
-                    _sides_of(rows[a].sides), _sides_of(rows[b].sides)):
+                    sides_of(rows[a].sides), sides_of(rows[b].sides)):
                 raise DuplicateItemError(
                     f"{_name(library, rows[a].exercise)} is in the program twice (items "
                     f"{b + 1} and {a + 1}, sides {rows[b].sides} and {rows[a].sides}): "
@@ -437,9 +423,10 @@ def set_program(s: Session, patient_id: int, therapist_id: int, items: Sequence[
         ProgramError: unknown stretch, bad sides, dose, frequency, target or dates.
         DuplicateItemError: the same stretch and sides twice (nothing is changed).
     """
-    notes = _clean(notes, "program notes", MAX_NOTE)
-    start = days.today if starts_on is None else _as_date(starts_on, "the start date")
-    end = None if ends_on is None else _as_date(ends_on, "the end date")
+    notes = clean_text(notes, "program notes", MAX_NOTE, error=ProgramError)
+    start = (days.today if starts_on is None
+             else as_date(starts_on, "the start date", error=ProgramError))
+    end = None if ends_on is None else as_date(ends_on, "the end date", error=ProgramError)
     if end is not None and end < start:
         raise ProgramError(f"the program ends ({end.isoformat()}) before it starts "
                            f"({start.isoformat()}): give an end date on or after the start")
@@ -520,8 +507,8 @@ def _per_item_day(rows: list[Any], items: Sequence[ProgramItem], days: Days
     out: dict[int, Counter] = defaultdict(Counter)
     for exercise, sides, created in rows:
         for i in items:
-            if i.exercise == exercise and sides_overlap(i.sides, _sides_of(sides)):
-                out[i.id][days.local(_utc(created)).date()] += 1
+            if i.exercise == exercise and sides_overlap(i.sides, sides_of(sides)):
+                out[i.id][days.local(as_utc(created)).date()] += 1
     return out
 
 
@@ -616,7 +603,3 @@ def adherence_text(a: Adherence) -> str:
             else "to the program's end" if to_end else "")
     return (f"Adherence: {a.done} of {a.prescribed} prescribed sessions done{share}, "
             f"{_days_text(a.start, a.end)}" + (f", {note}" if note else "") + ".")
-
-
-def _utc(t: datetime) -> datetime:
-    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t

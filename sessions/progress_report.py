@@ -7,29 +7,21 @@ patient.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sessions import programs
 from sessions.models import Flag, Screening, SessionRow, User
 from sessions.progress_pdf import ProgressData
+from sessions.session_rows import within_days
 
 if TYPE_CHECKING:
     from sessions.service import Clinic
 
 __all__ = ["progress_data"]
-
-
-def _in_period(clinic: Clinic, q: Select, column: object, since: date | None,
-               until: date | None) -> Select:
-    if since is not None:
-        q = q.where(column >= clinic._day_start(since))
-    if until is not None:
-        q = q.where(column < clinic._day_start(until + timedelta(days=1)))
-    return q
 
 
 def progress_data(clinic: Clinic, s: Session, patient: User, since: date | None,
@@ -44,18 +36,20 @@ def progress_data(clinic: Clinic, s: Session, patient: User, since: date | None,
     """
     since = _date(since)
     until = _date(until)
+    days = clinic._days()
     trends = clinic._trends(s, patient.id, since, until)      # charts: completed sessions
-    recorded = list(s.scalars(_in_period(
-        clinic, select(SessionRow).where(SessionRow.patient_id == patient.id),
-        SessionRow.created_at, since, until).order_by(SessionRow.created_at, SessionRow.id)))
+    recorded = list(s.scalars(within_days(
+        select(SessionRow).where(SessionRow.patient_id == patient.id),
+        SessionRow.created_at, days, since, until
+    ).order_by(SessionRow.created_at, SessionRow.id)))
     program = programs.active_program(s, patient.id)
-    flags = s.scalars(_in_period(clinic, select(Flag).where(Flag.patient_id == patient.id),
-                                 Flag.created_at, since, until)
+    flags = s.scalars(within_days(select(Flag).where(Flag.patient_id == patient.id),
+                                  Flag.created_at, days, since, until)
                       .order_by(Flag.created_at)).all()
-    screenings = s.execute(_in_period(
-        clinic, select(Screening.created_at, Screening.pain_before)
-        .where(Screening.patient_id == patient.id), Screening.created_at, since, until)
-        .order_by(Screening.created_at)).all()
+    screenings = s.execute(within_days(
+        select(Screening.created_at, Screening.pain_before)
+        .where(Screening.patient_id == patient.id), Screening.created_at, days, since, until
+    ).order_by(Screening.created_at)).all()
     therapist = s.get(User, patient.therapist_id) if patient.therapist_id else None
     first = recorded[0].created_at if recorded else None
     return ProgressData(

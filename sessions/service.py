@@ -18,21 +18,22 @@ NULL) are never visible here.
 
 Days and weeks (today, this week, the adherence calendar, date filters) are in
 the local time zone of the machine unless ``tz`` is given; weeks start on Monday.
-Programs (prescribing, dates, today's program) and adherence are in
-``sessions.programs``; the methods here authorize, then delegate to it.
+The methods here authorize, then delegate: programs (prescribing, dates, today's
+program) and adherence to ``sessions.programs``, session rows (details written and read
+back) to ``sessions.session_rows``, progress over time to ``sessions.trends``, screening
+to ``sessions.screening_service``, flags to ``sessions.flags``; what they return is in
+``sessions.summaries`` and the checks of values before any SQL in ``sessions.checks``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
-from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from dataclasses import replace
+from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.exc import IntegrityError
@@ -42,20 +43,10 @@ from exercises.definition import StretchDefinition, load_library
 from sessions import flags as flags_service
 from sessions import programs, screening_service
 from sessions.auth import AccessDenied, Accounts, AuthError, Principal, utcnow
+from sessions.checks import as_date, as_id, as_utc, clean_text, finite, flush, one_line
 from sessions.db import ensure_schema, get_engine
 from sessions.flags import FlagInfo
-from sessions.models import (
-    COMPLETIONS,
-    Flag,
-    Program,
-    Screening,
-    SessionFault,
-    SessionNote,
-    SessionRep,
-    SessionRow,
-    SessionSeries,
-    User,
-)
+from sessions.models import COMPLETIONS, Flag, Program, SessionNote, SessionRep, SessionRow, User
 from sessions.programs import (
     Adherence,
     DuplicateItemError,
@@ -68,16 +59,21 @@ from sessions.programs import (
 )
 from sessions.screening import SCREENING_QUESTIONS, check_pain, pain_rose
 from sessions.screening_service import ScreeningResult
-from sessions.series import (
-    LANDMARKS_ENCODING,
-    PRIMARY_ENCODING,
-    LandmarkSeries,
-    decode_landmarks,
-    decode_primary,
-    encode_landmarks,
-    encode_primary,
-)
+from sessions.series import LandmarkSeries
+from sessions.session_rows import add_details, read_detail, summary_fields, within_days
 from sessions.sources import is_bundled_sample
+from sessions.summaries import (
+    FaultRow,
+    NoteInfo,
+    PatientInfo,
+    PatientSummary,
+    RepRow,
+    SessionDetail,
+    SessionSummary,
+    StretchTrend,
+    Trends,
+)
+from sessions.trends import TREND_WINDOW, patient_trends, score_trend
 
 if TYPE_CHECKING:
     from coach.report import SessionReport
@@ -110,8 +106,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-TREND_WINDOW = 3          # last 3 scores vs the 3 before
-TREND_FLAT = 5.0          # a change of less than 5 points is "flat"
 MAX_NOTE = 5000
 MAX_COMMENT = 5000
 _DENIED_PATIENT = "no such patient, or not one you can access"
@@ -122,205 +116,6 @@ _DENIED_FLAG = "no such flag, or not one you can access"
 @lru_cache(maxsize=1)
 def _default_library() -> dict[str, StretchDefinition]:
     return load_library()
-
-
-# --------------------------------------------------------------------------- data
-
-
-@dataclass(frozen=True)
-class PatientSummary:
-    """One row of the therapist's patient list."""
-
-    id: int
-    username: str
-    display_name: str
-    adherence_done: int
-    adherence_prescribed: int
-    latest_score: float | None   # of the latest completed session
-    trend: str | None            # "up" | "down" | "flat" | None (too few completed sessions)
-    open_flags: int
-    last_session_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class PatientInfo:
-    """A patient's account and program header."""
-
-    id: int
-    username: str
-    display_name: str
-    therapist_id: int | None
-    therapist_display_name: str | None
-    created_at: datetime
-    program_notes: str
-    video_opt_in: bool
-    adherence_done: int
-    adherence_prescribed: int
-    open_flags: int
-
-
-@dataclass(frozen=True)
-class SessionSummary:
-    """One saved session, as listed."""
-
-    id: int
-    patient_id: int
-    exercise: str
-    exercise_name: str
-    sides: tuple[str, ...]
-    source: str
-    created_at: datetime
-    started_at: datetime | None
-    ended_at: datetime | None
-    score: float | None
-    reps: int
-    completion: str
-    abandon_reason: str | None
-    problem: str | None
-    pain_before: int | None
-    pain_after: int | None
-    comment: str | None
-
-
-@dataclass(frozen=True)
-class RepRow:
-    """One repetition's metrics (ROM reached vs target, hold, faults, score)."""
-
-    side: str
-    index: int
-    start_s: float | None
-    end_s: float | None
-    complete: bool
-    peak: float | None
-    target_low: float | None
-    target_high: float | None
-    reached_target: bool
-    hold_s: float | None
-    hold_required_s: float
-    hold_ok: bool
-    correct: bool
-    score: float | None
-    rom: float | None
-    hold: float | None
-    form: float | None
-    faults: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class FaultRow:
-    """One form fault with its time span (seconds from the session start)."""
-
-    fault: str
-    side: str
-    rep: int | None
-    start_s: float | None
-    end_s: float | None
-    duration_s: float | None
-    cue: str
-
-
-@dataclass(frozen=True)
-class NoteInfo:
-    """A therapist's note on a session."""
-
-    id: int
-    author_id: int
-    author_display_name: str
-    created_at: datetime
-    text: str
-
-
-@dataclass(frozen=True)
-class SessionDetail(SessionSummary):
-    """A session with everything needed to review and replay it."""
-
-    report: dict[str, Any] = field(default_factory=dict)
-    reps_rows: tuple[RepRow, ...] = ()
-    faults: tuple[FaultRow, ...] = ()
-    notes: tuple[NoteInfo, ...] = ()
-    series: dict[str, list[float | None]] = field(default_factory=dict)
-    landmarks: LandmarkSeries | None = None
-    score_breakdown: dict[str, Any] = field(default_factory=dict)
-    target: tuple[float, float] | None = None
-    screening: dict[str, bool] | None = None
-    video_path: str | None = None
-
-    def to_report(self) -> SessionReport:
-        """The stored ``SessionReport`` (with its series)."""
-        from coach.report import SessionReport
-
-        return SessionReport.from_dict(dict(self.report))
-
-
-@dataclass(frozen=True)
-class StretchTrend:
-    """One stretch over time, oldest first (completed sessions only, unless every session
-    was asked for: ``Clinic.trends(include_incomplete=True)``)."""
-
-    exercise: str
-    name: str
-    label: str
-    unit: str
-    direction: str
-    target: tuple[float, float] | None
-    session_ids: list[int]
-    dates: list[datetime]
-    scores: list[float | None]
-    rom_peak: list[float | None]
-    pain_before: list[int | None]
-    pain_after: list[int | None]
-
-
-@dataclass(frozen=True)
-class Trends:
-    """A patient's progress: per stretch, overall, and the adherence calendar."""
-
-    patient_id: int
-    stretches: dict[str, StretchTrend]
-    calendar: dict[date, int]            # completed sessions per local day
-    dates: list[datetime]                # every session, oldest first
-    scores: list[float | None]
-    pain_before: list[int | None]
-    pain_after: list[int | None]
-    prescribed_per_week: int
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _trend(scores: list[float]) -> str | None:
-    """'up' / 'down' / 'flat' from the last 3 scores vs the 3 before (fewer: split evenly)."""
-    k = min(TREND_WINDOW, len(scores) // 2)
-    if k == 0:
-        return None
-    last = sum(scores[-k:]) / k
-    prev = sum(scores[-2 * k:-k]) / k
-    if last - prev >= TREND_FLAT:
-        return "up"
-    if prev - last >= TREND_FLAT:
-        return "down"
-    return "flat"
-
-
-def _sides_of(text: str) -> tuple[str, ...]:
-    return tuple(s for s in text.split(",") if s)
-
-
-def _clean(text: str | None, what: str, max_len: int) -> str:
-    if text is None:
-        return ""
-    if not isinstance(text, str):
-        raise ValueError(f"{what} must be text")
-    if len(text) > max_len:
-        raise ValueError(f"{what} is too long: {len(text)} characters, at most {max_len}")
-    return text.strip()
-
-
-def _finite(x: Any) -> float | None:
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 class Clinic:
@@ -396,12 +191,12 @@ class Clinic:
         if me.role == "therapist":
             if patient_id is None:
                 raise ValueError("patient_id is required")
-            user = s.get(User, _as_id(patient_id))
+            user = s.get(User, as_id(patient_id))
             if user is None or user.role != "patient" or user.therapist_id != me.user_id:
                 raise AccessDenied(_DENIED_PATIENT)
             return user
         if me.role == "patient" and not therapist_only:
-            if patient_id is not None and _as_id(patient_id) != me.user_id:
+            if patient_id is not None and as_id(patient_id) != me.user_id:
                 raise AccessDenied(_DENIED_PATIENT)
             return s.get(User, me.user_id)
         if me.role == "admin":
@@ -420,7 +215,7 @@ class Clinic:
 
     def _session_row(self, s: Session, me: Principal, session_id: int, *,
                      therapist_only: bool = False) -> SessionRow:
-        row = s.get(SessionRow, _as_id(session_id))
+        row = s.get(SessionRow, as_id(session_id))
         if row is None or row.patient_id is None:
             raise AccessDenied(_DENIED_SESSION)
         try:
@@ -456,9 +251,9 @@ class Clinic:
                     id=u.id, username=u.username, display_name=u.display_name,
                     adherence_done=done, adherence_prescribed=prescribed,
                     latest_score=scores[0][0] if scores else None,
-                    trend=_trend([r[0] for r in reversed(scores)]),
+                    trend=score_trend([r[0] for r in reversed(scores)]),
                     open_flags=self._open_flags(s, u.id),
-                    last_session_at=last if last is None else _utc(last)))
+                    last_session_at=last if last is None else as_utc(last)))
             return out
 
     def patient(self, patient_id: int) -> PatientInfo:
@@ -555,7 +350,8 @@ class Clinic:
                       until: date | None = None) -> Adherence:
         return programs.adherence(
             s, patient_id, self._days(), self.library,
-            None if since is None else _as_date(since), None if until is None else _as_date(until))
+            None if since is None else as_date(since, "since"),
+            None if until is None else as_date(until, "until"))
 
     def _adherence(self, s: Session, patient_id: int) -> tuple[int, int]:
         """(done, prescribed) this week, Monday to Sunday."""
@@ -636,12 +432,12 @@ class Clinic:
         if completion not in COMPLETIONS:
             raise ValueError(f"completion must be one of {', '.join(COMPLETIONS)}; "
                              f"got {completion!r}")
-        abandon_reason = _clean(abandon_reason, "abandon reason", MAX_COMMENT)
+        abandon_reason = clean_text(abandon_reason, "abandon reason", MAX_COMMENT)
         if completion == "abandoned" and not abandon_reason:
             raise ValueError("an abandoned session needs a reason")
         if completion == "completed" and not report.complete:
             completion = "interrupted"
-        comment = _clean(comment, "comment", MAX_COMMENT)
+        comment = clean_text(comment, "comment", MAX_COMMENT)
         for name, v in (("pain_before", pain_before), ("pain_after", pain_after)):
             if v is not None:
                 check_pain(v, name)
@@ -658,7 +454,7 @@ class Clinic:
                     self._require(me, "patient", "therapist")
                     patient = self._patient(s, me, patient_id)
                     sc = screening_service.require_valid(
-                        s, patient.id, None if screening_id is None else _as_id(screening_id),
+                        s, patient.id, None if screening_id is None else as_id(screening_id),
                         started_at, self._day_start(self._today()), self._now())
                     screening_id = sc.id
                     if pain_before is None:
@@ -671,60 +467,31 @@ class Clinic:
                     row = SessionRow(
                         created_at=now, exercise=report.exercise,
                         sides=",".join(report.sides), source=report.source,
-                        score=_finite(score.get("score")), reps=report.reps_done,
+                        score=finite(score.get("score")), reps=report.reps_done,
                         complete=bool(report.complete), problem=report.problem, report=data,
                         patient_id=patient.id, recorded_by=me.user_id, started_at=started_at,
                         ended_at=now, completion=completion,
                         abandon_reason=abandon_reason or None, pain_before=pain_before,
                         pain_after=pain_after, comment=comment or None,
                         screening_id=screening_id, video_path=video_path,
-                        target_low=_finite(report.target[0]) if report.target else None,
-                        target_high=_finite(report.target[1]) if report.target else None,
+                        target_low=finite(report.target[0]) if report.target else None,
+                        target_high=finite(report.target[1]) if report.target else None,
                         score_breakdown=data.get("score"))
                     s.add(row)
                     s.flush()
-                    self._add_details(s, row, report, landmarks, keep_series)
+                    add_details(s, row, report, landmarks, keep_series)
                     if pain_rose(pain_before, pain_after):
                         s.add(Flag(patient_id=patient.id, kind="pain_rise", created_at=now,
                                    session_id=row.id,
                                    detail=f"Pain rose from {pain_before}/10 to {pain_after}/10 "
                                           f"during {self._name(report.exercise)}"))
-                    _flush(s, "session")
+                    flush(s, "session")
                     new_id = int(row.id)
             except IntegrityError as e:  # a rep the database refused: all rolled back
-                raise ValueError(f"could not save the session: {_one_line(e)}") from None
+                raise ValueError(f"could not save the session: {one_line(e)}") from None
         log.info("saved session %s of patient %s (%s, %s)", new_id, patient.id,
                  report.exercise, completion)
         return new_id
-
-    def _add_details(self, s: Session, row: SessionRow, report: SessionReport,
-                     landmarks: LandmarkSeries | None, keep_series: bool) -> None:
-        lo, hi = row.target_low, row.target_high
-        for r in report.reps:
-            s.add(SessionRep(
-                session_id=row.id, side=r["side"], rep_index=int(r["index"]),
-                start_s=_finite(r.get("start_s")), end_s=_finite(r.get("end_s")),
-                complete=bool(r["complete"]), peak=_finite(r.get("peak")), target_low=lo,
-                target_high=hi, reached_target=bool(r.get("reached_target")),
-                hold_s=_finite(r.get("hold_s")),
-                hold_required_s=float(r.get("hold_required_s") or 0.0),
-                hold_ok=bool(r.get("hold_ok")), correct=bool(r.get("correct")),
-                score=_finite(r.get("score")), rom=_finite(r.get("rom")),
-                hold=_finite(r.get("hold")), form=_finite(r.get("form")),
-                faults=";".join(r.get("faults") or ())))
-            s.flush()   # one row at a time: a bad rep fails here, the transaction rolls back
-        for f in report.faults:
-            s.add(SessionFault(
-                session_id=row.id, fault=f["id"], side=f["side"],
-                rep_index=None if f.get("rep") is None else int(f["rep"]),
-                start_s=_finite(f.get("start_s")), end_s=_finite(f.get("end_s")),
-                duration_s=_finite(f.get("duration_s")), cue=f.get("cue") or ""))
-        if keep_series and report.series:
-            s.add(SessionSeries(session_id=row.id, kind="primary", encoding=PRIMARY_ENCODING,
-                                data=encode_primary(report.series)))
-        if landmarks is not None:
-            s.add(SessionSeries(session_id=row.id, kind="landmarks",
-                                encoding=LANDMARKS_ENCODING, data=encode_landmarks(landmarks)))
 
     def sessions(self, patient_id: int | None = None, since: date | None = None,
                  until: date | None = None, exercise: str | None = None
@@ -748,71 +515,20 @@ class Clinic:
             return [self._summary(r) for r in s.scalars(q)]
 
     def _date_filter(self, q: Select, since: date | None, until: date | None) -> Select:
-        if since is not None:
-            q = q.where(SessionRow.created_at >= self._day_start(_as_date(since)))
-        if until is not None:
-            q = q.where(SessionRow.created_at
-                        < self._day_start(_as_date(until) + timedelta(days=1)))
-        return q
-
-    def _summary_fields(self, r: SessionRow) -> dict[str, Any]:
-        return dict(
-            id=r.id, patient_id=r.patient_id, exercise=r.exercise,
-            exercise_name=self._name(r.exercise, (r.report or {}).get("exercise_name", "")),
-            sides=_sides_of(r.sides), source=r.source, created_at=r.created_at,
-            started_at=r.started_at, ended_at=r.ended_at, score=r.score, reps=r.reps,
-            completion=r.completion, abandon_reason=r.abandon_reason, problem=r.problem,
-            pain_before=r.pain_before, pain_after=r.pain_after, comment=r.comment)
+        return within_days(q, SessionRow.created_at, self._days(), since, until)
 
     def _summary(self, r: SessionRow) -> SessionSummary:
-        return SessionSummary(**self._summary_fields(r))
+        return SessionSummary(**summary_fields(r, self._name))
 
     def session(self, session_id: int) -> SessionDetail:
         """One session with reps, faults, notes and replay series."""
         with self._session() as s, s.begin():
             me = self._me(s)
-            r = self._session_row(s, me, session_id)
-            reps = s.scalars(select(SessionRep).where(SessionRep.session_id == r.id)
-                             .order_by(SessionRep.start_s, SessionRep.id)).all()
-            faults = s.scalars(select(SessionFault).where(SessionFault.session_id == r.id)
-                               .order_by(SessionFault.start_s, SessionFault.id)).all()
-            notes = s.execute(select(SessionNote, User.display_name)
-                              .join(User, User.id == SessionNote.author_id)
-                              .where(SessionNote.session_id == r.id)
-                              .order_by(SessionNote.created_at, SessionNote.id)).all()
-            series_rows = {x.kind: x for x in s.scalars(
-                select(SessionSeries).where(SessionSeries.session_id == r.id))}
-            screening = s.get(Screening, r.screening_id) if r.screening_id else None
-            report = dict(r.report)
-            series = (decode_primary(series_rows["primary"].data) if "primary" in series_rows
-                      else dict(report.get("series") or {}))
-            report["series"] = series
-            landmarks = (decode_landmarks(series_rows["landmarks"].data)
-                         if "landmarks" in series_rows else None)
-            target = (r.target_low, r.target_high) if r.target_low is not None else None
-            return SessionDetail(
-                **self._summary_fields(r), report=report,
-                reps_rows=tuple(RepRow(
-                    side=x.side, index=x.rep_index, start_s=x.start_s, end_s=x.end_s,
-                    complete=x.complete, peak=x.peak, target_low=x.target_low,
-                    target_high=x.target_high, reached_target=x.reached_target,
-                    hold_s=x.hold_s, hold_required_s=x.hold_required_s, hold_ok=x.hold_ok,
-                    correct=x.correct, score=x.score, rom=x.rom, hold=x.hold, form=x.form,
-                    faults=_sides_of(x.faults.replace(";", ","))) for x in reps),
-                faults=tuple(FaultRow(fault=f.fault, side=f.side, rep=f.rep_index,
-                                      start_s=f.start_s, end_s=f.end_s,
-                                      duration_s=f.duration_s, cue=f.cue) for f in faults),
-                notes=tuple(NoteInfo(id=n.id, author_id=n.author_id, author_display_name=name,
-                                     created_at=n.created_at, text=n.text)
-                            for n, name in notes),
-                series=series, landmarks=landmarks,
-                score_breakdown=dict(r.score_breakdown or report.get("score") or {}),
-                target=target, screening=dict(screening.answers) if screening else None,
-                video_path=r.video_path)
+            return read_detail(s, self._session_row(s, me, session_id), self._name)
 
     def add_note(self, session_id: int, text: str) -> None:
         """A note on a session, by the patient's therapist (the patient can read it)."""
-        text = _clean(text, "note", MAX_NOTE)
+        text = clean_text(text, "note", MAX_NOTE)
         if not text:
             raise ValueError("the note is empty")
         with self._session() as s, s.begin():
@@ -844,14 +560,14 @@ class Clinic:
             ValueError: an empty or too long note.
             AccessDenied: not your patient's flag (or no such flag).
         """
-        note = _clean(note, "note", MAX_NOTE)
+        note = clean_text(note, "note", MAX_NOTE)
         if not note:
             raise ValueError("say what was done about this flag (a note is required to "
                              "close it)")
         with self._session() as s, s.begin():
             me = self._me(s)
             self._require(me, "therapist")
-            f = s.get(Flag, _as_id(flag_id))
+            f = s.get(Flag, as_id(flag_id))
             if f is None:
                 raise AccessDenied(_DENIED_FLAG)
             try:
@@ -878,50 +594,8 @@ class Clinic:
 
     def _trends(self, s: Session, patient_id: int, since: date | None = None,
                 until: date | None = None, include_incomplete: bool = False) -> Trends:
-        q = self._date_filter(select(SessionRow).where(SessionRow.patient_id == patient_id),
-                              since, until).order_by(SessionRow.created_at, SessionRow.id)
-        if not include_incomplete:
-            q = q.where(SessionRow.completion == "completed")
-        rows = list(s.scalars(q))
-        peaks: dict[int, list[tuple[float, bool]]] = defaultdict(list)
-        if rows:
-            for sid, peak, complete in s.execute(
-                    select(SessionRep.session_id, SessionRep.peak, SessionRep.complete)
-                    .where(SessionRep.session_id.in_([r.id for r in rows]),
-                           SessionRep.peak.is_not(None))):
-                peaks[sid].append((peak, complete))
-        programmed = {i.exercise: i for i in self._items(s, patient_id)}
-        stretches: dict[str, StretchTrend] = {}
-        calendar: Counter = Counter()
-        for r in rows:
-            d = self.library.get(r.exercise)
-            if r.exercise not in stretches:
-                item = programmed.get(r.exercise)
-                target = item.target if item is not None and item.target else (
-                    tuple(d.primary.target) if d is not None else None)
-                from exercises.measures import get_measure
-
-                stretches[r.exercise] = StretchTrend(
-                    exercise=r.exercise, name=self._name(r.exercise),
-                    label=d.primary.label if d else "", direction=(
-                        d.primary.direction if d else "increase"),
-                    unit=get_measure(d.primary.measure).unit if d else "",
-                    target=target, session_ids=[], dates=[], scores=[], rom_peak=[],
-                    pain_before=[], pain_after=[])
-            t = stretches[r.exercise]
-            t.session_ids.append(r.id)
-            t.dates.append(r.created_at)
-            t.scores.append(r.score)
-            t.rom_peak.append(_best_peak(peaks.get(r.id, []), t.direction))
-            t.pain_before.append(r.pain_before)
-            t.pain_after.append(r.pain_after)
-            if r.completion == "completed":
-                calendar[self._local(r.created_at).date()] += 1
-        return Trends(patient_id=patient_id, stretches=stretches, calendar=dict(calendar),
-                      dates=[r.created_at for r in rows], scores=[r.score for r in rows],
-                      pain_before=[r.pain_before for r in rows],
-                      pain_after=[r.pain_after for r in rows],
-                      prescribed_per_week=sum(i.per_week for i in programmed.values()))
+        return patient_trends(s, patient_id, self._days(), self.library,
+                              self._items(s, patient_id), since, until, include_incomplete)
 
     # ------------------------------------------------------------------ exports
 
@@ -978,50 +652,3 @@ class Clinic:
                 items=[])
         data = replace(data, items=handout_items(items, self.library))
         return handout_pdf(data)
-
-
-def _best_peak(peaks: list[tuple[float, bool]], direction: str) -> float | None:
-    chosen = [p for p, c in peaks if c] or [p for p, _ in peaks]
-    if not chosen:
-        return None
-    return max(chosen) if direction == "increase" else min(chosen)
-
-
-def _utc(t: datetime) -> datetime:
-    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t
-
-
-MAX_ID = 2**31 - 1   # ids are 32-bit INTEGER columns on every backend
-
-
-def _as_id(x: Any) -> int:
-    """``x`` as a row id, checked before any SQL (a 70-digit id never reaches the driver)."""
-    if isinstance(x, bool):
-        raise ValueError(f"expected an id, got {x!r}")
-    try:
-        value = int(x)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"expected an id, got {str(x)[:40]!r}") from None
-    if not -MAX_ID <= value <= MAX_ID:
-        raise ValueError(f"id out of range: {str(value)[:40]} (at most {MAX_ID})")
-    return value
-
-
-def _as_date(x: date | datetime) -> date:
-    if isinstance(x, datetime):
-        return x.date()
-    if isinstance(x, date):
-        return x
-    raise ValueError(f"expected a date, got {x!r}")
-
-
-def _one_line(e: BaseException) -> str:
-    orig = getattr(e, "orig", None) or e
-    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(e).__name__
-
-
-def _flush(s: Session, what: str) -> None:
-    try:
-        s.flush()
-    except IntegrityError as e:
-        raise ValueError(f"could not save the {what}: {_one_line(e)}") from None
