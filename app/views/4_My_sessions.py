@@ -16,7 +16,7 @@ page_header("My sessions", ":material/folder_open:",
             "chart and form notes.")
 
 if clinic_mode():
-    # clinic mode: the patient's own record (the page is in app/clinic_pages.py)
+    # clinic mode: the patient's own record (app/clinic_session.py, via app/clinic_pages.py)
     from app.clinic_pages import my_record
 
     principal = require_principal(["patient"], intro="Sign in to see your sessions.")
