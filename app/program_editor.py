@@ -67,12 +67,6 @@ def _draft_line(item: ProgramItemIn) -> str:
     return line
 
 
-def _unit(measure: str) -> str:
-    from exercises.measures import get_measure
-
-    return get_measure(measure).unit
-
-
 def _program_dates(patient_id: int, program: ProgramInfo | None
                    ) -> tuple[date, date | None, bool]:
     """The start and end date pickers: (starts_on, ends_on, differ from the saved program's).
