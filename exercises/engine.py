@@ -557,14 +557,21 @@ class StretchTracker:
             best = max(r.range_fraction for r in partial)
             return ("never_reached_target", f"{len(partial)} movement(s) seen, but none went "
                     f"far enough to count (at best {best:.0%} of the way to the target "
-                    f"{p.target[0]:g}-{p.target[1]:g}{unit})")
+                    f"{p.target[0]:g}-{p.target[1]:g}{unit}). If you went further, "
+                    f"{self._camera_hint()}")
         if self.reps:
             return ("not_completed", "A repetition started but did not come back to the "
                     "starting position before the video ended")
         reach = max(self.max_fraction, 0.0)
         return ("no_movement", f"No repetition seen: the movement never passed the start of "
                 f"a repetition ({p.start:g}{unit}; at best {reach:.0%} of the way to the "
-                "target)")
+                f"target). If you did move, {self._camera_hint()}")
+
+    def _camera_hint(self) -> str:
+        """Seen from the wrong side a movement reads smaller than it is (a front-on squat's
+        knee bend, an oblique front raise): say where the camera goes."""
+        setup = self.definition.camera.setup.strip().rstrip(".")
+        return f"check the camera: {setup[0].lower()}{setup[1:]}"
 
     @staticmethod
     def _setup_text(code: str) -> str:

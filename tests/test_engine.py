@@ -1137,6 +1137,9 @@ def test_nothing_counted_says_why(case: str, keys, code: str) -> None:
     diag = tracker.diagnosis()
     assert diag is not None and diag[0] == code, case
     assert len(diag[1]) > 20
+    # a movement that read too small may be the camera's angle: say where it goes
+    setup = TILT.camera.setup.rstrip(".")
+    assert (setup[1:] in diag[1]) == (code != "never_at_rest"), diag[1]
 
 
 def test_no_diagnosis_when_reps_counted() -> None:
