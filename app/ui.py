@@ -22,7 +22,7 @@ import pandas as pd
 import streamlit as st
 
 from app.cli import SAFETY
-from coach.report import SessionReport, rep_rows
+from coach.report import SessionReport, is_technical, rep_rows
 from exercises.definition import StretchDefinition, load_library
 from exercises.engine import Phase
 from sessions.store import SessionStore, default_data_dir
@@ -455,7 +455,9 @@ def render_report(report: SessionReport, *, key: str,
         st.warning(f"Your body could be judged in only {report.assessable_share:.0%} of the "
                    f"frames ({issues}). The numbers below may miss repetitions.{advice}",
                    icon=":material/photo_camera:")
-    if report.diagnosis:
+    if report.diagnosis and not is_technical(report.problem):
+        # (a set cut short by the computer or the connection says so above: its diagnosis
+        # would point at the person's movement or camera instead)
         st.warning(f"**No repetition was counted.** {report.diagnosis['message']}.",
                    icon=":material/help:")
     for warning in report.warnings:
