@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app.live.state import INTERRUPTED, TOO_BUSY
+from app.live.state import DROPPED, INTERRUPTED, TOO_BUSY
 from exercises.definition import load_library
 from sessions.store import SessionStore
 from tests.browser_utils import (
@@ -319,7 +319,14 @@ def test_live_coach_counts_reps_from_fake_camera(app: AppServer, playwright: Any
         frame.get_by_role("button", name="Stop").click()
         # the summary waits for the judge thread to finish the frames it holds: on a starved
         # machine (1 frame/s coached, seen once) that took over 60 s
-        page.get_by_text("Session summary").wait_for(timeout=180_000)
+        summary = page.get_by_text("Session summary")
+        end_here = page.get_by_role("button", name="End the session here")
+        summary.or_(end_here).first.wait_for(timeout=180_000)
+        if not summary.count() and end_here.count():
+            # starved, the stream read as a dropped connection (seen on a loaded CI machine):
+            # as a person would, record what was done (a technical end, kept, not blamed)
+            end_here.click()
+        summary.wait_for(timeout=180_000)
         wait_app_idle(page)
         summary_reps = int(_metric(page, "Reps").split("/")[0])
         spoken = page.evaluate("() => window.__spoken")
@@ -345,8 +352,9 @@ def test_live_coach_counts_reps_from_fake_camera(app: AppServer, playwright: Any
     assert s.complete == (s.reps >= expected)
     if not s.complete:
         # stopped by the person, or (seen on a starved CI machine: 1 judged frame/s) ended
-        # as a technical problem that names the computer, never the person's setup
-        assert s.problem == INTERRUPTED or s.problem.startswith(
+        # as a technical problem that names the computer or the connection, never the
+        # person's setup
+        assert s.problem in (INTERRUPTED, DROPPED) or s.problem.startswith(
             TOO_BUSY.split("{", 1)[0]), s.problem
 
 
