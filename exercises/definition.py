@@ -180,6 +180,9 @@ class Check(_Model):
     during: Literal["rep", "position", "always"] = "position"
     cue: str = Field(min_length=3)
     priority: int = Field(default=2, ge=1, le=9)
+    #: While this check's fault is open the hold does not count, and a fault lasting
+    #: ``max_break_s`` ends the hold (a compensation that takes the stretch away, such
+    #: as hiking the shoulder up to meet a tilted head).
     blocks_hold: bool = False
 
     _cue = field_validator("cue")(_check_cue)

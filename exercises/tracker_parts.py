@@ -79,18 +79,21 @@ class HoldTimer:
         return self.state == "holding"
 
     def update(self, in_band: bool, t: float, dt: float, blocked: bool) -> bool:
-        """Advance by one frame; True when the required hold was just completed."""
-        if not in_band:
+        """Advance by one frame; True when the required hold was just completed.
+
+        ``blocked`` (a form fault whose check has ``blocks_hold``) counts as out of
+        position: the position is reached, but not in the form the stretch needs, so
+        that time is a break like any other and a block of ``max_break_s`` ends the hold.
+        """
+        if in_band and self.first_in_s is None:
+            self.first_in_s = t
+        if not in_band or blocked:
             self.absent(t)
             return False
-        if self.first_in_s is None:
-            self.first_in_s = t
         self._out_since = None
         if self.state == "broken":
             return False
         self.state = "holding"
-        if blocked:
-            return False
         self.held_s += dt
         if not self.completed and self.held_s + 1e-6 >= self.required_s:
             self.completed = True

@@ -352,6 +352,44 @@ def test_interrupted_hold(case: str, break_s: float, expected_hold: float,
         assert HOLD_TOO_SHORT in {f.id for f in rep.faults}
 
 
+@pytest.mark.parametrize(("fault_s", "blocks"), [(1.0, True), (3.0, True), (3.0, False)])
+def test_a_fault_that_blocks_the_hold_is_a_break(fault_s: float, blocks: bool) -> None:
+    """A check with ``blocks_hold`` (a shoulder hiked into a neck tilt): while its fault is
+    open the hold does not count, and a fault open for ``max_break_s`` ends the hold like
+    any break. Without the flag the fault is recorded and the hold runs on."""
+    check = {"id": "shoulders_level", "measure": "shoulder_level_difference",
+             "absolute": True, "max": 7, "during": "rep", "cue": SHOULDER_CUE,
+             "blocks_hold": blocks}
+    up, fault_on = 2.0, 4.0
+    keys = [(0.0, {"neck_tilt": 0.0}), (1.5, {"neck_tilt": 0.0}),
+            (up, {"neck_tilt": 30.0, "shoulder_tilt": 0.0}),
+            (fault_on, {"neck_tilt": 30.0, "shoulder_tilt": 0.0}),
+            (fault_on + 0.05, {"neck_tilt": 30.0, "shoulder_tilt": 12.0}),
+            (fault_on + fault_s, {"neck_tilt": 30.0, "shoulder_tilt": 12.0}),
+            (fault_on + fault_s + 0.05, {"neck_tilt": 30.0, "shoulder_tilt": 0.0}),
+            (10.0, {"neck_tilt": 30.0, "shoulder_tilt": 0.0}),
+            (11.0, {"neck_tilt": 0.0}), (12.5, {"neck_tilt": 0.0})]
+    tracker = StretchTracker(definition(checks=[check], hold_s=3.0), "left")
+    fbs = run(tracker, timeline(keys))
+    assert fbs[-1].reps == 1
+    rep = tracker.reps[0]
+    fault = next(f for f in rep.faults if f.id == "shoulders_level")
+    opened, closed = fault.start_s + T["fault_min_s"], fault.end_s
+    assert fault.start_s == pytest.approx(fault_on, abs=0.1)
+    in_band = (10.0 + (30.0 - (LO - HYST)) / 30.0) - (1.5 + LO / 30.0 * 0.5)
+    if not blocks:
+        assert rep.hold_s == pytest.approx(in_band, abs=HOLD_TOL)
+    elif fault_s - T["fault_min_s"] >= T["max_break_s"]:
+        # ended when the fault had been open max_break_s: time back in form adds nothing
+        assert rep.hold_s == pytest.approx(opened - (1.5 + LO / 30.0 * 0.5), abs=HOLD_TOL)
+        late = [fb.hold_s for fb in fbs if closed + 0.2 <= fb.timestamp_s <= 10.0]
+        assert late and max(late) == min(late) == pytest.approx(rep.hold_s)
+    else:
+        # paused while the fault was open, then the hold goes on
+        assert rep.hold_s == pytest.approx(in_band - (closed - opened), abs=HOLD_TOL)
+        assert rep.hold_s >= 3.0 and rep.hold_s < in_band - 0.4
+
+
 def test_hold_is_timed_by_timestamps() -> None:
     """Same motion at 30 fps and at ~10 fps with irregular dropped frames: same hold."""
     keys = [(0.0, {"neck_tilt": 0.0}), *rep_keys(1.5, hold=5.0, after=2.0)]
