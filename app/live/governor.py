@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
 from collections import deque
-
-import numpy as np
 
 __all__ = ["BUSY_FPS", "SLOW_INCOMING_FPS", "TOO_BUSY_AFTER_S", "TOO_BUSY_FPS", "LoadGovernor"]
 
@@ -69,7 +68,7 @@ class LoadGovernor:
         self._last_judged_t = stream_t
         self.proc_last_s = cost_s
         self._costs.append(cost_s)
-        self.proc_ema_s = float(np.median(self._costs))
+        self.proc_ema_s = statistics.median(self._costs)  # numpy's costs 0.1 ms here
         self._judged.append(now)
         self._trim(self._judged, now)
         fps = self.judged_fps(now)
