@@ -51,6 +51,7 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sessions.checks import as_id
 from sessions.db import ensure_schema, get_engine
 from sessions.models import ROLES, LoginSession, LoginThrottle, User
 
@@ -191,19 +192,6 @@ def _lookup_key(username: object) -> str | None:
         return _username_key(clean_username(username))
     except ValueError:
         return None
-
-
-def _as_id(x: object) -> int:
-    """``x`` as an account id, range-checked before any SQL (32-bit INTEGER columns)."""
-    if isinstance(x, bool):
-        raise ValueError(f"expected an account id, got {x!r}")
-    try:
-        value = int(x)  # type: ignore[call-overload]
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"expected an account id, got {_short(x)}") from None
-    if not -(2**31 - 1) <= value <= 2**31 - 1:
-        raise ValueError(f"no account with id {_short(value)}")
-    return value
 
 
 def _short(text: object, n: int = 40) -> str:
@@ -403,7 +391,7 @@ class Accounts:
         return new_id
 
     def _require_therapist(self, s: Session, therapist_id: int) -> User:
-        t = s.get(User, _as_id(therapist_id))
+        t = s.get(User, as_id(therapist_id, "account"))
         if t is None or t.role != "therapist" or not t.active:
             raise ValueError(f"no active therapist account with id {therapist_id}")
         return t
@@ -448,7 +436,7 @@ class Accounts:
             who = self._actor(s, actor)
             if who.role != "admin":
                 raise AccessDenied("only admins can assign patients to therapists")
-            patient = s.get(User, _as_id(patient_id))
+            patient = s.get(User, as_id(patient_id, "account"))
             if patient is None or patient.role != "patient":
                 raise ValueError(f"no patient account with id {patient_id}")
             if therapist_id is not None:
@@ -463,9 +451,9 @@ class Accounts:
             who = self._actor(s, actor)
             if who.role != "admin":
                 raise AccessDenied("only admins can enable or disable accounts")
-            if _as_id(user_id) == who.user_id and not active:
+            if as_id(user_id, "account") == who.user_id and not active:
                 raise ValueError("you cannot disable your own account")
-            user = s.get(User, _as_id(user_id))
+            user = s.get(User, as_id(user_id, "account"))
             if user is None:
                 raise ValueError(f"no account with id {user_id}")
             user.active = bool(active)
@@ -512,7 +500,7 @@ class Accounts:
             who = self._actor(s, actor)
             if who.role != "admin":
                 raise AccessDenied("only admins can reset passwords")
-            user = s.get(User, _as_id(user_id))
+            user = s.get(User, as_id(user_id, "account"))
             if user is None:
                 raise ValueError(f"no account with id {user_id}")
             check_password_policy(new_password, user.username)

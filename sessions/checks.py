@@ -43,15 +43,22 @@ def as_utc(t: datetime) -> datetime:
     return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t
 
 
-def as_id(x: Any) -> int:
-    """``x`` as a row id, checked before any SQL (a 70-digit id never reaches the driver)."""
+def as_id(x: Any, what: str = "") -> int:
+    """``x`` as a row id, checked before any SQL (a 70-digit id never reaches the driver).
+
+    ``what`` names the row in the messages ("account": "expected an account id", "no
+    account with id ..."); without it they speak of "an id".
+    """
+    kind = f"{what} id" if what else "id"
     if isinstance(x, bool):
-        raise ValueError(f"expected an id, got {x!r}")
+        raise ValueError(f"expected an {kind}, got {x!r}")
     try:
         value = int(x)
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"expected an id, got {str(x)[:40]!r}") from None
+        raise ValueError(f"expected an {kind}, got {str(x)[:40]!r}") from None
     if not -MAX_ID <= value <= MAX_ID:
+        if what:
+            raise ValueError(f"no {what} with id {str(value)[:40]}")
         raise ValueError(f"id out of range: {str(value)[:40]} (at most {MAX_ID})")
     return value
 

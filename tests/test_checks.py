@@ -22,6 +22,15 @@ def test_ids_in_range_pass() -> None:
     assert as_id("42") == 42 and as_id(MAX_ID) == MAX_ID
 
 
+def test_an_id_named_for_its_row_says_so() -> None:
+    """Accounts use the same check, in their own words (the sign-in and admin pages)."""
+    with pytest.raises(ValueError, match=r"^expected an account id, got 'x'$"):
+        as_id("x", "account")
+    with pytest.raises(ValueError, match=r"^no account with id 9{40}$"):
+        as_id("9" * 70, "account")
+    assert as_id(7, "account") == 7
+
+
 def test_free_text_is_trimmed_and_bounded() -> None:
     assert clean_text("  a note \n", "note", 20) == "a note"
     assert clean_text(None, "note", 20) == ""
