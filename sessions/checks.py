@@ -86,9 +86,9 @@ def one_line(e: BaseException) -> str:
     return str(orig).strip().splitlines()[0] if str(orig).strip() else type(e).__name__
 
 
-def flush(s: Session, what: str) -> None:
-    """Flush ``s``; a write the database refuses is a ``ValueError`` naming ``what``."""
+def flush(s: Session, what: str, error: type[ValueError] = ValueError) -> None:
+    """Flush ``s``; a write the database refuses is an ``error`` naming ``what``."""
     try:
         s.flush()
     except IntegrityError as e:
-        raise ValueError(f"could not save the {what}: {one_line(e)}") from None
+        raise error(f"could not save the {what}: {one_line(e)}") from None

@@ -34,12 +34,11 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from coach.report import TECHNICAL
 from exercises.definition import Prescription, StretchDefinition
-from sessions.checks import as_date, as_utc, clean_text, sides_of
+from sessions.checks import as_date, as_utc, clean_text, flush, sides_of
 from sessions.models import Program, SessionRow
 from sessions.models import ProgramItem as ProgramItemRow
 from sessions.wording import frequency_text, period_text
@@ -441,12 +440,7 @@ def set_program(s: Session, patient_id: int, therapist_id: int, items: Sequence[
     for r in rows:
         r.program_id = program.id
         s.add(r)
-    try:
-        s.flush()
-    except IntegrityError as e:
-        orig = getattr(e, "orig", None) or e
-        raise ProgramError(f"could not save the program: "
-                           f"{str(orig).strip().splitlines()[0]}") from None
+    flush(s, "program", error=ProgramError)
     return program
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from sessions.checks import MAX_ID, as_date, as_id, as_utc, clean_text, finite, sides_of
+from sessions.checks import MAX_ID, as_date, as_id, as_utc, clean_text, finite, flush, sides_of
 from sessions.programs import ProgramError
 
 
@@ -54,3 +54,31 @@ def test_times_numbers_and_sides() -> None:
     assert finite("2.5") == 2.5 and finite(None) is None
     assert finite(math.nan) is None and finite(-math.inf) is None
     assert sides_of("left,,right") == ("left", "right") and sides_of("") == ()
+
+
+
+def test_a_refused_write_is_one_line_in_the_callers_error_type() -> None:
+    """A write the database refuses (a duplicate key on a real SQLite database) comes
+    back from ``flush`` as the caller's error naming what was saved, with the driver's
+    first line and no SQL."""
+    from sqlalchemy import Integer, create_engine
+    from sqlalchemy.orm import DeclarativeBase, Session, mapped_column
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Row(Base):
+        __tablename__ = "t"
+        id = mapped_column(Integer, primary_key=True)
+
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add(Row(id=1))
+        flush(s, "row")   # accepted: no error
+        s.expunge_all()
+        s.add(Row(id=1))
+        with pytest.raises(ProgramError, match=r"^could not save the program: UNIQUE "
+                                               r"constraint failed: t\.id$") as e:
+            flush(s, "program", error=ProgramError)
+    assert "INSERT" not in str(e.value)
