@@ -1,4 +1,5 @@
-"""Tests for pose.video: file reader, camera failure path and the H.264 writer.
+"""Tests for pose.video, pose.camera and pose.video_writer: file reader, camera failure path
+and the H.264 writer.
 
 Every clip is generated here (small, 1-3 s) with the project's own writer or PyAV.
 """
@@ -18,17 +19,16 @@ import cv2
 import numpy as np
 import pytest
 
-from pose import video
+from pose import camera, video, video_writer
+from pose.camera import CameraSource
 from pose.video import (
-    AnnotatedVideoWriter,
-    CameraSource,
     VideoError,
     VideoInfo,
     av_frame_to_rgb,
     open_video,
     rgb_to_av_frame,
-    write_video,
 )
+from pose.video_writer import AnnotatedVideoWriter, write_video
 
 # ----------------------------------------------------------------------------- builders
 
@@ -524,7 +524,7 @@ def test_permission_denied_becomes_video_error(
     def deny(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(video.av, "open", deny)
+    monkeypatch.setattr(video_writer.av, "open", deny)
     with pytest.raises(VideoError, match=r"cannot write video to .*out\.mp4: Permission denied"):
         AnnotatedVideoWriter(tmp_path / "out.mp4", 10, 64, 48)
 
@@ -638,3 +638,20 @@ def test_live_frame_conversions_agree_with_pyav(size: tuple[int, int]) -> None:
     assert out.format.name == ("yuv420p" if w % 2 == 0 and h % 2 == 0 else "rgb24")
     back = out.to_ndarray(format="rgb24")
     assert np.abs(back.astype(int) - ours.astype(int)).mean() < 3.0
+
+
+# ----------------------------------------------------------------------------- re-exports
+
+
+def test_moved_names_are_still_importable_from_pose_video() -> None:
+    """CameraSource and the writer moved to their own modules; pose.video re-exports them."""
+    from pose.video import AnnotatedVideoWriter as ReExportedWriter
+    from pose.video import CameraSource as ReExportedCamera
+    from pose.video import write_video as re_exported_write_video
+
+    assert ReExportedCamera is camera.CameraSource
+    assert ReExportedWriter is video_writer.AnnotatedVideoWriter
+    assert re_exported_write_video is video_writer.write_video
+    assert all(hasattr(video, name) for name in video.__all__)
+    with pytest.raises(AttributeError):
+        _ = video.no_such_name
