@@ -13,9 +13,6 @@ uint8 with a frame index and a timestamp in seconds.
 * :class:`AnnotatedVideoWriter` / :func:`write_video` (in :mod:`pose.video_writer`)
   encode browser-playable H.264 (yuv420p, ``+faststart``) MP4 files.
 
-The camera and writer names are re-exported here, imported on first use (they
-import :class:`VideoError` and :class:`VideoFrame` from this module).
-
 Bad input is reported as :class:`VideoError`, a one-line message naming the
 file and what to do. A file that breaks off part-way (truncated or corrupt) is
 not an error: iteration stops after the last good frame and the reader records
@@ -31,7 +28,6 @@ so ``rotation_deg == -frame.rotation % 360``.
 from __future__ import annotations
 
 import heapq
-import importlib
 import logging
 import math
 import os
@@ -39,20 +35,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import av
 import av.error
 import cv2
 import numpy as np
 
-if TYPE_CHECKING:
-    from pose.camera import CameraSource
-    from pose.video_writer import AnnotatedVideoWriter, write_video
-
 __all__ = [
-    "AnnotatedVideoWriter",
-    "CameraSource",
     "VideoError",
     "VideoFrame",
     "VideoInfo",
@@ -60,7 +50,6 @@ __all__ = [
     "av_frame_to_rgb",
     "open_video",
     "rgb_to_av_frame",
-    "write_video",
 ]
 
 logger = logging.getLogger(__name__)
@@ -599,21 +588,3 @@ def open_video(path: str | os.PathLike[str]) -> VideoReader:
     info = _probe(file)
     logger.debug("opened %s", info)
     return VideoReader(info)
-
-
-# --------------------------------------------------------------------------- re-exports
-
-#: Names that moved to their own modules, still importable from here.
-_MOVED = {
-    "CameraSource": "pose.camera",
-    "AnnotatedVideoWriter": "pose.video_writer",
-    "write_video": "pose.video_writer",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """Import a moved name from its module on first use (no import cycle)."""
-    module = _MOVED.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)

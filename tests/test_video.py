@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pose import camera, video, video_writer
+from pose import video, video_writer
 from pose.camera import CameraSource
 from pose.video import (
     VideoError,
@@ -638,20 +638,3 @@ def test_live_frame_conversions_agree_with_pyav(size: tuple[int, int]) -> None:
     assert out.format.name == ("yuv420p" if w % 2 == 0 and h % 2 == 0 else "rgb24")
     back = out.to_ndarray(format="rgb24")
     assert np.abs(back.astype(int) - ours.astype(int)).mean() < 3.0
-
-
-# ----------------------------------------------------------------------------- re-exports
-
-
-def test_moved_names_are_still_importable_from_pose_video() -> None:
-    """CameraSource and the writer moved to their own modules; pose.video re-exports them."""
-    from pose.video import AnnotatedVideoWriter as ReExportedWriter
-    from pose.video import CameraSource as ReExportedCamera
-    from pose.video import write_video as re_exported_write_video
-
-    assert ReExportedCamera is camera.CameraSource
-    assert ReExportedWriter is video_writer.AnnotatedVideoWriter
-    assert re_exported_write_video is video_writer.write_video
-    assert all(hasattr(video, name) for name in video.__all__)
-    with pytest.raises(AttributeError):
-        _ = video.no_such_name
