@@ -335,9 +335,10 @@ def live_cmd(exercise: str, side: str | None, camera: int, model_path: Path | No
 
     from coach.pipeline import CoachSession, resolve_sides
     from coach.report import build_report
+    from pose.camera import CameraSource
     from pose.estimator import PoseEstimator
     from pose.model import ModelUnavailableError
-    from pose.video import CameraSource, VideoError
+    from pose.video import VideoError
 
     d = _definition(exercise, None)
     try:

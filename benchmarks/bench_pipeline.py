@@ -47,7 +47,8 @@ from coach.analyze import AnalysisOptions, _Gate, analyze_video  # noqa: E402
 from exercises.definition import load_library  # noqa: E402
 from pose.estimator import PoseEstimator  # noqa: E402
 from pose.smoothing import OneEuroFilter  # noqa: E402
-from pose.video import AnnotatedVideoWriter, open_video  # noqa: E402
+from pose.video import open_video  # noqa: E402
+from pose.video_writer import AnnotatedVideoWriter  # noqa: E402
 
 
 def _default_clip() -> tuple[Path, str]:

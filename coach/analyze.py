@@ -21,7 +21,8 @@ from coach.pipeline import CoachSession, resolve_sides
 from coach.report import FrameCsvWriter, SessionReport, build_report
 from exercises.definition import Prescription, StretchDefinition
 from exercises.measures import definition_needs_face
-from pose.video import AnnotatedVideoWriter, VideoFrame, VideoInfo, open_video
+from pose.video import VideoFrame, VideoInfo, open_video
+from pose.video_writer import AnnotatedVideoWriter
 
 __all__ = ["AnalysisOptions", "analyze_video", "prefetch"]
 

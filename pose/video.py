@@ -1,6 +1,6 @@
-"""Frame sources (video files, cameras) and the annotated-video writer.
+"""Reading video files, converting live frames, and the shared frame types.
 
-Everything that touches a video container lives here, so the rest of the
+Everything that reads a video container lives here, so the rest of the
 project sees only :class:`VideoFrame` values: an upright RGB image (H, W, 3)
 uint8 with a frame index and a timestamp in seconds.
 
@@ -8,9 +8,10 @@ uint8 with a frame index and a timestamp in seconds.
   whose :meth:`VideoReader.frames` streams frames one at a time (memory stays
   flat for any length), rotated upright from the container's display matrix
   (how phones mark portrait clips) and optionally downscaled.
-* :class:`CameraSource` reads a webcam through OpenCV.
-* :class:`AnnotatedVideoWriter` / :func:`write_video` encode browser-playable
-  H.264 (yuv420p, ``+faststart``) MP4 files.
+* :func:`av_frame_to_rgb` / :func:`rgb_to_av_frame` convert live (WebRTC) frames.
+* :class:`CameraSource` (in :mod:`pose.camera`) reads a webcam through OpenCV.
+* :class:`AnnotatedVideoWriter` / :func:`write_video` (in :mod:`pose.video_writer`)
+  encode browser-playable H.264 (yuv420p, ``+faststart``) MP4 files.
 
 Bad input is reported as :class:`VideoError`, a one-line message naming the
 file and what to do. A file that breaks off part-way (truncated or corrupt) is
@@ -29,12 +30,9 @@ from __future__ import annotations
 import heapq
 import logging
 import math
-import numbers
 import os
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -45,8 +43,6 @@ import cv2
 import numpy as np
 
 __all__ = [
-    "AnnotatedVideoWriter",
-    "CameraSource",
     "VideoError",
     "VideoFrame",
     "VideoInfo",
@@ -54,17 +50,12 @@ __all__ = [
     "av_frame_to_rgb",
     "open_video",
     "rgb_to_av_frame",
-    "write_video",
 ]
 
 logger = logging.getLogger(__name__)
 
 #: Frame rates above this are treated as bogus metadata (e.g. a 90 kHz time base).
 _MAX_PLAUSIBLE_FPS = 1000.0
-#: Time base of the writer's timestamps (the MPEG 90 kHz clock).
-_WRITER_TIME_BASE = Fraction(1, 90_000)
-#: Containers the writer can give ``+faststart`` (moov before mdat).
-_WRITER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov"}
 #: FFmpeg demuxers that read single still images rather than videos.
 _STILL_IMAGE_FORMATS = {"image2", "image2pipe"}
 #: Part of the header frame count that may be missing before a clip counts as cut short
@@ -597,309 +588,3 @@ def open_video(path: str | os.PathLike[str]) -> VideoReader:
     info = _probe(file)
     logger.debug("opened %s", info)
     return VideoReader(info)
-
-
-# --------------------------------------------------------------------------- camera
-
-
-class CameraSource:
-    """A webcam read through OpenCV, yielding :class:`VideoFrame` values.
-
-    Timestamps are ``time.monotonic()`` seconds since the first frame, so holds are
-    timed correctly even when frames are dropped.
-
-    Args:
-        index: OpenCV camera index (0 is the default camera).
-
-    Raises:
-        VideoError: the camera can't be opened.
-    """
-
-    def __init__(self, index: int = 0) -> None:
-        import cv2  # local: keeps file-only users free of the OpenCV import cost
-
-        self._cv2 = cv2
-        self.index = index
-        self.error: str | None = None
-        self._capture = cv2.VideoCapture(index)
-        if not self._capture.isOpened():
-            self._capture.release()
-            other = 1 if index == 0 else 0
-            raise VideoError(
-                f"could not open camera {index}: is it connected and not in use by another "
-                f"app? try --camera {other}"
-            )
-
-    def __enter__(self) -> CameraSource:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Release the camera."""
-        self._capture.release()
-
-    def frames(self, max_side: int | None = None) -> Iterator[VideoFrame]:
-        """Yield camera frames until the camera stops delivering them or is closed.
-
-        Args:
-            max_side: if given, downscale so the longest side is at most this many pixels.
-
-        Yields:
-            :class:`VideoFrame` with (H, W, 3) uint8 RGB images.
-
-        Raises:
-            VideoError: the camera gives no picture at all.
-        """
-        cv2 = self._cv2
-        index = 0
-        start: float | None = None
-        last_ts = -1.0
-        while self._capture.isOpened():
-            ok, bgr = self._capture.read()
-            now = time.monotonic()
-            if not ok or bgr is None:
-                if index == 0:
-                    raise VideoError(
-                        f"camera {self.index} opened but sent no picture: close other apps "
-                        "using it, or try another --camera index"
-                    )
-                self.error = f"camera {self.index} stopped sending frames after {last_ts:.1f} s"
-                logger.warning(self.error)
-                return
-            if start is None:
-                start = now
-            ts = max(now - start, last_ts + 1e-6) if index else 0.0
-            height, width = bgr.shape[:2]
-            new_w, new_h = _scaled_size(width, height, max_side)
-            if (new_w, new_h) != (width, height):
-                bgr = cv2.resize(bgr, (new_w, new_h), interpolation=cv2.INTER_AREA)
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            yield VideoFrame(index=index, timestamp_s=ts, image=rgb)
-            last_ts = ts
-            index += 1
-
-
-# --------------------------------------------------------------------------- writing
-
-
-class AnnotatedVideoWriter:
-    """Encode RGB frames to a browser-playable H.264 MP4 (yuv420p, ``+faststart``).
-
-    Odd widths or heights are padded by one pixel (edge pixels repeated) because
-    yuv420p needs even sizes. Closing (or leaving the ``with`` block, even on an
-    exception) flushes the encoder, so a partial recording is still playable.
-
-    Args:
-        path: output file ending in .mp4, .m4v or .mov; its folder must exist.
-        fps: nominal frame rate (frames per second, > 0); used for frames written
-            without a timestamp.
-        width: frame width in pixels of the images passed to :meth:`write`.
-        height: frame height in pixels of the images passed to :meth:`write`.
-        crf: x264 constant rate factor (0-51, lower is better; 23 is the x264 default).
-        preset: x264 speed preset.
-
-    Raises:
-        ValueError: non-positive fps or size.
-        VideoError: the destination can't be written.
-    """
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        fps: float,
-        width: int,
-        height: int,
-        *,
-        crf: int = 23,
-        preset: str = "veryfast",
-    ) -> None:
-        self.path = Path(path)
-        if (
-            isinstance(fps, bool)
-            or not isinstance(fps, numbers.Real)
-            or not math.isfinite(fps)
-            or fps <= 0
-        ):
-            raise ValueError(f"fps must be a positive number, got {fps!r}")
-        for name, value in (("width", width), ("height", height)):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        self.fps = float(fps)
-        self.width = int(width)
-        self.height = int(height)
-        self.frame_count = 0
-        self._enc_w = self.width + self.width % 2
-        self._enc_h = self.height + self.height % 2
-        self._last_pts: int | None = None
-        self._timestamps_given = False
-        self._closed = False
-
-        fmt = _WRITER_FORMATS.get(self.path.suffix.lower())
-        if fmt is None:
-            raise VideoError(
-                f"cannot write video to {self.path}: use a file name ending in .mp4 "
-                f"(or .mov/.m4v), e.g. {self.path.with_suffix('.mp4').name}"
-            )
-        if self.path.is_dir():
-            raise VideoError(
-                f"cannot write video to {self.path}: it is a folder; "
-                f"give a file name such as {self.path / 'session.mp4'}"
-            )
-        if not self.path.parent.is_dir():
-            raise VideoError(
-                f"cannot write video to {self.path}: folder {self.path.parent} does not exist; "
-                "create it or choose another output path"
-            )
-        try:
-            self._container = av.open(
-                str(self.path), mode="w", format=fmt, options={"movflags": "+faststart"}
-            )
-        except (av.error.FFmpegError, OSError) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc)
-            raise VideoError(
-                f"cannot write video to {self.path}: {reason}; choose a folder you can write to"
-            ) from exc
-        try:
-            stream = self._container.add_stream(
-                "libx264",
-                rate=Fraction(self.fps).limit_denominator(1001),
-                options={"crf": str(crf), "preset": preset},
-            )
-        except (av.error.FFmpegError, ValueError) as exc:
-            self._container.close()
-            raise VideoError(
-                f"cannot write video to {self.path}: this PyAV build has no H.264 encoder "
-                f"(libx264: {exc}); install the 'av' wheel from PyPI"
-            ) from exc
-        stream.width = self._enc_w
-        stream.height = self._enc_h
-        stream.pix_fmt = "yuv420p"
-        stream.codec_context.time_base = _WRITER_TIME_BASE
-        self._stream = stream
-
-    def __enter__(self) -> AnnotatedVideoWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-            return
-        try:
-            self.close()
-        except VideoError as close_error:  # keep the original exception visible
-            logger.error("%s", close_error)
-
-    def write(self, image_rgb: np.ndarray, timestamp_s: float | None = None) -> None:
-        """Encode one frame.
-
-        Args:
-            image_rgb: (height, width, 3) uint8 RGB image, the size given at creation.
-            timestamp_s: presentation time in seconds for variable-rate output; when
-                None the frame follows the previous one by ``1 / fps``. Times that do
-                not increase are nudged forward by one tick (1/90000 s).
-
-        Raises:
-            ValueError: wrong image shape or dtype.
-            RuntimeError: the writer is closed.
-            VideoError: the encoder or the disk failed.
-        """
-        if self._closed:
-            raise RuntimeError(f"AnnotatedVideoWriter for {self.path} is closed")
-        expected = (self.height, self.width, 3)
-        if (
-            not isinstance(image_rgb, np.ndarray)
-            or image_rgb.shape != expected
-            or image_rgb.dtype != np.uint8
-        ):
-            got = (
-                f"{image_rgb.shape} {image_rgb.dtype}"
-                if isinstance(image_rgb, np.ndarray)
-                else type(image_rgb).__name__
-            )
-            raise ValueError(f"write: expected image of shape {expected} uint8, got {got}")
-        if (self._enc_w, self._enc_h) != (self.width, self.height):
-            pad = ((0, self._enc_h - self.height), (0, self._enc_w - self.width), (0, 0))
-            image_rgb = np.pad(image_rgb, pad, mode="edge")
-
-        ticks_per_frame = 1.0 / (self.fps * _WRITER_TIME_BASE)
-        if timestamp_s is not None:
-            self._timestamps_given = True
-            pts = round(timestamp_s / _WRITER_TIME_BASE)
-        elif not self._timestamps_given:
-            pts = round(self.frame_count * ticks_per_frame)
-        else:
-            pts = (self._last_pts or 0) + round(ticks_per_frame)
-        if self._last_pts is not None and pts <= self._last_pts:
-            logger.debug("%s: timestamp %d not increasing; nudged forward", self.path, pts)
-            pts = self._last_pts + 1
-
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image_rgb), format="rgb24")
-        frame.pts = pts
-        frame.time_base = _WRITER_TIME_BASE
-        try:
-            for packet in self._stream.encode(frame):
-                self._container.mux(packet)
-        except (av.error.FFmpegError, OSError) as exc:
-            raise VideoError(
-                f"could not write video to {self.path} ({exc}); check free disk space"
-            ) from exc
-        self._last_pts = pts
-        self.frame_count += 1
-
-    def close(self) -> None:
-        """Flush the encoder and finish the file (moves the index to the front). Idempotent.
-
-        Raises:
-            VideoError: the encoder or the disk failed while finishing the file.
-        """
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            for packet in self._stream.encode(None):
-                self._container.mux(packet)
-            self._container.close()
-        except (av.error.FFmpegError, OSError) as exc:
-            raise VideoError(
-                f"could not finish video {self.path} ({exc}); check free disk space"
-            ) from exc
-        if self.frame_count == 0:
-            logger.warning("%s: no frames were written; the video is empty", self.path)
-
-
-def write_video(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps: float) -> None:
-    """Write RGB frames to an H.264 MP4 with :class:`AnnotatedVideoWriter`.
-
-    Args:
-        path: output .mp4/.m4v/.mov file.
-        frames: (H, W, 3) uint8 RGB images, all the size of the first one; consumed lazily.
-        fps: frames per second, > 0.
-
-    Raises:
-        ValueError: no frames, or frames of differing shapes.
-        VideoError: the destination can't be written.
-    """
-    iterator = iter(frames)
-    first = next(iterator, None)
-    if first is None:
-        raise ValueError(f"write_video({path}): expected at least one frame, got none")
-    first = np.asarray(first)
-    if first.ndim != 3:
-        raise ValueError(f"write_video: expected (H, W, 3) uint8 frames, got shape {first.shape}")
-    height, width = first.shape[:2]
-    with AnnotatedVideoWriter(path, fps, width, height) as writer:
-        writer.write(first)
-        for image in iterator:
-            writer.write(np.asarray(image))

@@ -225,7 +225,7 @@ def _upload_and_analyse(page: Any, app: AppServer, video: Path, *, keep: bool,
 
 def test_video_without_a_person_is_explained_and_not_saved(page: Any, app: AppServer,
                                                             tmp_path: Path) -> None:
-    from pose.video import write_video
+    from pose.video_writer import write_video
 
     empty_room = tmp_path / "empty_room.mp4"
     write_video(empty_room, (np.full((240, 320, 3), 200, np.uint8) for _ in range(45)), 15.0)
@@ -246,7 +246,8 @@ def test_uploaded_video_is_kept_only_when_asked(page: Any, app: AppServer,
     clip, _ = _preferred_sample()
     short = tmp_path / "my_stretch.mp4"
     fake_camera_file(clip, tmp_path / "short.y4m", max_s=2.5)  # person at rest
-    from pose.video import open_video, write_video
+    from pose.video import open_video
+    from pose.video_writer import write_video
 
     with open_video(tmp_path / "short.y4m") as reader:
         write_video(short, (f.image for f in reader.frames()), 30.0)

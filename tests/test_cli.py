@@ -18,7 +18,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from pose.video import write_video
+from pose.video_writer import write_video
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,5 @@
-"""Tests for pose.video: file reader, camera failure path and the H.264 writer.
+"""Tests for pose.video, pose.camera and pose.video_writer: file reader, camera failure path
+and the H.264 writer.
 
 Every clip is generated here (small, 1-3 s) with the project's own writer or PyAV.
 """
@@ -18,17 +19,16 @@ import cv2
 import numpy as np
 import pytest
 
-from pose import video
+from pose import video, video_writer
+from pose.camera import CameraSource
 from pose.video import (
-    AnnotatedVideoWriter,
-    CameraSource,
     VideoError,
     VideoInfo,
     av_frame_to_rgb,
     open_video,
     rgb_to_av_frame,
-    write_video,
 )
+from pose.video_writer import AnnotatedVideoWriter, write_video
 
 # ----------------------------------------------------------------------------- builders
 
@@ -524,7 +524,7 @@ def test_permission_denied_becomes_video_error(
     def deny(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(video.av, "open", deny)
+    monkeypatch.setattr(video_writer.av, "open", deny)
     with pytest.raises(VideoError, match=r"cannot write video to .*out\.mp4: Permission denied"):
         AnnotatedVideoWriter(tmp_path / "out.mp4", 10, 64, 48)
 
