@@ -3,19 +3,20 @@ and the questions after a session.
 
 Thin: the questions, the red-flag rules, the advice, adherence and what counts as
 done all come from ``sessions.service.Clinic`` (and ``sessions.screening``). This
-module lays them out and passes the answers back.
+module lays them out and passes the answers back. Where the tab's session is
+(screened, stopped, a set waiting, saved, the last pain, a notice) is kept by
+``app.flows.patient_session.PatientSessionFlow`` over ``st.session_state``.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
 from app.auth_ui import md
 from app.clinic_ui import target_text
+from app.flows.patient_session import PatientSessionFlow, Screened, Stop
 from app.ui import side_label
 from coach.report import SessionReport
 from exercises.definition import StretchDefinition
@@ -50,22 +51,10 @@ ABANDON_REASONS = (
     "Something else",
 )
 
-_SCREENED = "clinic-screened"
-_STOPPED = "clinic-screening-stop"
-_SAVED = "clinic-saved-reports"
-_PENDING = "clinic-pending-report"
-_NOTICE = "clinic-saved-notice"
-_LAST_PAIN = "clinic-last-pain"   # the pain last reported in this tab (0-10)
 
-
-@dataclass(frozen=True)
-class Screened:
-    """A passed screening in this browser tab."""
-
-    screening_id: int
-    pain_before: int
-    advice: str
-    at: float
+def _flow() -> PatientSessionFlow:
+    """The patient's session in this browser tab (screening, set, questions, save)."""
+    return PatientSessionFlow(st.session_state, valid_s=SCREENING_VALID_S)
 
 
 # --------------------------------------------------------------------------- program
@@ -103,7 +92,7 @@ def item_label(t: TodayItem, number: int) -> str:
 
 def _picker_key(key: str) -> str:
     # a new key after each saved session: the default moves on to the next item
-    return f"{key}-{len(st.session_state.get(_SAVED, {}))}"
+    return f"{key}-{_flow().saved_count}"
 
 
 def next_program_item(items: list[TodayItem], current_id: int | None) -> TodayItem | None:
@@ -151,7 +140,7 @@ def program_item_picker(items: list[TodayItem], lib: dict[str, StretchDefinition
     ids = [t.item.id for t in items]
     key = _picker_key(key)
     default = next((i for i, t in enumerate(items) if not t.done_for_today), 0)
-    if preferred in ids and not st.session_state.get(_SAVED):
+    if preferred in ids and not _flow().saved_count:
         default = ids.index(preferred)
     if st.session_state.get(key) in ids:
         default = 0  # chosen already (e.g. "Next stretch"): the state decides, not the index
@@ -190,17 +179,18 @@ def screening_gate(clinic: Clinic, *, key: str = "screening") -> Screened | None
     service decides: a red flag raised today (in any tab, page or command) stops
     every session until tomorrow.
     """
+    flow = _flow()
     today = clinic.screening_today()
     if today is not None and not today.ok:
-        stopped = st.session_state.get(_STOPPED) or {
-            "advice": today.advice,
-            "why": [SCREENING_QUESTIONS.get(k, "Severe pain") for k in today.red_flags]}
-        st.session_state[_STOPPED] = stopped
+        stopped = flow.stop_reason or Stop(
+            today.advice,
+            tuple(SCREENING_QUESTIONS.get(k, "Severe pain") for k in today.red_flags))
+        flow.stop(stopped)
         _show_stop(stopped)
         return None
-    st.session_state.pop(_STOPPED, None)
-    done: Screened | None = st.session_state.get(_SCREENED)
-    if done is not None and today is not None and time.time() - done.at < SCREENING_VALID_S:
+    flow.lift_stop()
+    done = flow.screening
+    if done is not None and today is not None:
         return done
 
     with st.container(key=f"{key}-box"):
@@ -214,7 +204,7 @@ def screening_gate(clinic: Clinic, *, key: str = "screening") -> Screened | None
                                       key=f"{key}-{q}")
             pain = st.slider("How much pain do you have right now? (0 = none, "
                              "10 = the worst imaginable)", 0, 10,
-                             int(st.session_state.get(_LAST_PAIN, 0)), key=f"{key}-pain")
+                             flow.last_pain, key=f"{key}-pain")
             submitted = st.form_submit_button("Continue", type="primary")
     if not submitted:
         return None
@@ -230,23 +220,20 @@ def screening_gate(clinic: Clinic, *, key: str = "screening") -> Screened | None
         st.error(f"The answers could not be recorded: {e}")
         return None
     if not result.ok:
-        stop = {"advice": result.advice,
-                "why": [SCREENING_QUESTIONS.get(k, f"Pain right now: {pain} out of 10")
-                        for k in result.red_flags]}
-        st.session_state[_STOPPED] = stop
+        flow.stop(Stop(result.advice,
+                       tuple(SCREENING_QUESTIONS.get(k, f"Pain right now: {pain} out of 10")
+                             for k in result.red_flags)))
         st.rerun()
-    st.session_state[_SCREENED] = Screened(result.screening_id, int(pain), result.advice,
-                                           time.time())
-    st.session_state[_LAST_PAIN] = int(pain)
+    flow.pass_screening(result.screening_id, int(pain), result.advice)
     st.rerun()
     return None  # not reached
 
 
-def _show_stop(stop: dict[str, Any]) -> None:
+def _show_stop(stop: Stop) -> None:
     with st.container(key="screening-stop"):
-        st.error(f"**Your safety comes first.** {stop['advice']}", icon=":material/emergency:")
-        if stop.get("why"):
-            st.markdown("You told us:\n" + "\n".join(f"- {w}" for w in stop["why"]))
+        st.error(f"**Your safety comes first.** {stop.advice}", icon=":material/emergency:")
+        if stop.why:
+            st.markdown("You told us:\n" + "\n".join(f"- {w}" for w in stop.why))
         st.markdown("If you have **sudden** numbness, weakness, trouble speaking or severe "
                     "pain, call your emergency number or go to urgent care now.")
         st.caption("No session can be recorded today after a red flag, on any page. If you "
@@ -256,20 +243,19 @@ def _show_stop(stop: dict[str, Any]) -> None:
 
 def needs_screening() -> bool:
     """The safety questions are due (none passed in this tab recently, or a red flag)."""
-    done: Screened | None = st.session_state.get(_SCREENED)
-    return done is None or time.time() - done.at >= SCREENING_VALID_S
+    return _flow().screening is None
 
 
 def saved_notice() -> None:
     """Once: the note that the last session was saved (when the page asks questions next)."""
-    text = st.session_state.pop(_NOTICE, None)
+    text = _flow().take_notice()
     if text:
         st.success(text, icon=":material/task_alt:")
 
 
 def forget_screening() -> None:
     """Ask the safety questions again before the next session (e.g. after a pain rise)."""
-    st.session_state.pop(_SCREENED, None)
+    _flow().forget_screening()
 
 
 # --------------------------------------------------------------------------- after a session
@@ -277,7 +263,7 @@ def forget_screening() -> None:
 
 def saved_id(report: SessionReport) -> int | None:
     """The id this report was saved under from this tab, if it was."""
-    return st.session_state.get(_SAVED, {}).get(id(report))
+    return _flow().saved_id(report)
 
 
 def after_session_form(clinic: Clinic, report: SessionReport, screened: Screened | None, *,
@@ -287,10 +273,11 @@ def after_session_form(clinic: Clinic, report: SessionReport, screened: Screened
     Returns:
         The saved session id, or None while the form is not submitted yet.
     """
-    already = saved_id(report)
+    flow = _flow()
+    already = flow.saved_id(report)
     if already is not None:
         return already
-    st.session_state[_PENDING] = (report, screened)
+    flow.finish_set(report, screened)
     with st.container(key=f"{key}-box"):
         st.subheader("How did it go?")
         with st.form(key, border=True):
@@ -327,14 +314,11 @@ def after_session_form(clinic: Clinic, report: SessionReport, screened: Screened
     except ValueError as e:
         st.error(f"The session could not be saved: {e}")
         return None
-    st.session_state.setdefault(_SAVED, {})[id(report)] = new_id
-    st.session_state.pop(_PENDING, None)
-    st.session_state[_LAST_PAIN] = int(pain_after)
+    flow.saved(report, new_id, pain_after=int(pain_after))
     if screened is not None and pain_rose(screened.pain_before, pain_after):
         # pain went up: the safety questions again before the next stretch (the page
         # shows them at once, so say here that the session was saved, and why)
-        forget_screening()
-        st.session_state[_NOTICE] = (
+        flow.ask_screening_again(
             f"Saved to your record (session {new_id}). Your pain went up from "
             f"{screened.pain_before} to {pain_after}: your therapist will see it. Please "
             "answer the safety questions again before your next stretch, and stop if the "
@@ -349,13 +333,14 @@ def save_pending(clinic: Clinic, current: SessionReport | None) -> None:
     The safety net for "pressed Start camera again instead of Save": the earlier
     session goes into the record without pain-after or comment, never lost.
     """
-    pending = st.session_state.get(_PENDING)
+    flow = _flow()
+    pending = flow.pending
     if pending is None:
         return
     report, screened = pending
-    if report is current or saved_id(report) is not None:
+    if report is current or flow.saved_id(report) is not None:
         return
-    st.session_state.pop(_PENDING, None)
+    flow.take_pending()
     try:
         new_id = clinic.save_session(
             report, pain_before=screened.pain_before if screened else None,
@@ -363,7 +348,7 @@ def save_pending(clinic: Clinic, current: SessionReport | None) -> None:
             comment="(saved without the after-session questions)")
     except ValueError:
         return
-    st.session_state.setdefault(_SAVED, {})[id(report)] = new_id
+    flow.saved(report, new_id)
 
 
 def sides_text(sides: tuple[str, ...]) -> str:
