@@ -172,6 +172,17 @@ def test_a_report_is_saved_once() -> None:
     assert (flow.saved_count, flow.last_saved, flow.pending) == (1, 7, None)
 
 
+def test_a_later_set_never_passes_for_a_saved_one() -> None:
+    """CPython gives a freed object's id to a new object of the same size: once the page
+    has let go of a saved report, later reports must still be saved."""
+    flow, report, _ = _saved_flow()
+    del report   # the page moved on (a new set replaced it)
+    later = [_Report() for _ in range(2000)]
+    assert all(flow.saved_id(r) is None for r in later)
+    flow.finish_set(later[-1], None)   # not refused as "saved already"
+    assert flow.stage == Stage.PENDING_SAVE
+
+
 def test_a_set_saved_without_its_questions_keeps_the_last_pain() -> None:
     """"Start camera" pressed again instead of "Save": the waiting set is taken and saved
     without pain after."""

@@ -41,7 +41,9 @@ __all__ = ["FlowError", "PatientSessionFlow", "Screened", "Stage", "Stop"]
 # the keys in the state mapping (st.session_state)
 SCREENED_KEY = "clinic-screened"        # Screened: the last passed screening in this tab
 STOP_KEY = "clinic-screening-stop"      # {"advice": str, "why": [str, ...]}: a red flag
-SAVED_KEY = "clinic-saved-reports"      # {id(report): record id}: reports saved from this tab
+SAVED_KEY = "clinic-saved-reports"      # {id(report): (report, record id)}: reports saved
+                                        # from this tab (the report is kept so that its
+                                        # id cannot be reused by a later report)
 PENDING_KEY = "clinic-pending-report"   # (report, Screened | None): a set not saved yet
 NOTICE_KEY = "clinic-saved-notice"      # str: said once, when the page asks questions next
 LAST_PAIN_KEY = "clinic-last-pain"      # int: the pain last reported in this tab (0-10)
@@ -158,8 +160,11 @@ class PatientSessionFlow:
 
     def saved_id(self, report: SessionReport) -> int | None:
         """The record id ``report`` was saved under from this tab, if it was."""
-        saved: dict[int, int] = self._state.get(SAVED_KEY, {})
-        return saved.get(id(report))
+        saved: dict[int, tuple[SessionReport, int]] = self._state.get(SAVED_KEY, {})
+        entry = saved.get(id(report))
+        # the same object, not only the same id: CPython gives a freed object's id to
+        # a new one, and a later set must never pass for one saved already
+        return entry[1] if entry is not None and entry[0] is report else None
 
     # ------------------------------------------------------------------ transitions
 
@@ -221,8 +226,8 @@ class PatientSessionFlow:
         already = self.saved_id(report)
         if already is not None:
             raise FlowError(f"this report was saved already (record {already})")
-        saved: dict[int, int] = self._state.get(SAVED_KEY) or {}
-        saved[id(report)] = int(record_id)
+        saved: dict[int, tuple[SessionReport, int]] = self._state.get(SAVED_KEY) or {}
+        saved[id(report)] = (report, int(record_id))
         self._state[SAVED_KEY] = saved
         pending = self.pending
         if pending is not None and pending[0] is report:
