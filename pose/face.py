@@ -41,14 +41,9 @@ import numpy as np
 from pose.frame import PoseFrame
 from pose.head import MESH_SIZE, HeadPose
 from pose.landmarks import Landmark
-from pose.model import (
-    MEDIAPIPE_WHEEL_REQUIREMENT,
-    ModelUnavailableError,
-    WheelFile,
-    cache_dir,
-    read_wheel_files,
-    write_bytes_atomic,
-)
+from pose.model_bundle import write_bytes_atomic
+from pose.model_common import MEDIAPIPE_WHEEL_REQUIREMENT, ModelUnavailableError, cache_dir
+from pose.model_wheel import WheelFile, read_wheel_files
 
 __all__ = [
     "FACE_MODEL_ENV_VAR",
@@ -142,7 +137,7 @@ def build_face_model(dest: Path, *, wheel_dir: Path | None = None) -> Path:
     """Extract ``face_landmark.tflite`` from the ``mediapipe==0.10.21`` wheel to ``dest``.
 
     The wheel is found or downloaded as for the pose bundle
-    (:func:`pose.model.read_wheel_files`); the file is checked by size and
+    (:func:`pose.model_wheel.read_wheel_files`); the file is checked by size and
     SHA-256 and written atomically.
 
     Args:
