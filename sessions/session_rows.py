@@ -23,7 +23,7 @@ from sessions.models import (
     SessionSeries,
     User,
 )
-from sessions.programs import Days
+from sessions.program_schemas import Days
 from sessions.series import (
     LANDMARKS_ENCODING,
     PRIMARY_ENCODING,

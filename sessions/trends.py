@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from exercises.definition import StretchDefinition
 from sessions.models import SessionRep, SessionRow
-from sessions.programs import Days, ProgramItem
+from sessions.program_schemas import Days, ProgramItem
 from sessions.session_rows import within_days
 from sessions.summaries import StretchTrend, Trends
 
