@@ -3,8 +3,9 @@
 ``StretchTracker.update(frame) -> Feedback`` is called once per frame. It
 
 * checks that the body is assessable (required landmarks visible, one person,
-  big enough in the picture, the right camera view) and otherwise returns a
-  "can't assess" feedback with a setup message, never a wrong correction;
+  big enough in the picture, the right camera view: ``exercises.assessable``) and
+  otherwise returns a "can't assess" feedback with a setup message, never a wrong
+  correction;
 * starts counting as soon as the person is at rest in the start posture
   (``settle_s``, short: real people start their first rep without pausing). "At
   rest" is the same zone that ends a rep (at or below the return level): a model
@@ -29,8 +30,8 @@
   the measure's own range; a break longer than ``max_break_s`` ends the hold;
 * records form faults as time intervals and picks at most two cues, by
   priority, with a minimum display time so cues do not flicker;
-* when nothing was counted, says why (``StretchTracker.diagnosis``): never a
-  silent zero.
+* when nothing was counted, says why (``StretchTracker.diagnosis``, worded in
+  ``exercises.diagnosis``): never a silent zero.
 
 The phases and their transitions (all in ``StretchTracker._advance``)::
 
@@ -47,16 +48,10 @@ from __future__ import annotations
 
 import math
 
+from exercises.assessable import SetupCheck
 from exercises.definition import Check, Prescription, StretchDefinition
-from exercises.measures import (
-    body_size_px,
-    body_yaw,
-    facing_away,
-    get_measure,
-    near_side,
-    other_side,
-    trunk_upside_down,
-)
+from exercises.diagnosis import diagnose
+from exercises.measures import get_measure, other_side
 from exercises.records import (
     ENGINE_FAULTS,
     HOLD_TOO_SHORT,
@@ -71,19 +66,7 @@ from exercises.records import (
 )
 from exercises.tracker_parts import CueBoard, Dwell, FaultLog, HoldTimer, Levels
 from pose.frame import PoseFrame
-from pose.landmarks import Landmark, group_landmarks, side_landmark
 
-#: View check without world landmarks: shoulder width / trunk length below this is side-on,
-#: above the second facing the camera (about 0.6-0.9 facing, 0.1-0.3 side-on).
-_FRONT_MIN_RATIO = 0.2
-_SIDE_MAX_RATIO = 0.5
-#: A body smaller than this (pixels: the larger of shoulder width and trunk length) cannot be
-#: judged: landmark noise of a few pixels is then tens of degrees.
-_MIN_BODY_PX = 24.0
-#: A picture whose shorter side is below this cannot be judged either.
-_MIN_IMAGE_PX = 120
-#: A wrong view must last this long before it stops the judging (no flapping).
-_VIEW_DWELL_S = 0.5
 #: Back past the return level, a rep ends after this long (capped by ``min_dwell_s``):
 #: three frames at 30 frames/s, enough to ride over a one-frame landmark glitch, short
 #: enough for fast continuous reps whose top is brief (0.1-0.3 s on real push-ups).
@@ -127,9 +110,8 @@ class StretchTracker:
         p = definition.primary
         self._sign = 1.0 if p.direction == "increase" else -1.0
         self._primary = get_measure(p.measure)
-        #: an upright stretch: a body drawn head-down is a misreading (a close-up, a cut-away)
-        self._upright = definition.posture in ("standing", "seated", "any")
         self._primary_side = self._measure_side(p.side)
+        self._setup = SetupCheck(definition, self._primary, self._primary_side)
         self._check_sides = {c.id: self._measure_side(c.side) for c in definition.checks}
         self._levels = self._make_levels()
 
@@ -144,7 +126,6 @@ class StretchTracker:
         self._lead_in_t: float | None = None
         self._start = Dwell(tu.min_dwell_s)
         self._back = Dwell(min(tu.min_dwell_s, _BACK_DWELL_S))
-        self._wrong_view = Dwell(_VIEW_DWELL_S)
         self._band_since: float | None = None  # in the band while the start dwell runs
         self._current: RepRecord | None = None
         self._hold: HoldTimer | None = None
@@ -202,93 +183,6 @@ class StretchTracker:
                        full=rest + tu.full_rep_fraction * span, lo=lo, hi=hi,
                        hyst=tu.band_hysteresis * span)
 
-    def _required(self, frame: PoseFrame) -> list[Landmark]:
-        """Landmarks that must be seen; side-on, only those of the side facing the camera."""
-        lms: list[Landmark] = []
-        for name in self.definition.required:
-            lms.extend(group_landmarks(name))
-        if self.definition.view == "front" or (self.definition.view == "any"
-                                               and not self._primary.near_side):
-            lms.extend(self._primary.landmarks(self._primary_side))
-            return list(dict.fromkeys(lms))
-        near = near_side(frame)
-        far = other_side(near)
-        lms.extend(side_landmark(near, part) for part in self._primary.near_side)
-        return [lm for lm in dict.fromkeys(lms) if not lm.name.startswith(far.upper() + "_")]
-
-    def _setup_problem(self, frame: PoseFrame, in_rep: bool) -> tuple[str, str] | None:
-        """(code, message) when the frame can't be judged, else None."""
-        if frame.num_people > 1:
-            return ("several_people", "I can see more than one person. Make sure only you "
-                    "are in the camera's view")
-        w, h = frame.image_size
-        if min(w, h) < _MIN_IMAGE_PX:
-            return ("too_small", f"The picture is too small to judge ({w}x{h} pixels). Use a "
-                    "camera or video of at least 320x240 pixels")
-        if frame.is_empty:
-            return ("nobody", {
-                "front": "I can't see you. Step into the camera's view, facing it",
-                "side": "I can't see you. Step into the camera's view, side-on to it",
-            }.get(self.definition.view, "I can't see you. Step into the camera's view"))
-        missing = frame.missing(self._required(frame), self.tuning.visibility)
-        if missing:
-            return ("not_visible", self._visibility_message(frame, missing))
-        if body_size_px(frame) < _MIN_BODY_PX:
-            return ("too_small", "You look very small in the picture. Come closer to the "
-                    "camera so I can see your position")
-        if self._upright and trunk_upside_down(frame, self.tuning.visibility):
-            return ("upside_down", "I can't see you the right way up. Step back so your "
-                    "head, shoulders and hips are in the picture")
-        # The view is judged between reps only: a rotation or a lean must not stop a rep.
-        # Once counting, a wrong view must last _VIEW_DWELL_S (no flapping between reps).
-        view = None if in_rep else self._view_problem(frame)
-        if not self._wrong_view.update(view is not None, frame.timestamp_s) and self.counting:
-            return None
-        return view
-
-    def _visibility_message(self, frame: PoseFrame, missing: list[Landmark]) -> str:
-        w, h = frame.image_size
-        sides: dict[str, int] = {}
-        for m in missing:
-            name = m.pretty.replace("left ", "").replace("right ", "")
-            sides[name] = sides.get(name, 0) + 1
-        # "wrist" for one, "wrists" for both sides' (a plural of a plural stays as it is)
-        names = sorted(n + "s" if k > 1 and not n.endswith("s") else n for n, k in sides.items())
-        part = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-        are = "is" if len(missing) == 1 else "are"
-        pts = [frame.point(m) for m in missing if all(math.isfinite(v) for v in frame.point(m))]
-        if pts:
-            xs = [p[0] for p in pts]
-            ys = [p[1] for p in pts]
-            if max(ys) > h * 0.98:
-                return f"Step back a little so your {part} {are} in view"
-            if min(ys) < h * 0.02:
-                return f"Tilt the camera up or step back so your {part} {are} in view"
-            if min(xs) < w * 0.02 or max(xs) > w * 0.98:
-                return f"Move toward the middle of the picture so your {part} {are} in view"
-        them = "it" if len(missing) == 1 else "them"
-        return f"I can't see your {part} clearly. Check the lighting and that nothing blocks {them}"
-
-    def _view_problem(self, frame: PoseFrame) -> tuple[str, str] | None:
-        """Wrong camera view: facing away, or turned further than the definition allows."""
-        if self.definition.view == "any":
-            return None
-        yaw = body_yaw(frame)
-        tolerance = self.definition.camera.view_tolerance_deg
-        if self.definition.view == "front":
-            if facing_away(frame):
-                return ("back_view", "Turn around to face the camera for this stretch")
-            if math.isfinite(yaw):
-                bad = abs(yaw) > tolerance
-            else:
-                bad = get_measure("view_ratio")(frame) < _FRONT_MIN_RATIO
-            return ("wrong_view", "Turn to face the camera for this stretch") if bad else None
-        if math.isfinite(yaw):
-            bad = abs(yaw) < 90.0 - tolerance
-        else:
-            bad = get_measure("view_ratio")(frame) > _SIDE_MAX_RATIO
-        return ("wrong_view", "Turn sideways to the camera for this stretch") if bad else None
-
     # ------------------------------------------------------------ main entry
 
     def update(self, frame: PoseFrame) -> Feedback:
@@ -297,12 +191,11 @@ class StretchTracker:
         dt = 0.0 if self._last_t is None else min(max(t - self._last_t, 0.0), 1.0)
         self._last_t = t
         self.frames_seen += 1
-        problem = self._setup_problem(frame, in_rep=self._current is not None)
+        problem = self._setup.problem(frame, in_rep=self._current is not None,
+                                      counting=self.counting)
         raw = self._primary(frame, self._primary_side) if problem is None else float("nan")
-        if problem is None and not math.isfinite(raw):
-            problem = (("no_face", "Turn your face toward the camera so I can see it")
-                       if getattr(self._primary, "needs_face", False) else
-                       ("not_measurable", "Hold still for a moment so I can see your position"))
+        if problem is None:
+            problem = self._setup.measure_problem(raw)
         if problem is not None:
             return self._unassessable(problem, t)
         self._unassessable_since = None
@@ -522,7 +415,8 @@ class StretchTracker:
         if (not self.counting or v is None or self._unassessable_since is not None
                 or self._faults.open or self._faults.pending):
             return False
-        if any(d.since is not None for d in (self._start, self._back, self._wrong_view)):
+        if self._setup.view_dwell_running or any(
+                d.since is not None for d in (self._start, self._back)):
             return False
         lv = self._levels
         edges = (lv.rest, lv.start, lv.back, lv.full, lv.lo, lv.hi, lv.lo - lv.hyst,
@@ -532,60 +426,10 @@ class StretchTracker:
     # ------------------------------------------------------------ diagnosis
 
     def diagnosis(self) -> tuple[str, str] | None:
-        """Why nothing was counted, as (code, one plain sentence); None when reps counted.
-
-        Codes: the most frequent setup problem (``nobody``, ``several_people``,
-        ``not_visible``, ``wrong_view``, ``back_view``, ``too_small``, ``upside_down``,
-        ``no_face``, ``not_measurable``) when the body was never assessable; ``never_at_rest``,
-        ``never_reached_target`` (partial reps only), ``no_movement`` otherwise.
-        """
-        if self.counted_reps:
-            return None
-        p = self.definition.primary
-        unit = "°" if self._primary.unit == "deg" else " shoulder widths"
-        if self.frames_assessable == 0:
-            if not self.setup_counts:
-                return ("no_frames", "No video frames were judged")
-            code = max(self.setup_counts, key=self.setup_counts.get)  # type: ignore[arg-type]
-            return (code, f"No part of the video could be judged: {self._setup_text(code)}")
-        if not self.counting:
-            return ("never_at_rest", f"I never saw you in the starting position "
-                    f"({p.label.lower()} at {p.rest:g}{unit} or less), so I could not start "
-                    "counting. Start each repetition from the starting position")
-        partial = [r for r in self.reps if r.complete and not r.full]
-        if partial:
-            best = max(r.range_fraction for r in partial)
-            return ("never_reached_target", f"{len(partial)} movement(s) seen, but none went "
-                    f"far enough to count (at best {best:.0%} of the way to the target "
-                    f"{p.target[0]:g}-{p.target[1]:g}{unit}). If you went further, "
-                    f"{self._camera_hint()}")
-        if self.reps:
-            return ("not_completed", "A repetition started but did not come back to the "
-                    "starting position before the video ended")
-        reach = max(self.max_fraction, 0.0)
-        return ("no_movement", f"No repetition seen: the movement never passed the start of "
-                f"a repetition ({p.start:g}{unit}; at best {reach:.0%} of the way to the "
-                f"target). If you did move, {self._camera_hint()}")
-
-    def _camera_hint(self) -> str:
-        """Seen from the wrong side a movement reads smaller than it is (a front-on squat's
-        knee bend, an oblique front raise): say where the camera goes."""
-        setup = self.definition.camera.setup.strip().rstrip(".")
-        return f"check the camera: {setup[0].lower()}{setup[1:]}"
-
-    @staticmethod
-    def _setup_text(code: str) -> str:
-        return {
-            "nobody": "nobody was in view",
-            "several_people": "more than one person was in view",
-            "not_visible": "the body parts this stretch needs were not in view",
-            "wrong_view": "the camera view was wrong for this stretch",
-            "back_view": "you were facing away from the camera",
-            "too_small": "the person was too small in the picture",
-            "upside_down": "the body was seen upside down (a close-up or a cut-away)",
-            "no_face": "your face was not found (turn toward the camera)",
-            "not_measurable": "the position could not be measured",
-        }.get(code, code)
+        """Why nothing was counted, as (code, one plain sentence); None when reps counted
+        (see :func:`exercises.diagnosis.diagnose` for the codes)."""
+        return diagnose(self.definition, self.reps, self.counting, self.frames_assessable,
+                        self.setup_counts, self.max_fraction)
 
     # ------------------------------------------------------------ faults and cues
 

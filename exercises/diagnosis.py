@@ -1,0 +1,73 @@
+"""Why a set counted nothing, in one plain sentence: never a silent zero.
+
+Called at the end of a set with what one tracker (``exercises.engine.StretchTracker``)
+saw: whether the body was ever assessable, whether counting ever started, how far the
+movements went. Seen from the wrong side a movement reads smaller than it is, so the
+sentence for a movement that fell short says where the camera goes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from exercises.assessable import setup_text
+from exercises.definition import StretchDefinition
+from exercises.measures import get_measure
+from exercises.records import RepRecord
+
+__all__ = ["camera_hint", "diagnose"]
+
+
+def diagnose(definition: StretchDefinition, reps: Sequence[RepRecord], counting: bool,
+             frames_assessable: int, setup_counts: Mapping[str, int],
+             max_fraction: float) -> tuple[str, str] | None:
+    """Why nothing was counted, as (code, one plain sentence); None when reps counted.
+
+    Codes: the most frequent setup problem (``nobody``, ``several_people``,
+    ``not_visible``, ``wrong_view``, ``back_view``, ``too_small``, ``upside_down``,
+    ``no_face``, ``not_measurable``) when the body was never assessable; ``never_at_rest``,
+    ``never_reached_target`` (partial reps only), ``no_movement`` otherwise.
+
+    Args:
+        definition: the stretch.
+        reps: the repetitions recorded (counted or not).
+        counting: whether counting ever started (the person was seen at rest).
+        frames_assessable: frames that could be judged.
+        setup_counts: frames that could not, per setup problem code.
+        max_fraction: the furthest reach seen while counting, as a share of the way
+            from rest to the target.
+    """
+    if any(r.counted for r in reps):
+        return None
+    p = definition.primary
+    unit = "°" if get_measure(p.measure).unit == "deg" else " shoulder widths"
+    if frames_assessable == 0:
+        if not setup_counts:
+            return ("no_frames", "No video frames were judged")
+        code = max(setup_counts, key=setup_counts.get)  # type: ignore[arg-type]
+        return (code, f"No part of the video could be judged: {setup_text(code)}")
+    if not counting:
+        return ("never_at_rest", f"I never saw you in the starting position "
+                f"({p.label.lower()} at {p.rest:g}{unit} or less), so I could not start "
+                "counting. Start each repetition from the starting position")
+    partial = [r for r in reps if r.complete and not r.full]
+    if partial:
+        best = max(r.range_fraction for r in partial)
+        return ("never_reached_target", f"{len(partial)} movement(s) seen, but none went "
+                f"far enough to count (at best {best:.0%} of the way to the target "
+                f"{p.target[0]:g}-{p.target[1]:g}{unit}). If you went further, "
+                f"{camera_hint(definition)}")
+    if reps:
+        return ("not_completed", "A repetition started but did not come back to the "
+                "starting position before the video ended")
+    reach = max(max_fraction, 0.0)
+    return ("no_movement", f"No repetition seen: the movement never passed the start of "
+            f"a repetition ({p.start:g}{unit}; at best {reach:.0%} of the way to the "
+            f"target). If you did move, {camera_hint(definition)}")
+
+
+def camera_hint(definition: StretchDefinition) -> str:
+    """Seen from the wrong side a movement reads smaller than it is (a front-on squat's
+    knee bend, an oblique front raise): say where the camera goes."""
+    setup = definition.camera.setup.strip().rstrip(".")
+    return f"check the camera: {setup[0].lower()}{setup[1:]}"
