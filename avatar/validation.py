@@ -9,7 +9,8 @@ was varied. What varies:
   weight, height and proportions;
 - skin tone, shirt and trouser colours, sleeves, hair colour; background;
 - lighting: key/fill directions and intensities;
-- camera: yaw -30..30 degrees around the person, height (pitch), distance,
+- camera: yaw -30..30 degrees around the person from the view the stretch asks for
+  (in front, or at the side for a side-view stretch), height (pitch), distance,
   landscape 640x480 or portrait 480x640; 24, 25, 30 or 60 fps;
 - the movement: side, move speed, hold lengths, and per clip possibly one
   *partial* rep (<= 60 % of the range, from rest toward the peak) and one
@@ -105,7 +106,10 @@ def _partial(rest: dict, peak: dict, frac: float) -> dict:
     return out
 
 
-def _camera(rng: np.random.Generator, portrait: bool, close: bool) -> tuple[Camera, dict]:
+def _camera(rng: np.random.Generator, portrait: bool, close: bool,
+            side_view: bool = False) -> tuple[Camera, dict]:
+    """A camera ``yaw_deg`` (-30..30) off the view the stretch asks for: in front of the
+    person, or at their left side for a side-view stretch (as ``side_camera``)."""
     yaw = float(rng.uniform(-30, 30))
     height = float(rng.uniform(0.35, 1.15))
     aim = 0.45 if close else 0.22
@@ -114,11 +118,12 @@ def _camera(rng: np.random.Generator, portrait: bool, close: bool) -> tuple[Came
     else:
         distance = float(rng.uniform(2.3, 3.2)) if not close else float(rng.uniform(1.5, 2.2))
     x = float(rng.uniform(-0.15, 0.15))
-    a = np.radians(yaw)
+    a = np.radians(yaw + (90.0 if side_view else 0.0))
     eye = (x + distance * np.sin(a), height, distance * np.cos(a))
     cam = Camera(eye=eye, target=(x, aim, 0.0), focal=520.0)
     pitch = float(np.degrees(np.arctan2(height - aim, distance)))
-    return cam, {"yaw_deg": round(yaw, 1), "pitch_deg": round(pitch, 1),
+    return cam, {"view": "side" if side_view else "front",
+                 "yaw_deg": round(yaw, 1), "pitch_deg": round(pitch, 1),
                  "distance_m": round(distance, 2), "height_m": round(height, 2)}
 
 
@@ -194,7 +199,7 @@ def draw_variants(count: int, seed: int = 0) -> list[Variant]:
                            "hold_broken": broken})
         portrait = bool(rng.uniform() < 0.3)
         close = ex.startswith("neck")
-        cam, cam_meta = _camera(rng, portrait, close)
+        cam, cam_meta = _camera(rng, portrait, close, side_view=definition.view == "side")
         fps = int(rng.choice([24, 25, 30, 60], p=[0.25, 0.25, 0.3, 0.2]))
         if fps == 60 and hold_req > 5:
             fps = 30  # keep long-hold clips cheap
@@ -317,7 +322,8 @@ def apply_geometric_truth(doc: dict) -> None:
 
 def dip_fraction(body: Body, camera: Camera, sc: Scenario, rep: int) -> float:
     """Share of the way from rest to ``sc``'s peak of rep ``rep`` (1-based) at which the
-    primary measure's geometric truth is halfway between ``start`` and the target band.
+    primary measure's geometric truth is halfway between ``start`` and the target band
+    (for a stretch measured from rest, relative to the rest pose's own value).
 
     Static poses (no sway) on a grid of 5 % steps; the step closest to that level.
     """
@@ -338,6 +344,8 @@ def dip_fraction(body: Body, camera: Camera, sc: Scenario, rep: int) -> float:
                     dtype=float)
     if not np.isfinite(vals).any():
         return 0.3
+    if p.baseline == "rest":
+        vals = vals - vals[0]  # measured from this body's rest pose (fraction 0)
     return float(fracs[int(np.nanargmin(np.abs(vals - goal)))])
 
 

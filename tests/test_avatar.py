@@ -352,6 +352,7 @@ def test_morphed_body_moves_rig_with_mesh_and_keeps_geometric_truth(body) -> Non
 
 def test_validation_variants_cover_the_promised_variation() -> None:
     from avatar.validation import PARTIAL_MAX, draw_variants
+    from exercises.definition import load_library
 
     variants = draw_variants(16, seed=0)
     assert [v.scenario.name for v in variants] == [v.scenario.name
@@ -359,6 +360,16 @@ def test_validation_variants_cover_the_promised_variation() -> None:
     metas = [v.setup.meta for v in variants]
     yaws = [m["camera"]["yaw_deg"] for m in metas]
     assert all(-30 <= y <= 30 for y in yaws) and max(yaws) - min(yaws) > 30
+    # the yaw is off the view the stretch asks for: a side-view stretch is filmed from
+    # the side (the camera's eye about 90 degrees round from the front), others from
+    # the front
+    for v, m in zip(variants, metas, strict=True):
+        ex, ez = v.setup.camera.eye[0], v.setup.camera.eye[2]
+        round_from_front = abs(float(np.degrees(np.arctan2(ex, ez))))
+        side = load_library()[v.scenario.exercise].view == "side"
+        assert m["camera"]["view"] == ("side" if side else "front")
+        assert abs(round_from_front - (90.0 if side else 0.0)) <= 31.0, v.scenario.name
+    assert any(m["camera"]["view"] == "side" for m in metas)
     assert {m["fps"] for m in metas} <= {24, 25, 30, 60} and len({m["fps"] for m in metas}) >= 3
     assert any(v.setup.height > v.setup.width for v in variants)  # portrait
     assert len({v.scenario.exercise for v in variants}) >= 6
@@ -392,9 +403,12 @@ def test_annotate_truth_peaks_reads_the_geometric_series() -> None:
     assert second["truth_peak"] == 12.0 and second["truth_in_band_share"] == 0.0
 
 
-def test_broken_hold_breaks_out_of_the_band_but_not_back_to_rest(body) -> None:
+@pytest.mark.parametrize("exercise", ["neck_side_tilt", "chin_tuck"])
+def test_broken_hold_breaks_out_of_the_band_but_not_back_to_rest(body, exercise: str
+                                                                 ) -> None:
     """The break of a broken hold is placed by geometric truth: between the definition's
-    start threshold and its target band, as this clip's camera sees this body."""
+    start threshold and its target band, as this clip's camera sees this body (for a
+    stretch measured from rest, such as the chin tuck, from this body's rest pose)."""
     from dataclasses import replace as dc_replace
 
     from avatar.body import morphed_body
@@ -402,17 +416,24 @@ def test_broken_hold_breaks_out_of_the_band_but_not_back_to_rest(body) -> None:
     from exercises.definition import load_library
 
     v = next(v for v in draw_variants(14, seed=0)
-             if v.scenario.exercise == "neck_side_tilt"
+             if v.scenario.exercise == exercise
              and any(d["hold_broken"] for d in v.rep_detail))
     b = morphed_body(body, v.morph)
     w = _with_dip(v, b)
     dip = next(f.overlay for f in w.scenario.faults if f.id == "hold_too_short")
     cam = dc_replace(v.setup.camera, width=v.setup.width, height=v.setup.height)
-    marks = TruthModel(b).project(Rig(b).pose({**w.scenario.rest, **dip}), cam)[None]
+    poses = [w.scenario.rest, {**w.scenario.rest, **dip}]
+    marks = np.array([TruthModel(b).project(Rig(b).pose(p), cam) for p in poses])
     key = measure_keys(v.scenario.exercise, v.scenario.side)[:1]
-    value = next(iter(truth_measures(marks, key, 30.0, (cam.width, cam.height)).values()))[0]
-    p = load_library()["neck_side_tilt"].primary
-    assert p.rest < value < p.target[0]
+    at_rest, value = next(iter(truth_measures(marks, key, 30.0,
+                                              (cam.width, cam.height)).values()))
+    p = load_library()[exercise].primary
+    if p.baseline == "rest":
+        value -= at_rest
+    if p.direction == "increase":
+        assert p.start < value < p.target[0]
+    else:
+        assert p.target[1] < value < p.start
 
 
 def test_validation_expectations_follow_the_geometry() -> None:
