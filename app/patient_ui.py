@@ -242,7 +242,8 @@ def _show_stop(stop: Stop) -> None:
 
 
 def needs_screening() -> bool:
-    """The safety questions are due (none passed in this tab recently, or a red flag)."""
+    """The safety questions are due: none passed in this tab recently (a red flag is
+    handled by ``screening_gate``, which shows the stop instead of the questions)."""
     return _flow().screening is None
 
 
