@@ -278,6 +278,7 @@ def after_session_form(clinic: Clinic, report: SessionReport, screened: Screened
     already = flow.saved_id(report)
     if already is not None:
         return already
+    save_pending(clinic, report)   # a set still waiting for its questions is never dropped
     flow.finish_set(report, screened)
     with st.container(key=f"{key}-box"):
         st.subheader("How did it go?")

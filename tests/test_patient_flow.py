@@ -321,7 +321,8 @@ def _page() -> None:
 
     clinic = st.session_state.setdefault("test-clinic", FakeClinic())
     report = st.session_state.setdefault("test-report", _Report())
-    save_pending(clinic, report)
+    if not st.session_state.get("test-analyse-page"):   # that page does not call it
+        save_pending(clinic, report)
     if needs_screening():
         saved_notice()
     screened = screening_gate(clinic)
@@ -430,5 +431,24 @@ def test_page_a_set_left_unsaved_is_saved_when_the_next_one_ends(page: AppTest) 
              "pain_after" in s) for s in clinic.saves] == [
         (True, 2, 1, "(saved without the after-session questions)", False)]
     assert "How did it go?" in _texts(at)             # asked for the new set
+    at.run()
+    assert len(clinic.saves) == 1
+
+
+def test_page_a_set_waiting_is_not_lost_when_another_page_shows_its_questions() -> None:
+    """A live set's questions left unanswered, then an analysed video's questions shown
+    (the Analyse page asks after its own report and does not look for a waiting set):
+    the live set goes into the record without its questions, once, not overwritten."""
+    at = AppTest.from_function(_page, default_timeout=60)
+    at.session_state["test-analyse-page"] = True
+    at = _answer(at.run(), 2)
+    assert "How did it go?" in _texts(at)
+    first = at.session_state["test-report"]
+    at.session_state["test-report"] = _Report()      # the analysed video's report
+    at.run()
+    assert not at.exception, at.exception
+    clinic: FakeClinic = at.session_state["test-clinic"]
+    assert [(s["report"] is first, s["comment"]) for s in clinic.saves] == [
+        (True, "(saved without the after-session questions)")]
     at.run()
     assert len(clinic.saves) == 1
