@@ -101,11 +101,11 @@ def in_process(video: Path, exercise: str, side: str | None, limit: int = 600) -
     coach = LiveCoach(definition, resolve_sides(definition, side), synchronous=True,
                       countdown_s=0.0, governor=_JudgeAll())
     coach.prepare()
-    coach._spare_thread.join()  # warm-up outside the timing  # type: ignore[union-attr]
+    coach._spare.thread.join()  # warm-up outside the timing  # type: ignore[union-attr]
     # the model call inside the live path, timed on its own: callback minus it is what the
     # live path adds on that very frame (other programs slow the model, not this share)
     in_model: list[float] = []
-    live_est = coach._spare  # type: ignore[attr-defined]
+    live_est = coach._spare.estimator
     model_call = live_est.raw
 
     def timed_raw(image: np.ndarray, t: float) -> object:

@@ -220,8 +220,8 @@ def test_prepare_warms_up_an_estimator_used_by_the_next_run() -> None:
     ests: list[ScriptedEstimator] = []
     coach = _coach(_reps_script(1), [], ests)
     coach.prepare()
-    assert coach._spare_thread is not None
-    coach._spare_thread.join(timeout=10)
+    assert coach._spare.thread is not None
+    coach._spare.thread.join(timeout=10)
     assert len(ests) == 1 and ests[0].calls == 1
     coach.process(IMAGE, 0.0)
     assert len(ests) == 1  # the warmed-up one was used

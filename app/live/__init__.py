@@ -2,8 +2,13 @@
 
 One module per concern:
 
-- ``app.live.coach``: ``LiveCoach`` (one per browser session), its judge thread,
-  runs, stops, resuming after a dropped connection, and the end of a set.
+- ``app.live.coach``: ``LiveCoach`` (one per browser session): the frame callback,
+  its judge thread, starting, stopping, suspending and resuming runs, the end of a set.
+- ``app.live.run``: ``Run``, one run's counts, series, frame rates and run time.
+- ``app.live.ending``: the end of a run: dropped or stopped, its report, what is shown.
+- ``app.live.snapshots``: snapshots from a judged frame, and the notices of now.
+- ``app.live.warmup``: ``SpareEstimator``, the pose model warmed up for the next run.
+- ``app.live.runtime``: thread priority, closing every coach at exit, one-line errors.
 - ``app.live.governor``: ``LoadGovernor``, how many frames are judged on a busy computer.
 - ``app.live.state``: ``LiveSnapshot`` (what the page and the video show), display
   states, and how a technical end is recorded.
