@@ -18,16 +18,18 @@ NULL) are never visible here.
 
 Days and weeks (today, this week, the adherence calendar, date filters) are in
 the local time zone of the machine unless ``tz`` is given; weeks start on Monday.
-The methods here authorize, then delegate: programs (prescribing, dates, today's
-program) and adherence to ``sessions.programs``, session rows (details written and read
-back) to ``sessions.session_rows``, progress over time to ``sessions.trends``, screening
-to ``sessions.screening_service``, flags to ``sessions.flags``; what they return is in
-``sessions.summaries`` and the checks of values before any SQL in ``sessions.checks``.
+The methods here authorize (the rules: ``sessions.access``), then delegate: programs
+(prescribing, dates, today's program) and adherence to ``sessions.programs``, session
+records (saved, listed, notes) to ``sessions.records``, session rows (details written
+and read back) to ``sessions.session_rows``, the dashboard to ``sessions.dashboard``,
+progress over time to ``sessions.trends``, screening to ``sessions.screening_service``,
+flags to ``sessions.flags``, what exports gather to ``sessions.export_data`` and
+``sessions.progress_report``; what they return is in ``sessions.summaries`` and the
+checks of values before any SQL in ``sessions.checks``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -35,18 +37,18 @@ from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, Select, func, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from exercises.definition import StretchDefinition, load_library
+from sessions import access, dashboard, programs, records, screening_service
 from sessions import flags as flags_service
-from sessions import programs, screening_service
 from sessions.auth import AccessDenied, Accounts, AuthError, Principal, utcnow
-from sessions.checks import as_date, as_id, as_utc, clean_text, finite, flush, one_line
+from sessions.checks import as_date, as_id, clean_text, one_line
 from sessions.db import ensure_schema, get_engine
 from sessions.flags import FlagInfo
-from sessions.models import COMPLETIONS, Flag, Program, SessionNote, SessionRep, SessionRow, User
+from sessions.models import User
 from sessions.programs import (
     Adherence,
     DuplicateItemError,
@@ -57,11 +59,11 @@ from sessions.programs import (
     TodayItem,
     adherence_text,
 )
-from sessions.screening import SCREENING_QUESTIONS, check_pain, pain_rose
+from sessions.records import MAX_NOTE
+from sessions.screening import SCREENING_QUESTIONS
 from sessions.screening_service import ScreeningResult
 from sessions.series import LandmarkSeries
-from sessions.session_rows import add_details, read_detail, summary_fields, within_days
-from sessions.sources import is_bundled_sample
+from sessions.session_rows import read_detail
 from sessions.summaries import (
     FaultRow,
     NoteInfo,
@@ -73,7 +75,7 @@ from sessions.summaries import (
     StretchTrend,
     Trends,
 )
-from sessions.trends import TREND_WINDOW, patient_trends, score_trend
+from sessions.trends import patient_trends
 
 if TYPE_CHECKING:
     from coach.report import SessionReport
@@ -105,12 +107,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-MAX_NOTE = 5000
-MAX_COMMENT = 5000
-_DENIED_PATIENT = "no such patient, or not one you can access"
-_DENIED_SESSION = "no such session, or not one you can access"
-_DENIED_FLAG = "no such flag, or not one you can access"
 
 
 @lru_cache(maxsize=1)
@@ -183,46 +179,12 @@ class Clinic:
         d = self.library.get(exercise)
         return d.name if d is not None else (fallback or exercise)
 
-    # --- authorization: every public method goes through one of these
+    # --- authorization: every public method goes through sessions.access (the rules)
 
     def _patient(self, s: Session, me: Principal, patient_id: int | None, *,
                  therapist_only: bool = False) -> User:
         """The patient ``me`` may read; therapist: own patients; patient: self."""
-        if me.role == "therapist":
-            if patient_id is None:
-                raise ValueError("patient_id is required")
-            user = s.get(User, as_id(patient_id))
-            if user is None or user.role != "patient" or user.therapist_id != me.user_id:
-                raise AccessDenied(_DENIED_PATIENT)
-            return user
-        if me.role == "patient" and not therapist_only:
-            if patient_id is not None and as_id(patient_id) != me.user_id:
-                raise AccessDenied(_DENIED_PATIENT)
-            return s.get(User, me.user_id)
-        if me.role == "admin":
-            raise AccessDenied("admin accounts have no access to clinical data; sign in with "
-                               "a therapist account")
-        raise AccessDenied("only the patient's therapist can do this")
-
-    def _require(self, me: Principal, *roles: str) -> None:
-        if me.role not in roles:
-            if me.role == "admin":
-                raise AccessDenied("admin accounts have no access to clinical data")
-            raise AccessDenied(f"only {' or '.join(roles)} accounts can do this")
-
-    def _my_patient_ids(self, s: Session, me: Principal) -> Select:
-        return select(User.id).where(User.role == "patient", User.therapist_id == me.user_id)
-
-    def _session_row(self, s: Session, me: Principal, session_id: int, *,
-                     therapist_only: bool = False) -> SessionRow:
-        row = s.get(SessionRow, as_id(session_id))
-        if row is None or row.patient_id is None:
-            raise AccessDenied(_DENIED_SESSION)
-        try:
-            self._patient(s, me, row.patient_id, therapist_only=therapist_only)
-        except AccessDenied:
-            raise AccessDenied(_DENIED_SESSION) from None
-        return row
+        return access.patient(s, me, patient_id, therapist_only=therapist_only)
 
     # ------------------------------------------------------------------ patients
 
@@ -230,58 +192,22 @@ class Clinic:
         """The therapist's patients with adherence this week, latest score, trend, flags."""
         with self._session() as s, s.begin():
             me = self._me(s)
-            self._require(me, "therapist")
-            users = s.scalars(select(User).where(
-                User.role == "patient", User.therapist_id == me.user_id)
-                .order_by(User.display_name, User.id)).all()
-            out = []
-            for u in users:
-                done, prescribed = self._adherence(s, u.id)
-                # completed sessions only: an interrupted set or one cut short by a
-                # technical failure is not the patient's result
-                scores = s.execute(
-                    select(SessionRow.score, SessionRow.created_at)
-                    .where(SessionRow.patient_id == u.id, SessionRow.score.is_not(None),
-                           SessionRow.completion == "completed")
-                    .order_by(SessionRow.created_at.desc(), SessionRow.id.desc())
-                    .limit(2 * TREND_WINDOW)).all()
-                last = s.scalar(select(func.max(SessionRow.created_at))
-                                .where(SessionRow.patient_id == u.id))
-                out.append(PatientSummary(
-                    id=u.id, username=u.username, display_name=u.display_name,
-                    adherence_done=done, adherence_prescribed=prescribed,
-                    latest_score=scores[0][0] if scores else None,
-                    trend=score_trend([r[0] for r in reversed(scores)]),
-                    open_flags=self._open_flags(s, u.id),
-                    last_session_at=last if last is None else as_utc(last)))
-            return out
+            access.require(me, "therapist")
+            return dashboard.patient_summaries(s, me.user_id, self._days(), self.library)
 
     def patient(self, patient_id: int) -> PatientInfo:
         """One patient (their therapist, or the patient themselves)."""
         with self._session() as s, s.begin():
             me = self._me(s)
             u = self._patient(s, me, patient_id)
-            therapist = s.get(User, u.therapist_id) if u.therapist_id else None
-            program = self._active_program(s, u.id)
-            done, prescribed = self._adherence(s, u.id)
-            return PatientInfo(
-                id=u.id, username=u.username, display_name=u.display_name,
-                therapist_id=u.therapist_id,
-                therapist_display_name=therapist.display_name if therapist else None,
-                created_at=u.created_at, program_notes=program.notes if program else "",
-                video_opt_in=u.video_opt_in, adherence_done=done,
-                adherence_prescribed=prescribed, open_flags=self._open_flags(s, u.id))
+            return dashboard.patient_info(s, u, self._days(), self.library)
 
     def set_video_opt_in(self, opt_in: bool) -> None:
         """The patient allows (or stops allowing) their session videos to be kept."""
         with self._session() as s, s.begin():
             me = self._me(s)
-            self._require(me, "patient")
+            access.require(me, "patient")
             s.get(User, me.user_id).video_opt_in = bool(opt_in)
-
-    def _open_flags(self, s: Session, patient_id: int) -> int:
-        return int(s.scalar(select(func.count()).select_from(Flag).where(
-            Flag.patient_id == patient_id, Flag.resolved_at.is_(None))))
 
     # ------------------------------------------------------------------ programs
     # the rules live in sessions.programs; these methods authorize and delegate
@@ -307,9 +233,6 @@ class Clinic:
         log.info("therapist %s set a program of %d items for patient %s", me.user_id,
                  len(items), u.id)
 
-    def _active_program(self, s: Session, patient_id: int) -> Program | None:
-        return programs.active_program(s, patient_id)
-
     def _items(self, s: Session, patient_id: int) -> list[ProgramItem]:
         return programs.program_items(s, programs.active_program(s, patient_id), self.library)
 
@@ -333,7 +256,7 @@ class Clinic:
         (patient only); [] when there is none, or it has not started or has ended."""
         with self._session() as s, s.begin():
             me = self._me(s)
-            self._require(me, "patient")
+            access.require(me, "patient")
             return programs.todays_items(s, me.user_id, self._days(), self.library)
 
     def adherence(self, patient_id: int | None = None, since: date | None = None,
@@ -353,12 +276,6 @@ class Clinic:
             None if since is None else as_date(since, "since"),
             None if until is None else as_date(until, "until"))
 
-    def _adherence(self, s: Session, patient_id: int) -> tuple[int, int]:
-        """(done, prescribed) this week, Monday to Sunday."""
-        monday = self._days().monday
-        a = self._adherence_in(s, patient_id, monday, monday + timedelta(days=6))
-        return a.done, a.prescribed
-
     # ------------------------------------------------------------------ screening
 
     def record_screening(self, answers: dict[str, bool], pain_before: int, *,
@@ -376,7 +293,7 @@ class Clinic:
         """
         with self._session() as s, s.begin():
             me = self._me(s)
-            self._require(me, "patient", "therapist")
+            access.require(me, "patient", "therapist")
             if me.role == "therapist" and patient_id is None:
                 raise ValueError("patient_id is required when a therapist records a screening")
             patient = self._patient(s, me, patient_id)
@@ -391,7 +308,7 @@ class Clinic:
         """
         with self._session() as s, s.begin():
             me = self._me(s)
-            self._require(me, "patient", "therapist")
+            access.require(me, "patient", "therapist")
             patient = self._patient(s, me, patient_id)
             return screening_service.current(s, patient.id, self._now(),
                                              self._day_start(self._today()))
@@ -422,26 +339,8 @@ class Clinic:
             ValueError: bad values, a screening with a red flag, or a write the
                 database refused (nothing is stored then).
         """
-        from coach.report import SessionReport
-
-        if not isinstance(report, SessionReport):
-            raise ValueError(f"report must be a SessionReport, got {type(report).__name__}")
-        if is_bundled_sample(report.media):
-            raise ValueError("this report was made from a bundled sample video: samples are "
-                             "never saved into a clinical record")
-        if completion not in COMPLETIONS:
-            raise ValueError(f"completion must be one of {', '.join(COMPLETIONS)}; "
-                             f"got {completion!r}")
-        abandon_reason = clean_text(abandon_reason, "abandon reason", MAX_COMMENT)
-        if completion == "abandoned" and not abandon_reason:
-            raise ValueError("an abandoned session needs a reason")
-        if completion == "completed" and not report.complete:
-            completion = "interrupted"
-        comment = clean_text(comment, "comment", MAX_COMMENT)
-        for name, v in (("pain_before", pain_before), ("pain_after", pain_after)):
-            if v is not None:
-                check_pain(v, name)
-        data = json.loads(json.dumps(report.to_dict(include_series=False), allow_nan=False))
+        completion, abandon_reason, comment, data = records.check_save(
+            report, completion, abandon_reason, comment, pain_before, pain_after)
         now = self._now()
         if started_at is None:
             started_at = now - timedelta(seconds=max(0.0, float(report.duration_s or 0.0)))
@@ -451,42 +350,17 @@ class Clinic:
                     me = self._me(s)
                     if me.role == "therapist" and patient_id is None:
                         raise ValueError("patient_id is required when a therapist saves")
-                    self._require(me, "patient", "therapist")
+                    access.require(me, "patient", "therapist")
                     patient = self._patient(s, me, patient_id)
                     sc = screening_service.require_valid(
                         s, patient.id, None if screening_id is None else as_id(screening_id),
                         started_at, self._day_start(self._today()), self._now())
-                    screening_id = sc.id
-                    if pain_before is None:
-                        pain_before = sc.pain_before
-                    if video_path is not None and not patient.video_opt_in:
-                        log.info("video path not kept: patient %s has not opted in",
-                                 patient.id)
-                        video_path = None
-                    score = report.score or {}
-                    row = SessionRow(
-                        created_at=now, exercise=report.exercise,
-                        sides=",".join(report.sides), source=report.source,
-                        score=finite(score.get("score")), reps=report.reps_done,
-                        complete=bool(report.complete), problem=report.problem, report=data,
-                        patient_id=patient.id, recorded_by=me.user_id, started_at=started_at,
-                        ended_at=now, completion=completion,
-                        abandon_reason=abandon_reason or None, pain_before=pain_before,
-                        pain_after=pain_after, comment=comment or None,
-                        screening_id=screening_id, video_path=video_path,
-                        target_low=finite(report.target[0]) if report.target else None,
-                        target_high=finite(report.target[1]) if report.target else None,
-                        score_breakdown=data.get("score"))
-                    s.add(row)
-                    s.flush()
-                    add_details(s, row, report, landmarks, keep_series)
-                    if pain_rose(pain_before, pain_after):
-                        s.add(Flag(patient_id=patient.id, kind="pain_rise", created_at=now,
-                                   session_id=row.id,
-                                   detail=f"Pain rose from {pain_before}/10 to {pain_after}/10 "
-                                          f"during {self._name(report.exercise)}"))
-                    flush(s, "session")
-                    new_id = int(row.id)
+                    new_id = records.insert_session(
+                        s, patient, me.user_id, report, data, sc, now=now,
+                        started_at=started_at, completion=completion,
+                        abandon_reason=abandon_reason, pain_before=pain_before,
+                        pain_after=pain_after, comment=comment, video_path=video_path,
+                        landmarks=landmarks, keep_series=keep_series, name=self._name)
             except IntegrityError as e:  # a rep the database refused: all rolled back
                 raise ValueError(f"could not save the session: {one_line(e)}") from None
         log.info("saved session %s of patient %s (%s, %s)", new_id, patient.id,
@@ -502,29 +376,18 @@ class Clinic:
         """
         with self._session() as s, s.begin():
             me = self._me(s)
-            q = select(SessionRow)
             if me.role == "therapist" and patient_id is None:
-                q = q.where(SessionRow.patient_id.in_(self._my_patient_ids(s, me)))
+                patients = access.my_patient_ids(me)
             else:
-                u = self._patient(s, me, patient_id)
-                q = q.where(SessionRow.patient_id == u.id)
-            q = self._date_filter(q, since, until)
-            if exercise:
-                q = q.where(SessionRow.exercise == exercise)
-            q = q.order_by(SessionRow.created_at.desc(), SessionRow.id.desc())
-            return [self._summary(r) for r in s.scalars(q)]
-
-    def _date_filter(self, q: Select, since: date | None, until: date | None) -> Select:
-        return within_days(q, SessionRow.created_at, self._days(), since, until)
-
-    def _summary(self, r: SessionRow) -> SessionSummary:
-        return SessionSummary(**summary_fields(r, self._name))
+                patients = self._patient(s, me, patient_id).id
+            return records.list_sessions(s, patients, self._days(), since, until, exercise,
+                                         self._name)
 
     def session(self, session_id: int) -> SessionDetail:
         """One session with reps, faults, notes and replay series."""
         with self._session() as s, s.begin():
             me = self._me(s)
-            return read_detail(s, self._session_row(s, me, session_id), self._name)
+            return read_detail(s, access.session_row(s, me, session_id), self._name)
 
     def add_note(self, session_id: int, text: str) -> None:
         """A note on a session, by the patient's therapist (the patient can read it)."""
@@ -533,10 +396,9 @@ class Clinic:
             raise ValueError("the note is empty")
         with self._session() as s, s.begin():
             me = self._me(s)
-            self._require(me, "therapist")
-            r = self._session_row(s, me, session_id, therapist_only=True)
-            s.add(SessionNote(session_id=r.id, author_id=me.user_id, created_at=self._now(),
-                              text=text))
+            access.require(me, "therapist")
+            r = access.session_row(s, me, session_id, therapist_only=True)
+            records.add_note(s, r.id, me.user_id, self._now(), text)
 
     # ------------------------------------------------------------------ flags
 
@@ -544,9 +406,9 @@ class Clinic:
         """Flags of the therapist's patients (one or all), newest first. Therapist only."""
         with self._session() as s, s.begin():
             me = self._me(s)
-            self._require(me, "therapist")
+            access.require(me, "therapist")
             if patient_id is None:
-                return flags_service.list_flags(s, self._my_patient_ids(s, me), open_only)
+                return flags_service.list_flags(s, access.my_patient_ids(me), open_only)
             u = self._patient(s, me, patient_id, therapist_only=True)
             return flags_service.list_flags(s, u.id, open_only)
 
@@ -566,14 +428,8 @@ class Clinic:
                              "close it)")
         with self._session() as s, s.begin():
             me = self._me(s)
-            self._require(me, "therapist")
-            f = s.get(Flag, as_id(flag_id))
-            if f is None:
-                raise AccessDenied(_DENIED_FLAG)
-            try:
-                self._patient(s, me, f.patient_id, therapist_only=True)
-            except AccessDenied:
-                raise AccessDenied(_DENIED_FLAG) from None
+            access.require(me, "therapist")
+            f = access.flag(s, me, flag_id)
             flags_service.resolve(f, me.user_id, self._now(), note)
 
     # ------------------------------------------------------------------ trends
@@ -602,19 +458,13 @@ class Clinic:
     def export_csv(self, patient_id: int, since: date | None, until: date | None
                    ) -> tuple[str, str]:
         """(sessions CSV, reps CSV) of a patient for a date range (local dates, inclusive)."""
+        from sessions.export_data import csv_rows
         from sessions.exports import reps_csv, sessions_csv
 
         with self._session() as s, s.begin():
             me = self._me(s)
             u = self._patient(s, me, patient_id)
-            rows = list(s.scalars(self._date_filter(
-                select(SessionRow).where(SessionRow.patient_id == u.id), since, until)
-                .order_by(SessionRow.created_at, SessionRow.id)))
-            reps = list(s.scalars(select(SessionRep).where(
-                SessionRep.session_id.in_([r.id for r in rows]))
-                .order_by(SessionRep.session_id, SessionRep.start_s, SessionRep.id))) \
-                if rows else []
-            summaries = [self._summary(r) for r in rows]
+            summaries, reps = csv_rows(s, u.id, self._days(), since, until, self._name)
         by_id = {x.id: x for x in summaries}
         return (sessions_csv(summaries, u.username, self._local),
                 reps_csv(reps, by_id, self._local))
@@ -635,20 +485,13 @@ class Clinic:
     def export_handout(self, patient_id: int | None = None) -> bytes:
         """The printable program handout (PDF) of a therapist's patient, or a patient's own:
         each prescribed stretch with steps, dose, note, safety and demonstration stills."""
-        from sessions.handout import HandoutData, handout_items, handout_pdf
+        from sessions.export_data import handout_header
+        from sessions.handout import handout_items, handout_pdf
 
         with self._session() as s, s.begin():
             me = self._me(s)
             u = self._patient(s, me, patient_id)
-            program = self._active_program(s, u.id)
-            therapist = s.get(User, u.therapist_id) if u.therapist_id else None
             items = self._items(s, u.id)
-            data = HandoutData(
-                display_name=u.display_name,
-                therapist=therapist.display_name if therapist is not None else None,
-                program_start=program.starts_on if program else None,
-                program_end=program.ends_on if program else None,
-                generated=self._today(), program_notes=program.notes if program else "",
-                items=[])
+            data = handout_header(s, u, self._today())
         data = replace(data, items=handout_items(items, self.library))
         return handout_pdf(data)

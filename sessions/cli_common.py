@@ -1,0 +1,128 @@
+"""What the clinic commands share: exit codes, the one-line error, signing in, output.
+
+Used by ``sessions.cli_users``, ``sessions.cli_sessions`` and ``sessions.cli_save``
+(``sessions.cli`` re-exports the public names). Exit codes as in ``app/cli.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from functools import wraps
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from sessions.auth import Accounts, Principal
+
+__all__ = ["ENV_ADMIN_PASSWORD", "ENV_NEW_PASSWORD", "ENV_PASSWORD", "EXIT_AUTH", "EXIT_INPUT",
+           "EXIT_OUTPUT", "EXIT_SAFETY", "EXIT_USAGE", "CliError"]
+
+EXIT_USAGE = 2     # the same codes as app/cli.py
+EXIT_INPUT = 3
+EXIT_AUTH = 7
+EXIT_OUTPUT = 9    # an output file could not be written (the message names it)
+EXIT_SAFETY = 10   # the safety questions stop the session (red flag), or were not answered
+
+ENV_PASSWORD = "STRETCH_COACH_PASSWORD"
+ENV_ADMIN_PASSWORD = "STRETCH_COACH_ADMIN_PASSWORD"
+ENV_NEW_PASSWORD = "STRETCH_COACH_NEW_PASSWORD"
+
+
+class CliError(click.ClickException):
+    """A one-line error with its own exit code (printed like app/cli.py's)."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.exit_code = code
+
+    def show(self, file: object = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def _show(text: Any) -> str:
+    """Free text for a terminal: control characters (escape sequences...) made visible."""
+    s = "" if text is None else str(text)
+    return "".join(c if unicodedata.category(c) != "Cc" else repr(c)[1:-1] for c in s)
+
+
+def _guard(fn: Callable) -> Callable:
+    """Turn the service's exceptions into one-line errors with exit codes.
+
+    Database failures get their own codes (``sessions.errors``: 11 unreachable,
+    12 read-only, 13 disk full, 14 damaged, 15 newer schema, 16 bad URL or data path).
+    """
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sessions.auth import AccessDenied, AuthError
+
+        try:
+            return fn(*args, **kwargs)
+        except CliError:
+            raise
+        except (AuthError, AccessDenied) as e:
+            raise CliError(str(e), EXIT_AUTH) from None
+        except Exception as e:
+            problem = _db_problem(e)
+            if problem is not None:
+                raise CliError(problem.message, problem.exit_code) from None
+            if isinstance(e, ValueError):
+                raise CliError(str(e).splitlines()[0] if str(e) else "bad value",
+                               EXIT_USAGE) from None
+            raise
+
+    return wrapper
+
+
+def _db_problem(e: BaseException) -> Any:
+    from sessions.errors import describe_db_error
+
+    url = os.environ.get("STRETCH_COACH_DB_URL", "").strip() or None
+    return describe_db_error(e, url)
+
+
+def _password(prompt: str, env: str, *, confirm: bool = False) -> str:
+    value = os.environ.get(env)
+    if value:
+        return value
+    try:
+        return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm,
+                            err=True)
+    except click.Abort:
+        raise CliError(f"no password given (type it at the prompt or set {env})",
+                       EXIT_USAGE) from None
+
+
+def _accounts() -> Accounts:
+    from sessions.auth import Accounts
+
+    return Accounts()
+
+
+@contextmanager
+def _signed_in(username: str) -> Iterator[tuple[Accounts, Principal]]:
+    """Log ``username`` in (password from prompt or $STRETCH_COACH_PASSWORD); log out after."""
+    from sessions.auth import AuthError
+
+    acc = _accounts()
+    try:
+        me = acc.login(username, _password(f"Password for {username}", ENV_PASSWORD))
+    except AuthError as e:
+        raise CliError(str(e), EXIT_AUTH) from None
+    try:
+        yield acc, me
+    finally:
+        acc.logout(me.token)
+
+
+def _when(t: datetime | None) -> str:
+    return "" if t is None else t.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _patient_id(acc: Accounts, me: Principal, patient: str | None) -> int | None:
+    return None if patient is None else acc.user_id(me, patient)
