@@ -29,32 +29,25 @@ import click
 
 from app.jobs_cli import batch_cmd, jobs_group, worker_cmd
 from sessions.cli import sessions_group, users
+from sessions.cli_common import (
+    EXIT_INCOMPLETE,
+    EXIT_INPUT,
+    EXIT_MODEL,
+    EXIT_NOBODY,
+    EXIT_NOTHING_COUNTED,
+    EXIT_OUTPUT,
+    EXIT_USAGE,
+    CliError,
+)
 
 __all__ = ["main"]
 
-EXIT_USAGE = 2
-EXIT_INPUT = 3
-EXIT_MODEL = 4
-EXIT_INCOMPLETE = 5
-EXIT_NOBODY = 6
-EXIT_AUTH = 7
-EXIT_NOTHING_COUNTED = 8
-EXIT_OUTPUT = 9
 
 SAFETY = ("Stretch Coach is not a diagnosis. If upper-back pain comes with numbness, "
           "tingling or weakness in your arms, see a doctor before stretching; if pain lasts "
           "for days, see a professional.")
 
 
-class CliError(click.ClickException):
-    """A one-line error with its own exit code."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.exit_code = code
-
-    def show(self, file: object = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
 
 
 def _library(definitions: str | None) -> dict:

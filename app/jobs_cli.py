@@ -15,16 +15,14 @@ from pathlib import Path
 
 import click
 
+from sessions.cli_common import EXIT_BATCH_FAILED, EXIT_USAGE, CliError
+
 __all__ = ["batch_cmd", "jobs_group", "worker_cmd"]
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".avi", ".mkv", ".m4v"}
-EXIT_USAGE = 2
-EXIT_BATCH_FAILED = 17
 
 
 def _error(message: str, code: int) -> click.ClickException:
-    from app.cli import CliError
-
     return CliError(message, code)
 
 

@@ -19,14 +19,22 @@ import click
 if TYPE_CHECKING:
     from sessions.auth import Accounts, Principal
 
-__all__ = ["ENV_ADMIN_PASSWORD", "ENV_NEW_PASSWORD", "ENV_PASSWORD", "EXIT_AUTH", "EXIT_INPUT",
-           "EXIT_OUTPUT", "EXIT_SAFETY", "EXIT_USAGE", "CliError"]
+__all__ = ["ENV_ADMIN_PASSWORD", "ENV_NEW_PASSWORD", "ENV_PASSWORD", "EXIT_AUTH",
+           "EXIT_BATCH_FAILED", "EXIT_INCOMPLETE", "EXIT_INPUT", "EXIT_MODEL", "EXIT_NOBODY",
+           "EXIT_NOTHING_COUNTED", "EXIT_OUTPUT", "EXIT_SAFETY", "EXIT_USAGE", "CliError"]
 
-EXIT_USAGE = 2     # the same codes as app/cli.py
-EXIT_INPUT = 3
-EXIT_AUTH = 7
-EXIT_OUTPUT = 9    # an output file could not be written (the message names it)
-EXIT_SAFETY = 10   # the safety questions stop the session (red flag), or were not answered
+# The exit codes of the whole `stretch-coach` command (app/cli.py and app/jobs_cli.py
+# import them from here; the database's own, 11-16, are in sessions/errors.py).
+EXIT_USAGE = 2            # a wrong option, name or id
+EXIT_INPUT = 3            # a video or definition that cannot be read
+EXIT_MODEL = 4            # the pose model is not available
+EXIT_INCOMPLETE = 5       # the video broke off part-way (what was read is reported)
+EXIT_NOBODY = 6           # nobody could be assessed in the video
+EXIT_AUTH = 7             # sign-in refused or not allowed
+EXIT_NOTHING_COUNTED = 8  # the video was read but no repetition counted (the reason is said)
+EXIT_OUTPUT = 9           # an output file could not be written (the message names it)
+EXIT_SAFETY = 10          # the safety questions stop the session (red flag), or were not answered
+EXIT_BATCH_FAILED = 17    # some videos of a batch failed (each one's reason is printed)
 
 ENV_PASSWORD = "STRETCH_COACH_PASSWORD"
 ENV_ADMIN_PASSWORD = "STRETCH_COACH_ADMIN_PASSWORD"
@@ -34,7 +42,7 @@ ENV_NEW_PASSWORD = "STRETCH_COACH_NEW_PASSWORD"
 
 
 class CliError(click.ClickException):
-    """A one-line error with its own exit code (printed like app/cli.py's)."""
+    """A one-line error with its own exit code, printed as ``error: <message>``."""
 
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)

@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, event, text
 
 from app import cli as app_cli
+from sessions import cli_common as exit_codes
 from sessions import errors as db_errors
 from sessions.auth import Accounts
 from sessions.db import dispose_engine, get_engine
@@ -86,8 +87,8 @@ def test_each_database_failure_has_its_own_code(tmp_path: Path) -> None:
         STRETCH_COACH_DATA=str(afile)), db_errors.EXIT_DB_CONFIG, str(afile), "not a folder")
     assert len({db_errors.EXIT_DB_UNREACHABLE, db_errors.EXIT_DB_READ_ONLY,
                 db_errors.EXIT_DB_FULL, db_errors.EXIT_DB_DAMAGED, db_errors.EXIT_DB_NEWER,
-                db_errors.EXIT_DB_CONFIG, app_cli.EXIT_USAGE, app_cli.EXIT_AUTH,
-                app_cli.EXIT_INPUT, 1}) == 10
+                db_errors.EXIT_DB_CONFIG, exit_codes.EXIT_USAGE, exit_codes.EXIT_AUTH,
+                exit_codes.EXIT_INPUT, 1}) == 10
 
 
 def test_a_full_disk_is_named(tmp_path: Path) -> None:
@@ -114,11 +115,11 @@ def test_oversized_ids_and_usernames_never_reach_sql(db_url: str, engine) -> Non
     acc.create_admin("boss", PASSWORD)
     env = {"STRETCH_COACH_DB_URL": db_url}
     for sid in ("99999999999999999999999999", str(2**40)):
-        _one_line(_run("sessions", "show", sid, "--user", "boss", **env), app_cli.EXIT_USAGE,
+        _one_line(_run("sessions", "show", sid, "--user", "boss", **env), exit_codes.EXIT_USAGE,
                   "out of range")
     for name in ("u" * 151, "u" * 100_000):
-        _one_line(_run("sessions", "list", "--user", name, **env), app_cli.EXIT_AUTH,
+        _one_line(_run("sessions", "list", "--user", name, **env), exit_codes.EXIT_AUTH,
                   "wrong username or password")
         _one_line(_run("users", "create", "--role", "therapist", "--username", name,
                        "--as-admin", "boss", STRETCH_COACH_NEW_PASSWORD=PASSWORD, **env),
-                  app_cli.EXIT_USAGE, "too long")
+                  exit_codes.EXIT_USAGE, "too long")

@@ -69,10 +69,20 @@ def _logins(world_or_engine) -> int:
         return c.execute(select(func.count()).select_from(LoginSession)).scalar_one()
 
 
-def test_exit_codes_are_shared() -> None:
-    assert app_cli.EXIT_AUTH == sessions_cli.EXIT_AUTH == 7
-    assert (app_cli.EXIT_USAGE, app_cli.EXIT_INPUT) == (sessions_cli.EXIT_USAGE,
-                                                        sessions_cli.EXIT_INPUT)
+def test_exit_codes_are_one_table() -> None:
+    """One `stretch-coach` command, one table of exit codes: the coach's, the clinic's
+    and the jobs' commands raise the same error type, and no code means two things."""
+    import app.jobs_cli as jobs_cli
+    import sessions.cli_common as common
+    from sessions import errors as db_errors
+
+    assert app_cli.CliError is sessions_cli.CliError is jobs_cli.CliError
+    assert app_cli.EXIT_USAGE is common.EXIT_USAGE and sessions_cli.EXIT_AUTH == 7
+    codes = {name: value for module in (common, db_errors) for name, value in
+             vars(module).items() if name.startswith("EXIT_")}
+    assert len(codes) >= 16
+    assert len(set(codes.values())) == len(codes), codes
+    assert 0 not in codes.values() and 1 not in codes.values()  # success, unexpected
 
 
 # --------------------------------------------------------------------------- users
