@@ -10,6 +10,8 @@ that exists but is not yours and a record that does not exist give the same
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -22,6 +24,8 @@ __all__ = ["flag", "my_patient_ids", "patient", "require", "session_row"]
 _DENIED_PATIENT = "no such patient, or not one you can access"
 _DENIED_SESSION = "no such session, or not one you can access"
 _DENIED_FLAG = "no such flag, or not one you can access"
+
+_R = TypeVar("_R", SessionRow, Flag)
 
 
 def patient(s: Session, me: Principal, patient_id: int | None, *,
@@ -60,23 +64,24 @@ def my_patient_ids(me: Principal) -> Select:
 def session_row(s: Session, me: Principal, session_id: int, *,
                 therapist_only: bool = False) -> SessionRow:
     """A clinic session of a patient ``me`` may read (``patient``'s rules)."""
-    row = s.get(SessionRow, as_id(session_id))
-    if row is None or row.patient_id is None:
-        raise AccessDenied(_DENIED_SESSION)
-    try:
-        patient(s, me, row.patient_id, therapist_only=therapist_only)
-    except AccessDenied:
-        raise AccessDenied(_DENIED_SESSION) from None
-    return row
+    return _patients_row(s, me, SessionRow, session_id, _DENIED_SESSION, therapist_only)
 
 
 def flag(s: Session, me: Principal, flag_id: int) -> Flag:
     """A flag of one of the therapist ``me``'s patients."""
-    f = s.get(Flag, as_id(flag_id))
-    if f is None:
-        raise AccessDenied(_DENIED_FLAG)
+    return _patients_row(s, me, Flag, flag_id, _DENIED_FLAG, therapist_only=True)
+
+
+def _patients_row(s: Session, me: Principal, model: type[_R], row_id: int, denied: str,
+                  therapist_only: bool) -> _R:
+    """Row ``row_id`` of ``model`` when it belongs to a patient ``me`` may reach; else
+    ``AccessDenied(denied)``, the same for a missing row and a forbidden one (an id tells
+    nobody whether it exists)."""
+    row = s.get(model, as_id(row_id))
+    if row is None or row.patient_id is None:
+        raise AccessDenied(denied)
     try:
-        patient(s, me, f.patient_id, therapist_only=True)
+        patient(s, me, row.patient_id, therapist_only=therapist_only)
     except AccessDenied:
-        raise AccessDenied(_DENIED_FLAG) from None
-    return f
+        raise AccessDenied(denied) from None
+    return row
