@@ -54,7 +54,6 @@ class Run:
     pose: PoseFrame | None = None         # last judged pose (pixels of its own frame)
     fps_log: list[float] = field(default_factory=list)  # judged frames/s, sampled once a second
     fps_logged_at: float = 0.0
-    busy_s: float = 0.0                   # seconds spent "too busy"
     failure: str | None = None            # a technical failure that ends the run
 
     def resume(self) -> None:
