@@ -2,47 +2,50 @@
 
 Called only by ``Clinic.export_pdf`` with the patient row it has already
 authorized, inside the same transaction; every query here is scoped to that
-patient.
+patient. It takes what it needs (the transaction, the local days, the library)
+as arguments and calls the same module functions the clinic's own methods call
+(``programs``, ``trends``), so the report and the dashboard cannot drift apart.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from typing import TYPE_CHECKING
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from exercises.definition import StretchDefinition
 from sessions import programs
 from sessions.models import Flag, Screening, SessionRow, User
 from sessions.progress_pdf import ProgressData
 from sessions.session_rows import within_days
-
-if TYPE_CHECKING:
-    from sessions.service import Clinic
+from sessions.trends import patient_trends
 
 __all__ = ["progress_data"]
 
 
-def progress_data(clinic: Clinic, s: Session, patient: User, since: date | None,
+def progress_data(s: Session, patient: User, days: programs.Days,
+                  library: dict[str, StretchDefinition], since: date | None,
                   until: date | None) -> ProgressData:
     """Everything the progress report shows for ``patient`` (already authorized).
 
     Args:
-        clinic: the service (its clock, time zone, library and trend helpers).
         s: the open transaction in which ``patient`` was authorized.
         patient: the patient's row.
+        days: local days and now for this request (the clinic's clock and time zone).
+        library: stretch definitions by id (names, units, prescriptions).
         since, until: local dates, inclusive; None = from the first session / to today.
     """
     since = _date(since)
     until = _date(until)
-    days = clinic._days()
-    trends = clinic._trends(s, patient.id, since, until)      # charts: completed sessions
+    program = programs.active_program(s, patient.id)
+    items = programs.program_items(s, program, library)
+    # charts: completed sessions only, as on the dashboard
+    trends = patient_trends(s, patient.id, days, library, items, since, until, False)
     recorded = list(s.scalars(within_days(
         select(SessionRow).where(SessionRow.patient_id == patient.id),
         SessionRow.created_at, days, since, until
     ).order_by(SessionRow.created_at, SessionRow.id)))
-    program = programs.active_program(s, patient.id)
     flags = s.scalars(within_days(select(Flag).where(Flag.patient_id == patient.id),
                                   Flag.created_at, days, since, until)
                       .order_by(Flag.created_at)).all()
@@ -54,18 +57,18 @@ def progress_data(clinic: Clinic, s: Session, patient: User, since: date | None,
     first = recorded[0].created_at if recorded else None
     return ProgressData(
         display_name=patient.display_name, username=patient.username,
-        since=since if since else (clinic._local(first).date() if first else None),
-        until=until if until else clinic._today(),
+        since=since if since else (days.local(first).date() if first else None),
+        until=until if until else days.today,
         sessions=len(recorded), completed=sum(trends.calendar.values()),
         prescribed_per_week=trends.prescribed_per_week,
-        program=clinic._items(s, patient.id),
+        program=items,
         trends=trends,
-        flags=[(clinic._local(f.created_at), f.kind, f.detail, f.resolved_at is not None)
+        flags=[(days.local(f.created_at), f.kind, f.detail, f.resolved_at is not None)
                for f in flags],
-        generated=clinic._local(clinic._now()), local=clinic._local,
+        generated=days.local(days.now), local=days.local,
         program_start=program.starts_on if program is not None else None,
         program_end=program.ends_on if program is not None else None,
-        adherence=clinic._adherence_in(s, patient.id, since, until),
+        adherence=programs.adherence(s, patient.id, days, library, since, until),
         therapist=therapist.display_name if therapist is not None else None,
         program_notes=program.notes if program is not None else "",
         pain_before=[(t, int(p)) for t, p in screenings if p is not None],
@@ -74,8 +77,6 @@ def progress_data(clinic: Clinic, s: Session, patient: User, since: date | None,
 
 
 def _date(x: object) -> date | None:
-    from datetime import datetime
-
     if x is None:
         return None
     if isinstance(x, datetime):

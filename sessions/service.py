@@ -479,7 +479,7 @@ class Clinic:
         with self._session() as s, s.begin():
             me = self._me(s)
             u = self._patient(s, me, patient_id)
-            data = progress_data(self, s, u, since, until)
+            data = progress_data(s, u, self._days(), self.library, since, until)
         return progress_pdf(data)
 
     def export_handout(self, patient_id: int | None = None) -> bytes:

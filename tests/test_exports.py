@@ -266,7 +266,7 @@ def test_score_chart_points_span_the_axes(world: World, tmp_path: Path) -> None:
     ca, pid, _ = _fill(world)
     with ca._session() as s, s.begin():
         me = ca._me(s)
-        data = progress_data(ca, s, ca._patient(s, me, pid), None, None)
+        data = progress_data(s, ca._patient(s, me, pid), ca._days(), ca.library, None, None)
     fig = progress_figures(data)[0]
     score_ax = next(a for a in fig.axes if "Session score" in a.get_title(loc="left"))
     lines = [ln for ln in score_ax.get_lines() if len(ln.get_xdata())]
