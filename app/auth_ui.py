@@ -123,7 +123,7 @@ def database_problem(e: BaseException) -> None:
     """
     from sessions.errors import describe_db_error
 
-    log.error("database problem: %s", _one_line(e), exc_info=e)
+    log.error("database problem: %s", _as_sentence(e), exc_info=e)
     try:
         url = database_url()
     except Exception:  # the data path itself is the problem
@@ -233,7 +233,7 @@ def login_form(key: str = "login", *, intro: str | None = None) -> None:
             try:
                 principal = accounts().login(username.strip(), password)
             except AuthError as e:
-                st.error(_one_line(e), icon=":material/lock:")
+                st.error(_as_sentence(e), icon=":material/lock:")
                 return
             except Exception as e:
                 database_problem(e)
@@ -283,7 +283,7 @@ def change_password_form(principal: Principal, key: str = "change-password") -> 
     try:
         accounts().change_password(principal, old, new)
     except (AuthError, ValueError) as e:
-        st.error(_one_line(e))
+        st.error(_as_sentence(e))
     else:
         st.success("Password changed.")
 
@@ -322,7 +322,7 @@ def _local_time(m: re.Match[str]) -> str:
     return local.strftime("%H:%M" if local.date() == today else "%Y-%m-%d %H:%M")
 
 
-def _one_line(e: BaseException) -> str:
+def _as_sentence(e: BaseException) -> str:
     """The service's message as one sentence; times shown in this computer's local time."""
     text = str(e).strip().splitlines()[0] if str(e).strip() else "sign-in failed"
     text = _UTC_TIME.sub(_local_time, text)
