@@ -205,6 +205,18 @@ def run_job(job_id: int, store: Any = None, *, reraise: bool = False,
         if info.finished:
             _tidy_inputs(job)
         return JobRun(job_id, "cancelled" if info.state == "cancelled" else "skipped")
+    except Exception as e:   # the save was refused (safety gate, a sample...): nothing saved
+        _unlink(kept)
+        if _shutting_down(e):
+            log.warning("job %s interrupted by this process stopping; it will be re-run",
+                        job_id)
+            return JobRun(job_id, "interrupted")
+        reason = _save_reason(e, job)
+        store.fail(job_id, attempt, reason)
+        _tidy_inputs(job)
+        if reraise:
+            raise
+        return JobRun(job_id, "failed", error=reason)
     if session_id is None and not app_saves:
         _unlink(kept)
     _tidy_inputs(job)
@@ -240,6 +252,15 @@ def _reason(e: Exception, job: Any) -> str:
         return text
     log.exception("job %s failed", job.id)
     return f"{type(e).__name__}: {text}"
+
+
+def _save_reason(e: Exception, job: Any) -> str:
+    """One line saying why the finished analysis was not saved (the save's refusal)."""
+    from sessions.auth import AccessDenied
+
+    if isinstance(e, (ValueError, AccessDenied)):
+        return f"not saved: {str(e).replace(job.video_path, job.label)}"
+    return _reason(e, job)
 
 
 def _keep_copies(job: Any, report: SessionReport) -> list[str]:

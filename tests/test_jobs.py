@@ -230,3 +230,51 @@ def test_batch_command_over_a_folder_without_a_server(short_clip: Path, tmp_path
     store = JobStore(f"sqlite:///{tmp_path / 'data' / 'sessions.db'}")
     assert [j.state for j in store.list()] == ["done", "failed"]
     assert {j.batch for j in store.list()} != {None}
+
+
+# --------------------------------------------------------------------------- refusals at save
+
+
+@pytest.fixture
+def fake_analysis(monkeypatch: pytest.MonkeyPatch) -> list:
+    """``run_job``'s analysis replaced by a ready report (no pose model): the calls."""
+    import coach.analyze
+
+    calls: list = []
+
+    def analyze_video(path, definition, options=None, progress=None, estimator=None):
+        calls.append(path)
+        return neck_report(3)
+
+    monkeypatch.setattr(coach.analyze, "analyze_video", analyze_video)
+    return calls
+
+
+def _own_video(folder: Path) -> Path:
+    """A recording that is not byte-identical to any bundled sample."""
+    out = folder / "mine.mp4"
+    out.write_bytes(b"not a sample, and not analysed for real\n")
+    return out
+
+
+def test_a_job_refused_at_save_by_a_red_flag_ends_failed(
+        engine: Engine, tmp_path: Path, fake_analysis: list) -> None:  # noqa: F811
+    """A red flag raised after the job was queued: failed, naming it; nothing saved or kept."""
+    from coach.jobs import run_job
+    from sessions.screening import SCREENING_QUESTIONS
+
+    w = make_world(engine)
+    screened(w.clinic(w.pat_a))
+    store = JobStore(engine)
+    keep = tmp_path / "kept" / "v.mp4"
+    jid = store.submit(_own_video(tmp_path), "neck_side_tilt", save="patient",
+                       patient_id=w.pat_a.user_id, submitted_by=w.ther_a.user_id,
+                       params={"keep_as": str(keep)})
+    red = dict.fromkeys(SCREENING_QUESTIONS, False) | {next(iter(SCREENING_QUESTIONS)): True}
+    assert not w.clinic(w.pat_a).record_screening(red, 2).ok
+    run = run_job(jid, store)
+    j = store.get(jid)
+    assert (run.state, j.state, j.session_id) == ("failed", "failed", None)
+    assert "red flag" in j.error and run.error == j.error
+    assert not keep.exists() and fake_analysis
+    assert _sessions(engine) == 0
