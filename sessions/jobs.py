@@ -302,7 +302,13 @@ class JobStore:
         Raises:
             JobLost: this attempt no longer owns the job (nothing was saved); a job
                 cancelled meanwhile is marked cancelled.
+            ValueError: a patient's save refused (a bundled sample, no valid screening,
+                a red flag today, a value the database refused...): nothing was saved
+                and the job is left for the caller to mark failed (``fail``).
+            AccessDenied: the screening is not the patient's.
         """
+        if save:
+            self._fingerprint(job_id, report)
         now = _now()
         data = json.loads(json.dumps(report.to_dict(), allow_nan=False))
         with self._session() as s, s.begin():
@@ -326,52 +332,67 @@ class JobStore:
                  f", saved as session {session_id}" if session_id else "")
         return session_id
 
+    def _fingerprint(self, job_id: int, report: SessionReport) -> None:
+        """Before a patient's save: the analysed file's fingerprint into ``report.media``.
+
+        The save (``records.check_save``) refuses a bundled sample by its mark or by
+        this fingerprint, whatever the file is called. Done before the save's
+        transaction: reading a long video takes a while.
+
+        Raises:
+            ValueError: the video can't be read any more, so it can't be told from a
+                bundled sample (nothing is saved).
+        """
+        from sessions.sources import SHA_KEY, fingerprint, is_bundled_sample
+
+        job = self.get(job_id)
+        if job.save != "patient" or is_bundled_sample(report.media):
+            return   # not a clinical record, or refused by its mark already
+        try:
+            report.media[SHA_KEY] = fingerprint(job.video_path)
+        except OSError as e:
+            raise ValueError(f"{job.label} can no longer be read ({e.strerror or e}), so it "
+                             f"can't be checked not to be a bundled sample video: nothing "
+                             f"was saved") from None
+
     def _save(self, s: Session, j: AnalysisJob, report: SessionReport, now: datetime) -> int:
-        """Insert the session row (and a patient session's details) on ``s``'s transaction."""
-        score = (report.score or {}).get("score")
-        row = SessionRow(
-            created_at=now, exercise=report.exercise, sides=",".join(report.sides),
-            source=report.source, score=None if score is None else float(score),
-            reps=report.reps_done, complete=bool(report.complete), problem=report.problem,
-            completion="completed" if report.complete else "interrupted")
+        """Insert the session row (and a patient session's details) on ``s``'s transaction.
+
+        A patient's session goes through the same checks and writes as every other
+        save into a clinical record: ``records.check_save`` (a bundled sample is
+        refused), the safety gate ``screening_service.require_valid`` (a red flag
+        today, no valid screening), then ``records.insert_session``.
+        """
         if j.save == "personal":
-            row.report = json.loads(json.dumps(report.to_dict(), allow_nan=False))
+            score = (report.score or {}).get("score")
+            row = SessionRow(
+                created_at=now, exercise=report.exercise, sides=",".join(report.sides),
+                source=report.source, score=None if score is None else float(score),
+                reps=report.reps_done, complete=bool(report.complete),
+                problem=report.problem,
+                completion="completed" if report.complete else "interrupted",
+                report=json.loads(json.dumps(report.to_dict(), allow_nan=False)))
             s.add(row)
             s.flush()
             return int(row.id)
-        from sessions import screening_service
-        from sessions.session_rows import add_details
-        from sessions.sources import is_bundled_sample
+        from sessions import records, screening_service
+        from sessions.program_schemas import Days
 
-        data = json.loads(json.dumps(report.to_dict(include_series=False), allow_nan=False))
+        completion, abandon_reason, comment, data = records.check_save(
+            report, "completed", "", "", None, None)
         patient = s.get(User, j.patient_id)
         if patient is None or patient.role != "patient" or not patient.active:
             raise ValueError(f"job {j.id}: patient {j.patient_id} is not an active patient")
-        # the same safety gate as every other path into a clinical record
-        if is_bundled_sample(report.media):
-            raise ValueError("this report was made from a bundled sample video: samples are "
-                             "never saved into a clinical record")
+        days = Days(None, now)
         started = now - timedelta(seconds=max(0.0, float(report.duration_s or 0.0)))
-        local_midnight = datetime.combine(now.astimezone().date(), datetime.min.time())
-        day_start = local_midnight.astimezone().astimezone(timezone.utc)
-        screening = screening_service.require_valid(s, patient.id, None, started, day_start,
-                                                    now)
-        row.screening_id, row.pain_before = screening.id, screening.pain_before
-        video = report.media.get("kept_annotated") or report.media.get("kept_video")
-        row.report, row.score_breakdown = data, data.get("score")
-        row.patient_id, row.recorded_by = patient.id, j.submitted_by
-        row.started_at = now - timedelta(seconds=max(0.0, float(report.duration_s or 0.0)))
-        row.ended_at = now
-        row.video_path = video if video and patient.video_opt_in else None
-        if report.target:
-            row.target_low, row.target_high = (float(report.target[0]),
-                                               float(report.target[1]))
-        s.add(row)
-        s.flush()
-        # the same per-rep, fault and series rows as the clinic service, on this transaction
-        add_details(s, row, report, None, True)
-        s.flush()
-        return int(row.id)
+        screening = screening_service.require_valid(s, patient.id, None, started,
+                                                    days.start(days.today), now)
+        return records.insert_session(
+            s, patient, j.submitted_by, report, data, screening, now=now, started_at=started,
+            completion=completion, abandon_reason=abandon_reason, pain_before=None,
+            pain_after=None, comment=comment,
+            video_path=report.media.get("kept_annotated") or report.media.get("kept_video"),
+            landmarks=None, keep_series=True, name=lambda exercise, fallback="": exercise)
 
     def fail(self, job_id: int, attempt: int, reason: str) -> bool:
         """Mark the run failed with a one-line reason; False if it no longer owned the job."""

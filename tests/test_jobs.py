@@ -99,19 +99,26 @@ def test_failure_keeps_one_line_reason(engine: Engine) -> None:  # noqa: F811
     assert j.finished and j.report() is None
 
 
-def test_a_patient_job_saves_into_the_record(engine: Engine) -> None:  # noqa: F811
+def test_a_patient_job_saves_into_the_record(engine: Engine,  # noqa: F811
+                                             tmp_path: Path) -> None:
     w = make_world(engine)
     store = JobStore(engine)
     pid, tid = w.pat_a.user_id, w.ther_a.user_id
+    video = _own_video(tmp_path)   # a patient's save fingerprints the file analysed
     # no screening today: the job fails closed and saves nothing (the safety gate)
-    early = store.submit("/v/p.mp4", "neck_side_tilt", save="patient", patient_id=pid,
+    early = store.submit(video, "neck_side_tilt", save="patient", patient_id=pid,
                          submitted_by=tid)
     with pytest.raises(ValueError, match="safety questions"):
         store.finish(early, store.claim(early), neck_report(3))
     with engine.connect() as c:
         assert c.execute(select(func.count()).select_from(SessionRow)).scalar_one() == 0
+    # a video that can't be read any more can't be told from a sample: nothing is saved
+    gone = store.submit(tmp_path / "gone.mp4", "neck_side_tilt", save="patient",
+                        patient_id=pid, submitted_by=tid)
+    with pytest.raises(ValueError, match=r"gone\.mp4 can no longer be read"):
+        store.finish(gone, store.claim(gone), neck_report(3))
     screened(w.clinic(w.pat_a))
-    jid = store.submit("/v/p.mp4", "neck_side_tilt", save="patient", patient_id=pid,
+    jid = store.submit(video, "neck_side_tilt", save="patient", patient_id=pid,
                        submitted_by=tid)
     sid = store.finish(jid, store.claim(jid), neck_report(3))
     d = w.clinic(w.ther_a).session(sid)
@@ -255,6 +262,38 @@ def _own_video(folder: Path) -> Path:
     out = folder / "mine.mp4"
     out.write_bytes(b"not a sample, and not analysed for real\n")
     return out
+
+
+def test_a_patient_job_of_a_bundled_sample_is_refused_at_save(
+        engine: Engine, tmp_path: Path, fake_analysis: list) -> None:  # noqa: F811
+    """Renamed, or without any mark in its media, a sample never enters a record."""
+    import shutil
+
+    from coach.jobs import run_job
+
+    w = make_world(engine)
+    screened(w.clinic(w.pat_a))
+    store = JobStore(engine)
+    renamed = tmp_path / "renamed.mp4"
+    shutil.copyfile(SAMPLES / "neck_side_tilt_left_good.mp4", renamed)
+    target = {"save": "patient", "patient_id": w.pat_a.user_id,
+              "submitted_by": w.ther_a.user_id}
+    direct = store.submit(renamed, "neck_side_tilt", **target)
+    with pytest.raises(ValueError, match="bundled sample"):
+        store.finish(direct, store.claim(direct), neck_report(3))
+    keep = tmp_path / "kept" / "v.mp4"
+    jid = store.submit(renamed, "neck_side_tilt", params={"keep_as": str(keep)}, **target)
+    run = run_job(jid, store)
+    j = store.get(jid)
+    assert (run.state, j.state, j.session_id) == ("failed", "failed", None)
+    assert "bundled sample" in j.error and "\n" not in j.error
+    assert not keep.exists()
+    assert _sessions(engine) == 0
+    # the patient's own video is saved, with the fingerprint of the file analysed
+    own = store.submit(_own_video(tmp_path), "neck_side_tilt", **target)
+    assert run_job(own, store).state == "done"
+    assert len(store.get(own).report().media["sha256"]) == 64
+    assert _sessions(engine) == 1
 
 
 def test_a_job_refused_at_save_by_a_red_flag_ends_failed(
