@@ -77,17 +77,33 @@ def batch_cmd(paths: tuple[Path, ...], list_file: Path | None, exercise: str,
     """Analyse many videos of one stretch as jobs: PATHS are files or folders.
 
     Each video is one job with its state in the database (``stretch-coach jobs
-    list --batch TAG``). Exit code 9 when any job failed or was cancelled.
+    list --batch TAG``). Exit code 17 when any job failed or was cancelled, or (with
+    --save) a bundled sample video was skipped.
     """
     from app.cli import _definition
     from coach import jobs as engine
     from sessions.cli import prepare_save
+    from sessions.cli_save import sample_refusal
     from sessions.jobs import JobStore
 
     _definition(exercise, definitions)          # an unknown stretch fails before any job
     videos = _videos(paths, list_file)
     if json_dir is not None:
         json_dir.mkdir(parents=True, exist_ok=True)
+    refused = 0
+    if save:   # samples never enter a record: say so for each one, and go on with the rest
+        kept: list[Path] = []
+        for v in videos:
+            why = sample_refusal(v)
+            if why is None:
+                kept.append(v)
+            else:
+                refused += 1
+                click.echo(f"skipped: {why}", err=True)
+        if not kept:
+            raise _error("nothing to analyse: every video named is a bundled sample "
+                         "(run the batch without --save to analyse samples)", EXIT_USAGE)
+        videos = kept
     saver = prepare_save(save, patient, acting_user)
     target: dict = {"save": "none"}
     if saver is not None:
@@ -120,7 +136,7 @@ def batch_cmd(paths: tuple[Path, ...], list_file: Path | None, exercise: str,
                                + (f" ({j.error})" if j.error else ""), err=True)
 
     final = engine.wait_for(ids, store, on_update=show)
-    bad = 0
+    bad = refused
     for j in final:
         report = j.report()
         if report is not None:

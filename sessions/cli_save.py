@@ -23,7 +23,7 @@ from sessions.cli_common import (
     _signed_in,
 )
 
-__all__ = ["AnalysisSaver", "prepare_save"]
+__all__ = ["AnalysisSaver", "prepare_save", "sample_refusal"]
 
 # --------------------------------------------------------------------------- analyze --save
 
@@ -115,6 +115,21 @@ class AnalysisSaver:
             ctx.__exit__(None, None, None)
 
 
+def sample_refusal(video: Path) -> str | None:
+    """Why ``video`` must not be saved into a clinical record (a bundled sample, by its
+    bytes whatever its name), or None.
+
+    The commands ask this before signing in and analysing; the save itself refuses a
+    sample again (``sessions.records.check_save``, ``sessions.jobs``).
+    """
+    from sessions.sources import SHA_KEY, fingerprint, is_bundled_sample
+
+    if Path(video).is_file() and is_bundled_sample({SHA_KEY: fingerprint(video)}):
+        return (f"{Path(video).name} is a bundled sample video: samples are never saved "
+                "into a clinical record")
+    return None
+
+
 def prepare_save(save: bool, patient: str | None, username: str | None,
                  video: Path | None = None) -> AnalysisSaver | None:
     """Check ``analyze``'s --save/--patient/--user, sign in and ask the safety questions
@@ -133,13 +148,9 @@ def prepare_save(save: bool, patient: str | None, username: str | None,
     if not username:
         raise CliError("--save needs --user (the account that saves; password: prompt or "
                        f"${ENV_PASSWORD})", EXIT_USAGE)
-    if video is not None and Path(video).is_file():
-        from sessions.sources import SHA_KEY, fingerprint, is_bundled_sample
-
-        if is_bundled_sample({SHA_KEY: fingerprint(video)}):
-            raise CliError(f"{Path(video).name} is a bundled sample video: samples are never "
-                           "saved into a clinical record (analyse it without --save)",
-                           EXIT_USAGE)
+    refused = None if video is None else sample_refusal(video)
+    if refused is not None:
+        raise CliError(f"{refused} (analyse it without --save)", EXIT_USAGE)
     saver = AnalysisSaver(username, patient)
     ctx = click.get_current_context(silent=True)
     if ctx is not None:

@@ -478,3 +478,51 @@ def test_close_flag_needs_a_note_and_says_who_closed_it(db_url: str, world: Worl
     listed = run(db_url, "sessions", "flags", "--all", "--user", "ther_a",
                  password=PASSWORD).stdout
     assert "closed by Therapist A" in listed and "called her" in listed
+
+
+# --------------------------------------------------------------------------- batch --save
+
+
+@pytest.fixture
+def quick_analysis(monkeypatch: pytest.MonkeyPatch) -> list:
+    """The batch's jobs run in this process on a ready report (no pose model): the calls."""
+    import coach.analyze
+    from coach import jobs
+
+    calls: list = []
+
+    def analyze_video(path, definition, options=None, progress=None, estimator=None):
+        calls.append(Path(path))
+        return neck_report(3)
+
+    monkeypatch.setattr(coach.analyze, "analyze_video", analyze_video)
+    monkeypatch.setenv(jobs.ENV_LOCAL_WORKERS, "1")   # the batch sets it for its runner
+    monkeypatch.delenv(jobs.ENV_BROKER, raising=False)
+    jobs.reset()
+    yield calls
+    jobs.reset()
+
+
+def _batch(db_url: str, *args: str, input: str | None = None) -> Result:
+    return run(db_url, "batch", *args, "-e", "neck_side_tilt", "--side", "left",
+               password=PASSWORD, input=input)
+
+
+def test_batch_save_skips_a_bundled_sample_and_saves_the_rest(
+        db_url: str, world: World, quick_analysis: list, own_video: Path) -> None:
+    renamed = _copy(SAMPLE, world)
+    r = _batch(db_url, str(renamed), str(own_video), "--save", "--user", "pat_a",
+               input=NO_ANSWERS + "0\n")
+    assert r.exit_code == 17, r.output           # one video was not done
+    assert "Traceback" not in r.output
+    skipped = [ln for ln in r.stderr.splitlines() if "renamed.mp4" in ln]
+    assert skipped == ["skipped: renamed.mp4 is a bundled sample video: samples are never "
+                       "saved into a clinical record"], r.stderr
+    assert quick_analysis == [own_video.resolve()]   # the sample is not even analysed
+    (saved,) = Clinic(world.ther_a, world.engine).sessions()
+    assert saved.patient_id == world.pat_a.user_id
+    assert "my recording.mp4  done" in r.stdout and "renamed" not in r.stdout
+    # only samples: refused before signing in or asking anything
+    r = _batch(db_url, str(renamed), "--save", "--user", "pat_a")
+    assert r.exit_code == 2 and "every video named is a bundled sample" in r.stderr
+    assert len(Clinic(world.ther_a, world.engine).sessions()) == 1
