@@ -181,7 +181,7 @@ def run_job(job_id: int, store: Any = None, *, reraise: bool = False,
             log.warning("job %s interrupted by this process stopping; it will be re-run",
                         job_id)
             return JobRun(job_id, "interrupted")
-        reason = _reason(e, job)
+        reason = _reason(e, job, _db_url(store))
         store.fail(job_id, attempt, reason)
         _tidy_inputs(job)
         if reraise:
@@ -211,7 +211,7 @@ def run_job(job_id: int, store: Any = None, *, reraise: bool = False,
             log.warning("job %s interrupted by this process stopping; it will be re-run",
                         job_id)
             return JobRun(job_id, "interrupted")
-        reason = _save_reason(e, job)
+        reason = _save_reason(e, job, _db_url(store))
         store.fail(job_id, attempt, reason)
         _tidy_inputs(job)
         if reraise:
@@ -239,10 +239,19 @@ def _shutting_down(e: BaseException) -> bool:
             or "interpreter shutdown" in text)
 
 
-def _reason(e: Exception, job: Any) -> str:
-    """One line saying why the analysis failed, naming the video by its label."""
-    from pose.model import ModelUnavailableError
+def _reason(e: Exception, job: Any, db_url: str | None = None) -> str:
+    """One line saying why the analysis failed, naming the video by its label.
 
+    The page shows it to the patient or therapist: a database error is said plainly
+    (``sessions.errors.db_error_line``: never its SQL or parameters), and an
+    unexpected error only by its kind (its traceback goes to the log).
+    """
+    from pose.model import ModelUnavailableError
+    from sessions.errors import db_error_line
+
+    db = db_error_line(e, db_url)
+    if db is not None:
+        return db
     text = str(e).replace(job.video_path, job.label) or type(e).__name__
     if isinstance(e, VideoError):
         return f"can't be analysed as a video: {text}"
@@ -251,16 +260,23 @@ def _reason(e: Exception, job: Any) -> str:
     if isinstance(e, (ValueError, OSError)):
         return text
     log.exception("job %s failed", job.id)
-    return f"{type(e).__name__}: {text}"
+    return (f"an unexpected error stopped the analysis ({type(e).__name__}); the details "
+            f"are in the server's log")
 
 
-def _save_reason(e: Exception, job: Any) -> str:
+def _db_url(store: Any) -> str | None:
+    """The store's database URL, password masked (errors name its host or file only)."""
+    engine = getattr(store, "engine", None)
+    return None if engine is None else str(engine.url)
+
+
+def _save_reason(e: Exception, job: Any, db_url: str | None = None) -> str:
     """One line saying why the finished analysis was not saved (the save's refusal)."""
     from sessions.auth import AccessDenied
 
     if isinstance(e, (ValueError, AccessDenied)):
         return f"not saved: {str(e).replace(job.video_path, job.label)}"
-    return _reason(e, job)
+    return _reason(e, job, db_url)
 
 
 def _keep_copies(job: Any, report: SessionReport) -> list[str]:

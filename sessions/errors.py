@@ -23,6 +23,7 @@ __all__ = [
     "EXIT_DB_READ_ONLY",
     "EXIT_DB_UNREACHABLE",
     "DbProblem",
+    "db_error_line",
     "describe_db_error",
 ]
 
@@ -131,3 +132,24 @@ def describe_db_error(e: BaseException, url: str | None = None) -> DbProblem | N
         return DbProblem("config", "a value is out of the range the database accepts",
                          EXIT_DB_CONFIG)
     return None
+
+
+def db_error_line(e: BaseException, url: str | None = None) -> str | None:
+    """One plain line for a database error (SQLAlchemy's, the driver's or Alembic's),
+    without its SQL or parameters; None if ``e`` is not a database error.
+
+    A known failure gets ``describe_db_error``'s message; any other says the database
+    refused, with the first line of the driver's message (``sessions.checks.one_line``).
+    A file-system error is not taken for the database's here: a video that can't be
+    read is not a read-only database.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from sessions.checks import one_line
+
+    if not isinstance(e, SQLAlchemyError) and not type(e).__module__.startswith("alembic"):
+        return None
+    problem = describe_db_error(e, url)
+    if problem is not None:
+        return problem.message
+    return f"the database refused the change: {one_line(e)}"

@@ -123,3 +123,22 @@ def test_oversized_ids_and_usernames_never_reach_sql(db_url: str, engine) -> Non
         _one_line(_run("users", "create", "--role", "therapist", "--username", name,
                        "--as-admin", "boss", STRETCH_COACH_NEW_PASSWORD=PASSWORD, **env),
                   exit_codes.EXIT_USAGE, "too long")
+
+
+def test_db_error_line_is_plain_and_only_for_database_errors() -> None:
+    """What an analysis job stores as its reason (the page shows it)."""
+    import errno
+
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    refused = IntegrityError("INSERT INTO reps (x) VALUES (?)", (1,),
+                             sqlite3.IntegrityError("UNIQUE constraint failed: reps.x"))
+    assert db_errors.db_error_line(refused) == ("the database refused the change: UNIQUE "
+                                                "constraint failed: reps.x")
+    down = OperationalError("SELECT 1", {}, Exception("connection refused"))
+    line = db_errors.db_error_line(down, "postgresql+psycopg://u:secret@db.example:5433/c")
+    assert line is not None and "db.example:5433" in line
+    assert not any(w in line for w in (*SQL_WORDS, "secret"))
+    # a video that can't be read is not a read-only database
+    assert db_errors.db_error_line(PermissionError(errno.EACCES, "denied", "v.mp4")) is None
+    assert db_errors.db_error_line(ValueError("no")) is None

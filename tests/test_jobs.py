@@ -317,3 +317,33 @@ def test_a_job_refused_at_save_by_a_red_flag_ends_failed(
     assert "red flag" in j.error and run.error == j.error
     assert not keep.exists() and fake_analysis
     assert _sessions(engine) == 0
+
+
+def test_a_database_error_is_stored_without_its_sql(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """The page shows ``job.error``: a plain sentence, never SQL, parameters or a class."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    import coach.analyze
+    from coach.jobs import run_job
+
+    store = JobStore(engine)
+    for error, needle in (
+            (OperationalError("SELECT secret FROM users WHERE name = %(name)s",
+                              {"name": "pat_a"}, Exception("server closed the connection "
+                                                           "unexpectedly")),
+             "cannot reach"),
+            (IntegrityError("INSERT INTO session_reps (x) VALUES (?)", (1,),
+                            Exception("UNIQUE constraint failed: session_reps.x")),
+             "UNIQUE constraint failed"),
+            (RuntimeError("SELECT secret FROM users"), "unexpected error")):
+        def analyze_video(*a, error=error, **k):
+            raise error
+
+        monkeypatch.setattr(coach.analyze, "analyze_video", analyze_video)
+        jid = store.submit(_own_video(tmp_path), "neck_side_tilt", save="personal")
+        assert run_job(jid, store).state == "failed"
+        reason = store.get(jid).error
+        assert needle in reason, reason
+        for sql in ("SELECT", "INSERT", "[SQL", "pat_a", "OperationalError", "sqlalche.me"):
+            assert sql not in reason, reason
