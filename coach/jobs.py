@@ -196,8 +196,10 @@ def run_job(job_id: int, store: Any = None, *, reraise: bool = False,
     # the video is kept for that session although the job saves none
     app_saves = bool(job.params.get("app_saves")) and enough
     keep = job.params.get("keep_as") or job.params.get("keep_in")
-    kept = _keep_copies(job, report) if (save or app_saves) and keep else []
+    kept: list[str] = []
     try:
+        if (save or app_saves) and keep:
+            _keep_copies(job, report, kept)
         session_id = store.finish(job_id, attempt, report, save=save)
     except JobLost:
         _unlink(kept)
@@ -205,7 +207,7 @@ def run_job(job_id: int, store: Any = None, *, reraise: bool = False,
         if info.finished:
             _tidy_inputs(job)
         return JobRun(job_id, "cancelled" if info.state == "cancelled" else "skipped")
-    except Exception as e:   # the save was refused (safety gate, a sample...): nothing saved
+    except Exception as e:   # not kept, or the save was refused (safety gate, a sample...)
         _unlink(kept)
         if _shutting_down(e):
             log.warning("job %s interrupted by this process stopping; it will be re-run",
@@ -279,37 +281,35 @@ def _save_reason(e: Exception, job: Any, db_url: str | None = None) -> str:
     return _reason(e, job, db_url)
 
 
-def _keep_copies(job: Any, report: SessionReport) -> list[str]:
+def _keep_copies(job: Any, report: SessionReport, copies: list[str]) -> None:
     """Copy the video (and its annotated version) where it is kept with the session.
 
     ``params["keep_in"]``: a private video folder, copies named by a random token
     (``sessions.files.keep_in``); else ``params["keep_as"]``: the kept video's path.
+    Either way the copies are clinical files: 0600, in a 0700 folder. Each copy is
+    added to ``copies`` as soon as it exists, so a failure part-way can remove it.
     """
-    import shutil
+    from sessions.files import copy_private, keep_in
 
-    if job.params.get("keep_in"):
-        from sessions.files import keep_in
-
-        folder = job.params["keep_in"]
-        copies = [str(keep_in(job.video_path, folder))]
-        report.media["kept_video"] = copies[0]
-        annotated = job.params.get("annotated_path")
-        if annotated and Path(annotated).is_file():
-            copies.append(str(keep_in(annotated, folder, ".mp4")))
-            report.media["kept_annotated"] = copies[1]
-        return copies
-    keep_as = Path(job.params["keep_as"])
-    keep_as.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(job.video_path, keep_as)
-    report.media["kept_video"] = str(keep_as)
-    copies = [str(keep_as)]
     annotated = job.params.get("annotated_path")
-    if annotated and Path(annotated).is_file():
+    annotated = annotated if annotated and Path(annotated).is_file() else None
+    if job.params.get("keep_in"):
+        folder = job.params["keep_in"]
+        copies.append(str(keep_in(job.video_path, folder)))
+        report.media["kept_video"] = copies[-1]
+        if annotated:
+            copies.append(str(keep_in(annotated, folder, ".mp4")))
+            report.media["kept_annotated"] = copies[-1]
+        return
+    keep_as = Path(job.params["keep_as"])
+    copies.append(str(keep_as))
+    copy_private(job.video_path, keep_as)
+    report.media["kept_video"] = str(keep_as)
+    if annotated:
         kept_annotated = keep_as.with_name(keep_as.stem + "_annotated.mp4")
-        shutil.copyfile(annotated, kept_annotated)
-        report.media["kept_annotated"] = str(kept_annotated)
         copies.append(str(kept_annotated))
-    return copies
+        copy_private(annotated, kept_annotated)
+        report.media["kept_annotated"] = str(kept_annotated)
 
 
 def _unlink(paths: list[str]) -> None:

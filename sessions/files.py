@@ -22,6 +22,7 @@ __all__ = [
     "DIR_MODE",
     "ENV_JOBS_DIR",
     "FILE_MODE",
+    "copy_private",
     "jobs_dir",
     "keep_in",
     "keep_video",
@@ -86,6 +87,18 @@ def write_private(path: str | Path, data: bytes | str) -> Path:
     except OSError as e:
         raise OSError(e.errno, f"cannot write {path}: {e.strerror or e}", str(path)) from None
     return path
+
+
+def copy_private(src: str | Path, dest: str | Path) -> Path:
+    """Copy ``src`` to ``dest`` as a 0600 file, in a 0700 folder (made if missing).
+
+    An existing ``dest`` is overwritten and made 0600 (e.g. a kept video's named path).
+    """
+    dest = Path(dest)
+    private_dir(dest.parent)
+    with os.fdopen(_open_private(dest), "wb") as out, open(src, "rb") as inp:
+        shutil.copyfileobj(inp, out, length=1 << 20)
+    return dest
 
 
 def video_folder(data_dir: str | Path, patient_id: int | None) -> Path:

@@ -347,3 +347,35 @@ def test_a_database_error_is_stored_without_its_sql(
         assert needle in reason, reason
         for sql in ("SELECT", "INSERT", "[SQL", "pat_a", "OperationalError", "sqlalche.me"):
             assert sql not in reason, reason
+
+
+def test_kept_videos_are_private(engine: Engine, tmp_path: Path,  # noqa: F811
+                                 fake_analysis: list) -> None:
+    import os
+
+    from coach.jobs import run_job
+
+    store = JobStore(engine)
+    annotated = tmp_path / "annotated.mp4"
+    annotated.write_bytes(b"annotated\n")
+    keep = tmp_path / "kept" / "videos" / "v.mp4"
+    old = os.umask(0o022)
+    try:
+        jid = store.submit(_own_video(tmp_path), "neck_side_tilt", save="personal", params={
+            "keep_as": str(keep), "annotated_path": str(annotated)})
+        run = run_job(jid, store)
+    finally:
+        os.umask(old)
+    assert run.state == "done", run.error
+    media = store.get(jid).report().media
+    kept = [Path(media["kept_video"]), Path(media["kept_annotated"])]
+    assert kept[0] == keep and all(p.is_file() for p in kept)
+    assert [p.stat().st_mode & 0o777 for p in kept] == [0o600, 0o600]
+    assert keep.parent.stat().st_mode & 0o777 == 0o700
+    # a video that can't be kept: the job fails with the reason, not left running
+    (tmp_path / "a file").write_text("not a folder\n")
+    jid = store.submit(_own_video(tmp_path), "neck_side_tilt", save="personal",
+                       params={"keep_as": str(tmp_path / "a file" / "v.mp4")})
+    run = run_job(jid, store)
+    assert (run.state, store.get(jid).state) == ("failed", "failed")
+    assert "not a folder" in run.error and store.get(jid).session_id is None
