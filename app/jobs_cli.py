@@ -12,10 +12,11 @@ import os
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import click
 
-from sessions.cli_common import EXIT_BATCH_FAILED, EXIT_USAGE, CliError
+from sessions.cli_common import EXIT_BATCH_FAILED, EXIT_OUTPUT, EXIT_USAGE, CliError
 
 __all__ = ["batch_cmd", "jobs_group", "worker_cmd"]
 
@@ -50,6 +51,44 @@ def _videos(paths: tuple[Path, ...], list_file: Path | None) -> list[Path]:
     return [p.resolve() for p in out]
 
 
+def _json_folder(folder: Path) -> None:
+    """Make the reports' folder (0700 when new) and check a file can be written there,
+    before any job runs: a folder that can't be used is said in one line (exit 9).
+
+    Raises:
+        CliError: the folder can't be made or written to (it and the cause named).
+    """
+    import tempfile
+
+    from sessions.files import DIR_MODE
+
+    try:
+        folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    except OSError as e:
+        raise _error(f"could not create the JSON folder {folder}: {e.strerror or e}",
+                     EXIT_OUTPUT) from None
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".stretch-coach-"):
+            pass
+    except OSError as e:
+        raise _error(f"could not write in the JSON folder {folder}: {e.strerror or e}",
+                     EXIT_OUTPUT) from None
+
+
+def _write_json(report: Any, path: Path) -> str | None:
+    """Write ``report`` as a private (0600) JSON file; the one-line reason if it failed."""
+    import json
+
+    from sessions import files
+
+    try:
+        files.write_private(path, json.dumps(report.to_dict(), indent=2, allow_nan=False))
+    except OSError as e:
+        cause = os.strerror(e.errno) if e.errno else str(e)
+        return f"could not write the JSON report {path}: {cause}"
+    return None
+
+
 @click.command("batch")
 @click.argument("paths", nargs=-1, type=click.Path(exists=False, path_type=Path))
 @click.option("--list", "list_file", type=click.Path(dir_okay=False, exists=True,
@@ -78,7 +117,8 @@ def batch_cmd(paths: tuple[Path, ...], list_file: Path | None, exercise: str,
 
     Each video is one job with its state in the database (``stretch-coach jobs
     list --batch TAG``). Exit code 17 when any job failed or was cancelled, or (with
-    --save) a bundled sample video was skipped.
+    --save) a bundled sample video was skipped; 9 when a JSON report could not be
+    written (each one named; the reports are private files, 0600).
     """
     from app.cli import _definition
     from coach import jobs as engine
@@ -89,7 +129,7 @@ def batch_cmd(paths: tuple[Path, ...], list_file: Path | None, exercise: str,
     _definition(exercise, definitions)          # an unknown stretch fails before any job
     videos = _videos(paths, list_file)
     if json_dir is not None:
-        json_dir.mkdir(parents=True, exist_ok=True)
+        _json_folder(json_dir)
     refused = 0
     if save:   # samples never enter a record: say so for each one, and go on with the rest
         kept: list[Path] = []
@@ -137,16 +177,23 @@ def batch_cmd(paths: tuple[Path, ...], list_file: Path | None, exercise: str,
 
     final = engine.wait_for(ids, store, on_update=show)
     bad = refused
+    unwritten: list[str] = []
     for j in final:
         report = j.report()
         if report is not None:
             if json_dir is not None:
-                report.write_json(json_dir / f"{Path(j.label).stem}.json")
+                why = _write_json(report, json_dir / f"{Path(j.label).stem}.json")
+                if why is not None:
+                    unwritten.append(why)
             saved = f"  session {j.session_id}" if j.session_id else ""
             click.echo(f"{j.id:>6}  {j.label}  done  {report.summary_line()}{saved}")
         else:
             bad += 1
             click.echo(f"{j.id:>6}  {j.label}  {j.state}  {j.error or ''}".rstrip())
+    for why in unwritten:
+        click.echo(f"error: {why}", err=True)
+    if unwritten:
+        sys.exit(EXIT_OUTPUT)
     if bad:
         sys.exit(EXIT_BATCH_FAILED)
 

@@ -511,9 +511,18 @@ def _batch(db_url: str, *args: str, input: str | None = None) -> Result:
 def test_batch_save_skips_a_bundled_sample_and_saves_the_rest(
         db_url: str, world: World, quick_analysis: list, own_video: Path) -> None:
     renamed = _copy(SAMPLE, world)
-    r = _batch(db_url, str(renamed), str(own_video), "--save", "--user", "pat_a",
-               input=NO_ANSWERS + "0\n")
+    out = own_video.parent / "reports"
+    old = os.umask(0o022)
+    try:
+        r = _batch(db_url, str(renamed), str(own_video), "--save", "--user", "pat_a",
+                   "--json-dir", str(out), input=NO_ANSWERS + "0\n")
+    finally:
+        os.umask(old)
     assert r.exit_code == 17, r.output           # one video was not done
+    # the reports are health data: private files in a private folder
+    assert [p.name for p in out.iterdir()] == ["my recording.json"]
+    assert (out / "my recording.json").stat().st_mode & 0o777 == 0o600
+    assert out.stat().st_mode & 0o777 == 0o700
     assert "Traceback" not in r.output
     skipped = [ln for ln in r.stderr.splitlines() if "renamed.mp4" in ln]
     assert skipped == ["skipped: renamed.mp4 is a bundled sample video: samples are never "
@@ -526,3 +535,46 @@ def test_batch_save_skips_a_bundled_sample_and_saves_the_rest(
     r = _batch(db_url, str(renamed), "--save", "--user", "pat_a")
     assert r.exit_code == 2 and "every video named is a bundled sample" in r.stderr
     assert len(Clinic(world.ther_a, world.engine).sessions()) == 1
+
+
+@pytest.mark.parametrize("folder", ["/sys/nope", "/proc"])
+def test_batch_json_dir_that_cant_be_written_is_said_before_any_job(
+        db_url: str, quick_analysis: list, own_video: Path, folder: str) -> None:
+    r = _batch(db_url, str(own_video), "--json-dir", folder)
+    assert_error(r, 9, f"JSON folder {folder}")
+    assert quick_analysis == []
+
+
+def test_batch_json_dir_error_from_the_real_entry_point(db_url: str, own_video: Path
+                                                        ) -> None:
+    """Was "the database can't be written", exit 12: the folder is named, exit 9."""
+    import sys
+
+    env = {**os.environ, "STRETCH_COACH_DB_URL": db_url, "PYTHONPATH": str(ROOT)}
+    env.pop("STRETCH_COACH_BROKER_URL", None)
+    p = subprocess.run([sys.executable, "-m", "app.cli", "batch", str(own_video), "-e",
+                        "neck_side_tilt", "--json-dir", "/sys/nope"], capture_output=True,
+                       text=True, env=env, cwd=ROOT, timeout=120, stdin=subprocess.DEVNULL)
+    assert p.returncode == 9, p.stderr
+    assert p.stderr.splitlines() == ["error: could not create the JSON folder /sys/nope: "
+                                     "Operation not permitted"]
+
+
+def test_batch_a_report_that_cant_be_written_is_named_and_the_rest_goes_on(
+        db_url: str, world: World, quick_analysis: list, own_video: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sessions.files
+
+    def full(path, data):
+        raise OSError(28, f"cannot write {path}: No space left on device", str(path))
+
+    monkeypatch.setattr(sessions.files, "write_private", full)
+    out = own_video.parent / "reports"
+    r = _batch(db_url, str(own_video), "--save", "--user", "pat_a", "--json-dir", str(out),
+               input=NO_ANSWERS + "0\n")
+    assert r.exit_code == 9, r.output
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error: ")]
+    assert errors == [f"error: could not write the JSON report {out / 'my recording.json'}: "
+                      "No space left on device"], r.stderr
+    assert "my recording.mp4  done" in r.stdout and "Traceback" not in r.output
+    assert len(Clinic(world.ther_a, world.engine).sessions()) == 1   # saved all the same
