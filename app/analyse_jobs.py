@@ -185,6 +185,22 @@ def failure_text(job: JobInfo) -> str:
     return f"The analysis of {job.label} failed: {reason}"
 
 
+def _log_unreadable(job_id: int, e: Exception) -> None:
+    """Log why a job could not be read: a database error in one plain line (no SQL, no
+    traceback on the server's terminal), anything else with its traceback (a bug)."""
+    from sessions.checks import one_line
+    from sessions.errors import db_error_line
+
+    line = db_error_line(e)
+    if line is None:
+        log.exception("job %s: progress not readable", job_id)
+        return
+    cause = one_line(e)   # the driver's own first line helps whoever runs the server
+    if cause not in line:
+        line = f"{line} ({cause})"
+    log.warning("job %s: progress not readable: %s", job_id, " ".join(line.split()))
+
+
 @st.fragment(run_every=POLL_S)
 def job_panel(job_id: int, user_id: int | None) -> None:
     """Progress bar with words and a Cancel button, refreshed every ``POLL_S`` seconds.
@@ -198,7 +214,7 @@ def job_panel(job_id: int, user_id: int | None) -> None:
     except KeyError:
         st.rerun(scope="app")
     except Exception as e:   # the database went away: say so, and try again next poll
-        log.warning("job %s: progress not readable: %s", job_id, e)
+        _log_unreadable(job_id, e)
         st.warning("The analysis's progress can't be read right now (the database is "
                    "not answering); trying again...", icon=":material/sync_problem:")
         return

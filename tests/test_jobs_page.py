@@ -107,3 +107,44 @@ def test_progress_words(state: str, done: int, total: int | None, fps: float | N
                   created_at=now, started_at=now, finished_at=None, heartbeat_at=now,
                   result=None)
     assert progress_text(job) == expected
+
+
+def _panel_page() -> None:
+    from app.analyse_jobs import job_panel
+
+    job_panel(1, None)
+
+
+@pytest.mark.parametrize(("error", "traceback"), [
+    ("database", False),     # the database not answering: one plain line, no SQL
+    ("bug", True),           # a programming error keeps its traceback in the log
+])
+def test_an_unreadable_job_is_logged_in_one_line_without_sql(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, error: str,
+        traceback: bool) -> None:
+    import logging
+
+    from sqlalchemy.exc import OperationalError
+    from streamlit.testing.v1 import AppTest
+
+    import app.analyse_jobs
+
+    class Store:
+        def get_for(self, job_id: int, user_id: int | None) -> None:
+            if error == "database":
+                raise OperationalError("SELECT * FROM analysis_jobs WHERE id = %(id)s",
+                                       {"id": 1}, Exception("server closed the connection\n"
+                                                            "unexpectedly"))
+            raise TypeError("a bug")
+
+    monkeypatch.setattr(app.analyse_jobs, "job_store", Store)
+    with caplog.at_level(logging.WARNING, logger="stretch_coach.app.analyse"):
+        at = AppTest.from_function(_panel_page, default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert "can't be read right now" in at.warning[0].value
+    (record,) = [r for r in caplog.records if r.name == "stretch_coach.app.analyse"]
+    assert (record.exc_info is not None) is traceback
+    text = record.getMessage()
+    assert "\n" not in text and "job 1" in text
+    for sql in ("SELECT", "analysis_jobs", "[SQL", "parameters"):
+        assert sql not in text, text
