@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -569,6 +570,20 @@ def test_a_bundled_sample_is_never_saved_into_a_record(world: World) -> None:
     own = neck_report()
     own.media.update(file="my_own_video.mp4", sha256="0" * 64)
     assert cp.save_session(own) > 0
+
+
+def test_an_avatar_demonstration_clip_is_never_saved_into_a_record(world: World) -> None:
+    """The library's demonstration clips (``demos/*.mp4``) are avatar clips too."""
+    from sessions.sources import fingerprint
+
+    cp = _screen(Clinic(world.pat_a, world.engine))
+    before = _counts(world.engine)
+    clip = Path(__file__).resolve().parent.parent / "demos" / "cat_cow.mp4"
+    demo = neck_report()
+    demo.media.update(file="my_own_video.mp4", sha256=fingerprint(clip))
+    with pytest.raises(ValueError, match="sample"):
+        cp.save_session(demo)
+    assert _counts(world.engine) == before
 
 
 def test_no_session_is_recorded_on_a_red_flag_day(world: World) -> None:
