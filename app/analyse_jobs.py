@@ -12,7 +12,7 @@ import logging
 import shutil
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import streamlit as st
 
@@ -30,6 +30,7 @@ __all__ = [
     "job_store",
     "progress_text",
     "remove_job_files",
+    "save_upload",
     "screened_of",
     "submit_analysis",
 ]
@@ -90,6 +91,17 @@ def _fps(video: Path) -> float | None:
             return float(reader.info.fps)
     except (VideoError, OSError, ValueError):
         return None
+
+
+def save_upload(uploaded: IO[bytes], folder: Path, suffix: str) -> Path:
+    """Write an uploaded video into its job's private ``folder`` as ``upload<suffix>``,
+    a 0600 file (health data), in 1 MiB blocks."""
+    from coach.private_files import open_private
+
+    path = folder / f"upload{suffix.lower() or '.mp4'}"
+    with open_private(path) as fh:
+        shutil.copyfileobj(uploaded, fh, length=1 << 20)
+    return path
 
 
 def submit_analysis(video: Path, *, label: str, exercise: str, side: str | None,

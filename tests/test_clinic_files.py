@@ -82,6 +82,40 @@ def test_private_write_names_the_file_on_failure(tmp_path: Path, loose_umask: No
         write_private("/dev/full", "x" * 10_000)
 
 
+def test_reports_and_frame_csvs_are_private_files(tmp_path: Path, loose_umask: None
+                                                  ) -> None:
+    """``analyze --json/--csv`` and the jobs' outputs: health data, 0600 whatever the umask
+    (an existing file's looser mode is tightened too)."""
+    from coach.report import FrameCsvWriter
+
+    report = neck_report(1)
+    fresh = tmp_path / "report.json"
+    report.write_json(fresh)
+    old = tmp_path / "old.json"
+    old.write_text("{}")
+    old.chmod(0o644)
+    report.write_json(old)
+    frames = FrameCsvWriter(tmp_path / "frames.csv", ["left"])
+    frames.close()
+    for f in (fresh, old, tmp_path / "frames.csv"):
+        assert _mode(f) == 0o600, f.name
+    assert '"exercise"' in old.read_text()
+    assert (tmp_path / "frames.csv").read_text().startswith("frame,t_s,")
+
+
+def test_an_uploaded_video_is_a_private_file(tmp_path: Path, loose_umask: None) -> None:
+    import io
+
+    from app.analyse_jobs import save_upload
+    from sessions.files import new_job_folder
+
+    folder = new_job_folder(tmp_path)
+    path = save_upload(io.BytesIO(b"x" * 3_000_000), folder, ".MOV")
+    assert path.parent == folder and path.name == "upload.mov"
+    assert path.stat().st_size == 3_000_000
+    assert _mode(path) == 0o600 and _mode(folder) == 0o700
+
+
 def test_a_tabs_analysis_folder_goes_when_the_tab_does() -> None:
     from app.workdirs import TabWorkdir
 

@@ -23,6 +23,7 @@ from app.analyse_jobs import (
     job_panel,
     job_store,
     remove_job_files,
+    save_upload,
     screened_of,
     submit_analysis,
 )
@@ -226,12 +227,9 @@ with tab_upload:
         st.caption(BUSY_NOTE)
     if st.button("Analyse", type="primary", disabled=not ready or busy):
         assert uploaded is not None
-        suffix = Path(uploaded.name).suffix.lower() or ".mp4"
         folder = new_job_folder(default_data_dir())
         try:
-            path = folder / f"upload{suffix}"
-            with open(path, "wb") as fh:
-                shutil.copyfileobj(uploaded, fh, length=1 << 20)
+            path = save_upload(uploaded, folder, Path(uploaded.name).suffix)
             # the job deletes the upload when it ends; its folder keeps the outputs
             _start(path, folder, uploaded.name, definition.id, side, keep=keep, save=save,
                    screened=screened)
