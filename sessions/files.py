@@ -16,6 +16,7 @@ import os
 import secrets
 import shutil
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from coach.private_files import (
@@ -121,13 +122,17 @@ def new_job_folder(data_dir: str | Path) -> Path:
         return private_dir(folder)
 
 
-def sweep_job_folders(data_dir: str | Path, max_age_s: float) -> int:
-    """Delete job folders not modified for ``max_age_s`` seconds; returns how many."""
+def sweep_job_folders(data_dir: str | Path, max_age_s: float,
+                      keep: Iterable[str | Path] = ()) -> int:
+    """Delete job folders not modified for ``max_age_s`` seconds, except those in ``keep``
+    (the folders of jobs not finished yet, however old); returns how many."""
     cutoff = time.time() - max_age_s
+    kept = {os.path.abspath(p) for p in keep}
     n = 0
     for folder in jobs_dir(data_dir).iterdir():
         try:
-            if folder.is_dir() and folder.stat().st_mtime < cutoff:
+            if folder.is_dir() and os.path.abspath(folder) not in kept \
+                    and folder.stat().st_mtime < cutoff:
                 shutil.rmtree(folder, ignore_errors=True)
                 n += 1
         except OSError:
