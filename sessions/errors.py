@@ -27,6 +27,7 @@ __all__ = [
     "DbProblem",
     "about_database",
     "describe_db_error",
+    "is_database_error",
 ]
 
 log = logging.getLogger(__name__)
@@ -182,3 +183,15 @@ def about_database(e: BaseException, url: str | None = None) -> bool:
                 path.parent == own.parent and path.name.startswith(own.name + "-")):
             return True
     return False
+
+
+def is_database_error(e: BaseException, url: str | None = None) -> bool:
+    """Whether ``e`` is the database's failure: any SQLAlchemy, Alembic or driver error,
+    or one ``describe_db_error`` recognises (a file error only about the database's own
+    path: ``about_database``)."""
+    from sqlalchemy import exc as sa
+
+    if isinstance(e, sa.SQLAlchemyError) or type(e).__module__.split(".")[0] in (
+            "alembic", "psycopg", "psycopg2", "sqlite3"):
+        return True
+    return about_database(e, url) and describe_db_error(e, url) is not None
