@@ -22,6 +22,7 @@ from app.auth_ui import (
     clinic_mode,
     current_principal,
     md,
+    run_page,
     sign_out,
     sync_login_cookie,
 )
@@ -86,4 +87,4 @@ with st.sidebar:
 with st.sidebar:
     sync_login_cookie()   # keep (or forget) the sign-in in this browser across reloads
 
-page.run()
+run_page(page)   # a database failure in the page: one plain sentence, never a traceback

@@ -12,7 +12,7 @@ import logging
 import shutil
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import streamlit as st
 
@@ -23,6 +23,7 @@ from sessions.jobs import JobInfo, JobStore
 __all__ = [
     "JOB_PARAM",
     "POLL_S",
+    "STALE_S",
     "current_job_id",
     "drop_job",
     "failure_text",
@@ -30,8 +31,10 @@ __all__ = [
     "job_store",
     "progress_text",
     "remove_job_files",
+    "save_upload",
     "screened_of",
     "submit_analysis",
+    "sweep_old_job_files",
 ]
 
 log = logging.getLogger("stretch_coach.app.analyse")
@@ -40,6 +43,9 @@ log = logging.getLogger("stretch_coach.app.analyse")
 JOB_PARAM = "job"
 #: how often the progress panel reads the job (seconds)
 POLL_S = 1.0
+#: job folders (upload, annotated video, CSV) untouched for this long are deleted, unless
+#: their job has not finished (seconds)
+STALE_S = 6 * 3600
 
 
 @st.cache_resource(show_spinner=False)
@@ -90,6 +96,17 @@ def _fps(video: Path) -> float | None:
             return float(reader.info.fps)
     except (VideoError, OSError, ValueError):
         return None
+
+
+def save_upload(uploaded: IO[bytes], folder: Path, suffix: str) -> Path:
+    """Write an uploaded video into its job's private ``folder`` as ``upload<suffix>``,
+    a 0600 file (health data), in 1 MiB blocks."""
+    from coach.private_files import open_private
+
+    path = folder / f"upload{suffix.lower() or '.mp4'}"
+    with open_private(path) as fh:
+        shutil.copyfileobj(uploaded, fh, length=1 << 20)
+    return path
 
 
 def submit_analysis(video: Path, *, label: str, exercise: str, side: str | None,
@@ -158,6 +175,18 @@ def remove_job_files(job: JobInfo) -> None:
     folder = job.params.get("folder")
     if job.finished and folder:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def sweep_old_job_files(max_age_s: float = STALE_S) -> int:
+    """Delete the job folders untouched for ``max_age_s`` seconds (analyses that ended
+    long ago, or whose tab was closed), but never the folder of a job that is still
+    queued or running, however long it waited; returns how many went."""
+    from sessions.files import sweep_job_folders
+    from sessions.store import default_data_dir
+
+    unfinished = job_store().list(states=("queued", "running"), limit=100_000)
+    keep = [j.params["folder"] for j in unfinished if j.params.get("folder")]
+    return sweep_job_folders(default_data_dir(), max_age_s, keep=keep)
 
 
 def progress_text(job: JobInfo) -> str:

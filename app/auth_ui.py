@@ -60,6 +60,7 @@ __all__ = [
     "login_form",
     "md",
     "require_principal",
+    "run_page",
     "sign_out",
     "sync_login_cookie",
 ]
@@ -121,19 +122,41 @@ def database_problem(e: BaseException) -> None:
     Never a traceback, SQL or the URL's password; the details go to the server log.
     Never "no accounts": an unreachable database says nothing about accounts.
     """
+    from sessions.checks import one_line
     from sessions.errors import describe_db_error
 
-    log.error("database problem: %s", _as_sentence(e), exc_info=e)
     try:
         url = database_url()
     except Exception:  # the data path itself is the problem
         url = None
+    # one line for the server's log: the driver's message, never a traceback or the SQL
+    log.error("database problem: %s: %s", type(e).__name__, one_line(e))
     problem = describe_db_error(e, url)
     what = problem.message if problem is not None else "it did not answer as expected"
+    end = "" if what.endswith((".", "?", "!")) else "."
     st.error(f"**Stretch Coach can't use its database right now:** {what[0].upper()}"
-             f"{what[1:]}. Nothing was changed and nothing is lost; please try again later, "
+             f"{what[1:]}{end} Nothing was changed and nothing is lost; please try again later, "
              "or tell whoever runs Stretch Coach here.", icon=":material/database:")
     st.stop()
+
+
+def run_page(page: Any) -> None:
+    """Run the page ``st.navigation`` chose; a database failure it did not handle itself
+    is said in one plain sentence (``database_problem``), never as a traceback or SQL.
+    Other errors go on to Streamlit, which shows no details (``client.showErrorDetails``
+    is ``none`` in ``.streamlit/config.toml``)."""
+    from sessions.errors import is_database_error
+
+    try:
+        page.run()
+    except Exception as e:
+        try:
+            url = database_url()
+        except Exception:
+            url = None
+        if not is_database_error(e, url):
+            raise
+        database_problem(e)
 
 
 def clinic_mode() -> bool:

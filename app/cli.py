@@ -423,12 +423,12 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as e:  # the last guard: one line, never a traceback in the user's face
         if debug:
             raise
-        from sessions.errors import describe_db_error
+        from sessions.cli_common import describe_failure
 
-        problem = describe_db_error(e, os.environ.get("STRETCH_COACH_DB_URL", "").strip() or None)
-        if problem is not None:
-            click.echo(f"error: {problem.message}", err=True)
-            sys.exit(problem.exit_code)
+        failure = describe_failure(e)   # the database's errors, or a file's (named)
+        if failure is not None:
+            click.echo(f"error: {failure.message}", err=True)
+            sys.exit(failure.exit_code)
         click.echo(f"error: unexpected {type(e).__name__}: {e} (run with --debug for details)",
                    err=True)
         sys.exit(1)

@@ -11,7 +11,6 @@ import io
 import json
 import logging
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from app.cli import SAFETY
 from coach.report import SessionReport, is_technical, rep_rows
 from exercises.definition import StretchDefinition, load_library
 from exercises.engine import Phase
+from sessions.sources import demos_dir, samples_dir
 from sessions.store import SessionStore, default_data_dir
 
 __all__ = [
@@ -197,11 +197,6 @@ class SampleClip:
         return self.path.stem.replace("_", " ")
 
 
-def samples_dir() -> Path:
-    """Folder of sample clips (``$STRETCH_COACH_SAMPLES`` or ``sample_videos/``)."""
-    return Path(os.environ.get("STRETCH_COACH_SAMPLES") or REPO_ROOT / "sample_videos")
-
-
 def sample_clips() -> list[SampleClip]:
     """Sample clips that have a readable ``.truth.json`` naming a known stretch."""
     lib = get_library()
@@ -223,12 +218,6 @@ def sample_clips() -> list[SampleClip]:
         side = truth.get("side")
         out.append(SampleClip(mp4, truth["exercise"], side if side else None, truth))
     return out
-
-
-def demos_dir() -> Path:
-    """Folder of the stretch demonstrations (``$STRETCH_COACH_DEMOS`` or ``demos/``), made
-    from the definitions by ``python -m avatar demo``."""
-    return Path(os.environ.get("STRETCH_COACH_DEMOS") or REPO_ROOT / "demos")
 
 
 def good_sample(exercise_id: str) -> Path | None:

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coach.private_files import open_private
 from exercises.definition import Prescription, StretchDefinition
 from exercises.engine import FaultInterval, RepRecord, StretchTracker
 from exercises.measures import get_measure
@@ -150,9 +151,14 @@ class SessionReport:
         return d
 
     def write_json(self, path: str | Path) -> None:
-        """Write the report as JSON (UTF-8)."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False),
-                              encoding="utf-8")
+        """Write the report as JSON (UTF-8), a private file (0600: health data).
+
+        Raises:
+            OSError: the file could not be written.
+        """
+        text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
+        with open_private(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SessionReport:
@@ -255,11 +261,12 @@ def _diagnosis(trackers: list[StretchTracker]) -> dict[str, str] | None:
 class FrameCsvWriter:
     """Streams one CSV row per frame (time, per-side primary value, phase, reps, hold, cues).
 
-    Rows are written as they come, so memory stays flat for any video length.
+    Rows are written as they come, so memory stays flat for any video length. The file
+    is private (0600: health data).
     """
 
     def __init__(self, path: str | Path, sides: list[str]) -> None:
-        self._fh = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self._fh = open_private(path, "w", newline="", encoding="utf-8")
         self._w = csv.writer(self._fh)
         cols = ["frame", "t_s", "assessable"]
         for s in sides:

@@ -6,6 +6,7 @@ Used by ``sessions.cli_users``, ``sessions.cli_sessions`` and ``sessions.cli_sav
 
 from __future__ import annotations
 
+import errno
 import os
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ENV_ADMIN_PASSWORD", "ENV_NEW_PASSWORD", "ENV_PASSWORD", "EXIT_AUTH",
            "EXIT_BATCH_FAILED", "EXIT_INCOMPLETE", "EXIT_INPUT", "EXIT_MODEL", "EXIT_NOBODY",
-           "EXIT_NOTHING_COUNTED", "EXIT_OUTPUT", "EXIT_SAFETY", "EXIT_USAGE", "CliError"]
+           "EXIT_NOTHING_COUNTED", "EXIT_OUTPUT", "EXIT_SAFETY", "EXIT_USAGE", "CliError",
+           "describe_failure"]
 
 # The exit codes of the whole `stretch-coach` command (app/cli.py and app/jobs_cli.py
 # import them from here; the database's own, 11-16, are in sessions/errors.py).
@@ -76,9 +78,9 @@ def _guard(fn: Callable) -> Callable:
         except (AuthError, AccessDenied) as e:
             raise CliError(str(e), EXIT_AUTH) from None
         except Exception as e:
-            problem = _db_problem(e)
-            if problem is not None:
-                raise CliError(problem.message, problem.exit_code) from None
+            failure = describe_failure(e)
+            if failure is not None:
+                raise failure from None
             if isinstance(e, ValueError):
                 raise CliError(str(e).splitlines()[0] if str(e) else "bad value",
                                EXIT_USAGE) from None
@@ -87,11 +89,35 @@ def _guard(fn: Callable) -> Callable:
     return wrapper
 
 
-def _db_problem(e: BaseException) -> Any:
-    from sessions.errors import describe_db_error
+#: errors of writing an output whose file is not named (the terminal's output redirected
+#: to a full disk, a closed pipe...)
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EPIPE,
+                  errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def describe_failure(e: BaseException) -> CliError | None:
+    """The one-line error of a database failure or of a file problem, or None.
+
+    The database's descriptions (``sessions.errors``, exit codes 11-16) apply to its
+    own errors and to file errors about its own path only
+    (``sessions.errors.about_database``); any other file error names the file (or
+    "the output") and its cause, with ``EXIT_OUTPUT``. None: neither (the caller
+    says it was unexpected).
+    """
+    from sessions.errors import about_database, describe_db_error
 
     url = os.environ.get("STRETCH_COACH_DB_URL", "").strip() or None
-    return describe_db_error(e, url)
+    if about_database(e, url):
+        problem = describe_db_error(e, url)
+        return None if problem is None else CliError(problem.message, problem.exit_code)
+    if not isinstance(e, OSError):
+        return None
+    cause = e.strerror or str(e)
+    if e.filename is not None:
+        return CliError(f"could not use {os.fsdecode(e.filename)}: {cause}", EXIT_OUTPUT)
+    if e.errno in _OUTPUT_ERRNOS:
+        return CliError(f"could not write the output: {cause}", EXIT_OUTPUT)
+    return None
 
 
 def _password(prompt: str, env: str, *, confirm: bool = False) -> str:

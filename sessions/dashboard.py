@@ -17,6 +17,7 @@ from sessions import programs
 from sessions.checks import as_utc
 from sessions.models import Flag, SessionRow, User
 from sessions.program_schemas import Days
+from sessions.session_rows import counts_as_result
 from sessions.summaries import PatientInfo, PatientSummary
 from sessions.trends import TREND_WINDOW, score_trend
 
@@ -46,12 +47,12 @@ def patient_summaries(s: Session, therapist_id: int, days: Days,
     out = []
     for u in users:
         done, prescribed = week_adherence(s, u.id, days, library)
-        # completed sessions only: an interrupted set or one cut short by a
-        # technical failure is not the patient's result
+        # the patient's results only: an interrupted set or one cut short by a
+        # technical failure is not one
         scores = s.execute(
             select(SessionRow.score, SessionRow.created_at)
             .where(SessionRow.patient_id == u.id, SessionRow.score.is_not(None),
-                   SessionRow.completion == "completed")
+                   counts_as_result())
             .order_by(SessionRow.created_at.desc(), SessionRow.id.desc())
             .limit(2 * TREND_WINDOW)).all()
         last = s.scalar(select(func.max(SessionRow.created_at))

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sessions.sources import demos_dir, samples_dir
+
 __all__ = ["Still", "demo_clip", "demo_stills"]
 
 log = logging.getLogger(__name__)
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -41,14 +41,6 @@ class Still:
     time_s: float
 
 
-def _demos_dir() -> Path:
-    return Path(os.environ.get("STRETCH_COACH_DEMOS") or REPO_ROOT / "demos")
-
-
-def _samples_dir() -> Path:
-    return Path(os.environ.get("STRETCH_COACH_SAMPLES") or REPO_ROOT / "sample_videos")
-
-
 def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -59,10 +51,10 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 def demo_clip(exercise_id: str) -> tuple[Path, dict[str, Any] | None] | None:
     """(clip, its sidecar or None) that shows how ``exercise_id`` is done, or None."""
-    demo = _demos_dir() / f"{exercise_id}.mp4"
+    demo = demos_dir() / f"{exercise_id}.mp4"
     if demo.is_file():
         return demo, _read_json(demo.with_suffix(".demo.json"))
-    folder = _samples_dir()
+    folder = samples_dir()
     for truth_path in sorted(folder.glob("*.truth.json")):
         truth = _read_json(truth_path)
         if not truth or truth.get("exercise") != exercise_id:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
@@ -23,8 +25,10 @@ __all__ = [
     "EXIT_DB_READ_ONLY",
     "EXIT_DB_UNREACHABLE",
     "DbProblem",
+    "about_database",
     "db_error_line",
     "describe_db_error",
+    "is_database_error",
 ]
 
 log = logging.getLogger(__name__)
@@ -153,3 +157,63 @@ def db_error_line(e: BaseException, url: str | None = None) -> str | None:
     if problem is not None:
         return problem.message
     return f"the database refused the change: {one_line(e)}"
+
+
+def _database_paths(url: str | None) -> list[Path]:
+    """The database's own paths: its SQLite file (the default one in the data folder
+    when ``url`` is None) and the data folder."""
+    from sessions.db import default_data_dir
+
+    data = default_data_dir()
+    paths = [data, data / "sessions.db"]
+    if url:
+        try:
+            u = make_url(url)
+        except Exception:
+            return paths
+        name = u.database or ""
+        if u.get_backend_name() == "sqlite" and name and name != ":memory:":
+            paths.append(Path(name.removeprefix("file:").split("?", 1)[0]))
+    return paths
+
+
+def about_database(e: BaseException, url: str | None = None) -> bool:
+    """Whether ``e`` may be the database's failure (then ``describe_db_error`` says which).
+
+    Anything but an ``OSError`` may be (SQLAlchemy, Alembic, a bad URL: the
+    description decides). An ``OSError`` is the database's only when it names the
+    database's own path: its SQLite file (or a ``-journal``/``-wal`` beside it), the
+    data folder, or a folder above one of them (creating the data folder). Any other
+    file (an output, a video, the terminal's output on a full disk) is not.
+
+    Args:
+        e: the exception.
+        url: the database URL in use (None: the default SQLite file).
+    """
+    if not isinstance(e, OSError):
+        return True
+    name = e.filename
+    if name is None or isinstance(name, int):
+        return False
+    try:
+        path = Path(os.path.abspath(os.fsdecode(name)))
+    except (TypeError, ValueError):
+        return False
+    for own in _database_paths(url):
+        own = Path(os.path.abspath(own))
+        if path == own or path in own.parents or (
+                path.parent == own.parent and path.name.startswith(own.name + "-")):
+            return True
+    return False
+
+
+def is_database_error(e: BaseException, url: str | None = None) -> bool:
+    """Whether ``e`` is the database's failure: any SQLAlchemy, Alembic or driver error,
+    or one ``describe_db_error`` recognises (a file error only about the database's own
+    path: ``about_database``)."""
+    from sqlalchemy import exc as sa
+
+    if isinstance(e, sa.SQLAlchemyError) or type(e).__module__.split(".")[0] in (
+            "alembic", "psycopg", "psycopg2", "sqlite3"):
+        return True
+    return about_database(e, url) and describe_db_error(e, url) is not None

@@ -1,7 +1,8 @@
 """Clinical files on disk: private folders (0700) and files (0600), kept videos.
 
 Everything the clinic writes (the SQLite database, kept session videos,
-exports) is health data: readable by its owner only, whatever the umask.
+exports) is health data: readable by its owner only, whatever the umask (the
+private folder and file primitives are ``coach.private_files``', re-exported here).
 Kept videos live in one folder per patient under ``<data>/videos`` and are
 named by a random token, never by the upload's name or the time, so two
 people keeping a same-named file in the same second never share a file and a
@@ -10,13 +11,22 @@ name can't be guessed.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import secrets
 import shutil
 import time
+from collections.abc import Iterable
 from pathlib import Path
+
+from coach.private_files import (
+    DIR_MODE,
+    FILE_MODE,
+    open_private,
+    private_dir,
+    private_file,
+    write_private,
+)
 
 __all__ = [
     "DIR_MODE",
@@ -27,6 +37,7 @@ __all__ = [
     "keep_in",
     "keep_video",
     "new_job_folder",
+    "open_private",
     "private_dir",
     "private_file",
     "sweep_job_folders",
@@ -36,57 +47,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DIR_MODE = 0o700
-FILE_MODE = 0o600
 _VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".avi", ".mkv", ".m4v"}
 #: where uploaded videos wait for their analysis job, with the job's outputs (a folder
 #: the workers can read too in a clinic deployment, e.g. an NFS mount)
 ENV_JOBS_DIR = "STRETCH_COACH_JOBS_DIR"
-
-
-def private_dir(path: str | Path) -> Path:
-    """Create ``path`` (and parents) if missing and make it 0700.
-
-    Raises:
-        NotADirectoryError: ``path`` (or a parent) exists and is not a folder.
-    """
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, "is a file, not a folder", str(path))
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    if (path.stat().st_mode & 0o777) != DIR_MODE:
-        os.chmod(path, DIR_MODE)
-    return path
-
-
-def private_file(path: str | Path) -> Path:
-    """Make an existing file 0600 (no-op when it does not exist)."""
-    path = Path(path)
-    if path.is_file() and (path.stat().st_mode & 0o777) != FILE_MODE:
-        os.chmod(path, FILE_MODE)
-    return path
-
-
-def _open_private(path: Path) -> int:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    os.fchmod(fd, FILE_MODE)   # an existing file keeps its old mode otherwise
-    return fd
-
-
-def write_private(path: str | Path, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` as a 0600 file (text as UTF-8, newlines kept).
-
-    Raises:
-        OSError: the file could not be written (the message names it).
-    """
-    path = Path(path)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    try:
-        with os.fdopen(_open_private(path), "wb") as fh:
-            fh.write(raw)
-    except OSError as e:
-        raise OSError(e.errno, f"cannot write {path}: {e.strerror or e}", str(path)) from None
-    return path
 
 
 def copy_private(src: str | Path, dest: str | Path) -> Path:
@@ -96,7 +60,7 @@ def copy_private(src: str | Path, dest: str | Path) -> Path:
     """
     dest = Path(dest)
     private_dir(dest.parent)
-    with os.fdopen(_open_private(dest), "wb") as out, open(src, "rb") as inp:
+    with open_private(dest) as out, open(src, "rb") as inp:
         shutil.copyfileobj(inp, out, length=1 << 20)
     return dest
 
@@ -171,13 +135,17 @@ def new_job_folder(data_dir: str | Path) -> Path:
         return private_dir(folder)
 
 
-def sweep_job_folders(data_dir: str | Path, max_age_s: float) -> int:
-    """Delete job folders not modified for ``max_age_s`` seconds; returns how many."""
+def sweep_job_folders(data_dir: str | Path, max_age_s: float,
+                      keep: Iterable[str | Path] = ()) -> int:
+    """Delete job folders not modified for ``max_age_s`` seconds, except those in ``keep``
+    (the folders of jobs not finished yet, however old); returns how many."""
     cutoff = time.time() - max_age_s
+    kept = {os.path.abspath(p) for p in keep}
     n = 0
     for folder in jobs_dir(data_dir).iterdir():
         try:
-            if folder.is_dir() and folder.stat().st_mtime < cutoff:
+            if folder.is_dir() and os.path.abspath(folder) not in kept \
+                    and folder.stat().st_mtime < cutoff:
                 shutil.rmtree(folder, ignore_errors=True)
                 n += 1
         except OSError:

@@ -19,9 +19,9 @@ patient's page and the progress report (PDF) all show:
   of ``times_per_day`` sessions (a whole week owes exactly ``times_per_week``
   days; a program that starts today owes today's sessions only);
 - a session counts as done when it is ``completed``, not ended by a technical
-  failure (``coach.report.TECHNICAL``), of a prescribed stretch on overlapping
-  sides, inside the window; at most the day's dose per item per day, and at most
-  what the item owes.
+  failure (``coach.report.TECHNICAL``; the rule is ``session_rows.counts_as_result``),
+  of a prescribed stretch on overlapping sides, inside the window; at most the day's
+  dose per item per day, and at most what the item owes.
 
 The values taken and returned (``Days``, ``ProgramItemIn``, ``ProgramItem``,
 ``TodayItem``, ``ProgramInfo``, ``Adherence``) are in ``sessions.program_schemas``
@@ -36,10 +36,9 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from coach.report import TECHNICAL
 from exercises.definition import Prescription, StretchDefinition
 from sessions.checks import as_date, as_utc, clean_text, flush, sides_of
 from sessions.models import Program, SessionRow
@@ -53,6 +52,7 @@ from sessions.program_schemas import (
     ProgramItemIn,
     TodayItem,
 )
+from sessions.session_rows import counts_as_result
 
 __all__ = [
     "DEFAULT_REST_BETWEEN_SETS_S",
@@ -291,9 +291,7 @@ def _done_rows(s: Session, patient_id: int, exercises: set[str], start: datetime
         return []
     return list(s.execute(
         select(SessionRow.exercise, SessionRow.sides, SessionRow.created_at)
-        .where(SessionRow.patient_id == patient_id, SessionRow.completion == "completed",
-               or_(SessionRow.problem.is_(None),
-                   ~SessionRow.problem.startswith(TECHNICAL, autoescape=True)),
+        .where(SessionRow.patient_id == patient_id, counts_as_result(),
                SessionRow.exercise.in_(sorted(exercises)),
                SessionRow.created_at >= start, SessionRow.created_at < end)).all())
 

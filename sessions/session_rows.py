@@ -10,9 +10,10 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
+from coach.report import TECHNICAL
 from sessions.checks import as_date, finite, sides_of
 from sessions.models import (
     Screening,
@@ -38,11 +39,23 @@ from sessions.summaries import FaultRow, NoteInfo, RepRow, SessionDetail
 if TYPE_CHECKING:
     from coach.report import SessionReport
 
-__all__ = ["add_details", "read_detail", "summary_fields", "within_days"]
+__all__ = ["add_details", "counts_as_result", "read_detail", "summary_fields", "within_days"]
 
 #: The name of a stretch from its id and the name stored with the session (a stretch no
 #: longer in the library keeps its stored name).
 NameOf = Callable[[str, str], str]
+
+
+def counts_as_result() -> ColumnElement[bool]:
+    """SQL condition: the session is the patient's result, i.e. ``completed`` and not
+    ended by a technical failure (``coach.report.TECHNICAL``).
+
+    The one rule for what scores, trends, the dashboard and adherence count; a set
+    stopped early, an abandoned one or a technical failure is not the patient's result.
+    """
+    return and_(SessionRow.completion == "completed",
+                or_(SessionRow.problem.is_(None),
+                    ~SessionRow.problem.startswith(TECHNICAL, autoescape=True)))
 
 
 def within_days(q: Select, column: Any, days: Days, since: date | None,

@@ -1,7 +1,9 @@
 """Where a session's video came from: bundled samples are never clinical data.
 
 The app ships sample clips (an animated person, ``sample_videos/`` or
-``$STRETCH_COACH_SAMPLES``) so people can see how the coach judges. A report
+``$STRETCH_COACH_SAMPLES``) so people can see how the coach judges, and the
+library's demonstrations (the same avatar, ``demos/`` or ``$STRETCH_COACH_DEMOS``):
+both are "samples" here. A report
 made from one of them must never enter a patient's record: the callers mark it
 (``media["sample"] = True``) and fingerprint the video they analysed
 (``media["sha256"]``); ``is_bundled_sample`` checks both, so a sample uploaded
@@ -17,7 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SAMPLE_KEY", "SHA_KEY", "fingerprint", "is_bundled_sample", "samples_dir"]
+__all__ = ["SAMPLE_KEY", "SHA_KEY", "demos_dir", "fingerprint", "is_bundled_sample",
+           "samples_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,11 @@ _REPO_ROOT = Path(__file__).resolve().parent.parent
 def samples_dir() -> Path:
     """Folder of the bundled sample clips (``$STRETCH_COACH_SAMPLES`` or ``sample_videos/``)."""
     return Path(os.environ.get("STRETCH_COACH_SAMPLES") or _REPO_ROOT / "sample_videos")
+
+
+def demos_dir() -> Path:
+    """Folder of the avatar's stretch demonstrations (``$STRETCH_COACH_DEMOS`` or ``demos/``)."""
+    return Path(os.environ.get("STRETCH_COACH_DEMOS") or _REPO_ROOT / "demos")
 
 
 def fingerprint(path: str | Path) -> str:
@@ -54,9 +62,11 @@ def _sample_hashes(folder: str) -> frozenset[str]:
 
 
 def is_bundled_sample(media: dict[str, Any] | None) -> bool:
-    """Whether a report's ``media`` says it was made from a bundled sample clip."""
+    """Whether a report's ``media`` says it was made from a bundled clip: a sample or one
+    of the library's demonstrations (each folder is hashed once per process)."""
     media = media or {}
     if media.get(SAMPLE_KEY):
         return True
     sha = media.get(SHA_KEY)
-    return isinstance(sha, str) and sha in _sample_hashes(str(samples_dir()))
+    return isinstance(sha, str) and any(sha in _sample_hashes(str(folder))
+                                        for folder in (samples_dir(), demos_dir()))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from exercises.definition import StretchDefinition
 from sessions.models import SessionRep, SessionRow
 from sessions.program_schemas import Days, ProgramItem
-from sessions.session_rows import within_days
+from sessions.session_rows import counts_as_result, within_days
 from sessions.summaries import StretchTrend, Trends
 
 __all__ = ["TREND_FLAT", "TREND_WINDOW", "patient_trends", "score_trend"]
@@ -54,12 +54,16 @@ def patient_trends(s: Session, patient_id: int, days: Days,
     (targets from the program where it sets one, else from the definition)."""
     from exercises.measures import get_measure
 
-    q = within_days(select(SessionRow).where(SessionRow.patient_id == patient_id),
+    counted = counts_as_result()
+    q = within_days(select(SessionRow, counted.label("counted"))
+                    .where(SessionRow.patient_id == patient_id),
                     SessionRow.created_at, days, since, until
                     ).order_by(SessionRow.created_at, SessionRow.id)
     if not include_incomplete:
-        q = q.where(SessionRow.completion == "completed")
-    rows = list(s.scalars(q))
+        q = q.where(counted)
+    found = s.execute(q).all()
+    rows = [r for r, _ in found]
+    results = {r.id for r, is_result in found if is_result}
     peaks: dict[int, list[tuple[float, bool]]] = defaultdict(list)
     if rows:
         for sid, peak, complete in s.execute(
@@ -90,7 +94,7 @@ def patient_trends(s: Session, patient_id: int, days: Days,
         t.rom_peak.append(best_peak(peaks.get(r.id, []), t.direction))
         t.pain_before.append(r.pain_before)
         t.pain_after.append(r.pain_after)
-        if r.completion == "completed":
+        if r.id in results:
             calendar[days.local(r.created_at).date()] += 1
     return Trends(patient_id=patient_id, stretches=stretches, calendar=dict(calendar),
                   dates=[r.created_at for r in rows], scores=[r.score for r in rows],

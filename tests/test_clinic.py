@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -543,6 +544,40 @@ def test_interrupted_sessions_do_not_move_the_patient_list(world: World) -> None
     assert after.trend == before.trend == "flat"
 
 
+def test_technical_failures_stay_out_of_trends_and_the_patient_list(world: World) -> None:
+    # a complete report whose problem says "technical: ..." is saved "completed", but
+    # it is not the patient's result: not a trend point, not the latest score
+    clock = FakeClock()
+    cp = Clinic(world.pat_a, world.engine, clock=clock, tz=UTC)
+    d0 = date(2025, 3, 3)
+    for i in range(4):
+        _save_on(cp, clock, d0 + timedelta(days=i), 35.0)
+    ca = Clinic(world.ther_a, world.engine, clock=clock, tz=UTC)
+    pa = world.pat_a.user_id
+    before = {p.username: p for p in ca.patients()}["pat_a"]
+    series = ca.trends(pa)
+    for i in range(2):
+        clock.now = datetime.combine(d0 + timedelta(days=5 + i), datetime.min.time(),
+                                     tzinfo=UTC) + timedelta(hours=10)
+        broken = neck_report(3, angle=16.5)
+        broken.problem = "technical: the camera stopped sending frames"
+        assert broken.complete
+        _screen(cp).save_session(broken)
+    assert [x.completion for x in cp.sessions()[:2]] == ["completed", "completed"]
+    after = {p.username: p for p in ca.patients()}["pat_a"]
+    assert after.latest_score == before.latest_score
+    assert after.trend == before.trend == "flat"
+    done = ca.trends(pa)
+    assert done.scores == series.scores and done.dates == series.dates
+    assert done.stretches["neck_side_tilt"].session_ids == \
+        series.stretches["neck_side_tilt"].session_ids
+    assert done.calendar == series.calendar
+    # asked for, they are shown, but never counted as a day done
+    everything = ca.trends(pa, include_incomplete=True)
+    assert len(everything.scores) == len(series.scores) + 2
+    assert everything.calendar == series.calendar
+
+
 # --------------------------------------------------------------------------- safety gates (issue 9)
 
 
@@ -569,6 +604,20 @@ def test_a_bundled_sample_is_never_saved_into_a_record(world: World) -> None:
     own = neck_report()
     own.media.update(file="my_own_video.mp4", sha256="0" * 64)
     assert cp.save_session(own) > 0
+
+
+def test_an_avatar_demonstration_clip_is_never_saved_into_a_record(world: World) -> None:
+    """The library's demonstration clips (``demos/*.mp4``) are avatar clips too."""
+    from sessions.sources import fingerprint
+
+    cp = _screen(Clinic(world.pat_a, world.engine))
+    before = _counts(world.engine)
+    clip = Path(__file__).resolve().parent.parent / "demos" / "cat_cow.mp4"
+    demo = neck_report()
+    demo.media.update(file="my_own_video.mp4", sha256=fingerprint(clip))
+    with pytest.raises(ValueError, match="sample"):
+        cp.save_session(demo)
+    assert _counts(world.engine) == before
 
 
 def test_no_session_is_recorded_on_a_red_flag_day(world: World) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -82,19 +82,85 @@ def test_private_write_names_the_file_on_failure(tmp_path: Path, loose_umask: No
         write_private("/dev/full", "x" * 10_000)
 
 
-def test_a_tabs_analysis_folder_goes_when_the_tab_does() -> None:
-    from app.workdirs import TabWorkdir
+def test_reports_and_frame_csvs_are_private_files(tmp_path: Path, loose_umask: None
+                                                  ) -> None:
+    """``analyze --json/--csv`` and the jobs' outputs: health data, 0600 whatever the umask
+    (an existing file's looser mode is tightened too)."""
+    from coach.report import FrameCsvWriter
 
-    held = TabWorkdir()
-    (held.path / "annotated.mp4").write_bytes(b"x")
-    assert held.path.is_dir() and _mode(held.path) == 0o700
-    path = held.path
-    state = {"analysis": held}      # what st.session_state holds for the tab
-    del held
-    state.clear()                   # the browser session ended: Streamlit drops its state
-    gc.collect()
-    assert not path.exists()
-    other = TabWorkdir()
-    other.cleanup()                 # a new analysis replaces the old one
-    other.cleanup()
-    assert not other.path.exists() and not other.alive
+    report = neck_report(1)
+    fresh = tmp_path / "report.json"
+    report.write_json(fresh)
+    old = tmp_path / "old.json"
+    old.write_text("{}")
+    old.chmod(0o644)
+    report.write_json(old)
+    frames = FrameCsvWriter(tmp_path / "frames.csv", ["left"])
+    frames.close()
+    for f in (fresh, old, tmp_path / "frames.csv"):
+        assert _mode(f) == 0o600, f.name
+    assert '"exercise"' in old.read_text()
+    assert (tmp_path / "frames.csv").read_text().startswith("frame,t_s,")
+
+
+def test_an_uploaded_video_is_a_private_file(tmp_path: Path, loose_umask: None) -> None:
+    import io
+
+    from app.analyse_jobs import save_upload
+    from sessions.files import new_job_folder
+
+    folder = new_job_folder(tmp_path)
+    path = save_upload(io.BytesIO(b"x" * 3_000_000), folder, ".MOV")
+    assert path.parent == folder and path.name == "upload.mov"
+    assert path.stat().st_size == 3_000_000
+    assert _mode(path) == 0o600 and _mode(folder) == 0o700
+
+
+def _age(folder: Path, hours: float) -> None:
+    then = time.time() - hours * 3600
+    os.utime(folder, (then, then))
+
+
+def test_old_job_folders_are_swept_but_not_an_unfinished_jobs(tmp_path: Path) -> None:
+    from sessions.files import new_job_folder, sweep_job_folders
+
+    old, recent, running = (new_job_folder(tmp_path) for _ in range(3))
+    (old / "annotated.mp4").write_bytes(b"x")
+    _age(old, 7)
+    _age(running, 7)        # e.g. queued behind a busy worker for hours
+    assert sweep_job_folders(tmp_path, 6 * 3600, keep=[str(running)]) == 1
+    assert not old.exists() and recent.is_dir() and running.is_dir()
+
+
+def test_the_analyse_page_sweep_keeps_the_running_jobs_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.analyse_jobs import STALE_S, sweep_old_job_files
+    from sessions.db import dispose_engine
+    from sessions.files import new_job_folder
+    from sessions.jobs import JobStore
+
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    monkeypatch.setenv("STRETCH_COACH_DATA", str(tmp_path))
+    monkeypatch.setenv("STRETCH_COACH_DB_URL", url)
+    monkeypatch.delenv("STRETCH_COACH_JOBS_DIR", raising=False)
+    try:
+        store = JobStore(url)
+        folders = {}
+        for state in ("running", "queued", "done", "cancelled"):
+            folder = folders[state] = new_job_folder(tmp_path)
+            jid = store.submit(folder / "upload.mp4", "neck_side_tilt",
+                               params={"folder": str(folder)})
+            if state == "running":
+                store.claim(jid, "host:1")
+            elif state == "done":
+                store.finish(jid, store.claim(jid, "host:1"), neck_report(1), save=False)
+            elif state == "cancelled":
+                store.cancel(jid)
+            _age(folder, STALE_S / 3600 + 1)
+        orphan = new_job_folder(tmp_path)     # its job's record is gone
+        _age(orphan, STALE_S / 3600 + 1)
+        assert sweep_old_job_files() == 3
+        assert {k for k, f in folders.items() if f.exists()} == {"running", "queued"}
+        assert not orphan.exists()
+    finally:
+        dispose_engine(url)

@@ -142,3 +142,85 @@ def test_db_error_line_is_plain_and_only_for_database_errors() -> None:
     # a video that can't be read is not a read-only database
     assert db_errors.db_error_line(PermissionError(errno.EACCES, "denied", "v.mp4")) is None
     assert db_errors.db_error_line(ValueError("no")) is None
+
+
+# --------------------------------------------------------------------------- the web app
+
+HOME = Path(__file__).resolve().parent.parent / "app" / "Home.py"
+
+
+def _rendered(at) -> str:
+    """Every text the page shows (errors, exceptions, markdown, captions...)."""
+    parts = []
+    for kind in ("exception", "error", "warning", "info", "success", "markdown", "caption",
+                 "text", "code", "title", "header", "subheader"):
+        for e in getattr(at, kind):
+            parts.append(str(getattr(e, "value", "")))
+            parts += [str(getattr(e, "message", "")), str(getattr(e, "stack_trace", ""))]
+    return "\n".join(parts)
+
+
+def test_a_database_failure_after_sign_in_is_one_plain_sentence(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+        ) -> None:
+    """A page's query fails (here a table is gone): one calm error on the page and one log
+    line, never a traceback or SQL (in the page or the server's terminal)."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.clinic_support import make_world
+
+    url = f"sqlite:///{tmp_path / 'clinic.db'}"
+    monkeypatch.setenv("STRETCH_COACH_DB_URL", url)
+    monkeypatch.setenv("STRETCH_COACH_DATA", str(tmp_path))
+    try:
+        w = make_world(get_engine(url))
+        at = AppTest.from_file(str(HOME), default_timeout=60)
+        at.session_state["auth-token"] = w.pat_a.token       # signed in as the patient
+        at.run()
+        at.switch_page("views/6_My_program.py").run()
+        assert not at.exception and not at.error, _rendered(at)
+        with get_engine(url).begin() as c:
+            c.execute(text("DROP TABLE programs"))
+        caplog.clear()
+        at.run()
+        shown = _rendered(at)
+        assert not at.exception, shown
+        assert len(at.error) == 1 and "database" in at.error[0].value, shown
+        for w_ in (*SQL_WORDS, "programs.", "sqlite3"):
+            assert w_ not in shown, (w_, shown)
+        problems = [r for r in caplog.records if r.name.startswith("app.")]
+        assert len(problems) == 1, [r.getMessage() for r in caplog.records]
+        assert problems[0].exc_info is None and "\n" not in problems[0].getMessage()
+        assert "SELECT" not in problems[0].getMessage()
+    finally:
+        dispose_engine(url)
+
+
+def test_an_unusable_database_is_logged_in_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+        ) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"\x13not a database\x00" * 400)
+    url = f"sqlite:///{bad}"
+    monkeypatch.setenv("STRETCH_COACH_DB_URL", url)
+    monkeypatch.setenv("STRETCH_COACH_DATA", str(tmp_path))
+    try:
+        at = AppTest.from_file(str(HOME), default_timeout=60).run()
+        shown = _rendered(at)
+        assert not at.exception and len(at.error) == 1, shown
+        assert "damaged" in at.error[0].value and "Traceback" not in shown
+        problems = [r for r in caplog.records if r.name.startswith("app.")]
+        assert problems and all(r.exc_info is None and "\n" not in r.getMessage()
+                                for r in problems), [r.getMessage() for r in problems]
+    finally:
+        dispose_engine(url)
+
+
+def test_the_app_never_shows_error_details() -> None:
+    import tomllib
+
+    config = Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml"
+    with open(config, "rb") as fh:
+        assert tomllib.load(fh)["client"]["showErrorDetails"] == "none"

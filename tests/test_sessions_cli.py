@@ -14,6 +14,7 @@ import csv
 import io
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -442,6 +443,59 @@ def test_a_full_disk_during_the_analysis_names_the_file(
     r = run(db_url, "analyze", str(SAMPLE), "--exercise", "neck_side_tilt", "-q",
             "--csv", "/dev/full")
     assert_error(r, 9, "/dev/full", "No space left on device")
+
+
+def _entry_point(*args: str, env: dict[str, str] | None = None
+                 ) -> subprocess.CompletedProcess[str]:
+    """The real ``stretch-coach`` entry point with its standard output on a full disk."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("STRETCH_COACH_")}
+    environ.update(env or {}, PYTHONPATH=str(ROOT))
+    with open("/dev/full", "w") as full:
+        return subprocess.run([sys.executable, "-m", "app.cli", *args], stdout=full,
+                              stderr=subprocess.PIPE, text=True, env=environ, cwd=ROOT,
+                              timeout=120)
+
+
+def test_a_full_disk_for_the_output_is_not_blamed_on_the_database(db_url: str, world: World
+                                                                   ) -> None:
+    # `stretch-coach ... > file` on a full disk: the output failed, not the database
+    for args, env in ((("exercises",), {}),
+                      (("sessions", "list", "--user", "pat_a"),
+                       {"STRETCH_COACH_DB_URL": db_url, "STRETCH_COACH_PASSWORD": PASSWORD})):
+        proc = _entry_point(*args, env=env)
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        assert proc.returncode == 9, (args, proc.returncode, proc.stderr)
+        assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+        assert "No space left on device" in lines[0] and "output" in lines[0], lines[0]
+        assert "database" not in lines[0], lines[0]
+
+
+def test_a_file_error_names_the_file_and_only_the_database_path_is_the_database(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sessions import errors as db_errors
+    from sessions.cli_common import EXIT_OUTPUT, describe_failure
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("STRETCH_COACH_DATA", str(data))
+    monkeypatch.delenv("STRETCH_COACH_DB_URL", raising=False)
+    out = tmp_path / "out" / "report.csv"
+    e = describe_failure(PermissionError(13, "Permission denied", str(out)))
+    assert e is not None and e.exit_code == EXIT_OUTPUT
+    assert str(out) in e.message and "Permission denied" in e.message
+    assert "database" not in e.message
+    # the database's own file, its folder or a parent of it: the database's problem
+    for path in (data / "sessions.db", data / "sessions.db-journal", data, tmp_path):
+        e = describe_failure(PermissionError(13, "Permission denied", str(path)))
+        assert e is not None and e.exit_code == db_errors.EXIT_DB_READ_ONLY, path
+    db = tmp_path / "elsewhere" / "clinic.db"
+    monkeypatch.setenv("STRETCH_COACH_DB_URL", f"sqlite:///{db}")
+    e = describe_failure(OSError(28, "No space left on device", str(db)))
+    assert e is not None and e.exit_code == db_errors.EXIT_DB_FULL
+    assert describe_failure(OSError(28, "No space left on device", str(out))
+                            ).exit_code == EXIT_OUTPUT
+    # not a file problem nor the database's: the caller's "unexpected" line
+    assert describe_failure(ConnectionRefusedError(111, "Connection refused")) is None
+    assert describe_failure(RuntimeError("x")) is None
 
 
 def test_exports_are_private_files(db_url: str, world: World, saved: dict, tmp_path: Path

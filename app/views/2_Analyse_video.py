@@ -17,14 +17,17 @@ from pathlib import Path
 import streamlit as st
 
 from app.analyse_jobs import (
+    STALE_S,
     current_job_id,
     drop_job,
     failure_text,
     job_panel,
     job_store,
     remove_job_files,
+    save_upload,
     screened_of,
     submit_analysis,
+    sweep_old_job_files,
 )
 from app.auth_ui import clinic, clinic_mode, require_principal
 from app.patient_ui import Screened, after_session_form, saved_id, screening_gate
@@ -38,7 +41,8 @@ from app.ui import (
     stretch_picker,
 )
 from coach.report import SessionReport
-from sessions.files import new_job_folder, sweep_job_folders, video_folder
+from sessions.checks import one_line
+from sessions.files import new_job_folder, video_folder
 from sessions.jobs import JobInfo
 from sessions.sources import SAMPLE_KEY, SHA_KEY, fingerprint, is_bundled_sample
 from sessions.store import default_data_dir
@@ -49,8 +53,6 @@ VIDEO_TYPES = ["mp4", "mov", "webm", "avi", "mkv", "m4v"]
 MAX_UPLOAD_MB = int(st.get_option("server.maxUploadSize"))  # the server's real limit
 #: Below this share of judged frames the result is shown with a strong warning.
 LOW_ASSESSABLE = 0.2
-#: job folders (annotated video, CSV) older than this are deleted (seconds)
-STALE_S = 6 * 3600
 
 
 @dataclass
@@ -102,20 +104,20 @@ def _prescribed() -> str | None:
     return todo[0].item.exercise if todo else None
 
 
-def _sweep_stale(max_age_s: float = STALE_S) -> None:
-    """Delete analysis folders left by analyses that ended long ago."""
-    now = time.time()
+def _sweep_stale() -> None:
+    """Delete analysis folders left by analyses that ended long ago (never a running
+    job's), and the temporary folders older releases left."""
     for pattern in ("stretch-coach-analysis-*", "stretch-coach-upload-*"):
         for d in Path(tempfile.gettempdir()).glob(pattern):
             try:
-                if now - d.stat().st_mtime > max_age_s:
+                if time.time() - d.stat().st_mtime > STALE_S:
                     shutil.rmtree(d, ignore_errors=True)
             except OSError:
                 pass
     try:
-        sweep_job_folders(default_data_dir(), max_age_s)
-    except OSError:
-        log.warning("could not sweep old job folders", exc_info=True)
+        sweep_old_job_files()
+    except Exception as e:   # never stops an analysis from starting
+        log.warning("could not sweep old job folders: %s", one_line(e))
 
 
 def _load_job() -> JobInfo | None:
@@ -226,12 +228,9 @@ with tab_upload:
         st.caption(BUSY_NOTE)
     if st.button("Analyse", type="primary", disabled=not ready or busy):
         assert uploaded is not None
-        suffix = Path(uploaded.name).suffix.lower() or ".mp4"
         folder = new_job_folder(default_data_dir())
         try:
-            path = folder / f"upload{suffix}"
-            with open(path, "wb") as fh:
-                shutil.copyfileobj(uploaded, fh, length=1 << 20)
+            path = save_upload(uploaded, folder, Path(uploaded.name).suffix)
             # the job deletes the upload when it ends; its folder keeps the outputs
             _start(path, folder, uploaded.name, definition.id, side, keep=keep, save=save,
                    screened=screened)
