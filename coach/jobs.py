@@ -334,10 +334,12 @@ _local_worker: Any = None
 
 def _perform(job_id: int) -> None:
     """The Dramatiq actor's body: run the job; a failure is recorded, never raised."""
+    from sessions.errors import log_failure
+
     try:
         run_job(int(job_id))
-    except Exception:  # the job is recorded as failed by run_job; this is the DB going away
-        log.exception("job %s could not be run", job_id)
+    except Exception as e:  # the job is recorded as failed by run_job; this is the DB going away
+        log_failure(log, f"job {job_id} could not be run", e)
         raise
 
 
@@ -413,12 +415,13 @@ def _orphaned(job: Any, stale_before: float) -> bool:
 
 def _recover(broker: Any) -> None:
     """Re-enqueue jobs that a stopped process left queued or running (embedded mode)."""
+    from sessions.errors import log_failure
     from sessions.jobs import JobStore
 
     try:
         jobs = JobStore().list(states=("queued", "running"))
-    except Exception:
-        log.exception("could not look for jobs left over by a stopped process")
+    except Exception as e:
+        log_failure(log, "could not look for jobs left over by a stopped process", e)
         return
     stale_before = time.time() - STALE_AFTER_S
     for job in jobs:

@@ -102,6 +102,13 @@ class AnnotatedVideoWriter:
                 "create it or choose another output path"
             )
         try:
+            # a video of a person is health data: created 0600 whatever the umask (the
+            # encoder then writes into the existing file, which keeps its mode)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.fchmod(fd, 0o600)
+            finally:
+                os.close(fd)
             self._container = av.open(
                 str(self.path), mode="w", format=fmt, options={"movflags": "+faststart"}
             )

@@ -29,6 +29,7 @@ __all__ = [
     "db_error_line",
     "describe_db_error",
     "is_database_error",
+    "log_failure",
 ]
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,18 @@ def db_error_line(e: BaseException, url: str | None = None) -> str | None:
     if problem is not None:
         return problem.message
     return f"the database refused the change: {one_line(e)}"
+
+
+def log_failure(logger: logging.Logger, what: str, e: BaseException,
+                url: str | None = None) -> None:
+    """Log that ``what`` failed because of ``e``: a database error in one line without
+    its SQL or parameters (``db_error_line``), anything else with its traceback (a
+    programming error needs it; it never holds health data)."""
+    line = db_error_line(e, url)
+    if line is not None:
+        logger.error("%s: %s", what, line)
+    else:
+        logger.error("%s", what, exc_info=e)
 
 
 def _database_paths(url: str | None) -> list[Path]:

@@ -224,3 +224,27 @@ def test_the_app_never_shows_error_details() -> None:
     config = Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml"
     with open(config, "rb") as fh:
         assert tomllib.load(fh)["client"]["showErrorDetails"] == "none"
+
+
+def test_log_failure_is_one_line_for_a_database_error(caplog: pytest.LogCaptureFixture
+                                                      ) -> None:
+    """A failed save is logged without its SQL or parameters; a programming error keeps
+    its traceback (the live coach's save and the jobs' worker log through it)."""
+    import logging
+
+    from sqlalchemy.exc import IntegrityError
+
+    log = logging.getLogger("test.log_failure")
+    refused = IntegrityError("INSERT INTO sessions (patient_id) VALUES (?)", (7,),
+                             sqlite3.IntegrityError("NOT NULL constraint failed: x"))
+    with caplog.at_level(logging.ERROR, logger="test.log_failure"):
+        db_errors.log_failure(log, "could not save the live session", refused)
+    (rec,) = caplog.records
+    assert rec.exc_info is None
+    assert rec.getMessage() == ("could not save the live session: the database refused the "
+                                "change: NOT NULL constraint failed: x")
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="test.log_failure"):
+        db_errors.log_failure(log, "could not save the live session", KeyError("bug"))
+    (rec,) = caplog.records
+    assert rec.exc_info is not None and rec.exc_info[0] is KeyError

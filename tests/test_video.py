@@ -638,3 +638,20 @@ def test_live_frame_conversions_agree_with_pyav(size: tuple[int, int]) -> None:
     assert out.format.name == ("yuv420p" if w % 2 == 0 and h % 2 == 0 else "rgb24")
     back = out.to_ndarray(format="rgb24")
     assert np.abs(back.astype(int) - ours.astype(int)).mean() < 3.0
+
+
+def test_an_annotated_video_is_a_private_file(tmp_path: Path) -> None:
+    """A video of a person is health data: 0600 whatever the umask (it was 0644)."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        path = tmp_path / "annotated.mp4"
+        path.write_bytes(b"")
+        path.chmod(0o644)                      # an existing file is made private too
+        with AnnotatedVideoWriter(path, fps=10, width=64, height=48) as writer:
+            writer.write(np.zeros((48, 64, 3), np.uint8))
+    finally:
+        os.umask(old)
+    assert path.stat().st_size > 0
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -198,8 +198,10 @@ class LiveCoach:
         self.stop()
         try:
             self.end_suspended()
-        except Exception:  # e.g. the store is already gone at interpreter exit
-            log.warning("could not record the suspended live session", exc_info=True)
+        except Exception as e:  # e.g. the store is already gone at interpreter exit
+            from sessions.errors import log_failure
+
+            log_failure(log, "could not record the suspended live session", e)
         self._spare.close()
 
     def next_set(self, definition: StretchDefinition, sides: tuple[str, ...],
@@ -521,6 +523,8 @@ class LiveCoach:
             try:
                 self.saved_id = self._save(report)
             except Exception as e:
-                log.exception("could not save the live session")
+                from sessions.errors import log_failure
+
+                log_failure(log, "could not save the live session", e)
                 self.save_error = one_line(e)
         return report
