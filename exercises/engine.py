@@ -331,7 +331,7 @@ class StretchTracker:
         in_band = lv.lo - widen <= v <= lv.hi + widen
         blocked = any(c.id in self._faults.open for c in self.definition.checks
                       if c.blocks_hold)
-        if hold.update(in_band, t, dt, blocked):
+        if hold.update(in_band, t, dt, blocked, in_raw=lv.lo <= v <= lv.hi):
             events.append("hold_completed")
         if hold.first_in_s is not None and rep.first_in_position_s is None:
             rep.first_in_position_s = hold.first_in_s

@@ -57,6 +57,16 @@ class HoldTimer:
     the band that long: the hold is over, time back in the band adds nothing).
     ``completed`` turns True once the band has been held ``required_s`` in all; the time
     held keeps counting after that (the report shows how long it really was).
+
+    Two bands: ``in_band`` is the target band widened by the engine's hysteresis while
+    holding (so reading noise at an edge neither pauses the clock nor flickers the
+    display), ``in_raw`` the band itself. Time in the widened band counts, but a stay
+    outside the band itself as long as ``max_break_s`` is a break even when it never
+    left the widened band: the hold ends, and the time counted since it left the band
+    is taken back (unless the required hold was already done: how a finished hold
+    ended does not undo it). A reading a few degrees off can then hide no real break
+    (arms lowered 7 degrees under the band for 3 s, read 4 degrees high, were one
+    unbroken 16 s hold before; the geometry says a broken one of 6.7 s).
     """
 
     def __init__(self, required_s: float, max_break_s: float) -> None:
@@ -66,7 +76,8 @@ class HoldTimer:
         self.completed = False
         self.held_s = 0.0
         self.first_in_s: float | None = None
-        self._out_since: float | None = None
+        self._out_since: float | None = None   # left the band itself (or the person) at
+        self._excursion_s = 0.0                # counted since, in the widened band only
 
     @property
     def over(self) -> bool:
@@ -78,21 +89,35 @@ class HoldTimer:
         """In the band now (the band's hysteresis applies)."""
         return self.state == "holding"
 
-    def update(self, in_band: bool, t: float, dt: float, blocked: bool) -> bool:
+    def update(self, in_band: bool, t: float, dt: float, blocked: bool,
+               in_raw: bool | None = None) -> bool:
         """Advance by one frame; True when the required hold was just completed.
 
-        ``blocked`` (a form fault whose check has ``blocks_hold``) counts as out of
-        position: the position is reached, but not in the form the stretch needs, so
-        that time is a break like any other and a block of ``max_break_s`` ends the hold.
+        Args:
+            in_band: inside the band as widened by the hysteresis (counts as held).
+            t, dt: this frame's time and the time since the last one (seconds).
+            blocked: a form fault whose check has ``blocks_hold``; counts as out of
+                position: the position is reached, but not in the form the stretch
+                needs, so that time is a break like any other and a block of
+                ``max_break_s`` ends the hold.
+            in_raw: inside the band itself (default: ``in_band``).
         """
+        in_raw = in_band if in_raw is None else (in_raw and in_band)
         if in_band and self.first_in_s is None:
             self.first_in_s = t
         if not in_band or blocked:
             self.absent(t)
             return False
-        self._out_since = None
         if self.state == "broken":
             return False
+        if in_raw:
+            self._out_since, self._excursion_s = None, 0.0
+        else:   # in the widened band only: counted, unless it lasts a whole break
+            if self._out_since is None:
+                self._out_since = t
+            if self._break(t):
+                return False
+            self._excursion_s += dt
         self.state = "holding"
         self.held_s += dt
         if not self.completed and self.held_s + 1e-6 >= self.required_s:
@@ -107,8 +132,19 @@ class HoldTimer:
         if self._out_since is None:
             self._out_since = t
         self.state = "paused"
-        if t - self._out_since >= self.max_break_s:
-            self.state = "broken"
+        self._break(t)
+
+    def _break(self, t: float) -> bool:
+        """End the hold if the band was left ``max_break_s`` ago; the time counted since
+        it was left (in the widened band) is taken back."""
+        assert self._out_since is not None
+        if t - self._out_since < self.max_break_s:
+            return False
+        self.state = "broken"
+        if not self.completed:   # a hold already done is not undone by how it ended
+            self.held_s = max(0.0, self.held_s - self._excursion_s)
+        self._excursion_s = 0.0
+        return True
 
 
 class FaultLog:

@@ -390,6 +390,39 @@ def test_a_fault_that_blocks_the_hold_is_a_break(fault_s: float, blocks: bool) -
         assert rep.hold_s >= 3.0 and rep.hold_s < in_band - 0.4
 
 
+@pytest.mark.parametrize(("dip_s", "hold_s"), [(1.0, 5.0), (3.0, 5.0), (3.0, 2.0)])
+def test_a_long_stay_just_under_the_band_is_a_break(dip_s: float, hold_s: float) -> None:
+    """Under the band but within its hysteresis (a reading a few degrees high of arms
+    lowered 7 degrees under the band, validation clip val_0_010): a short stay counts as
+    held (no pause for reading noise), a stay of ``max_break_s`` ends the hold and the
+    time counted since leaving the band is taken back; a hold already completed keeps
+    its time."""
+    near = LO - HYST / 2          # under the band, inside the widened band
+    down = 4.0
+    keys = [(0.0, {"neck_tilt": 0.0}), (1.5, {"neck_tilt": 0.0}), (2.0, {"neck_tilt": 30.0}),
+            (down, {"neck_tilt": 30.0}), (down + 0.05, {"neck_tilt": near}),
+            (down + dip_s, {"neck_tilt": near}), (down + dip_s + 0.05, {"neck_tilt": 30.0}),
+            (10.0, {"neck_tilt": 30.0}), (11.0, {"neck_tilt": 0.0}),
+            (12.5, {"neck_tilt": 0.0})]
+    tracker = StretchTracker(definition(hold_s=hold_s), "left")
+    fbs = run(tracker, timeline(keys))
+    assert fbs[-1].reps == 1
+    rep = tracker.reps[0]
+    entered = 1.5 + LO / 30.0 * 0.5
+    left = 10.0 + (30.0 - LO) / 30.0        # lowering at 30 degrees/s to rest
+    if dip_s < T["max_break_s"]:
+        assert rep.hold_s == pytest.approx(left - entered, abs=HOLD_TOL)
+        assert rep.correct
+    elif hold_s > down - entered:
+        # broken: nothing from the dip on counts (it ran on for 16 s before)
+        assert rep.hold_s == pytest.approx(down - entered, abs=HOLD_TOL)
+        assert not rep.correct and HOLD_TOO_SHORT in {f.id for f in rep.faults}
+    else:
+        # done before the dip: ended by it, its time kept
+        assert rep.hold_s == pytest.approx(down + T["max_break_s"] - entered, abs=HOLD_TOL)
+        assert rep.correct
+
+
 def test_hold_is_timed_by_timestamps() -> None:
     """Same motion at 30 fps and at ~10 fps with irregular dropped frames: same hold."""
     keys = [(0.0, {"neck_tilt": 0.0}), *rep_keys(1.5, hold=5.0, after=2.0)]
