@@ -436,6 +436,35 @@ def test_broken_hold_breaks_out_of_the_band_but_not_back_to_rest(body, exercise:
         assert p.target[1] < value < p.start
 
 
+def test_validation_clips_keep_the_upper_body_in_the_picture(body) -> None:
+    """An overhead side bend filmed from 2.7 m in landscape had the raised arm out of the
+    picture on 417 of 640 frames (the coach rightly refused them, so the clip tested
+    nothing); the camera now steps back until the face, arms and hips of the rest pose
+    and of every peak are inside, and a clip that fits is left as drawn."""
+    from dataclasses import replace as dc_replace
+
+    from avatar.body import morphed_body
+    from avatar.validation import FRAMED, _framed, draw_variants, framed_distance
+
+    variants = {v.scenario.name: v for v in draw_variants(14, seed=0)}
+    for name, moved in (("val_0_006_overhead_side_bend_right", True),
+                        ("val_0_000_chest_opener", False)):
+        v = variants[name]
+        b = morphed_body(body, v.morph)
+        cam = dc_replace(v.setup.camera, width=v.setup.width, height=v.setup.height)
+        raised = Rig(b).pose(dict(v.scenario.peaks[0]))
+        xy = TruthModel(b).project(raised, cam)[list(FRAMED)]
+        outside = ((xy[:, 0] < 0) | (xy[:, 0] > cam.width)
+                   | (xy[:, 1] < 0) | (xy[:, 1] > cam.height)).any()
+        assert outside == moved, name
+        w = _framed(v, b)
+        cam2 = dc_replace(w.setup.camera, width=v.setup.width, height=v.setup.height)
+        assert framed_distance(b, cam2, v.scenario) == 0.0, name
+        assert (w.setup.camera != v.setup.camera) == moved, name
+        if moved:
+            assert w.setup.meta["camera"]["stepped_back_m"] > 0
+
+
 def test_validation_expectations_follow_the_geometry() -> None:
     """A rep acted in full whose true measure stays short of the range in the image is not
     a full rep (and gets a partial_rep fault); holds are the time in the band."""
