@@ -399,6 +399,7 @@ def _framed(v: Variant, body: Body) -> Variant:
     meta = dict(v.setup.meta)
     cm = dict(meta["camera"])
     cm["distance_m"] = round(float(cm["distance_m"]) + extra, 2)
+    cm["height_m"] = round(new_eye[1], 2)    # along the line of sight: same pitch
     cm["stepped_back_m"] = round(extra, 2)   # so the upper body stays in the picture
     meta["camera"] = cm
     setup = replace(v.setup, camera=replace(v.setup.camera, eye=new_eye), meta=meta)

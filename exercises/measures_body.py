@@ -102,6 +102,35 @@ _register("knee_flexion_3d", "deg", True,
           "above that.",
           _sided("hip", "knee", "ankle"))(_knee_flexion_3d)
 
+#: Thigh over shin length in the picture under which the thigh points toward (or away
+#: from) the camera: the two are about equally long (0.245 and 0.246 of body height,
+#: Winter, Biomechanics and Motor Control of Human Movement, 4th ed., table 4.1), so
+#: under 0.8 the thigh is more than about 37 degrees out of the picture's plane
+#: (cos 37 = 0.8) and the picture's knee angle is foreshortened.
+FORESHORTENED_THIGH = 0.8
+
+
+def _knee_flexion_any_view(frame: PoseFrame, side: str) -> float:
+    flat = _knee_flexion(frame, side)
+    hip, knee, ankle = (_p(frame, side, part) for part in ("hip", "knee", "ankle"))
+    thigh, shin = float(np.hypot(*(hip - knee))), float(np.hypot(*(knee - ankle)))
+    if shin > 1e-6 and thigh / shin < FORESHORTENED_THIGH:
+        deep = _knee_flexion_3d(frame, side)
+        if math.isfinite(deep):
+            return deep
+    return flat
+
+
+_near("knee_flexion_any_view_near",
+      "Knee bend of the leg facing the camera from any angle: the picture's angle while "
+      "the thigh lies across the picture (its picture length at least 0.8 of the "
+      "shin's), where it is right; the world landmarks' 3D angle once the thigh points "
+      "toward the camera (a squat facing it: the picture's angle is foreshortened, a 70 "
+      "degree bend reads 35-40). Standing, the picture's angle is used, so MediaPipe's "
+      "3D bend of a straight leg (10-20 degrees) does not lift the resting value.",
+      ("shoulder", "hip", "knee", "ankle"), _knee_flexion_any_view)
+
+
 _near("knee_flexion_3d_near",
       "knee_flexion_3d of the leg facing the camera (the better-seen side): only that leg "
       "must be seen. For squats and lunges filmed from any angle.",

@@ -722,3 +722,39 @@ def test_neck_tilt_past_any_neck_is_not_a_reading() -> None:
     xy[L.LEFT_SHOULDER] = mid + np.array([0.0, 60.0])
     xy[L.RIGHT_SHOULDER] = mid - np.array([0.0, 60.0])
     assert math.isnan(compute("neck_lateral_tilt", frame.with_xy(xy), "left"))
+
+
+@pytest.mark.parametrize("bend", [50.0, 70.0, 85.0])   # facing, up to a thigh level
+def test_knee_flexion_any_view_reads_the_picture_side_on_and_3d_facing(bend: float) -> None:
+    """Side-on (thigh across the picture) the picture's angle is right and is used, even
+    when the world landmarks disagree; facing the camera (the thigh pointing at it,
+    shorter in the picture than the shin) the picture's angle reads near straight and
+    the world landmarks' 3D angle is used."""
+    b = math.radians(bend)
+    hip, px = np.array([320.0, 200.0]), 250.0        # picture: pixels per metre
+    side_on = front_pose()
+    xy = side_on.xy.copy()
+    world_straight = np.zeros((NUM_LANDMARKS, 3))
+    for side in ("LEFT", "RIGHT"):
+        # thigh forward and down by the bend, shin straight down: in the picture's plane
+        knee = hip + 0.45 * px * np.array([math.sin(b), math.cos(b)])
+        xy[Landmark[f"{side}_HIP"]], xy[Landmark[f"{side}_KNEE"]] = hip, knee
+        xy[Landmark[f"{side}_ANKLE"]] = knee + np.array([0.0, 0.42 * px])
+        world_straight[Landmark[f"{side}_KNEE"]] = (0.0, 0.45, 0.0)
+        world_straight[Landmark[f"{side}_ANKLE"]] = (0.0, 0.87, 0.0)
+    side_on = dataclasses.replace(side_on, xy=xy, world=world_straight)
+    assert compute("knee_flexion_any_view_near", side_on) == pytest.approx(bend, abs=1e-6)
+
+    facing = front_pose()
+    xy, world = facing.xy.copy(), np.zeros((NUM_LANDMARKS, 3))
+    for side, x in (("LEFT", 0.1), ("RIGHT", -0.1)):
+        # the thigh turns toward the camera (-z) by the bend; the shin stays vertical
+        w_hip = np.array([x, 0.0, 0.0])
+        w_knee = w_hip + 0.45 * np.array([0.0, math.cos(b), -math.sin(b)])
+        w_ankle = w_knee + np.array([0.0, 0.42, 0.0])
+        for name, p in (("HIP", w_hip), ("KNEE", w_knee), ("ANKLE", w_ankle)):
+            world[Landmark[f"{side}_{name}"]] = p
+            xy[Landmark[f"{side}_{name}"]] = hip + px * p[:2]   # the picture drops depth
+    facing = dataclasses.replace(facing, xy=xy, world=world)
+    assert compute("knee_flexion_near", facing) == pytest.approx(0.0, abs=1e-6)
+    assert compute("knee_flexion_any_view_near", facing) == pytest.approx(bend, abs=1e-6)
