@@ -27,7 +27,10 @@
   to the target band (a partial rep is recorded, not counted);
 * times holds from frame timestamps (live streams drop frames), only while the
   primary measure is inside its target band, with a band hysteresis scaled to
-  the measure's own range; a break longer than ``max_break_s`` ends the hold;
+  the measure's own range; a break longer than ``max_break_s`` ends the hold,
+  and so does a stay that long outside the band itself, even inside the
+  hysteresis (``HoldTimer``: the time counted since leaving the band is taken
+  back unless the hold was already done);
 * records form faults as time intervals and picks at most two cues, by
   priority, with a minimum display time so cues do not flicker;
 * when nothing was counted, says why (``StretchTracker.diagnosis``, worded in
