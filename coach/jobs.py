@@ -177,16 +177,10 @@ def run_job(job_id: int, store: Any = None, *, reraise: bool = False,
             return JobRun(job_id, "cancelled")
         return JobRun(job_id, "skipped")
     except Exception as e:
-        if _shutting_down(e):   # the process is stopping: leave the job to be run again
-            log.warning("job %s interrupted by this process stopping; it will be re-run",
-                        job_id)
-            return JobRun(job_id, "interrupted")
-        reason = _reason(e, job, _db_url(store))
-        store.fail(job_id, attempt, reason)
-        _tidy_inputs(job)
-        if reraise:
+        run = _failed(job_id, attempt, job, store, e, _reason)
+        if reraise and run.state == "failed":
             raise
-        return JobRun(job_id, "failed", error=reason)
+        return run
     report.media["file"] = job.label
     report.media.update(job.params.get("media") or {})
     min_share = float(job.params.get("min_assessable_to_save", 0.0))
@@ -209,16 +203,10 @@ def run_job(job_id: int, store: Any = None, *, reraise: bool = False,
         return JobRun(job_id, "cancelled" if info.state == "cancelled" else "skipped")
     except Exception as e:   # not kept, or the save was refused (safety gate, a sample...)
         _unlink(kept)
-        if _shutting_down(e):
-            log.warning("job %s interrupted by this process stopping; it will be re-run",
-                        job_id)
-            return JobRun(job_id, "interrupted")
-        reason = _save_reason(e, job, _db_url(store))
-        store.fail(job_id, attempt, reason)
-        _tidy_inputs(job)
-        if reraise:
+        run = _failed(job_id, attempt, job, store, e, _save_reason)
+        if reraise and run.state == "failed":
             raise
-        return JobRun(job_id, "failed", error=reason)
+        return run
     if session_id is None and not app_saves:
         _unlink(kept)
     _tidy_inputs(job)
@@ -232,6 +220,20 @@ _exiting = False
 def _mark_exiting() -> None:
     global _exiting
     _exiting = True
+
+
+def _failed(job_id: int, attempt: int, job: Any, store: Any, e: Exception,
+            reason: Callable[[Exception, Any, str | None], str]) -> JobRun:
+    """End this run after ``e``: ``interrupted`` when the process is stopping (the job
+    is left to be run again), else ``failed`` with ``reason(e, job, database URL)``
+    recorded."""
+    if _shutting_down(e):
+        log.warning("job %s interrupted by this process stopping; it will be re-run", job_id)
+        return JobRun(job_id, "interrupted")
+    why = reason(e, job, _db_url(store))
+    store.fail(job_id, attempt, why)
+    _tidy_inputs(job)
+    return JobRun(job_id, "failed", error=why)
 
 
 def _shutting_down(e: BaseException) -> bool:

@@ -525,15 +525,21 @@ def test_trends_per_stretch_and_calendar(world: World) -> None:
     assert len(done.scores) == len(done.dates) == 3 and done.scores == t.scores[:3]
 
 
-def test_interrupted_sessions_do_not_move_the_patient_list(world: World) -> None:
-    # three good sessions, then two cut short (e.g. the computer too busy to coach): the
-    # latest score and the trend are the completed sessions'
+def _four_good_days(world: World) -> tuple[FakeClock, Clinic, Clinic, date]:
+    """A patient's four completed sessions on four days from 3 March 2025: the clock,
+    the patient's and the therapist's clinic, the first day."""
     clock = FakeClock()
     cp = Clinic(world.pat_a, world.engine, clock=clock, tz=UTC)
     d0 = date(2025, 3, 3)
     for i in range(4):
         _save_on(cp, clock, d0 + timedelta(days=i), 35.0)
-    ca = Clinic(world.ther_a, world.engine, clock=clock, tz=UTC)
+    return clock, cp, Clinic(world.ther_a, world.engine, clock=clock, tz=UTC), d0
+
+
+def test_interrupted_sessions_do_not_move_the_patient_list(world: World) -> None:
+    # three good sessions, then two cut short (e.g. the computer too busy to coach): the
+    # latest score and the trend are the completed sessions'
+    clock, cp, ca, _ = _four_good_days(world)
     before = {p.username: p for p in ca.patients()}["pat_a"]
     for _ in range(2):
         clock.now += timedelta(days=1)
@@ -547,12 +553,7 @@ def test_interrupted_sessions_do_not_move_the_patient_list(world: World) -> None
 def test_technical_failures_stay_out_of_trends_and_the_patient_list(world: World) -> None:
     # a complete report whose problem says "technical: ..." is saved "completed", but
     # it is not the patient's result: not a trend point, not the latest score
-    clock = FakeClock()
-    cp = Clinic(world.pat_a, world.engine, clock=clock, tz=UTC)
-    d0 = date(2025, 3, 3)
-    for i in range(4):
-        _save_on(cp, clock, d0 + timedelta(days=i), 35.0)
-    ca = Clinic(world.ther_a, world.engine, clock=clock, tz=UTC)
+    clock, cp, ca, d0 = _four_good_days(world)
     pa = world.pat_a.user_id
     before = {p.username: p for p in ca.patients()}["pat_a"]
     series = ca.trends(pa)
