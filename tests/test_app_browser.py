@@ -303,9 +303,11 @@ def test_live_coach_counts_reps_from_fake_camera(app: AppServer, playwright: Any
         panel.get_by_text(REPS_RE).first.wait_for(timeout=60_000)
         started = time.monotonic()
         max_reps, max_hold, cues_seen, shot = 0, 0.0, False, False
+        texts: list[str] = []
         # stream until the clip's reps are counted, or one clip length (+ slack) has passed
         while time.monotonic() - started < duration + 8:
             text = panel.inner_text()
+            texts.append(text)
             max_reps = max(max_reps, reps_shown(text))
             hold = HOLD_RE.search(text)
             max_hold = max(max_hold, float(hold.group(1)) if hold else 0.0)
@@ -322,34 +324,54 @@ def test_live_coach_counts_reps_from_fake_camera(app: AppServer, playwright: Any
         # machine (1 frame/s coached, seen once) that took over 60 s
         summary = page.get_by_text("Session summary")
         end_here = page.get_by_role("button", name="End the session here")
-        summary.or_(end_here).first.wait_for(timeout=180_000)
+        nothing = page.get_by_text("Nothing was counted")
+        summary.or_(end_here).or_(nothing).first.wait_for(timeout=180_000)
         if not summary.count() and end_here.count():
             # starved, the stream read as a dropped connection (seen on a loaded CI machine):
             # as a person would, record what was done (a technical end, kept, not blamed)
             end_here.click()
-        summary.wait_for(timeout=180_000)
+            summary.or_(nothing).first.wait_for(timeout=180_000)
         wait_app_idle(page)
-        summary_reps = int(_metric(page, "Reps").split("/")[0])
+        summary_reps = int(_metric(page, "Reps").split("/")[0]) if summary.count() else 0
+        main = page.locator('[data-testid="stMain"]').inner_text()
         spoken = page.evaluate("() => window.__spoken")
         screenshot(page, "live_summary")
         context.close()
     finally:
         b.close()
 
-    assert abs(max_reps - expected) <= 1, (name, max_reps, expected)
-    assert abs(summary_reps - expected) <= 1, (name, summary_reps, expected)
-    assert max_hold > 0 or cues_seen, "neither a hold timer nor a cue was shown"
-    assert spoken and all(isinstance(t, str) and t for t in spoken), spoken
-    assert len(spoken) <= duration / 3.0 + 1  # the cooldown keeps speech sparse
     # the session was saved in the store (by the page, or by the worker when the track ended)
     deadline = time.monotonic() + 10
     while store.count() == before and time.monotonic() < deadline:
         time.sleep(0.3)
+    everything = "\n".join([*texts, main])
+    for words in ("Check the camera setup", "never saw you"):   # never blames the person
+        assert words not in everything, words
+    busy_said = "too busy" in everything.lower() or "computer is busy" in everything.lower()
+    if store.count() == before:
+        # nothing counted on a computer too busy to coach (CI: the video reached the coach
+        # at 1 frame/s): nothing saved, never a 0/100, and the page said why plainly
+        assert max_reps == 0 and busy_said, everything[-500:]
+        return
     saved = store.list(limit=1)
     assert store.count() == before + 1 and saved
     s = saved[0]
     assert s.source == "live" and s.exercise == truth["exercise"]
-    assert abs(s.reps - expected) <= 1
+    # Counted right, or (issue 8) said plainly that the computer was too busy: on a starved
+    # machine (seen on CI: the camera's video reaching the coach at 1 frame/s) the set is
+    # recorded as the computer's problem, never as the person's result.
+    problem = s.problem or ""
+    starved = problem.startswith(TOO_BUSY.split("{", 1)[0]) or problem == DROPPED
+    if starved:
+        assert not s.complete and (busy_said or "connection dropped" in everything), \
+            everything[-500:]
+    else:
+        assert abs(max_reps - expected) <= 1, (name, max_reps, expected)
+        assert abs(summary_reps - expected) <= 1, (name, summary_reps, expected)
+        assert max_hold > 0 or cues_seen, "neither a hold timer nor a cue was shown"
+        assert spoken and all(isinstance(t, str) and t for t in spoken), spoken
+        assert abs(s.reps - expected) <= 1
+    assert len(spoken) <= duration / 3.0 + 1  # the cooldown keeps speech sparse
     assert s.complete == (s.reps >= expected)
     if not s.complete:
         # stopped by the person, or (seen on a starved CI machine: 1 judged frame/s) ended
