@@ -135,6 +135,7 @@ class LiveCoach:
         self._snapshot = LiveSnapshot()
         self._hud = HudLayer()                # the on-video display (callback thread)
         self._stopped_at = -1e9
+        self._stopping = 0                    # stop() calls finishing a run right now
         self._timing_path = os.environ.get("STRETCH_COACH_TIMING_LOG") or None
         self.report: SessionReport | None = None
         self.saved_id: int | None = None
@@ -171,6 +172,12 @@ class LiveCoach:
     def running(self) -> bool:
         """A run is in progress."""
         return self._run is not None
+
+    @property
+    def finishing(self) -> bool:
+        """A run is in progress or being finished after its stream stopped (its report is
+        not ready yet): a page that has stopped streaming waits for this to turn False."""
+        return self._run is not None or self._stopping > 0
 
     @property
     def resumable(self) -> bool:
@@ -465,15 +472,21 @@ class LiveCoach:
                 return None
             self._run = None
             self._stopped_at = now
+            self._stopping += 1
             run.closing = True
-        with run.wake:
-            run.wake.notify_all()
-        with self._gov_lock:
-            incoming = self.governor.incoming_fps(now)
-        if ended_by_drop(run, now, incoming):
-            return self._suspend(run)
-        problem = end_problem(run, INTERRUPTED)
-        return self._finish(run, problem, "stopped" if problem == INTERRUPTED else "too_busy")
+        try:
+            with run.wake:
+                run.wake.notify_all()
+            with self._gov_lock:
+                incoming = self.governor.incoming_fps(now)
+            if ended_by_drop(run, now, incoming):
+                return self._suspend(run)
+            problem = end_problem(run, INTERRUPTED)
+            return self._finish(run, problem,
+                                "stopped" if problem == INTERRUPTED else "too_busy")
+        finally:
+            with self._lock:
+                self._stopping -= 1
 
     def _suspend(self, run: Run) -> None:
         counted = suspend_run(run)

@@ -348,11 +348,16 @@ with right:
 
     warming = coach.warming_up
     shown_report = coach.report is not None and not coach.running
+    # stopped here, but the coach is still finishing the run (on_video_ended may come after
+    # this rerun, and the judge thread ends its frames first): wait for its summary
+    finishing = not busy and coach.finishing
 
-    @st.fragment(run_every=0.5 if busy or warming else None)
+    @st.fragment(run_every=0.5 if busy or warming or finishing else None)
     def live_panel() -> None:
         if warming and not busy and not coach.warming_up:
             st.rerun()  # model loaded: redraw the page once, and stop polling
+        if finishing and not coach.finishing:
+            st.rerun()  # the stopped run is finished: show its summary (the whole page)
         snap = coach.snapshot()
         if snap.done and coach.report is not None and not shown_report:
             st.rerun()  # the set is complete: show the summary now (the whole page)
