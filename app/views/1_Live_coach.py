@@ -397,16 +397,17 @@ if report is not None:
     render_report(report, key=f"live-{coach.saved_id or saved_id(report)}",
                   definition=lib.get(report.exercise))
 elif not busy and coach.snapshot().frames and not coach.running and not coach.resumable \
-        and coach.last_end == "too_busy":
-    # the computer's problem, said as such: never the person's setup or position
-    st.info("Nothing was counted, so nothing was saved: this computer was too busy to "
-            "coach (too few video frames reached the coach). Close other programs, then "
-            "press **Start camera** to try again.", icon=":material/info:")
-elif not busy and coach.snapshot().frames and not coach.running and not coach.resumable \
-        and coach.last_end in ("stopped", "dropped"):
-    st.info("Nothing was counted yet, so nothing was saved: the coach starts counting once "
-            "it has seen you still in the starting position for a moment, and counts a "
-            "repetition once you move into the stretch. Press **Start camera** to try again.")
+        and coach.last_end in ("stopped", "dropped", "too_busy"):
+    if coach.last_end == "too_busy":
+        # the computer's problem, said as such: never the person's setup or position
+        st.info("Nothing was counted, so nothing was saved: this computer was too busy to "
+                "coach (too few video frames reached the coach). Close other programs, "
+                "then press **Start camera** to try again.", icon=":material/info:")
+    else:
+        st.info("Nothing was counted yet, so nothing was saved: the coach starts counting "
+                "once it has seen you still in the starting position for a moment, and "
+                "counts a repetition once you move into the stretch. Press **Start "
+                "camera** to try again.")
 
 with st.expander("Connecting from another computer or phone"):
     st.markdown(
