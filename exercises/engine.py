@@ -18,9 +18,12 @@
 * uses two thresholds (``start`` to begin a rep, a return level between
   ``rest`` and ``start`` to end it) plus dwells, so jitter never double-counts and
   reps that do not come all the way back still count: a rep begins after
-  ``min_dwell_s`` past ``start`` and ends after a short dwell (0.1 s, three frames
-  at 30 frames/s) back past the return level (fast continuous reps spend 0.1-0.3 s
-  at the top, and a model may read straight arms short of ``rest``);
+  ``min_dwell_s`` past ``start`` (or, after ``min_dwell_s`` at rest, 0.1 s past it
+  once in the target band: a quick rep, which real people do, spends only ~0.2 s past
+  start) and ends after a
+  short dwell (0.1 s, three frames at 30 frames/s) back past the return level (fast
+  continuous reps spend 0.1-0.3 s at the top, and a model may read straight arms
+  short of ``rest``);
 * rides out short gaps (a frame or two where the body could not be assessed)
   without restarting its dwell timers;
 * counts a rep only when it reached ``full_rep_fraction`` of the way from rest
@@ -39,6 +42,7 @@
 The phases and their transitions (all in ``StretchTracker._advance``)::
 
     SETUP --below the return level for settle_s--> REST --past start for min_dwell_s--> MOVING
+    REST (rested min_dwell_s) --past start for 0.1 s and in the band (a quick rep)--> MOVING
     SETUP (first seen short of the band, not yet settled) --in band--> MOVING / POSITION
     MOVING <--in band / out of band--> POSITION --hold done or broken--> RETURNING
     MOVING | POSITION | RETURNING --below the return level for _BACK_DWELL_S--> REST
@@ -130,6 +134,10 @@ class StretchTracker:
         self._start = Dwell(tu.min_dwell_s)
         self._back = Dwell(min(tu.min_dwell_s, _BACK_DWELL_S))
         self._band_since: float | None = None  # in the band while the start dwell runs
+        # at rest (at or below the return level) for min_dwell_s since the last rep: only
+        # then may a quick rep begin (right after a rep, jitter must last min_dwell_s)
+        self._rest = Dwell(tu.min_dwell_s)
+        self._rested = False
         self._current: RepRecord | None = None
         self._hold: HoldTimer | None = None
         self._below_since: float | None = None
@@ -240,7 +248,7 @@ class StretchTracker:
         if self._unassessable_since is None:
             self._unassessable_since = t
         if t - self._unassessable_since > _GAP_S:
-            for dwell in (self._start, self._back, self._settle):
+            for dwell in (self._start, self._back, self._settle, self._rest):
                 dwell.reset()
             self._band_since = None
         self._faults.close_all(t, self._current, self.reps)
@@ -283,7 +291,14 @@ class StretchTracker:
                 self._band_since = None
             elif self._band_since is None:
                 self._band_since = t
-            if self._start.update(v >= lv.start, t):
+            self._rested |= self._rest.update(v <= lv.back, t)
+            past_start = self._start.update(v >= lv.start, t)
+            # a quick rep: after a real rest, past start for _BACK_DWELL_S and already in the
+            # target band is movement, not jitter (a 0.6 s front raise spends ~0.2 s past
+            # start)
+            quick = (self._rested and self._start.since is not None and v >= lv.lo
+                     and t - self._start.since >= _BACK_DWELL_S - 1e-9)
+            if past_start or quick:
                 band_since = self._band_since
                 self._begin_rep(t, events)
                 self._track_rep(v, t, 0.0 if band_since is None else t - band_since, events)
@@ -313,6 +328,8 @@ class StretchTracker:
         self._below_since = None
         self._over_since = None
         self._start.reset()
+        self._rest.reset()
+        self._rested = False
         events.append("rep_started")
 
     def _track_rep(self, v: float, t: float, dt: float, events: list[str]) -> None:

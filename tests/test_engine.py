@@ -147,10 +147,12 @@ def test_events_and_phases_of_one_rep() -> None:
     times = dict((e, t) for t, e in events)
     # at rest from t=0: counting starts after settle_s
     assert times["counting_started"] == pytest.approx(T["settle_s"], abs=DT + 1e-6)
-    # the ramp starts at 1.5 s and crosses START=15 at 1.5 + 15/30 = 2.0 s; + min dwell
-    # (the dwell starts at the first frame at or past the crossing: up to one frame later)
-    assert 2.0 + T["min_dwell_s"] - 1e-6 <= times["rep_started"] \
-        <= 2.0 + T["min_dwell_s"] + 2 * DT + 1e-6
+    # the ramp starts at 1.5 s and crosses START=15 at 1.5 + 15/30 = 2.0 s; the rep begins
+    # after the min dwell, or sooner once in the band (LO at 1.5 + 22/30 s: a quick rep
+    # after a rest, at least 0.1 s past start); the dwell starts at the first frame at or
+    # past the crossing: up to one frame later
+    begins = min(2.0 + T["min_dwell_s"], max(2.0 + 0.1, 1.5 + LO / 30))
+    assert begins - 1e-6 <= times["rep_started"] <= begins + 2 * DT + 1e-6
     # crosses LO at 1.5 + 22/30; the 5 s hold is complete 5 s later
     assert times["hold_completed"] == pytest.approx(1.5 + 22 / 30 + 5.0, abs=HOLD_TOL)
     phases = [fb.phase for fb in fbs]
@@ -186,6 +188,23 @@ def test_jitter_never_double_counts(case: str, low: float, high: float) -> None:
     assert counts == sorted(counts)
     # a one-frame crossing never lasts the minimum dwell, so nothing even starts
     assert counts[-1] == 0 and not tracker.reps, case
+
+
+def test_a_quick_rep_after_a_rest_counts_and_a_quick_flick_right_after_it_does_not() -> None:
+    """Real people raise and lower fast: 0.2 s past start (less than min_dwell_s) but
+    well into the target band is a rep once they have been at rest; the same flick
+    0.1 s after a rep ended (no rest between) is not (jitter around the return)."""
+    assert T["min_dwell_s"] > 0.2
+    keys = [(0.0, {"neck_tilt": 0.0}), (1.5, {"neck_tilt": 0.0}),
+            (1.6, {"neck_tilt": 30.0}), (1.7, {"neck_tilt": 30.0}),   # 0.2 s past start
+            (1.8, {"neck_tilt": 0.0}), (1.85, {"neck_tilt": 0.0}),
+            (1.95, {"neck_tilt": 30.0}), (2.05, {"neck_tilt": 30.0}),  # no rest before it
+            (2.15, {"neck_tilt": 0.0}), (3.5, {"neck_tilt": 0.0})]
+    tracker = StretchTracker(definition(hold_s=0.0), "left")
+    counts = [fb.reps for fb in run(tracker, timeline(keys))]
+    assert counts[-1] == 1 and counts == sorted(counts)
+    assert len(tracker.reps) == 1 and tracker.reps[0].complete
+    assert 1.5 < tracker.reps[0].start_s < 1.6
 
 
 def test_noisy_hover_near_start_counts_at_most_one() -> None:
