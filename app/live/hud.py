@@ -108,20 +108,20 @@ def _rectangles(mask: np.ndarray) -> list[Box]:
     padded = np.zeros((mask.shape[0], mask.shape[1] + 2), np.int8)
     padded[:, 1:-1] = mask
     d = np.diff(padded, axis=1)
-    starts, ends = np.nonzero(d == 1), np.nonzero(d == -1)
-    runs: dict[int, list[tuple[int, int]]] = {}
-    for y, x0, x1 in zip(starts[0].tolist(), starts[1].tolist(), ends[1].tolist(),
-                         strict=True):
-        runs.setdefault(y, []).append((x0, x1))
-    done: list[Box] = []
-    open_: dict[tuple[int, int], int] = {}  # run -> first row
-    for y in range(mask.shape[0] + 1):
-        row = set(runs.get(y, ()))
-        for run in [r for r in open_ if r not in row]:
-            done.append((open_.pop(run), y, run[0], run[1]))
-        for run in row:
-            open_.setdefault(run, y)
-    return done
+    ys, x0s = np.nonzero(d == 1)
+    x1s = np.nonzero(d == -1)[1]  # row by row, in step with the starts
+    if ys.size == 0:
+        return []
+    # the runs in order of (x0, x1, row): a run continues the box of the one before it
+    # when it is the same run on the next row
+    order = np.lexsort((ys, x1s, x0s))
+    y, x0, x1 = ys[order], x0s[order], x1s[order]
+    new = np.ones(y.size, bool)
+    new[1:] = (x0[1:] != x0[:-1]) | (x1[1:] != x1[:-1]) | (y[1:] != y[:-1] + 1)
+    first = np.flatnonzero(new)
+    last = np.append(first[1:], y.size) - 1
+    return list(zip(y[first].tolist(), (y[last] + 1).tolist(), x0[first].tolist(),
+                    x1[first].tolist(), strict=True))
 
 
 def _build(h: int, w: int, hud: HudInfo) -> _Blend:
