@@ -14,8 +14,9 @@ drawn once per change and then *blended* onto each frame:
   get ``a * pixel + b`` by index.
 
 The result equals ``pose.overlay.draw_hud`` to within a few levels of 255 (the
-rounding of the blends). The skeleton (new with every judged pose) and the hold
-ring's arc (it moves continuously) are drawn directly, as before. Turning a new
+rounding of the blends). The skeleton (new with every judged pose), the hold
+ring's arc (it moves continuously) and its seconds (they change every second) are
+drawn directly on each frame, so one blend serves a whole hold. Turning a new
 display into a blend takes some milliseconds, so it is done in a background thread
 while that display is drawn directly: no frame waits for it.
 """
@@ -37,10 +38,10 @@ from pose.frame import PoseFrame
 from pose.overlay import (
     HudInfo,
     draw_hold_arc,
+    draw_hold_number,
     draw_hud,
     draw_hud_panel,
     draw_hud_skeleton,
-    hold_seconds_left,
     shade,
 )
 
@@ -127,8 +128,8 @@ def _rectangles(mask: np.ndarray) -> list[Box]:
 def _build(h: int, w: int, hud: HudInfo) -> _Blend:
     black = np.zeros((h, w, 3), np.uint8)
     white = np.full((h, w, 3), 255, np.uint8)
-    draw_hud_panel(black, hud)
-    draw_hud_panel(white, hud)
+    draw_hud_panel(black, hud, hold_number=False)
+    draw_hud_panel(white, hud, hold_number=False)
     ref = np.array([[[0, 0, 0], [255, 255, 255]]], np.uint8)
     shade(ref)
     bc, wc = cv2.split(black), cv2.split(white)
@@ -216,9 +217,9 @@ class HudLayer:
                 the background work would compete with the video connection).
         """
         h, w = image.shape[:2]
-        # the still part depends on the hold only through the whole seconds shown
-        still = replace(hud, hold_s=hud.hold_target_s - hold_seconds_left(hud)
-                        if hud.hold_target_s > 0 else 0.0)
+        # the still part does not depend on the hold: its seconds and arc are drawn on
+        # each frame (so a hold counting down is blended from one display)
+        still = replace(hud, hold_s=0.0)
         key = (h, w, still)
         self._streak = self._streak + 1 if key == self._last_key else 1
         self._last_key = key
@@ -236,6 +237,7 @@ class HudLayer:
             return draw_hud(image, pose, hud, inplace=True)
         draw_hud_skeleton(image, pose, hud.state)
         blend.apply(image)
+        draw_hold_number(image, hud)
         draw_hold_arc(image, hud)
         return image
 
