@@ -296,7 +296,7 @@ def to_pose_frame(result: object, timestamp_s: float, image_size: tuple[int, int
         xy = a[:, :2]
         return float(np.ptp(xy[:, 0]) * np.ptp(xy[:, 1]))
 
-    best = max(range(len(arrays)), key=lambda i: area(arrays[i]))
+    best = 0 if len(arrays) == 1 else max(range(len(arrays)), key=lambda i: area(arrays[i]))
     a = arrays[best]
     xy = a[:, :2] * np.array([w, h], dtype=np.float64)
     world = None

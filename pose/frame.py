@@ -150,8 +150,13 @@ class PoseFrame:
         return [lm for lm in landmarks if not self.visible(lm, threshold)]
 
     def with_xy(self, xy: np.ndarray) -> PoseFrame:
-        """A copy with new pixel coordinates (used by smoothing)."""
-        return replace(self, xy=xy)
+        """A copy with new pixel coordinates (used by smoothing, on every judged frame:
+        only ``xy`` is checked again, the other fields are this valid frame's)."""
+        xy = _as_array("xy", xy, (NUM_LANDMARKS, 2))
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        object.__setattr__(new, "xy", xy)
+        return new
 
     def with_head(self, head: HeadPose | None) -> PoseFrame:
         """A copy carrying the face model's result for this frame."""

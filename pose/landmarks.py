@@ -8,6 +8,7 @@ facing the camera.
 from __future__ import annotations
 
 from enum import IntEnum
+from functools import lru_cache
 
 __all__ = [
     "LANDMARK_GROUPS",
@@ -86,6 +87,7 @@ def mirror(landmark: Landmark) -> Landmark:
     return landmark
 
 
+@lru_cache(maxsize=256)  # called for every measure of every judged frame
 def side_landmark(side: str, part: str) -> Landmark:
     """Look up a sided landmark by body part, e.g. ``side_landmark("left", "shoulder")``.
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -29,6 +30,7 @@ __all__ = [
     "OverlayInfo",
     "annotate",
     "draw_hold_arc",
+    "draw_hold_number",
     "draw_hud",
     "draw_hud_panel",
     "draw_hud_skeleton",
@@ -269,6 +271,7 @@ class HudInfo:
     done: bool = False
 
 
+@lru_cache(maxsize=512)
 def _text_scale(text: str, height_px: float, thickness: int, max_width_px: float | None = None
                 ) -> float:
     """Font scale giving capital letters ``height_px`` tall (smaller if wider than allowed)."""
@@ -287,6 +290,7 @@ def _big_text(img: np.ndarray, text: str, org: tuple[int, int], scale: float,
     cv2.putText(img, text, org, _FONT, scale, color, thickness, cv2.LINE_AA)
 
 
+@lru_cache(maxsize=512)
 def _text_size(text: str, scale: float, thickness: int) -> tuple[int, int]:
     (tw, th), _ = cv2.getTextSize(text, _FONT, scale, thickness)
     return tw, th
@@ -352,13 +356,18 @@ def _hold_ring(h: int, w: int, hud: HudInfo) -> tuple[int, int, int] | None:
     """Centre x, y and radius (pixels) of the hold ring, None when no hold is shown."""
     if hud.hold_target_s <= 0 or hud.done:
         return None
+    return _ring_at(h, w, hud.reps, hud.reps_target)
+
+
+@lru_cache(maxsize=64)
+def _ring_at(h: int, w: int, reps_done: int, reps_target: int) -> tuple[int, int, int]:
     u = h / 100.0
     pad = round(2.5 * u)
     right = w - pad
     ring_top = pad
-    if hud.reps_target:
+    if reps_target:
         small_t = max(1, round(0.4 * u))
-        reps = f"{hud.reps}/{hud.reps_target}"
+        reps = f"{reps_done}/{reps_target}"
         rt = max(2, round(1.3 * u))
         rs = _text_scale(reps, 13 * u, rt, max_width_px=w * 0.35)
         _, rh = _text_size(reps, rs, rt)
@@ -389,10 +398,27 @@ def draw_hold_arc(out: np.ndarray, hud: HudInfo) -> None:
                 max(3, round(1.2 * u)), cv2.LINE_AA)
 
 
-def draw_hud_panel(out: np.ndarray, hud: HudInfo) -> None:
+def draw_hold_number(out: np.ndarray, hud: HudInfo) -> None:
+    """The seconds of the hold left, in the hold ring, in place (the part of the ring
+    that changes every second; inside the ring, clear of the arc)."""
+    ring = _hold_ring(out.shape[0], out.shape[1], hud)
+    if ring is None:
+        return
+    cx, cy, _ = ring
+    u = out.shape[0] / 100.0
+    num = str(hold_seconds_left(hud))
+    nt = max(2, round(1.0 * u))
+    ns = _text_scale(num, 9 * u, nt)
+    nw, nh = _text_size(num, ns, nt)
+    _big_text(out, num, (cx - nw // 2, cy + nh // 2), ns, _WHITE, nt, outline=False)
+
+
+def draw_hud_panel(out: np.ndarray, hud: HudInfo, *, hold_number: bool = True) -> None:
     """The live display without the skeleton and the hold arc, in place.
 
-    Depends on ``hud.hold_s`` only through :func:`hold_seconds_left`.
+    Depends on ``hud.hold_s`` only through :func:`hold_seconds_left` (the number in the
+    hold ring); ``hold_number=False`` leaves that number out (then drawn on each frame
+    by :func:`draw_hold_number`), and the panel does not depend on ``hud.hold_s``.
     """
     h, w = out.shape[:2]
     u = h / 100.0
@@ -445,11 +471,8 @@ def draw_hud_panel(out: np.ndarray, hud: HudInfo) -> None:
         cx, cy, r = ring
         cv2.circle(out, (cx, cy), r, (25, 30, 40), -1, cv2.LINE_AA)
         cv2.circle(out, (cx, cy), r, _GREY, max(2, round(0.5 * u)), cv2.LINE_AA)
-        num = str(hold_seconds_left(hud))
-        nt = max(2, round(1.0 * u))
-        ns = _text_scale(num, 9 * u, nt)
-        nw, nh = _text_size(num, ns, nt)
-        _big_text(out, num, (cx - nw // 2, cy + nh // 2), ns, _WHITE, nt, outline=False)
+        if hold_number:
+            draw_hold_number(out, hud)
         cap = "HOLD"
         cs = _text_scale(cap, 3.0 * u, small_t)
         cw, chh = _text_size(cap, cs, small_t)

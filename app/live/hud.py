@@ -14,8 +14,9 @@ drawn once per change and then *blended* onto each frame:
   get ``a * pixel + b`` by index.
 
 The result equals ``pose.overlay.draw_hud`` to within a few levels of 255 (the
-rounding of the blends). The skeleton (new with every judged pose) and the hold
-ring's arc (it moves continuously) are drawn directly, as before. Turning a new
+rounding of the blends). The skeleton (new with every judged pose), the hold
+ring's arc (it moves continuously) and its seconds (they change every second) are
+drawn directly on each frame, so one blend serves a whole hold. Turning a new
 display into a blend takes some milliseconds, so it is done in a background thread
 while that display is drawn directly: no frame waits for it.
 """
@@ -37,10 +38,10 @@ from pose.frame import PoseFrame
 from pose.overlay import (
     HudInfo,
     draw_hold_arc,
+    draw_hold_number,
     draw_hud,
     draw_hud_panel,
     draw_hud_skeleton,
-    hold_seconds_left,
     shade,
 )
 
@@ -84,7 +85,7 @@ class _Blend:
     def apply(self, image: np.ndarray) -> None:
         """Blend onto ``image`` ((H, W, 3) uint8, C-contiguous) in place."""
         flat = image.reshape(-1)
-        values = np.take(flat, self.index) * self.a  # from the pixels as they were
+        values = flat[self.index] * self.a  # from the pixels as they were
         values += self.b
         for y0, y1, x0, x1 in self.shade_boxes:
             shade(image[y0:y1, x0:x1])
@@ -92,7 +93,7 @@ class _Blend:
             image[y0:y1, x0:x1] = patch
         for (y0, y1, x0, x1), patch, mask in self.masked:
             cv2.copyTo(patch, mask, image[y0:y1, x0:x1])
-        np.put(flat, self.index, values.astype(np.uint8))
+        flat[self.index] = values.astype(np.uint8)  # (faster than np.take / np.put)
 
 
 def _components(mask: np.ndarray) -> list[Box]:
@@ -108,27 +109,27 @@ def _rectangles(mask: np.ndarray) -> list[Box]:
     padded = np.zeros((mask.shape[0], mask.shape[1] + 2), np.int8)
     padded[:, 1:-1] = mask
     d = np.diff(padded, axis=1)
-    starts, ends = np.nonzero(d == 1), np.nonzero(d == -1)
-    runs: dict[int, list[tuple[int, int]]] = {}
-    for y, x0, x1 in zip(starts[0].tolist(), starts[1].tolist(), ends[1].tolist(),
-                         strict=True):
-        runs.setdefault(y, []).append((x0, x1))
-    done: list[Box] = []
-    open_: dict[tuple[int, int], int] = {}  # run -> first row
-    for y in range(mask.shape[0] + 1):
-        row = set(runs.get(y, ()))
-        for run in [r for r in open_ if r not in row]:
-            done.append((open_.pop(run), y, run[0], run[1]))
-        for run in row:
-            open_.setdefault(run, y)
-    return done
+    ys, x0s = np.nonzero(d == 1)
+    x1s = np.nonzero(d == -1)[1]  # row by row, in step with the starts
+    if ys.size == 0:
+        return []
+    # the runs in order of (x0, x1, row): a run continues the box of the one before it
+    # when it is the same run on the next row
+    order = np.lexsort((ys, x1s, x0s))
+    y, x0, x1 = ys[order], x0s[order], x1s[order]
+    new = np.ones(y.size, bool)
+    new[1:] = (x0[1:] != x0[:-1]) | (x1[1:] != x1[:-1]) | (y[1:] != y[:-1] + 1)
+    first = np.flatnonzero(new)
+    last = np.append(first[1:], y.size) - 1
+    return list(zip(y[first].tolist(), (y[last] + 1).tolist(), x0[first].tolist(),
+                    x1[first].tolist(), strict=True))
 
 
 def _build(h: int, w: int, hud: HudInfo) -> _Blend:
     black = np.zeros((h, w, 3), np.uint8)
     white = np.full((h, w, 3), 255, np.uint8)
-    draw_hud_panel(black, hud)
-    draw_hud_panel(white, hud)
+    draw_hud_panel(black, hud, hold_number=False)
+    draw_hud_panel(white, hud, hold_number=False)
     ref = np.array([[[0, 0, 0], [255, 255, 255]]], np.uint8)
     shade(ref)
     bc, wc = cv2.split(black), cv2.split(white)
@@ -216,9 +217,9 @@ class HudLayer:
                 the background work would compete with the video connection).
         """
         h, w = image.shape[:2]
-        # the still part depends on the hold only through the whole seconds shown
-        still = replace(hud, hold_s=hud.hold_target_s - hold_seconds_left(hud)
-                        if hud.hold_target_s > 0 else 0.0)
+        # the still part does not depend on the hold: its seconds and arc are drawn on
+        # each frame (so a hold counting down is blended from one display)
+        still = replace(hud, hold_s=0.0)
         key = (h, w, still)
         self._streak = self._streak + 1 if key == self._last_key else 1
         self._last_key = key
@@ -236,6 +237,7 @@ class HudLayer:
             return draw_hud(image, pose, hud, inplace=True)
         draw_hud_skeleton(image, pose, hud.state)
         blend.apply(image)
+        draw_hold_number(image, hud)
         draw_hold_arc(image, hud)
         return image
 
