@@ -27,7 +27,7 @@ from app.patient_ui import item_run, next_program_item
 from coach.report import SessionReport
 from exercises.definition import load_library
 from pose.frame import PoseFrame
-from pose.overlay import STATE_COLORS, HudInfo, draw_hud
+from pose.hud import STATE_COLORS, HudInfo, draw_hud
 from sessions.service import ProgramItem, TodayItem
 from tests.builders import front_pose
 

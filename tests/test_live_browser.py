@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from app.live import is_technical
-from pose.overlay import STATE_COLORS
+from pose.hud import STATE_COLORS
 from sessions.store import SessionStore
 from tests.browser_utils import (
     SCREENSHOTS,

@@ -13,7 +13,7 @@ drawn once per change and then *blended* onto each frame:
   time through a mask) is copied; the few remaining pixels (anti-aliased edges)
   get ``a * pixel + b`` by index.
 
-The result equals ``pose.overlay.draw_hud`` to within a few levels of 255 (the
+The result equals ``pose.hud.draw_hud`` to within a few levels of 255 (the
 rounding of the blends). The skeleton (new with every judged pose), the hold
 ring's arc (it moves continuously) and its seconds (they change every second) are
 drawn directly on each frame, so one blend serves a whole hold. Turning a new
@@ -34,15 +34,15 @@ import numpy as np
 
 from app.live.state import STATE_TEXT, LiveSnapshot
 from exercises.engine import Phase
+from pose.drawing import shade
 from pose.frame import PoseFrame
-from pose.overlay import (
+from pose.hud import (
     HudInfo,
     draw_hold_arc,
     draw_hold_number,
     draw_hud,
     draw_hud_panel,
     draw_hud_skeleton,
-    shade,
 )
 
 __all__ = ["HudLayer", "hud_info"]

@@ -45,7 +45,7 @@ from app.ui import (
 from coach.pipeline import resolve_sides
 from coach.report import SessionReport
 from exercises.definition import StretchDefinition
-from pose.overlay import STATE_COLORS
+from pose.hud import STATE_COLORS
 from sessions.service import TodayItem
 
 log = logging.getLogger("stretch_coach.app.live")
