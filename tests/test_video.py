@@ -636,7 +636,7 @@ def test_live_frame_conversions_agree_with_pyav(size: tuple[int, int]) -> None:
     out = rgb_to_av_frame(ours)
     assert (out.width, out.height) == (w, h)
     assert out.format.name == ("yuv420p" if w % 2 == 0 and h % 2 == 0 else "rgb24")
-    if out.format.name == "yuv420p":   # OpenCV's conversion, handed over unchanged
+    if out.format.name == "yuv420p":   # planes filled directly or through PyAV: same bytes
         assert np.array_equal(out.to_ndarray(), cv2.cvtColor(ours, cv2.COLOR_RGB2YUV_I420))
     back = out.to_ndarray(format="rgb24")
     assert np.abs(back.astype(int) - ours.astype(int)).mean() < 3.0
