@@ -18,9 +18,9 @@
 * uses two thresholds (``start`` to begin a rep, a return level between
   ``rest`` and ``start`` to end it) plus dwells, so jitter never double-counts and
   reps that do not come all the way back still count: a rep begins after
-  ``min_dwell_s`` past ``start`` (or, after ``min_dwell_s`` at rest, 0.1 s past it
-  once in the target band: a quick rep, which real people do, spends only ~0.2 s past
-  start) and ends after a
+  ``min_dwell_s`` past ``start`` (or, with no hold prescribed and after ``min_dwell_s``
+  at rest, 0.1 s past it once in the target band: a quick rep, which real people do,
+  spends only ~0.2 s past start) and ends after a
   short dwell (0.1 s, three frames at 30 frames/s) back past the return level (fast
   continuous reps spend 0.1-0.3 s at the top, and a model may read straight arms
   short of ``rest``);
@@ -42,7 +42,7 @@
 The phases and their transitions (all in ``StretchTracker._advance``)::
 
     SETUP --below the return level for settle_s--> REST --past start for min_dwell_s--> MOVING
-    REST (rested min_dwell_s) --past start for 0.1 s and in the band (a quick rep)--> MOVING
+    REST (no hold; rested min_dwell_s) --past start for 0.1 s and in the band (quick rep)--> MOVING
     SETUP (first seen short of the band, not yet settled) --in band--> MOVING / POSITION
     MOVING <--in band / out of band--> POSITION --hold done or broken--> RETURNING
     MOVING | POSITION | RETURNING --below the return level for _BACK_DWELL_S--> REST
@@ -138,6 +138,7 @@ class StretchTracker:
         # then may a quick rep begin (right after a rep, jitter must last min_dwell_s)
         self._rest = Dwell(tu.min_dwell_s)
         self._rested = False
+        self._quick_reps = self.prescription.hold_s <= 0
         self._current: RepRecord | None = None
         self._hold: HoldTimer | None = None
         self._below_since: float | None = None
@@ -295,9 +296,10 @@ class StretchTracker:
             past_start = self._start.update(v >= lv.start, t)
             # a quick rep: after a real rest, past start for _BACK_DWELL_S and already in the
             # target band is movement, not jitter (a 0.6 s front raise spends ~0.2 s past
-            # start)
-            quick = (self._rested and self._start.since is not None and v >= lv.lo
-                     and t - self._start.since >= _BACK_DWELL_S - 1e-9)
+            # start). Only where no hold is prescribed: a held stretch stays past start for
+            # seconds, so there a brief excursion is a glitch, not a rep
+            quick = (self._quick_reps and self._rested and self._start.since is not None
+                     and v >= lv.lo and t - self._start.since >= _BACK_DWELL_S - 1e-9)
             if past_start or quick:
                 band_since = self._band_since
                 self._begin_rep(t, events)

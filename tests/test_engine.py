@@ -147,12 +147,11 @@ def test_events_and_phases_of_one_rep() -> None:
     times = dict((e, t) for t, e in events)
     # at rest from t=0: counting starts after settle_s
     assert times["counting_started"] == pytest.approx(T["settle_s"], abs=DT + 1e-6)
-    # the ramp starts at 1.5 s and crosses START=15 at 1.5 + 15/30 = 2.0 s; the rep begins
-    # after the min dwell, or sooner once in the band (LO at 1.5 + 22/30 s: a quick rep
-    # after a rest, at least 0.1 s past start); the dwell starts at the first frame at or
-    # past the crossing: up to one frame later
-    begins = min(2.0 + T["min_dwell_s"], max(2.0 + 0.1, 1.5 + LO / 30))
-    assert begins - 1e-6 <= times["rep_started"] <= begins + 2 * DT + 1e-6
+    # the ramp starts at 1.5 s and crosses START=15 at 1.5 + 15/30 = 2.0 s; + min dwell
+    # (a held stretch: no quick start; the dwell starts at the first frame at or past the
+    # crossing: up to one frame later)
+    assert 2.0 + T["min_dwell_s"] - 1e-6 <= times["rep_started"] \
+        <= 2.0 + T["min_dwell_s"] + 2 * DT + 1e-6
     # crosses LO at 1.5 + 22/30; the 5 s hold is complete 5 s later
     assert times["hold_completed"] == pytest.approx(1.5 + 22 / 30 + 5.0, abs=HOLD_TOL)
     phases = [fb.phase for fb in fbs]
@@ -193,7 +192,8 @@ def test_jitter_never_double_counts(case: str, low: float, high: float) -> None:
 def test_a_quick_rep_after_a_rest_counts_and_a_quick_flick_right_after_it_does_not() -> None:
     """Real people raise and lower fast: 0.2 s past start (less than min_dwell_s) but
     well into the target band is a rep once they have been at rest; the same flick
-    0.1 s after a rep ended (no rest between) is not (jitter around the return)."""
+    0.1 s after a rep ended (no rest between) is not (jitter around the return), and
+    neither flick is a rep of a held stretch (a hold stays past start for seconds)."""
     assert T["min_dwell_s"] > 0.2
     keys = [(0.0, {"neck_tilt": 0.0}), (1.5, {"neck_tilt": 0.0}),
             (1.6, {"neck_tilt": 30.0}), (1.7, {"neck_tilt": 30.0}),   # 0.2 s past start
@@ -205,6 +205,8 @@ def test_a_quick_rep_after_a_rest_counts_and_a_quick_flick_right_after_it_does_n
     assert counts[-1] == 1 and counts == sorted(counts)
     assert len(tracker.reps) == 1 and tracker.reps[0].complete
     assert 1.5 < tracker.reps[0].start_s < 1.6
+    held = StretchTracker(definition(hold_s=5.0), "left")
+    assert [fb.reps for fb in run(held, timeline(keys))][-1] == 0 and not held.reps
 
 
 def test_noisy_hover_near_start_counts_at_most_one() -> None:
