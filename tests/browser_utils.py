@@ -206,7 +206,7 @@ def sign_in(page: Any, username: str, password: str, timeout_ms: float = 60_000)
 
 def fake_camera_file(src: Path, dest: Path, *, width: int = 640, height: int = 480,
                      max_s: float | None = None, lead_in_s: float = 0.0,
-                     quality: int = 4) -> Path:
+                     quality: int = 4, fps: int | None = None) -> Path:
     """Re-encode a video for Chromium's fake camera, which plays it in a loop.
 
     ``lead_in_s`` repeats the first frame that long first: like a person standing
@@ -214,7 +214,9 @@ def fake_camera_file(src: Path, dest: Path, *, width: int = 640, height: int = 4
 
     ``dest`` ending in ``.mjpeg`` gives a small MJPEG stream (colours slightly off);
     ``.y4m`` gives raw I420 (~14 MB per second at 640x480, 30 fps). Frames are scaled
-    to ``width`` x ``height`` (letterboxed, aspect kept).
+    to ``width`` x ``height`` (letterboxed, aspect kept). ``fps``: a camera that delivers
+    only that many frames per second (the clip keeps its real-time pace: frames between
+    are left out); give it with ``.y4m``, whose header Chromium paces by.
     """
     import av
     import numpy as np
@@ -222,7 +224,7 @@ def fake_camera_file(src: Path, dest: Path, *, width: int = 640, height: int = 4
     mjpeg = dest.suffix.lower() == ".mjpeg"
     with av.open(str(src)) as inp:
         vin = inp.streams.video[0]
-        rate = round(float(vin.average_rate or 30))
+        rate = fps or round(float(vin.average_rate or 30))
         fmt, codec, pix = (("mjpeg", "mjpeg", "yuvj420p") if mjpeg
                            else ("yuv4mpegpipe", "rawvideo", "yuv420p"))
         with av.open(str(dest), "w", format=fmt) as out:
@@ -231,10 +233,14 @@ def fake_camera_file(src: Path, dest: Path, *, width: int = 640, height: int = 4
             if mjpeg:
                 st.codec_context.qmin = st.codec_context.qmax = quality
             lead = round(lead_in_s * rate)
-            n = 0
+            n, next_t = 0, 0.0
             for i, frame in enumerate(inp.decode(vin)):
                 if max_s is not None and frame.time is not None and frame.time > max_s:
                     break
+                if fps is not None:
+                    if frame.time is not None and frame.time + 1e-6 < next_t:
+                        continue  # between two of the slow camera's frames
+                    next_t += 1.0 / fps
                 canvas = _letterbox(frame.to_ndarray(format="rgb24"), width, height, np)
                 vf = av.VideoFrame.from_ndarray(canvas, format="rgb24").reformat(format=pix)
                 for _ in range(1 + (lead if i == 0 else 0)):

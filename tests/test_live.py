@@ -477,6 +477,7 @@ def test_drop_before_anything_counted_saves_nothing() -> None:
     snap = coach.snapshot()
     assert not snap.resumable and snap.notice_kind == "dropped"
     assert saved == [] and coach.end_suspended() is None
+    assert coach.last_end == "dropped"  # the page says the connection dropped
 
 
 # --------------------------------------------------------------------------- display
@@ -604,6 +605,7 @@ def test_stop_after_a_trickle_of_frames_is_a_dropped_connection() -> None:
     snap = coach.snapshot()
     assert snap.notice_kind == "slow" and "1 frame per second is arriving" in snap.notice
     assert coach.stop() is None and coach.resumable and saved == []
+    assert coach.last_end == "too_busy"  # the computer's problem, said as such
 
 
 HUDS = {

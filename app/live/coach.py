@@ -63,7 +63,7 @@ from app.live.ending import (
     ended_snapshot,
     suspend_run,
 )
-from app.live.governor import LoadGovernor
+from app.live.governor import SLOW_INCOMING_FPS, LoadGovernor
 from app.live.hud import HudLayer, hud_info
 from app.live.run import STALL_S, Run
 from app.live.runtime import close_at_exit, lower_priority, one_line
@@ -480,7 +480,9 @@ class LiveCoach:
             with self._gov_lock:
                 incoming = self.governor.incoming_fps(now)
             if ended_by_drop(run, now, incoming):
-                return self._suspend(run)
+                # frames trickling in until the end (not stopped: a dropped connection)
+                trickle = incoming < SLOW_INCOMING_FPS and now - run.last_arrival <= STALL_S
+                return self._suspend(run, slow=trickle)
             problem = end_problem(run, INTERRUPTED)
             return self._finish(run, problem,
                                 "stopped" if problem == INTERRUPTED else "too_busy")
@@ -488,14 +490,17 @@ class LiveCoach:
             with self._lock:
                 self._stopping -= 1
 
-    def _suspend(self, run: Run) -> None:
+    def _suspend(self, run: Run, *, slow: bool = False) -> None:
+        """Keep a dropped run to be resumed (if it counted anything); ``slow``: the video
+        was only trickling in (the computer's problem, said as such on the page)."""
         counted = suspend_run(run)
         if counted:
             self._suspended = run
             timer = threading.Timer(SUSPEND_KEEP_S, self._expire_suspended, args=(run,))
             timer.daemon = True
             timer.start()
-        self.last_end = "dropped"
+        self.last_end = "too_busy" if slow or end_problem(run, DROPPED) != DROPPED \
+            else "dropped"
         self._publish(dropped_snapshot(self._snapshot, counted))
         log.info("live coach: the video stopped arriving; run %s", "suspended" if counted
                  else "discarded (nothing counted yet)")

@@ -358,19 +358,23 @@ with right:
             st.rerun()  # model loaded: redraw the page once, and stop polling
         if finishing and not coach.finishing:
             st.rerun()  # the stopped run is finished: show its summary (the whole page)
+        if coach.report is not None and not coach.running and not shown_report:
+            # the set is complete, or a run ended meanwhile (e.g. a dropped one recorded
+            # by the keep-timer): show its summary now (the whole page)
+            st.rerun()
         snap = coach.snapshot()
-        if snap.done and coach.report is not None and not shown_report:
-            st.rerun()  # the set is complete: show the summary now (the whole page)
         with st.container(key="live-panel"):
             _panel(snap, hold_target)
-            if coach.resumable and not busy and st.button(
-                    "End the session here", key="live-end-suspended",
-                    help="Records what was done so far, marked as cut short by a technical "
-                    "problem (not as your result)."):
-                coach.end_suspended()
-                st.rerun()
 
     live_panel()
+    if coach.resumable and not busy:
+        # outside the polling fragment, and as a callback: the click always runs the whole
+        # page after recording the run (its summary shows), even when the fragment was
+        # polling or the run had meanwhile been recorded by the keep-timer
+        st.button("End the session here", key="live-end-suspended",
+                  on_click=coach.end_suspended,
+                  help="Records what was done so far, marked as cut short by a technical "
+                  "problem (not as your result).")
 
 report = coach.report if not coach.running else None
 if report is not None:
@@ -403,6 +407,9 @@ elif not busy and coach.snapshot().frames and not coach.running and not coach.re
         st.info("Nothing was counted, so nothing was saved: this computer was too busy to "
                 "coach (too few video frames reached the coach). Close other programs, "
                 "then press **Start camera** to try again.", icon=":material/info:")
+    elif coach.last_end == "dropped":
+        st.info("The video connection dropped before anything was counted, so nothing was "
+                "saved. Press **Start camera** to try again.", icon=":material/info:")
     else:
         st.info("Nothing was counted yet, so nothing was saved: the coach starts counting "
                 "once it has seen you still in the starting position for a moment, and "
