@@ -81,6 +81,10 @@ DRIVERS: dict[str, Driver] = {
                              setup={**_both(shoulder_flexion=35.0, shoulder_abduction=10.0,
                                             shoulder_external_rotation=-70.0),
                                     "left_elbow_flexion": 120.0, "right_elbow_flexion": 115.0}),
+    "arms_forward_rotation": Driver(lambda a, s: {"trunk_rotation": _sgn(s) * a}, 0, 45,
+                                    "trunk", setup=_both(shoulder_flexion=90.0,
+                                                         shoulder_abduction=0.0,
+                                                         elbow_flexion=0.0)),
     "wrist_cross_midline": Driver(_cross, 0, 120, "arms"),
     "arms_elevation": Driver(
         lambda a, s: _both(shoulder_abduction=a, shoulder_external_rotation=90.0 * min(a, 90) / 90),

@@ -48,6 +48,7 @@ TARGETS: dict[str, float] = {
     "head_lift": 4.0,
     "trunk_lateral_flexion": 5.0,
     "trunk_rotation": 5.0,
+    "arms_forward_rotation": 5.0,
     "shoulder_level_difference": 5.0,
 }
 RATIO_TARGET = 0.05

@@ -117,9 +117,12 @@ class SetupCheck:
         finite) on a frame that passed :meth:`problem`, else None."""
         if math.isfinite(raw):
             return None
-        return (("no_face", "Turn your face toward the camera so I can see it")
-                if getattr(self._primary, "needs_face", False) else
-                ("not_measurable", "Hold still for a moment so I can see your position"))
+        if getattr(self._primary, "needs_face", False):
+            return ("no_face", "Turn your face toward the camera so I can see it")
+        needs = getattr(self._primary, "needs", None)
+        if needs:
+            return ("not_measurable", needs[1])
+        return ("not_measurable", "Hold still for a moment so I can see your position")
 
     def view_problem(self, frame: PoseFrame) -> tuple[str, str] | None:
         """Wrong camera view: facing away, or turned further than the definition allows."""

@@ -45,7 +45,9 @@ def diagnose(definition: StretchDefinition, reps: Sequence[RepRecord], counting:
         if not setup_counts:
             return ("no_frames", "No video frames were judged")
         code = max(setup_counts, key=setup_counts.get)  # type: ignore[arg-type]
-        return (code, f"No part of the video could be judged: {setup_text(code)}")
+        needs = get_measure(p.measure).needs
+        why = needs[0] if code == "not_measurable" and needs else setup_text(code)
+        return (code, f"No part of the video could be judged: {why}")
     if not counting:
         return ("never_at_rest", f"I never saw you in the starting position "
                 f"({p.label.lower()} at {p.rest:g}{unit} or less), so I could not start "

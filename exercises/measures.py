@@ -82,6 +82,9 @@ class Measure:
         needs_face: True when the measure reads the face model's result
             (``PoseFrame.head``): it is ``nan`` on frames without one, and the
             estimator must run the face model (see :func:`definition_needs_face`).
+        needs: (clause, cue) for a measure that needs a set-up position to be read at
+            all, said when it could not be: e.g. ("your arms were not held out in
+            front", "Hold both arms straight out in front of you at shoulder height").
     """
 
     name: str
@@ -92,6 +95,7 @@ class Measure:
     fn: Callable[[PoseFrame, str], float]
     near_side: tuple[str, ...] = ()
     needs_face: bool = False
+    needs: tuple[str, str] | None = None
 
     def __call__(self, frame: PoseFrame, side: str = "left") -> float:
         if frame.is_empty:
@@ -112,10 +116,10 @@ MEASURES: dict[str, Measure] = {}
 
 def _register(name: str, unit: str, sided: bool, description: str,
               landmarks: Callable[[str], tuple[Landmark, ...]], near_side: tuple[str, ...] = (),
-              needs_face: bool = False):
+              needs_face: bool = False, needs: tuple[str, str] | None = None):
     def deco(fn: Callable[[PoseFrame, str], float]) -> Callable[[PoseFrame, str], float]:
         MEASURES[name] = Measure(name, unit, sided, description, landmarks, fn, near_side,
-                                 needs_face)
+                                 needs_face, needs)
         return fn
     return deco
 

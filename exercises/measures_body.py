@@ -25,7 +25,7 @@ from exercises.measures import (
 )
 from pose.frame import PoseFrame
 from pose.geometry import inclination_from_vertical, joint_angle, joint_angle_3d
-from pose.landmarks import side_landmark
+from pose.landmarks import Landmark, side_landmark
 
 # ================================================================ whole body (legs, hips, trunk)
 #
@@ -185,6 +185,41 @@ _near("body_line_near",
            _both("shoulder", "hip"))
 def _trunk_inclination(frame: PoseFrame, side: str) -> float:
     return abs(inclination_from_vertical(_mid(frame, "hip"), _mid(frame, "shoulder")))
+
+
+#: Arms counted as "held out in front" when the wrists reach at least this far forward of
+#: the shoulders (horizontally, in shoulder widths): straight arms at shoulder height read
+#: 1.45-1.7, arms crossed over the chest about 0.93 (MediaPipe, rendered clips).
+ARMS_FORWARD_MIN_REACH = 1.2
+
+
+@_register("arms_forward_rotation", "deg", True,
+           "Turn of the upper body about the vertical axis, read from the arms held straight "
+           "out in front at shoulder height: the horizontal direction "
+           "mid-shoulder→mid-wrist in MediaPipe's estimated 3D world landmarks, against "
+           "straight at the camera; positive toward the working side. The arms turn with the "
+           "chest, and their long lever reads the turn where the shoulder points cannot "
+           "(a 40 degree seated turn read as 16 from the shoulders, 40 from the arms, on "
+           "rendered clips). Use with baseline = \"rest\" (the camera need not be square "
+           "on). Unmeasurable when the arms are not out in front. Front view.",
+           _both("shoulder", "wrist"),
+           needs=("your arms were not held out in front",
+                  "Hold both arms straight out in front of you at shoulder height"))
+def _arms_forward_rotation(frame: PoseFrame, side: str) -> float:
+    if frame.world is None:
+        return NAN
+    w = frame.world
+    shoulders = (w[int(Landmark.LEFT_SHOULDER)] + w[int(Landmark.RIGHT_SHOULDER)]) / 2.0
+    wrists = (w[int(Landmark.LEFT_WRIST)] + w[int(Landmark.RIGHT_WRIST)]) / 2.0
+    d = wrists - shoulders
+    width = float(np.linalg.norm(w[int(Landmark.LEFT_SHOULDER)] - w[int(Landmark.RIGHT_SHOULDER)]))
+    reach = math.hypot(float(d[0]), float(d[2]))
+    if not (math.isfinite(reach) and width > 1e-6) or reach < ARMS_FORWARD_MIN_REACH * width:
+        return NAN
+    # x to the image's right, z away from the camera: arms toward the camera point -z;
+    # facing the camera, the person's left is the image's right (+x)
+    toward_left = math.degrees(math.atan2(float(d[0]), -float(d[2])))
+    return toward_left if side == "left" else -toward_left
 
 
 @_register("elbows_extension_mean", "deg", False,

@@ -1234,6 +1234,25 @@ def test_nothing_counted_says_why(case: str, keys, code: str) -> None:
     assert (setup[1:] in diag[1]) == (code != "never_at_rest"), diag[1]
 
 
+def test_a_rotation_with_the_arms_not_out_in_front_says_to_hold_them_out() -> None:
+    """The seated rotation reads the turn from the outstretched arms: arms kept by the
+    sides (the builders' pose, its depth flat) are told to hold them out, live and in the
+    diagnosis, not "hold still" or a generic "could not be measured"."""
+    rotation = load_library()["seated_thoracic_rotation"]
+    tracker = StretchTracker(rotation, "left")
+    frames = []
+    for i in range(40):
+        f = front_pose(t=i * DT)
+        world = np.zeros((NUM_LANDMARKS, 3))
+        world[:, :2] = (f.xy - f.xy[[Landmark.LEFT_HIP, Landmark.RIGHT_HIP]].mean(0)) / 400.0
+        frames.append(dataclasses.replace(f, world=world))   # wrists level with the hips
+    fbs = run(tracker, frames)
+    assert not any(fb.assessable for fb in fbs)
+    assert "Hold both arms straight out in front" in (fbs[-1].setup_message or ""), fbs[-1]
+    code, text = tracker.diagnosis()
+    assert code == "not_measurable" and "your arms were not held out in front" in text, text
+
+
 def test_no_diagnosis_when_reps_counted() -> None:
     keys, _ = session_keys(1)
     tracker = StretchTracker(TILT, "left")

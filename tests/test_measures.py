@@ -271,6 +271,46 @@ def test_trunk_rotation_needs_world() -> None:
     assert math.isnan(compute("trunk_rotation", front_pose(), "left"))
 
 
+def world_with_arms_forward(turn_deg: float, elevation_deg: float = 0.0,
+                            crossed: bool = False) -> np.ndarray:
+    """World landmarks of a seated person whose chest, with both arms held straight out in
+    front (``elevation_deg`` above horizontal), is turned ``turn_deg`` toward the person's
+    LEFT; ``crossed``: the arms crossed over the chest instead (wrists near the opposite
+    shoulders)."""
+    w = np.full((NUM_LANDMARKS, 3), np.nan)
+    a, e = math.radians(turn_deg), math.radians(elevation_deg)
+    w[L.LEFT_HIP], w[L.RIGHT_HIP] = (0.15, 0.0, 0.0), (-0.15, 0.0, 0.0)
+    right = np.array([math.cos(a), 0.0, math.sin(a)])       # the chest's left-right axis
+    forward = np.array([math.sin(a), 0.0, -math.cos(a)])    # toward the camera at 0
+    up = np.array([0.0, -1.0, 0.0])
+    for sh, wr, s in ((L.LEFT_SHOULDER, L.LEFT_WRIST, 1.0), (L.RIGHT_SHOULDER, L.RIGHT_WRIST,
+                                                             -1.0)):
+        w[sh] = np.array([0.0, -0.5, 0.0]) + s * 0.18 * right
+        if crossed:
+            w[wr] = w[sh] - s * 0.3 * right + 0.08 * forward
+        else:
+            w[wr] = w[sh] + 0.6 * (math.cos(e) * forward + math.sin(e) * up)
+    return w
+
+
+@pytest.mark.parametrize("turn", [-40, -15, 0, 10, 30, 60])
+@pytest.mark.parametrize("elevation", [0, 30])
+def test_arms_forward_rotation_reads_the_turn_of_outstretched_arms(turn: float,
+                                                                   elevation: float) -> None:
+    frame = dataclasses.replace(front_pose(), world=world_with_arms_forward(turn, elevation))
+    assert compute("arms_forward_rotation", frame, "left") == pytest.approx(turn, abs=1e-6)
+    assert compute("arms_forward_rotation", frame, "right") == pytest.approx(-turn, abs=1e-6)
+
+
+def test_arms_forward_rotation_is_unmeasurable_without_the_arms_out_in_front() -> None:
+    crossed = dataclasses.replace(front_pose(), world=world_with_arms_forward(30, crossed=True))
+    assert math.isnan(compute("arms_forward_rotation", crossed, "left"))
+    hanging = world_with_arms_forward(0, elevation_deg=-85)   # arms down by the sides
+    assert math.isnan(compute("arms_forward_rotation",
+                              dataclasses.replace(front_pose(), world=hanging), "left"))
+    assert math.isnan(compute("arms_forward_rotation", front_pose(), "left"))  # no world
+
+
 @pytest.mark.parametrize("facing", ["right", "left"])
 @pytest.mark.parametrize("angle", [-10, 0, 15, 35, 50])
 def test_head_forward_angle_side_view(facing: str, angle: float) -> None:
@@ -308,7 +348,13 @@ def asymmetric_pose() -> PoseFrame:
     for lm in Landmark:
         if lm.name.startswith("RIGHT") and vis[lm] > 0:
             vis[lm] = 0.9
-    return dataclasses.replace(frame, visibility=vis, world=world_with_trunk_rotation(20.0))
+    world = world_with_trunk_rotation(20.0)
+    # arms held out in front, turned with the chest, the left a little higher
+    forward = np.array([math.sin(math.radians(20.0)), 0.0, -math.cos(math.radians(20.0))])
+    for sh, wr, lift in ((L.LEFT_SHOULDER, L.LEFT_WRIST, -0.12), (L.RIGHT_SHOULDER,
+                                                                  L.RIGHT_WRIST, -0.05)):
+        world[wr] = world[sh] + 0.6 * forward + np.array([0.0, lift, 0.0])
+    return dataclasses.replace(frame, visibility=vis, world=world)
 
 
 @pytest.mark.parametrize("name", measure_names())

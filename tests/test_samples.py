@@ -64,19 +64,6 @@ for _clip_name in ("cat_cow_good", "cat_cow_no_hold"):
         KNOWN_FAILURES[(_clip_name, _test)] = (
             "MediaPipe reads the cat-cow head lift 7.5-8.4 degrees low at the cow and ~18 "
             "low at the cat against the rig (MAE 12.4)")
-#: Seated thoracic rotation, front view: MediaPipe cannot read the turn. With the chest
-#: turned 39.5 degrees against a still pelvis (the rig's 3D), its world landmarks give
-#: 16.2 (41 %), and its 2D shoulder width shrinks as for a 15.6 degree turn (acos of the
-#: shoulder/hip width ratio against rest), so both reps are "partial" (54-56 % of the way
-#: to the 25 degree band), none counts, no hold is timed, the partial-rep faults are
-#: unexpected, and the trackers never settle so the default analysis judges 80 % of the
-#: frames. Whole-clip MAE 16.1, -23.4 at the holds (target 5). Not the crossed arms: on
-#: still frames of the same 39.5 degree turn it read 15.3 with them crossed, 16.1 with
-#: the arms hanging, 19.1 with the hands on the thighs.
-for _test in ("counts", "error", "error_at_hold", "hold_times", "faults", "skipping"):
-    KNOWN_FAILURES[("seated_thoracic_rotation_left_good", _test)] = (
-        "MediaPipe reads a 39.5 degree seated trunk turn as 16 (world depth) / 15.6 (2D "
-        "shoulder width); no rep counts")
 
 
 def _params(paths: list[Path], test: str) -> list:
