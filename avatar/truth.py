@@ -337,6 +337,12 @@ def measure_keys(exercise: str, side: str) -> list[tuple[str, str]]:
     return keys
 
 
+#: Measures whose truth is the quantity they estimate, read by another formula on the
+#: rig's points: the head lift is estimated from the eye (MediaPipe's ear is off in
+#: profile), its truth is the shoulder→ear angle itself.
+TRUTH_FORMULAS = {"head_lift": "head_lift_ear"}
+
+
 def truth_measures(marks: np.ndarray, keys: list[tuple[str, str]], fps: float,
                    image_size: tuple[int, int], world: np.ndarray | None = None,
                    ) -> dict[str, list[float | None]]:
@@ -359,7 +365,9 @@ def truth_measures(marks: np.ndarray, keys: list[tuple[str, str]], fps: float,
         face model (``needs_face``) is computed by its 33-point twin (``<name>_pose``) on
         the geometric points: for the tilt that is the rigid head's ear line against the
         shoulders, exact; the rotation's twin is an estimate, so ``tests/test_face.py``
-        compares the face-based rotation with the rig's head yaw instead.
+        compares the face-based rotation with the rig's head yaw instead. A measure in
+        :data:`TRUTH_FORMULAS` is computed by the formula named there (the quantity it
+        estimates, read directly).
     """
     from exercises.measures import MEASURES, compute, get_measure
     from pose.frame import PoseFrame
@@ -371,8 +379,9 @@ def truth_measures(marks: np.ndarray, keys: list[tuple[str, str]], fps: float,
     out: dict[str, list[float | None]] = {}
     for name, side in keys:
         digits = 1 if get_measure(name).unit == "deg" else 3
-        formula = f"{name}_pose" if get_measure(name).needs_face and f"{name}_pose" in MEASURES \
-            else name
+        formula = TRUTH_FORMULAS.get(name) or (
+            f"{name}_pose" if get_measure(name).needs_face and f"{name}_pose" in MEASURES
+            else name)
         vals = (compute(formula, f, side) for f in frames)
         out[f"{name}@{side}"] = [round(x, digits) if math.isfinite(x) else None for x in vals]
     return out

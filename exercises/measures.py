@@ -532,11 +532,41 @@ def _head_forward_angle(frame: PoseFrame, side: str) -> float:
     return inclination_from_vertical(shoulder, ear) * (1.0 if facing > 0 else -1.0)
 
 
+#: The shoulder→eye line's angle against the trunk, e, as the shoulder→ear line's, a:
+#: e = HEAD_LIFT_EYE_GAIN * a + HEAD_LIFT_EYE_OFFSET. The eye sits forward of the ear on
+#: the head, so it swings further as the head lifts and lies below the ear line. Fitted
+#: on the rig's geometric points (not MediaPipe's) over cat-cow on four bodies (the sample
+#: and three varied ones): gain 1.28-1.32, offset -19.7 to -23.3 degrees, residual 0.2-0.3
+#: within a body; the spread between bodies is about 1.5 degrees of head lift.
+HEAD_LIFT_EYE_GAIN = 1.3
+HEAD_LIFT_EYE_OFFSET = -22.0
+
+
 @_register("head_lift", "deg", False,
            "Head raised (+) or dropped (-) relative to the trunk line hip→shoulder, seen "
-           "from the side (for cat-cow on all fours). Side view.",
-           _fixed(), near_side=("ear", "shoulder", "hip"))
+           "from the side (for cat-cow on all fours): the angle of the shoulder→ear line, "
+           "read from the eye (MediaPipe places the eye well in profile, its ear often "
+           "6 px off on a 45 px ear-to-shoulder segment: 9-12 degrees of error against the "
+           "rig's geometry, 1.4-3.9 from the eye) through the head's proportions "
+           "(HEAD_LIFT_EYE_GAIN, HEAD_LIFT_EYE_OFFSET). Side view.",
+           _fixed(), near_side=("eye", "shoulder", "hip"))
 def _head_lift(frame: PoseFrame, side: str) -> float:
+    s = _side_view_side(frame)
+    hip, shoulder, eye = _p(frame, s, "hip"), _p(frame, s, "shoulder"), _p(frame, s, "eye")
+    trunk = shoulder - hip
+    if not math.isfinite(trunk[0]) or trunk[0] == 0:
+        return NAN
+    e = signed_angle(trunk, eye - shoulder) * (1.0 if trunk[0] > 0 else -1.0)
+    return (e - HEAD_LIFT_EYE_OFFSET) / HEAD_LIFT_EYE_GAIN
+
+
+@_register("head_lift_ear", "deg", False,
+           "The angle head_lift estimates, read from the ear itself: the shoulder→ear line "
+           "against the trunk line hip→shoulder, seen from the side. Exact on geometric "
+           "points (the avatar lab's truth of head_lift); on MediaPipe's points 9-12 "
+           "degrees off in cat-cow, so definitions use head_lift. Side view.",
+           _fixed(), near_side=("ear", "shoulder", "hip"))
+def _head_lift_ear(frame: PoseFrame, side: str) -> float:
     s = _side_view_side(frame)
     hip, shoulder, ear = _p(frame, s, "hip"), _p(frame, s, "shoulder"), _p(frame, s, "ear")
     trunk = shoulder - hip

@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 
 from exercises.measures import (
+    HEAD_LIFT_EYE_GAIN,
+    HEAD_LIFT_EYE_OFFSET,
     MEASURES,
     UnknownMeasureError,
     compute,
@@ -127,9 +129,13 @@ def all_fours_pose(*, facing: str, head_lift: float) -> PoseFrame:
     shoulder = np.array([320.0 + f * 100.0, 300.0])
     direction = head_lift if facing == "right" else 180.0 - head_lift
     ear = shoulder + 60.0 * screen_dir(direction)
+    # the eye, forward of the ear on the head, lies on its own line from the shoulder
+    # (exercises.measures: HEAD_LIFT_EYE_GAIN, HEAD_LIFT_EYE_OFFSET)
+    eye_lift = HEAD_LIFT_EYE_GAIN * head_lift + HEAD_LIFT_EYE_OFFSET
+    eye = shoulder + 75.0 * screen_dir(eye_lift if facing == "right" else 180.0 - eye_lift)
     return PoseFrame.from_points({
         L[f"{near}_HIP"]: hip, L[f"{near}_SHOULDER"]: shoulder, L[f"{near}_EAR"]: ear,
-        L.NOSE: ear + 20.0 * screen_dir(direction),
+        L[f"{near}_EYE"]: eye, L.NOSE: ear + 20.0 * screen_dir(direction),
     })
 
 
@@ -445,7 +451,7 @@ def test_measure_uses_only_declared_landmarks(name: str, side: str) -> None:
 
 @pytest.mark.parametrize(("name", "near"), [
     ("head_forward_angle", [L.LEFT_EAR, L.LEFT_SHOULDER, L.NOSE]),
-    ("head_lift", [L.LEFT_EAR, L.LEFT_SHOULDER, L.LEFT_HIP]),
+    ("head_lift", [L.LEFT_EYE, L.LEFT_SHOULDER, L.LEFT_HIP]),
 ])
 def test_side_view_measure_without_its_side_gives_nan(name: str, near: list) -> None:
     assert name in _RUNTIME_SIDE
