@@ -242,7 +242,7 @@ def analyze_video(path: str | os.PathLike[str], definition: StretchDefinition,
                     raise RuntimeError(f"frame {vf.index} was not converted but is judged")
                 result = session.process(vf.image, vf.timestamp_s)
                 judged += 1
-                settled = skip_s > 0 and session.settled()
+                settled = skip_s > 0 and session.settled(horizon_s=skip_s)
                 gate.done(vf.timestamp_s,
                           vf.timestamp_s + skip_s - 1e-6 if settled else -math.inf)
                 series["t"].append(round(vf.timestamp_s, 3))

@@ -129,12 +129,13 @@ class CoachSession:
         self.last = FrameResult(frame, feedback, active_side=side)
         return self.last
 
-    def settled(self) -> bool:
+    def settled(self, horizon_s: float = 0.2) -> bool:
         """Every tracker being judged is settled (see ``StretchTracker.settled``): the next
-        frames may be judged less often without changing counts or holds."""
+        ``horizon_s`` seconds of frames may be judged less often without changing counts
+        or holds."""
         if self.sequence:
-            return self.trackers[self.sides[self.active]].settled()
-        return all(t.settled() for t in self.trackers.values())
+            return self.trackers[self.sides[self.active]].settled(horizon_s=horizon_s)
+        return all(t.settled(horizon_s=horizon_s) for t in self.trackers.values())
 
     @property
     def active_side(self) -> str:

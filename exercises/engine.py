@@ -53,6 +53,7 @@ Pure Python + numpy: no OpenCV, MediaPipe or Streamlit here.
 
 from __future__ import annotations
 
+import collections
 import math
 
 from exercises.assessable import SetupCheck
@@ -81,6 +82,9 @@ _BACK_DWELL_S = 0.1
 #: A gap in assessable frames up to this long keeps the dwell timers running (one or two
 #: frames the model lost mid-movement must not throw away a rep's return).
 _GAP_S = 0.2
+#: The primary's speed (for frame skipping, ``settled``) is its change over about this
+#: long: frame-to-frame differences at 30 frames/s are mostly landmark jitter.
+SPEED_WINDOW_S = 0.25
 
 
 def _fmt(text: str, side: str, definition: StretchDefinition, hold_s: float) -> str:
@@ -145,6 +149,10 @@ class StretchTracker:
         self._over_since: float | None = None
         self._last_t: float | None = None
         self._last_v: float | None = None
+        #: (time, value) of the primary over the last SPEED_WINDOW_S, for its speed: over
+        #: a quarter second, not frame to frame, so landmark jitter is not read as motion
+        self._recent: collections.deque[tuple[float, float]] = collections.deque()
+        self._speed = 0.0  # |change of the primary| per second
         self._unassessable_since: float | None = None
         self._faults = FaultLog(tu.fault_min_s)
         self._cues = CueBoard(tu.cue_min_show_s)
@@ -226,6 +234,7 @@ class StretchTracker:
         v = self._sign * self._relative(raw)
         self._advance(v, t, dt, events)
         self._last_v = v
+        self._track_speed(t, v)
         for c in self.definition.checks:
             bad = self._check_applies(c) and c.violated(check_values[c.id])
             self._faults.update(c.id, bad, t, self._fmt(c.cue), self._current, self.side,
@@ -424,15 +433,26 @@ class StretchTracker:
 
     # ------------------------------------------------------------ frame skipping
 
-    def settled(self, margin: float = 0.25) -> bool:
+    def _track_speed(self, t: float, v: float) -> None:
+        recent = self._recent
+        recent.append((t, v))
+        while len(recent) > 2 and t - recent[1][0] >= SPEED_WINDOW_S:
+            recent.popleft()
+        t0, v0 = recent[0]
+        if t - t0 >= SPEED_WINDOW_S / 2:
+            self._speed = abs(v - v0) / (t - t0)
+
+    def settled(self, margin: float = 0.25, horizon_s: float = 0.2) -> bool:
         """True when the next frames cannot change the judgement soon, so a video analysis
         may judge fewer of them: counting, the last frame assessable, no dwell timer
         running, no fault pending or open, the primary value at least ``margin`` of the
         rest-to-target distance away from every threshold (rest, start, return level,
-        full-rep level, both band edges with their hysteresis). The primary's thresholds
-        are then crossed only on frames judged one by one; a form check is seen at least
-        every skip, well within ``fault_min_s``, and judged frame by frame from the first
-        bad frame (a pending fault is not settled)."""
+        full-rep level, both band edges with their hysteresis), and at least the distance
+        it would travel in ``horizon_s`` (the longest skip) at its speed over the last
+        quarter second (``SPEED_WINDOW_S``). The primary's thresholds are then crossed
+        only on frames judged one by one; a form check is seen at least every skip, well
+        within ``fault_min_s``, and judged frame by frame from the first bad frame (a
+        pending fault is not settled)."""
         v = self._last_v
         if (not self.counting or v is None or self._unassessable_since is not None
                 or self._faults.open or self._faults.pending):
@@ -443,7 +463,8 @@ class StretchTracker:
         lv = self._levels
         edges = (lv.rest, lv.start, lv.back, lv.full, lv.lo, lv.hi, lv.lo - lv.hyst,
                  lv.hi + lv.hyst)
-        return min(abs(v - e) for e in edges) >= margin * (lv.lo - lv.rest)
+        need = max(margin * (lv.lo - lv.rest), self._speed * horizon_s)
+        return min(abs(v - e) for e in edges) >= need
 
     # ------------------------------------------------------------ diagnosis
 

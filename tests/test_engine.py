@@ -1272,3 +1272,20 @@ def test_any_view_definition_is_never_refused_for_its_view() -> None:
     for yaw in (0.0, 45.0, 90.0):
         fbs = run(StretchTracker(d), [_world(front_pose(t=i * DT), yaw) for i in range(20)])
         assert all(fb.assessable for fb in fbs), yaw
+
+
+def test_a_fast_movement_is_not_settled_even_far_from_the_thresholds() -> None:
+    """A video analysis skips frames only while nothing can change within the skip: a
+    value far enough from every threshold by the margin but moving fast toward one is not
+    settled, so the band is entered on a frame judged one by one (a shrug rises ~0.27
+    shoulder widths a second against a 0.0175 margin: a 0.2 s skip jumped past it and
+    timed the hold 0.2 s short)."""
+    narrow = definition(rest=8.0, start=10.0, target=[12.0, 50.0])   # margin 0.25 x 4
+    tracker = StretchTracker(narrow, "left")
+    run(tracker, list(timeline([(0.0, {"neck_tilt": 0.0}), (3.0, {"neck_tilt": 0.0})])))
+    assert tracker.counting and tracker.settled()          # at rest, not moving
+    # a quick tilt, 30 degrees a second: 6 degrees after 0.2 s, still 2 short of the rest
+    # level (beyond the 1 degree margin), and it would pass it within the next 0.2 s
+    run(tracker, [front_pose(t=3.0 + k * DT, neck_tilt=k * 1.0) for k in range(1, 7)])
+    assert tracker.settled(horizon_s=0.0)                   # by distance alone: settled
+    assert not tracker.settled(horizon_s=0.2)
