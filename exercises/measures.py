@@ -587,13 +587,16 @@ def _shoulder_level_difference(frame: PoseFrame, side: str) -> float:
 
 
 @_register("shoulder_elevation", "ratio", False,
-           "Vertical gap between the ears and the shoulders, in shoulder widths (smaller = "
-           "shoulders shrugged up). Use with baseline = \"rest\". Front view.",
-           _fixed(L.LEFT_EAR, L.RIGHT_EAR, L.LEFT_SHOULDER, L.RIGHT_SHOULDER))
+           "Vertical gap between the mouth and the shoulders, in shoulder widths (smaller = "
+           "shoulders shrugged up). Use with baseline = \"rest\": the head keeps still in a "
+           "shrug, so the change is the shoulders' rise. The mouth, not the ears: MediaPipe "
+           "drags its ear points along with the shoulders, reading a shrug at 0.55-0.66 of "
+           "the rig's rise from the ears, 0.66-0.89 from the mouth. Front view.",
+           _fixed(L.MOUTH_LEFT, L.MOUTH_RIGHT, L.LEFT_SHOULDER, L.RIGHT_SHOULDER))
 def _shoulder_elevation(frame: PoseFrame, side: str) -> float:
-    ears = _mid(frame, "ear")
+    mouth = midpoint(frame.point(L.MOUTH_LEFT), frame.point(L.MOUTH_RIGHT))
     shoulders = _mid(frame, "shoulder")
-    return float(shoulders[1] - ears[1]) / _shoulder_width(frame)
+    return float(shoulders[1] - mouth[1]) / _shoulder_width(frame)
 
 
 @_register("trunk_lateral_flexion", "deg", True,

@@ -135,6 +135,8 @@ def front_pose(
     xy[L.NOSE] = nose
     xy[L.LEFT_EYE] = nose + 8 * scale * ear_dir + 8 * scale * head_up
     xy[L.RIGHT_EYE] = nose - 8 * scale * ear_dir + 8 * scale * head_up
+    xy[L.MOUTH_LEFT] = nose + 7 * scale * ear_dir - 10 * scale * head_up
+    xy[L.MOUTH_RIGHT] = nose - 7 * scale * ear_dir - 10 * scale * head_up
     for side, sign, knee_flex in (("LEFT", 1, knee_flexion[0]), ("RIGHT", -1, knee_flexion[1])):
         hip = xy[L[f"{side}_HIP"]]
         knee = hip + np.array([0, 120]) * scale

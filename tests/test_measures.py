@@ -186,9 +186,10 @@ ROUND_TRIPS = [
      {"left": 8.0, "right": -8.0}),
     ("level shoulders", {}, "shoulder_level_difference", {"left": 0.0, "right": 0.0}),
     # builder: ears 55 px above mid-shoulder, shoulders 120 px apart
-    ("ear-shoulder gap", {}, "shoulder_elevation", {"left": 55.0 / 120.0}),
-    ("ear-shoulder gap does not scale", {"scale": 1.7}, "shoulder_elevation",
-     {"left": 55.0 / 120.0}),
+    # builder: the mouth 15 px below the head's centre, which is 55 px above the shoulders
+    ("mouth-shoulder gap", {}, "shoulder_elevation", {"left": 40.0 / 120.0}),
+    ("mouth-shoulder gap does not scale", {"scale": 1.7}, "shoulder_elevation",
+     {"left": 40.0 / 120.0}),
     # builder: shoulders 120 px apart, trunk 160 px long
     ("front view ratio", {}, "view_ratio", {"left": 120.0 / 160.0}),
 ]

@@ -36,14 +36,16 @@ TRUTHS = sorted(SAMPLES.glob("*.truth.json"))
 STRESS = sorted((SAMPLES / "stress").glob("*.truth.json"))
 ENGINE_FAULTS = {"not_far_enough", "hold_too_short", "too_far", "partial_rep"}
 #: Known gaps, kept visible (added to the measure's target, whole clip and holds):
-#: MediaPipe's shoulder points rise about two thirds as far as the rig's shoulder joints
-#: in a shrug (0.18 of 0.27 shoulder widths at the hold), so a shrug is read ~0.09 short;
-#: its reps and holds still count exactly (the band starts at 0.1). Beyond 0.11 is a
+#: MediaPipe's shoulder points rise less than the rig's shoulder joints in a shrug. Read
+#: against the mouth (its ear points rise with the shoulders, which read the rise at 0.66
+#: of the rig's), the shrug reads 0.89 of it here (0.66 on a validation body): 0.06
+#: short at the hold against the 0.05 target, the whole clip within it (0.04). Its reps
+#: and holds count exactly (the band starts at 0.1). Beyond 0.07 at the hold is a
 #: regression.
-KNOWN_GAPS = {"shoulder_elevation": 0.06}
+KNOWN_GAPS = {"shoulder_elevation": 0.02}
 #: The same gap in hold times (seconds added to 0.3): read short, the shrug enters the
-#: band ~0.25 s after the rig and leaves it ~0.25 s before (3.8 s against 4.3 s).
-KNOWN_HOLD_GAPS_S = {"shoulder_elevation": 0.3}
+#: band later and leaves it sooner than the rig (3.90 s against 4.27 s; 3.8 from the ears).
+KNOWN_HOLD_GAPS_S = {"shoulder_elevation": 0.1}
 
 
 #: Known failures, kept visible as strict xfails with what was measured (an improvement
