@@ -551,13 +551,18 @@ HEAD_LIFT_EYE_OFFSET = -22.0
            "(HEAD_LIFT_EYE_GAIN, HEAD_LIFT_EYE_OFFSET). Side view.",
            _fixed(), near_side=("eye", "shoulder", "hip"))
 def _head_lift(frame: PoseFrame, side: str) -> float:
+    return (_lift_of(frame, "eye") - HEAD_LIFT_EYE_OFFSET) / HEAD_LIFT_EYE_GAIN
+
+
+def _lift_of(frame: PoseFrame, part: str) -> float:
+    """Angle of the shoulder→``part`` line against the trunk line hip→shoulder, on the
+    side facing the camera, positive raised (side view)."""
     s = _side_view_side(frame)
-    hip, shoulder, eye = _p(frame, s, "hip"), _p(frame, s, "shoulder"), _p(frame, s, "eye")
+    hip, shoulder, point = _p(frame, s, "hip"), _p(frame, s, "shoulder"), _p(frame, s, part)
     trunk = shoulder - hip
     if not math.isfinite(trunk[0]) or trunk[0] == 0:
         return NAN
-    e = signed_angle(trunk, eye - shoulder) * (1.0 if trunk[0] > 0 else -1.0)
-    return (e - HEAD_LIFT_EYE_OFFSET) / HEAD_LIFT_EYE_GAIN
+    return signed_angle(trunk, point - shoulder) * (1.0 if trunk[0] > 0 else -1.0)
 
 
 @_register("head_lift_ear", "deg", False,
@@ -567,12 +572,7 @@ def _head_lift(frame: PoseFrame, side: str) -> float:
            "degrees off in cat-cow, so definitions use head_lift. Side view.",
            _fixed(), near_side=("ear", "shoulder", "hip"))
 def _head_lift_ear(frame: PoseFrame, side: str) -> float:
-    s = _side_view_side(frame)
-    hip, shoulder, ear = _p(frame, s, "hip"), _p(frame, s, "shoulder"), _p(frame, s, "ear")
-    trunk = shoulder - hip
-    if not math.isfinite(trunk[0]) or trunk[0] == 0:
-        return NAN
-    return signed_angle(trunk, ear - shoulder) * (1.0 if trunk[0] > 0 else -1.0)
+    return _lift_of(frame, "ear")
 
 
 # ---------------------------------------------------------------- shoulders and trunk
