@@ -196,30 +196,42 @@ ARMS_FORWARD_MIN_REACH = 1.0
 
 @_register("arms_forward_rotation", "deg", True,
            "Turn of the upper body about the vertical axis, read from the arms held straight "
-           "out in front at shoulder height: the horizontal direction "
-           "mid-shoulder→mid-wrist in MediaPipe's estimated 3D world landmarks, against "
-           "straight at the camera; positive toward the working side. The arms turn with the "
-           "chest, and their long lever reads the turn where the shoulder points cannot "
-           "(a 40 degree seated turn read as 16 from the shoulders, 40 from the arms, on "
-           "rendered clips). Use with baseline = \"rest\" (the camera need not be square "
-           "on). Unmeasurable when the arms are not out in front. Front view.",
-           _both("shoulder", "wrist"),
+           "out in front at shoulder height: the sideways offset of mid-wrist from "
+           "mid-shoulder against the arms' horizontal length (from their bone lengths), in "
+           "MediaPipe's estimated 3D world landmarks, as an angle; positive toward the "
+           "working side. The arms turn with the chest, and their long lever reads the turn "
+           "where the shoulder points cannot (a 40 degree seated turn reads 16 from the "
+           "shoulders; from the arms 1.4-2.1 degrees off on four rendered bodies turning "
+           "left, 5.7 turning right). The sideways offset lies in the picture's plane, so "
+           "the model's depth guess enters only through the bone lengths. Use with "
+           "baseline = \"rest\". Unmeasurable when the arms are not out in front. Front "
+           "view.",
+           _both("shoulder", "elbow", "wrist"),
            needs=("your arms were not held out in front",
                   "Hold both arms straight out in front of you at shoulder height"))
 def _arms_forward_rotation(frame: PoseFrame, side: str) -> float:
     if frame.world is None:
         return NAN
     w = frame.world
-    shoulders = (w[int(Landmark.LEFT_SHOULDER)] + w[int(Landmark.RIGHT_SHOULDER)]) / 2.0
-    wrists = (w[int(Landmark.LEFT_WRIST)] + w[int(Landmark.RIGHT_WRIST)]) / 2.0
-    d = wrists - shoulders
-    width = float(np.linalg.norm(w[int(Landmark.LEFT_SHOULDER)] - w[int(Landmark.RIGHT_SHOULDER)]))
+
+    def pt(name: str) -> np.ndarray:
+        return (w[int(side_landmark("left", name))] + w[int(side_landmark("right", name))]) / 2.0
+
+    d = pt("wrist") - pt("shoulder")
+    width = float(np.linalg.norm(w[int(Landmark.LEFT_SHOULDER)]
+                                 - w[int(Landmark.RIGHT_SHOULDER)]))
     reach = math.hypot(float(d[0]), float(d[2]))
     if not (math.isfinite(reach) and width > 1e-6) or reach < ARMS_FORWARD_MIN_REACH * width:
         return NAN
-    # x to the image's right, z away from the camera: arms toward the camera point -z;
-    # facing the camera, the person's left is the image's right (+x)
-    toward_left = math.degrees(math.atan2(float(d[0]), -float(d[2])))
+    arm = float(np.mean([
+        np.linalg.norm(w[int(side_landmark(s, "elbow"))] - w[int(side_landmark(s, "shoulder"))])
+        + np.linalg.norm(w[int(side_landmark(s, "wrist"))] - w[int(side_landmark(s, "elbow"))])
+        for s in ("left", "right")]))
+    if not math.isfinite(arm):
+        return NAN
+    horizontal = math.sqrt(max(arm * arm - float(d[1]) ** 2, 1e-12))
+    # x to the image's right: facing the camera, the person's left is the image's right
+    toward_left = math.degrees(math.asin(max(-1.0, min(1.0, float(d[0]) / horizontal))))
     return toward_left if side == "left" else -toward_left
 
 

@@ -293,10 +293,13 @@ def world_with_arms_forward(turn_deg: float, elevation_deg: float = 0.0,
     for sh, wr, s in ((L.LEFT_SHOULDER, L.LEFT_WRIST, 1.0), (L.RIGHT_SHOULDER, L.RIGHT_WRIST,
                                                              -1.0)):
         w[sh] = np.array([0.0, -0.5, 0.0]) + s * 0.18 * right
+        el = L.LEFT_ELBOW if sh == L.LEFT_SHOULDER else L.RIGHT_ELBOW
         if crossed:
             w[wr] = w[sh] - s * 0.3 * right + 0.08 * forward
+            w[el] = w[sh] + 0.28 * forward - s * 0.05 * right
         else:
             w[wr] = w[sh] + 0.6 * (math.cos(e) * forward + math.sin(e) * up)
+            w[el] = (w[sh] + w[wr]) / 2.0
     return w
 
 
@@ -361,6 +364,8 @@ def asymmetric_pose() -> PoseFrame:
     for sh, wr, lift in ((L.LEFT_SHOULDER, L.LEFT_WRIST, -0.12), (L.RIGHT_SHOULDER,
                                                                   L.RIGHT_WRIST, -0.05)):
         world[wr] = world[sh] + 0.6 * forward + np.array([0.0, lift, 0.0])
+        world[L.LEFT_ELBOW if sh == L.LEFT_SHOULDER else L.RIGHT_ELBOW] = (world[sh]
+                                                                         + world[wr]) / 2.0
     return dataclasses.replace(frame, visibility=vis, world=world)
 
 
