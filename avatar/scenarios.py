@@ -221,11 +221,28 @@ SCENARIOS: tuple[Scenario, ...] = (
         shirt=(0.5, 0.3, 0.25),
     ),
     Scenario(
+        # imperfect: the second tuck is let go after 1 s of the 3 s hold
+        name="chin_tuck_short_hold", exercise="chin_tuck", side="both", view="side",
+        peaks=({"head_protraction": -30.0},) * 2, holds=(3.6, 1.0), hold_required_s=3,
+        move_s=1.0, rest_s=1.5, lead_s=1.5, tail_s=1.5, seed=26,
+        faults=(FaultSpec("hold_too_short", 2, span="hold"),),
+        checks=(("head_forward_angle", None),), shirt=(0.3, 0.35, 0.6),
+    ),
+    Scenario(
         name="shoulder_shrug_good", exercise="shoulder_shrug", side="both",
         peaks=(_both(shoulder_elevation=45.0),) * 3, holds=(3, 3, 3), hold_required_s=2,
         move_s=1.0, rest_s=1.5, seed=22,
         checks=(("shoulder_elevation", None), ("neck_lateral_tilt", None)),
         shirt=(0.35, 0.45, 0.3),
+    ),
+    Scenario(
+        # imperfect: the second shrug drops after 0.8 s of the 2 s hold
+        name="shoulder_shrug_short_hold", exercise="shoulder_shrug", side="both",
+        peaks=(_both(shoulder_elevation=45.0),) * 2, holds=(2.6, 0.8), hold_required_s=2,
+        move_s=1.0, rest_s=1.5, lead_s=1.5, tail_s=1.5, seed=27,
+        faults=(FaultSpec("hold_too_short", 2, span="hold"),),
+        checks=(("shoulder_elevation", None), ("neck_lateral_tilt", None)),
+        shirt=(0.55, 0.25, 0.3),
     ),
     Scenario(
         # on all fours, side view (the person's left toward the camera at hip height):
@@ -257,6 +274,16 @@ SCENARIOS: tuple[Scenario, ...] = (
         hold_required_s=5, rest_s=1.0, lead_s=1.5, tail_s=1.5, seed=25,
         checks=(("arms_forward_rotation", "left"),),
         camera=SEATED_CAMERA, shirt=(0.3, 0.5, 0.45),
+    ),
+    Scenario(
+        # imperfect, to the right: the second turn is released after 2 s of the 5 s hold
+        name="seated_thoracic_rotation_right_short_hold",
+        exercise="seated_thoracic_rotation", side="right", posture="seated",
+        rest=ARMS_FORWARD, peaks=({**ARMS_FORWARD, "trunk_rotation": -40.0},) * 2,
+        holds=(5.5, 2.0), hold_required_s=5, rest_s=1.0, lead_s=1.5, tail_s=1.5, seed=28,
+        faults=(FaultSpec("hold_too_short", 2, span="hold"),),
+        checks=(("arms_forward_rotation", "right"),),
+        camera=SEATED_CAMERA, shirt=(0.6, 0.45, 0.2),
     ),
 )
 
