@@ -25,7 +25,7 @@ from exercises.measures import (
 )
 from pose.frame import PoseFrame
 from pose.geometry import inclination_from_vertical, joint_angle, joint_angle_3d
-from pose.landmarks import Landmark, side_landmark
+from pose.landmarks import side_landmark
 
 # ================================================================ whole body (legs, hips, trunk)
 #
@@ -192,6 +192,8 @@ def _trunk_inclination(frame: PoseFrame, side: str) -> float:
 #: 1.45-1.7 on rendered clips and 1.3-1.45 at the holds of a real standing rotation (dipping
 #: to 1.0-1.15 mid-turn), arms crossed over the chest about 0.93 (rendered).
 ARMS_FORWARD_MIN_REACH = 1.0
+#: From this turn on (degrees), the arm nearer the camera alone reads it (see below).
+ARMS_FORWARD_NEAR_ARM_DEG = 15.0
 
 
 @_register("arms_forward_rotation", "deg", True,
@@ -199,11 +201,11 @@ ARMS_FORWARD_MIN_REACH = 1.0
            "out in front at shoulder height: the sideways offset of mid-wrist from "
            "mid-shoulder against the arms' horizontal length (from their bone lengths), in "
            "MediaPipe's estimated 3D world landmarks, as an angle; positive toward the "
-           "working side. The arms turn with the chest, and their long lever reads the turn "
-           "where the shoulder points cannot (a 40 degree seated turn reads 16 from the "
-           "shoulders; from the arms 1.4-2.1 degrees off on four rendered bodies turning "
-           "left, 5.7 turning right). The sideways offset lies in the picture's plane, so "
-           "the model's depth guess enters only through the bone lengths. Use with "
+           "working side; turned well round, from the arm nearer the camera (the far one "
+           "is partly behind it). The arms turn with the chest, and their long lever reads "
+           "the turn where the shoulder points cannot (a 40 degree seated turn reads 16 "
+           "from the shoulders). The sideways offset lies in the picture's plane, so the "
+           "model's depth guess enters only through the bone lengths. Use with "
            "baseline = \"rest\". Unmeasurable when the arms are not out in front. Front "
            "view.",
            _both("shoulder", "elbow", "wrist"),
@@ -214,24 +216,37 @@ def _arms_forward_rotation(frame: PoseFrame, side: str) -> float:
         return NAN
     w = frame.world
 
-    def pt(name: str) -> np.ndarray:
-        return (w[int(side_landmark("left", name))] + w[int(side_landmark("right", name))]) / 2.0
+    def at(s: str, name: str) -> np.ndarray:
+        return w[int(side_landmark(s, name))]
 
-    d = pt("wrist") - pt("shoulder")
-    width = float(np.linalg.norm(w[int(Landmark.LEFT_SHOULDER)]
-                                 - w[int(Landmark.RIGHT_SHOULDER)]))
+    d = (at("left", "wrist") + at("right", "wrist") - at("left", "shoulder")
+         - at("right", "shoulder")) / 2.0
+    width = float(np.linalg.norm(at("left", "shoulder") - at("right", "shoulder")))
     reach = math.hypot(float(d[0]), float(d[2]))
     if not (math.isfinite(reach) and width > 1e-6) or reach < ARMS_FORWARD_MIN_REACH * width:
         return NAN
-    arm = float(np.mean([
-        np.linalg.norm(w[int(side_landmark(s, "elbow"))] - w[int(side_landmark(s, "shoulder"))])
-        + np.linalg.norm(w[int(side_landmark(s, "wrist"))] - w[int(side_landmark(s, "elbow"))])
-        for s in ("left", "right")]))
-    if not math.isfinite(arm):
+
+    def turn(s: str) -> float:
+        """One arm's turn toward the person's left: its sideways reach against its
+        horizontal length (x to the image's right: facing the camera, the person's left)."""
+        arm_d = at(s, "wrist") - at(s, "shoulder")
+        length = float(np.linalg.norm(at(s, "elbow") - at(s, "shoulder"))
+                       + np.linalg.norm(at(s, "wrist") - at(s, "elbow")))
+        if not math.isfinite(length):
+            return NAN
+        horizontal = math.sqrt(max(length * length - float(arm_d[1]) ** 2, 1e-12))
+        return math.degrees(math.asin(max(-1.0, min(1.0, float(arm_d[0]) / horizontal))))
+
+    left, right = turn("left"), turn("right")
+    if not (math.isfinite(left) and math.isfinite(right)):
         return NAN
-    horizontal = math.sqrt(max(arm * arm - float(d[1]) ** 2, 1e-12))
-    # x to the image's right: facing the camera, the person's left is the image's right
-    toward_left = math.degrees(math.asin(max(-1.0, min(1.0, float(d[0]) / horizontal))))
+    both = (left + right) / 2.0
+    # turned well round, the arm further from the camera is partly behind the other and
+    # placed too far round (a right turn read 7-14 degrees wide at the holds from both
+    # arms, 3-8 from the near one): lean on the arm that swings toward the camera
+    near = right if both > 0 else left
+    k = min(1.0, abs(both) / ARMS_FORWARD_NEAR_ARM_DEG)
+    toward_left = (1.0 - k) * both + k * near
     return toward_left if side == "left" else -toward_left
 
 

@@ -52,16 +52,6 @@ KNOWN_HOLD_GAPS_S = {"shoulder_elevation": 0.1}
 #: shows as XPASS and must remove the entry); the truth and the thresholds stay as they
 #: are. (clip, test) -> what was measured.
 KNOWN_FAILURES: dict[tuple[str, str], str] = {}
-#: Seated thoracic rotation turning RIGHT, arms out in front: counts, holds and the
-#: short-hold fault exact, but MediaPipe places the arms further round than the rig: at
-#: the holds +8.9 degrees (peaks +10.6), whole clip 5.7 (target 5). Turning left the same
-#: measure is 0.75 off on the sample and 1.4 on three other bodies. Per arm, the far
-#: (right) arm reads +17.7 at the holds, the near one +2.9: the arm partly behind the
-#: other is the one misplaced, but on left turns neither arm alone is reliably better.
-for _test in ("error", "error_at_hold"):
-    KNOWN_FAILURES[("seated_thoracic_rotation_right_short_hold", _test)] = (
-        "MediaPipe reads a 40 degree right turn of the outstretched arms ~9 degrees wide "
-        "at the holds (MAE 5.7)")
 
 
 def _params(paths: list[Path], test: str) -> list:
