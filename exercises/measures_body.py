@@ -198,11 +198,11 @@ ARMS_FORWARD_NEAR_ARM_DEG = 15.0
 
 @_register("arms_forward_rotation", "deg", True,
            "Turn of the upper body about the vertical axis, read from the arms held straight "
-           "out in front at shoulder height: the sideways offset of mid-wrist from "
-           "mid-shoulder against the arms' horizontal length (from their bone lengths), in "
-           "MediaPipe's estimated 3D world landmarks, as an angle; positive toward the "
-           "working side; turned well round, from the arm nearer the camera (the far one "
-           "is partly behind it). The arms turn with the chest, and their long lever reads "
+           "out in front at shoulder height: each arm's sideways offset of wrist from "
+           "shoulder against its horizontal length (from its bone lengths), in MediaPipe's "
+           "estimated 3D world landmarks, as an angle, the two arms averaged; positive "
+           "toward the working side; turned well round, from the arm nearer the camera (the "
+           "far one is partly behind it). The arms turn with the chest, and their long lever reads "
            "the turn where the shoulder points cannot (a 40 degree seated turn reads 16 "
            "from the shoulders). The sideways offset lies in the picture's plane, so the "
            "model's depth guess enters only through the bone lengths. Use with "
@@ -242,8 +242,9 @@ def _arms_forward_rotation(frame: PoseFrame, side: str) -> float:
         return NAN
     both = (left + right) / 2.0
     # turned well round, the arm further from the camera is partly behind the other and
-    # placed too far round (a right turn read 7-14 degrees wide at the holds from both
-    # arms, 3-8 from the near one): lean on the arm that swings toward the camera
+    # placed too far round (right turns read 7-20 degrees wide at the holds from both
+    # arms, 3-9 from the near one, on five bodies): lean on the arm that swings toward
+    # the camera
     near = right if both > 0 else left
     k = min(1.0, abs(both) / ARMS_FORWARD_NEAR_ARM_DEG)
     toward_left = (1.0 - k) * both + k * near
