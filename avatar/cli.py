@@ -93,7 +93,7 @@ def _cmd_validation(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     try:
-        rows = generate(args.out, args.count, args.seed,
+        rows = generate(args.out, args.count, args.seed, posture_count=args.posture_count,
                         progress=lambda line: print(line, file=sys.stderr, flush=True))
     except BodyDataError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -225,7 +225,11 @@ def main(argv: list[str] | None = None) -> int:
                                           "portrait, 24-60 fps, partial reps, broken holds)")
     p.add_argument("--out", type=Path, default=DEFAULT_DIR,
                    help=f"output folder, kept out of git (default {DEFAULT_DIR})")
-    p.add_argument("--count", type=int, default=14, help="number of clips (default 14)")
+    p.add_argument("--count", type=int, default=14,
+                   help="number of clips of standing stretches (default 14)")
+    p.add_argument("--posture-count", type=int, default=4,
+                   help="number of clips of the stretches done seated or on all fours, "
+                        "from their own camera set-ups (default 4)")
     p.add_argument("--seed", type=int, default=0, help="variation seed (default 0)")
     p.set_defaults(fn=_cmd_validation)
     from .demo import DEFAULT_DEMOS_DIR, FPS, HEIGHT, MAX_S, WIDTH

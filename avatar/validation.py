@@ -11,7 +11,10 @@ was varied. What varies:
 - lighting: key/fill directions and intensities;
 - camera: yaw -30..30 degrees around the person from the view the stretch asks for
   (in front, or at the side for a side-view stretch), height (pitch), distance,
-  landscape 640x480 or portrait 480x640; 24, 25, 30 or 60 fps;
+  landscape 640x480 or portrait 480x640; 24, 25, 30 or 60 fps. The stretches done
+  seated or on all fours (``--posture-count``, a random stream of their own) start
+  from their samples' camera instead, turned -30..30 degrees, nearer or further,
+  higher or lower (all fours: landscape only);
 - the movement: side, move speed, hold lengths, and per clip possibly one
   *partial* rep (<= 60 % of the range, from rest toward the peak) and one
   *broken* hold (out of position for longer than the engine's longest break,
@@ -45,7 +48,8 @@ import numpy as np
 
 from .body import Body, cache_dir, load_body, morphed_body
 from .camera import Camera
-from .lab import Setup, _mirror, render_clip
+from .lab import Setup, _mirror, camera_for, render_clip
+from .postures import in_posture
 from .render import Appearance, Lighting, Renderer
 from .scenarios import SCENARIOS, FaultSpec, Scenario
 
@@ -127,6 +131,28 @@ def _camera(rng: np.random.Generator, portrait: bool, close: bool,
                  "distance_m": round(distance, 2), "height_m": round(height, 2)}
 
 
+def _posture_camera(rng: np.random.Generator, sc: Scenario) -> tuple[Camera, dict]:
+    """For a stretch done seated or on all fours: its sample's camera (:data:`SEATED_CAMERA`,
+    :data:`ALL_FOURS_CAMERA` in :mod:`avatar.scenarios`) turned ``yaw_deg`` (-30..30) about
+    the person, 0.9-1.25 times as far and up to 0.15 m lower or 0.25 m higher."""
+    base = camera_for(sc)
+    target = np.array(base.target, float)
+    d = np.array(base.eye, float) - target
+    yaw = float(rng.uniform(-30, 30))
+    scale = float(rng.uniform(0.9, 1.25))
+    lift = float(rng.uniform(-0.15, 0.25))
+    a = np.arctan2(d[0], d[2]) + np.radians(yaw)
+    r = float(np.hypot(d[0], d[2])) * scale
+    eye = target + np.array([r * np.sin(a), d[1] * scale + lift, r * np.cos(a)])
+    cam = Camera(eye=tuple(float(x) for x in eye), target=tuple(float(x) for x in target),
+                 focal=base.focal)
+    pitch = float(np.degrees(np.arctan2(eye[1] - target[1], r)))
+    return cam, {"view": "side" if sc.view == "side" else "front", "posture": sc.posture,
+                 "yaw_deg": round(yaw, 1), "pitch_deg": round(pitch, 1),
+                 "distance_m": round(float(np.hypot(r, eye[1] - target[1])), 2),
+                 "height_m": round(float(eye[1]), 2)}
+
+
 def _morph(rng: np.random.Generator) -> tuple[dict[str, float], dict]:
     male = float(rng.uniform(0, 1))
     muscle = float(rng.uniform(-0.6, 0.7))
@@ -151,15 +177,21 @@ def _morph(rng: np.random.Generator) -> tuple[dict[str, float], dict]:
     return t, meta
 
 
-def draw_variants(count: int, seed: int = 0) -> list[Variant]:
-    """``count`` deterministic variants for ``seed`` (stretches taken in turn)."""
+#: Postures other than standing (their stretches are drawn by ``draw_variants(...,
+#: standing=False)``, from a random stream of their own so the standing set stays as it is).
+OTHER_POSTURES = ("seated", "all_fours")
+
+
+def draw_variants(count: int, seed: int = 0, *, standing: bool = True) -> list[Variant]:
+    """``count`` deterministic variants for ``seed`` (stretches taken in turn): of the
+    standing stretches, or with ``standing=False`` of those done seated or on all fours
+    (named ``val_SEED_pNN_...``, their cameras from :func:`_posture_camera`)."""
     from exercises.definition import load_library
 
     library = load_library()
-    # standing stretches only: the varied cameras here are set up for a standing person
-    # (the seated and all-fours samples are in sample_videos/, not varied yet)
-    exercises = sorted({sc.exercise for sc in SCENARIOS if sc.posture == "standing"})
-    rng = np.random.default_rng(seed)
+    wanted = ("standing",) if standing else OTHER_POSTURES
+    exercises = sorted({sc.exercise for sc in SCENARIOS if sc.posture in wanted})
+    rng = np.random.default_rng(seed if standing else [seed, 1])
     out = []
     for k in range(count):
         ex = exercises[(k + seed) % len(exercises)]
@@ -197,9 +229,13 @@ def draw_variants(count: int, seed: int = 0) -> list[Variant]:
             detail.append({"rep": r, "full": frac >= 1.0, "range_fraction": round(frac, 2),
                            "hold_s": round(hold if not broken else 0.6 * hold_req, 2),
                            "hold_broken": broken})
-        portrait = bool(rng.uniform() < 0.3)
+        # on all fours the body is long: landscape only
+        portrait = bool(rng.uniform() < 0.3) and base.posture != "all_fours"
         close = ex.startswith("neck")
-        cam, cam_meta = _camera(rng, portrait, close, side_view=definition.view == "side")
+        if base.posture == "standing":
+            cam, cam_meta = _camera(rng, portrait, close, side_view=definition.view == "side")
+        else:
+            cam, cam_meta = _posture_camera(rng, base)
         fps = int(rng.choice([24, 25, 30, 60], p=[0.25, 0.25, 0.3, 0.2]))
         if fps == 60 and hold_req > 5:
             fps = 30  # keep long-hold clips cheap
@@ -215,7 +251,8 @@ def draw_variants(count: int, seed: int = 0) -> list[Variant]:
                          fill_gain=float(rng.uniform(0.1, 0.3)))
         bg = BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]
         morph, body_meta = _morph(rng)
-        name = f"val_{seed}_{k:03d}_{ex}" + (f"_{side}" if side != "both" else "")
+        index = f"{k:03d}" if standing else f"p{k:02d}"
+        name = f"val_{seed}_{index}_{ex}" + (f"_{side}" if side != "both" else "")
         full = sum(d["full"] for d in detail)
         completed = sum(d["full"] and not d["hold_broken"] and d["hold_s"] >= hold_req
                         for d in detail)
@@ -337,7 +374,8 @@ def dip_fraction(body: Body, camera: Camera, sc: Scenario, rep: int) -> float:
     rig, tm = Rig(body), TruthModel(body)
     rest, peak = dict(sc.rest), dict(sc.peaks[rep - 1])
     fracs = np.linspace(0.0, 1.0, 21)
-    marks = np.array([tm.project(rig.pose(_partial(rest, peak, f)), camera) for f in fracs])
+    marks = np.array([tm.project(rig.pose(in_posture(body, sc.posture, _partial(rest, peak, f))),
+                                 camera) for f in fracs])
     key = measure_keys(sc.exercise, sc.side)[:1]
     vals = np.array(next(iter(truth_measures(marks, key, 30.0,
                                              (camera.width, camera.height)).values())),
@@ -370,7 +408,7 @@ def framed_distance(body: Body, camera: Camera, sc: Scenario, *, step: float = 0
     poses = [dict(sc.rest), *(dict(p) for p in sc.peaks)]
     if sc.outer is not None:
         poses.append(dict(sc.outer))
-    posed = [rig.pose(p) for p in poses]
+    posed = [rig.pose(in_posture(body, sc.posture, p)) for p in poses]
     eye, target = np.array(camera.eye, float), np.array(camera.target, float)
     extra = 0.0
     while extra <= max_extra + 1e-9:
@@ -421,9 +459,10 @@ def _with_dip(v: Variant, body: Body) -> Variant:
     return replace(v, scenario=replace(v.scenario, faults=faults), rep_detail=detail)
 
 
-def generate(out_dir: Path, count: int = 14, seed: int = 0, *,
+def generate(out_dir: Path, count: int = 14, seed: int = 0, *, posture_count: int = 4,
              progress: Callable[[str], None] | None = None) -> list[dict]:
-    """Render ``count`` validation clips into ``out_dir``; returns per-clip timings.
+    """Render ``count`` validation clips of standing stretches and ``posture_count`` of
+    stretches done seated or on all fours into ``out_dir``; returns per-clip timings.
 
     Each entry: ``{"clip", "frames", "seconds" (clip length), "render_s" (wall time)}``.
     """
@@ -434,7 +473,10 @@ def generate(out_dir: Path, count: int = 14, seed: int = 0, *,
     base = load_body()
     out_dir = Path(out_dir)
     rows = []
-    for v in draw_variants(count, seed):
+    variants = draw_variants(count, seed)
+    if posture_count > 0:
+        variants += draw_variants(posture_count, seed, standing=False)
+    for v in variants:
         t0 = time.perf_counter()
         body: Body = morphed_body(base, v.morph)
         v = _with_dip(_framed(v, body), body)

@@ -388,6 +388,46 @@ def test_validation_variants_cover_the_promised_variation() -> None:
     assert partial >= 2 and broken >= 2
 
 
+def test_validation_variants_of_the_seated_and_all_fours_stretches(body) -> None:
+    """The stretches done seated or on all fours are varied too, from their own camera
+    set-ups turned -30..30 degrees round the person; drawing them leaves the standing
+    set as it was, and the framing poses the body in its posture (a seated person posed
+    standing would be framed for the wrong body)."""
+    from dataclasses import replace as dc_replace
+
+    from avatar.body import morphed_body
+    from avatar.postures import in_posture
+    from avatar.validation import FRAMED, _framed, draw_variants, framed_distance
+
+    standing = [v.scenario.name for v in draw_variants(14, seed=0)]
+    others = draw_variants(4, seed=0, standing=False)
+    assert [v.scenario.name for v in draw_variants(14, seed=0)] == standing
+    assert {v.scenario.exercise for v in others} == {"cat_cow", "seated_thoracic_rotation"}
+    assert not set(standing) & {v.scenario.name for v in others}
+    for v in others:
+        m = v.setup.meta["camera"]
+        assert m["posture"] == v.scenario.posture != "standing"
+        assert -30 <= m["yaw_deg"] <= 30
+        ex, ez = v.setup.camera.eye[0], v.setup.camera.eye[2]
+        tx, tz = v.setup.camera.target[0], v.setup.camera.target[2]
+        round_from_front = abs(float(np.degrees(np.arctan2(ex - tx, ez - tz))))
+        side = v.scenario.view == "side"
+        assert abs(round_from_front - (90.0 if side else 0.0)) <= 30.5, v.scenario.name
+        if v.scenario.posture == "all_fours":
+            assert v.setup.width > v.setup.height  # a long body: landscape
+    # each of these fits as drawn (posed standing, both cat-cows and a seated one would
+    # have had the camera stepped back 0.3-0.9 m)
+    for v in others:
+        b = morphed_body(body, v.morph)
+        cam = dc_replace(v.setup.camera, width=v.setup.width, height=v.setup.height)
+        for pose in (v.scenario.rest, *v.scenario.peaks):
+            posed = Rig(b).pose(in_posture(b, v.scenario.posture, dict(pose)))
+            xy = TruthModel(b).project(posed, cam)[list(FRAMED)]
+            assert ((xy >= 0) & (xy <= (cam.width, cam.height))).all(), v.scenario.name
+        assert framed_distance(b, cam, v.scenario) == 0.0, v.scenario.name
+        assert _framed(v, b).setup.camera == v.setup.camera, v.scenario.name
+
+
 def test_annotate_truth_peaks_reads_the_geometric_series() -> None:
     from avatar.validation import annotate_truth_peaks
 
