@@ -374,12 +374,17 @@ def dip_fraction(body: Body, camera: Camera, sc: Scenario, rep: int) -> float:
     rig, tm = Rig(body), TruthModel(body)
     rest, peak = dict(sc.rest), dict(sc.peaks[rep - 1])
     fracs = np.linspace(0.0, 1.0, 21)
-    marks = np.array([tm.project(rig.pose(in_posture(body, sc.posture, _partial(rest, peak, f))),
-                                 camera) for f in fracs])
+    points = [tm.points3d(rig.pose(in_posture(body, sc.posture, _partial(rest, peak, f))))
+              for f in fracs]
+    marks = np.array([camera.project(p3) for p3 in points])
+    # camera-frame metres centred between the hips, as the renderer's truth (the measures
+    # read from MediaPipe's world landmarks, such as the seated turn, need them: without
+    # them every value was undefined and the break fell back to 30 % of the way, near rest)
+    world = np.array([w - (w[23] + w[24]) / 2.0 for w in (camera.to_camera(p3)
+                                                         for p3 in points)])
     key = measure_keys(sc.exercise, sc.side)[:1]
-    vals = np.array(next(iter(truth_measures(marks, key, 30.0,
-                                             (camera.width, camera.height)).values())),
-                    dtype=float)
+    vals = np.array(next(iter(truth_measures(marks, key, 30.0, (camera.width, camera.height),
+                                             world=world).values())), dtype=float)
     if not np.isfinite(vals).any():
         return 0.3
     if p.baseline == "rest":
