@@ -429,7 +429,7 @@ def test_validation_variants_of_the_seated_and_all_fours_stretches(body) -> None
 
 
 def test_annotate_truth_peaks_reads_the_geometric_series() -> None:
-    from avatar.validation import annotate_truth_peaks
+    from avatar.expectations import annotate_truth_peaks
 
     vals = [5.0] * 30 + [30.0] * 30 + [12.0] * 30 + [5.0] * 30  # neck tilt band is [20, 50]
     doc = {"exercise": "neck_side_tilt", "fps": 30,
@@ -518,7 +518,7 @@ def test_validation_clips_keep_the_upper_body_in_the_picture(body) -> None:
 def test_validation_expectations_follow_the_geometry() -> None:
     """A rep acted in full whose true measure stays short of the range in the image is not
     a full rep (and gets a partial_rep fault); holds are the time in the band."""
-    from avatar.validation import apply_geometric_truth
+    from avatar.expectations import apply_geometric_truth
 
     fps = 10.0
     # overhead reach: rest 40, target [140, 180], a full rep reaches 40 + 0.8 * 100 = 120
