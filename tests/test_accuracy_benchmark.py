@@ -268,3 +268,32 @@ def test_sample_cases_read_geometric_truth(tmp_path: Path) -> None:
     assert c.video.endswith("v1.mp4")
     assert [h.get("hold_s", h["end_s"] - h["start_s"]) for h in c.holds] == [5.5, 4.0]
     assert c.faults[0]["id"] == "not_far_enough"
+
+
+def test_neck_rotation_error_is_against_the_rigs_head_yaw(tmp_path: Path) -> None:
+    """The sidecar's neck_rotation series is the pose twin on the rig's points, an
+    estimate; the benchmark judges the product against the rig's own head yaw (toward
+    the person's left, so a right turn is negative), from rest: a 55 degree turn read as
+    66 is 11 degrees off at the hold even where the estimate agrees with the reading."""
+    from types import SimpleNamespace
+
+    from benchmarks.accuracy import _compare_series
+    from exercises.definition import load_library
+
+    fps, n = 10, 40
+    rest, hold = [0.0] * 10, [1.0] * 30
+    truth = {"exercise": "neck_rotation", "side": "right", "fps": fps,
+             "landmarks": [[[0.0, 0.0]] * 33] * n,
+             "reps": [{"start_s": 1.0, "in_position_s": 1.0, "hold_end_s": 4.0,
+                       "end_s": 4.0}],
+             "truth_measures": {"neck_rotation@right": [v * 66.0 for v in rest + hold]},
+             "head": {"yaw": [v * -55.0 for v in rest + hold]}}
+    path = tmp_path / "v.truth.json"
+    path.write_text(json.dumps(truth))
+    read = [v * 66.0 for v in rest + hold]
+    report = SimpleNamespace(series={"right": read},  # stands in for the analysis report
+                             frame_series=lambda side, size: read[:size])
+    res = Result(Case("validation", "v", "v.mp4", "neck_rotation", side="right",
+                      truth_path=str(path), truth_side="right"))
+    _compare_series(res, report, load_library()["neck_rotation"])
+    assert res.measure_mae == pytest.approx(11.0 * 30 / 40)
