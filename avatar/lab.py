@@ -17,7 +17,7 @@ from .postures import in_posture, prop_meshes
 from .render import Appearance, Lighting, Renderer, base_colours, shade, vertex_normals
 from .rig import Rig
 from .scenarios import Scenario
-from .truth import CONVENTION, TruthModel, measure_keys, truth_measures
+from .truth import CONVENTION, TruthModel, measure_keys, truth_measures, world_landmarks
 from .video import Mp4Writer
 
 __all__ = ["FPS", "GENERATOR_VERSION", "Clip", "Setup", "build_timeline", "camera_for",
@@ -171,8 +171,7 @@ def render_clip(sc: Scenario, out_dir: Path, *, body: Body | None = None,
                     p3 = truth.points3d(posed) + offsets[k]
                     marks[k, i] = cam.project(p3)
                     if k == 0:
-                        w = cam.to_camera(p3)
-                        world[i] = w - (w[23] + w[24]) / 2.0
+                        world[i] = world_landmarks(p3, cam)
                         for c in animated:
                             controls[c].append(round(pose.get(c, 0.0), 1))
                         ang = truth.head_angles(posed, cam, offsets[k], marks[k, i])

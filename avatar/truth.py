@@ -79,7 +79,8 @@ from .camera import Camera
 from .rig import PosedBody
 
 __all__ = ["CONVENTION", "HELPERS", "JOINTS", "LANDMARK_NAMES", "HeadAngles", "TruthModel",
-           "face_vertices", "head_angles_from_rotation", "measure_keys", "truth_measures"]
+           "face_vertices", "head_angles_from_rotation", "measure_keys", "truth_measures",
+           "world_landmarks"]
 
 LANDMARK_NAMES = (
     "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
@@ -300,6 +301,13 @@ class TruthModel:
         shoulders = p[11] - p[12]
         roll_image = _toward_left(shoulders, a - b)
         return HeadAngles(roll, yaw, pitch, roll_image)
+
+
+def world_landmarks(points3d: np.ndarray, camera: Camera) -> np.ndarray:
+    """(33, 3) truth points as MediaPipe gives its world landmarks: in the camera's frame
+    (metres, x right, y down, z away from the camera), centred between the hips."""
+    w = camera.to_camera(points3d)
+    return w - (w[23] + w[24]) / 2.0
 
 
 def _toward_left(shoulders: np.ndarray, axis: np.ndarray) -> float:

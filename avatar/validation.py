@@ -287,7 +287,7 @@ def dip_fraction(body: Body, camera: Camera, sc: Scenario, rep: int) -> float:
     from exercises.definition import load_library
 
     from .rig import Rig
-    from .truth import TruthModel, measure_keys, truth_measures
+    from .truth import TruthModel, measure_keys, truth_measures, world_landmarks
 
     p = load_library()[sc.exercise].primary
     goal = (p.start + (p.target[0] if p.direction == "increase" else p.target[1])) / 2
@@ -297,11 +297,10 @@ def dip_fraction(body: Body, camera: Camera, sc: Scenario, rep: int) -> float:
     points = [tm.points3d(rig.pose(in_posture(body, sc.posture, _partial(rest, peak, f))))
               for f in fracs]
     marks = np.array([camera.project(p3) for p3 in points])
-    # camera-frame metres centred between the hips, as the renderer's truth (the measures
-    # read from MediaPipe's world landmarks, such as the seated turn, need them: without
-    # them every value was undefined and the break fell back to 30 % of the way, near rest)
-    world = np.array([w - (w[23] + w[24]) / 2.0 for w in (camera.to_camera(p3)
-                                                         for p3 in points)])
+    # as the renderer's truth: the measures read from MediaPipe's world landmarks, such as
+    # the seated turn, need them (without them every value was undefined and the break
+    # fell back to 30 % of the way, near rest)
+    world = np.array([world_landmarks(p3, camera) for p3 in points])
     key = measure_keys(sc.exercise, sc.side)[:1]
     vals = np.array(next(iter(truth_measures(marks, key, 30.0, (camera.width, camera.height),
                                              world=world).values())), dtype=float)

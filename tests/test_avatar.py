@@ -27,6 +27,7 @@ from avatar.truth import (
     TruthModel,
     measure_keys,
     truth_measures,
+    world_landmarks,
 )
 from avatar.verify import hold_and_peak_errors, truth_array
 from avatar.video import count_frames
@@ -472,8 +473,7 @@ def test_broken_hold_breaks_out_of_the_band_but_not_back_to_rest(body, exercise:
     points = [TruthModel(b).points3d(Rig(b).pose(in_posture(b, v.scenario.posture, p)))
               for p in poses]
     marks = np.array([cam.project(p3) for p3 in points])
-    world = np.array([c - (c[23] + c[24]) / 2.0 for c in (cam.to_camera(p3)
-                                                          for p3 in points)])
+    world = np.array([world_landmarks(p3, cam) for p3 in points])
     key = measure_keys(v.scenario.exercise, v.scenario.side)[:1]
     at_rest, value = next(iter(truth_measures(marks, key, 30.0, (cam.width, cam.height),
                                               world=world).values()))
