@@ -341,9 +341,6 @@ st.html("<style>.st-key-live-panel [data-stale='true'], [data-stale='true']:has(
 
 with right:
     st.subheader("Your progress")
-    st.toggle("Speak the cues", key="speak", value=True,
-              help="Reads the cues aloud with your browser's voice, one at a time. Turn "
-              "off to mute.")
     hold_target = coach.prescription.hold_s
 
     warming = coach.warming_up
@@ -362,6 +359,12 @@ with right:
             # the set is complete, or a run ended meanwhile (e.g. a dropped one recorded
             # by the keep-timer): show its summary now (the whole page)
             st.rerun()
+        # inside the polling fragment: a click on it reruns this fragment, and the fragment's
+        # own half-second refresh folds into that run (outside, the full-page rerun it asked
+        # for could be preempted by the refresh and the click lost)
+        st.toggle("Speak the cues", key="speak", value=True,
+                  help="Reads the cues aloud with your browser's voice, one at a time. Turn "
+                  "off to mute.")
         snap = coach.snapshot()
         with st.container(key="live-panel"):
             _panel(snap, hold_target)
