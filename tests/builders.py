@@ -60,6 +60,8 @@ def face_mesh(rotation: np.ndarray | None = None, center: tuple[float, float] = 
         "right_eye_outer": (-45, -20, 10), "left_eye_outer": (45, -20, 10),
         "right_eye_inner": (-15, -18, 5), "left_eye_inner": (15, -18, 5),
         "right_cheek": (-70, 0, 40), "left_cheek": (70, 0, 40),
+        "right_face_upper": (-68, -22, 42), "left_face_upper": (68, -22, 42),
+        "right_face_lower": (-68, 22, 38), "left_face_lower": (68, 22, 38),
         "mouth_right": (-25, 45, 5), "mouth_left": (25, 45, 5),
         "forehead": (0, -90, 10), "chin": (0, 95, 10), "nose_tip": (0, 10, -30),
     }

@@ -220,7 +220,9 @@ def test_face_neck_measure_matches_the_rig(truth_path: Path) -> None:
     assert ok.mean() > 0.97, "the face was lost on too many frames"
     err = np.abs(got[ok] - expected[ok])
     assert float(np.mean(err)) <= MAE_LIMIT_DEG, f"MAE {np.mean(err):.2f}"
-    # and at the holds, where the judgement is made, the reading is not biased low. Left
+    # and at the holds, where the judgement is made, the reading is not biased either way
+    # (measured: the turn within 1 degree; with the head axis from the eye and mouth
+    # corners it read 5 wide, see pose.head.MESH_AXIS_PAIRS; the tilts 3-4 low). Left
     # out: an acted shoulder hike (the shrug clip's fault). The tilt is read against the
     # pose's shoulder line, which follows a shrug only partly: there it reads 5-6 degrees
     # low against the rig (a known gap, visible in the MAE above, which includes it).
@@ -229,4 +231,5 @@ def test_face_neck_measure_matches_the_rig(truth_path: Path) -> None:
     for f in truth["expected"].get("faults", []):  # the hike with its 0.35 s ramps
         hold[round((f["start_s"] - 0.5) * fps):round((f["end_s"] + 0.5) * fps) + 1] = False
     assert hold.sum() > 100
-    assert float(np.mean(got[hold & ok] - expected[hold & ok])) > -MAE_LIMIT_DEG
+    bias = float(np.mean(got[hold & ok] - expected[hold & ok]))
+    assert abs(bias) < MAE_LIMIT_DEG, f"bias at the holds {bias:+.2f}"
