@@ -1190,6 +1190,28 @@ def test_back_view_is_refused_with_a_view_message() -> None:
     assert tracker.setup_counts == {"back_view": 30}
 
 
+@pytest.mark.parametrize(("head_turn", "nose_depth", "away"), [
+    (0.0, 0.08, True),     # back to the camera: the ears across, the nose behind them
+    (30.0, 0.06, True),    # back view, the head turned a little
+    (80.0, 0.07, False),   # facing the camera, the head turned 80 degrees: the ears in line
+    (-80.0, 0.07, False),  # with the camera, and MediaPipe put the nose 0.4-0.7 ear widths
+    # behind them on such a clip
+    (0.0, -0.08, False),   # facing the camera
+])
+def test_a_far_turned_head_is_not_a_back_view(head_turn: float, nose_depth: float,
+                                              away: bool) -> None:
+    from exercises.measures import facing_away
+
+    frame = _world(front_pose())
+    w = frame.world.copy()
+    a = math.radians(head_turn)
+    ear_line = 0.07 * np.array([math.cos(a), 0.0, math.sin(a)])
+    w[int(Landmark.LEFT_EAR)] = np.array([0.0, -0.75, 0.0]) + ear_line
+    w[int(Landmark.RIGHT_EAR)] = np.array([0.0, -0.75, 0.0]) - ear_line
+    w[int(Landmark.NOSE)] = np.array([0.0, -0.75, nose_depth])
+    assert facing_away(dataclasses.replace(frame, world=w)) is away
+
+
 def test_the_view_is_not_judged_mid_rep() -> None:
     # the trunk turns past the tolerance during the hold (as in a trunk rotation): the rep
     # goes on; between reps the same turn stops the judging only after a dwell
