@@ -14,8 +14,6 @@ import numpy as np
 import pytest
 
 from exercises.measures import (
-    HEAD_LIFT_EYE_GAIN,
-    HEAD_LIFT_EYE_OFFSET,
     MEASURES,
     UnknownMeasureError,
     compute,
@@ -23,6 +21,7 @@ from exercises.measures import (
     measure_names,
     other_side,
 )
+from exercises.measures_head import HEAD_LIFT_EYE_GAIN, HEAD_LIFT_EYE_OFFSET
 from pose.frame import PoseFrame
 from pose.head import MESH_LEFT_RIGHT_PAIRS, HeadPose
 from pose.landmarks import NUM_LANDMARKS, Landmark, mirror
@@ -130,7 +129,7 @@ def all_fours_pose(*, facing: str, head_lift: float) -> PoseFrame:
     direction = head_lift if facing == "right" else 180.0 - head_lift
     ear = shoulder + 60.0 * screen_dir(direction)
     # the eye, forward of the ear on the head, lies on its own line from the shoulder
-    # (exercises.measures: HEAD_LIFT_EYE_GAIN, HEAD_LIFT_EYE_OFFSET)
+    # (exercises.measures_head: HEAD_LIFT_EYE_GAIN, HEAD_LIFT_EYE_OFFSET)
     eye_lift = HEAD_LIFT_EYE_GAIN * head_lift + HEAD_LIFT_EYE_OFFSET
     eye = shoulder + 75.0 * screen_dir(eye_lift if facing == "right" else 180.0 - eye_lift)
     return PoseFrame.from_points({
