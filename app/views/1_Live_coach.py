@@ -359,9 +359,9 @@ with right:
             # the set is complete, or a run ended meanwhile (e.g. a dropped one recorded
             # by the keep-timer): show its summary now (the whole page)
             st.rerun()
-        # inside the polling fragment: a click on it reruns this fragment, and the fragment's
-        # own half-second refresh folds into that run (outside, the full-page rerun it asked
-        # for could be preempted by the refresh and the click lost)
+        # inside the polling fragment: a click on it reruns only this fragment (cheaper than
+        # the whole page). Outside it, CI once saw a click lost while the panel polled; the
+        # cause is suspected, not shown, to be the full-page rerun racing the refresh
         st.toggle("Speak the cues", key="speak", value=True,
                   help="Reads the cues aloud with your browser's voice, one at a time. Turn "
                   "off to mute.")
