@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from exercises.definition import Prescription, StretchDefinition
-from exercises.engine import Feedback, Phase, StretchTracker, dedupe_sides
+from exercises.engine import Feedback, Phase, StretchTracker
 from exercises.measures import definition_needs_face, get_measure
+from exercises.sides import dedupe_sides
 from pose.frame import PoseFrame
 from pose.landmarks import Landmark
 from pose.overlay import OverlayInfo, annotate

@@ -53,7 +53,6 @@ Pure Python + numpy: no OpenCV, MediaPipe or Streamlit here.
 
 from __future__ import annotations
 
-import collections
 import math
 
 from exercises.assessable import SetupCheck
@@ -72,7 +71,7 @@ from exercises.records import (
     Phase,
     RepRecord,
 )
-from exercises.tracker_parts import CueBoard, Dwell, FaultLog, HoldTimer, Levels
+from exercises.tracker_parts import CueBoard, Dwell, FaultLog, HoldTimer, Levels, Speed
 from pose.frame import PoseFrame
 
 #: Back past the return level, a rep ends after this long (capped by ``min_dwell_s``):
@@ -82,19 +81,7 @@ _BACK_DWELL_S = 0.1
 #: A gap in assessable frames up to this long keeps the dwell timers running (one or two
 #: frames the model lost mid-movement must not throw away a rep's return).
 _GAP_S = 0.2
-#: The primary's speed (for frame skipping, ``settled``) is its change over about this
-#: long: frame-to-frame differences at 30 frames/s are mostly landmark jitter.
-SPEED_WINDOW_S = 0.25
 
-
-def _fmt(text: str, side: str, definition: StretchDefinition, hold_s: float) -> str:
-    other = other_side(side) if side in ("left", "right") else "other"
-    lo, hi = definition.primary.target
-    return text.format(side=side if side != "both" else "", other_side=other,
-                       target=f"{lo:g}-{hi:g}", hold_s=f"{hold_s:g}").replace("  ", " ")
-
-
-# ---------------------------------------------------------------- the tracker
 
 class StretchTracker:
     """Tracks one stretch on one side over a stream of frames.
@@ -149,10 +136,7 @@ class StretchTracker:
         self._over_since: float | None = None
         self._last_t: float | None = None
         self._last_v: float | None = None
-        #: (time, value) of the primary over the last SPEED_WINDOW_S, for its speed: over
-        #: a quarter second, not frame to frame, so landmark jitter is not read as motion
-        self._recent: collections.deque[tuple[float, float]] = collections.deque()
-        self._speed = 0.0  # |change of the primary| per second
+        self._speed = Speed()  # the primary's, for frame skipping (``settled``)
         self._unassessable_since: float | None = None
         self._faults = FaultLog(tu.fault_min_s)
         self._cues = CueBoard(tu.cue_min_show_s)
@@ -234,7 +218,7 @@ class StretchTracker:
         v = self._sign * self._relative(raw)
         self._advance(v, t, dt, events)
         self._last_v = v
-        self._track_speed(t, v)
+        self._speed.update(t, v)
         for c in self.definition.checks:
             bad = self._check_applies(c) and c.violated(check_values[c.id])
             self._faults.update(c.id, bad, t, self._fmt(c.cue), self._current, self.side,
@@ -433,15 +417,6 @@ class StretchTracker:
 
     # ------------------------------------------------------------ frame skipping
 
-    def _track_speed(self, t: float, v: float) -> None:
-        recent = self._recent
-        recent.append((t, v))
-        while len(recent) > 2 and t - recent[1][0] >= SPEED_WINDOW_S:
-            recent.popleft()
-        t0, v0 = recent[0]
-        if t - t0 >= SPEED_WINDOW_S / 2:
-            self._speed = abs(v - v0) / (t - t0)
-
     def settled(self, margin: float = 0.25, horizon_s: float = 0.2) -> bool:
         """True when the next frames cannot change the judgement soon, so a video analysis
         may judge fewer of them: counting, the last frame assessable, no dwell timer
@@ -449,7 +424,7 @@ class StretchTracker:
         rest-to-target distance away from every threshold (rest, start, return level,
         full-rep level, both band edges with their hysteresis), and at least the distance
         it would travel in ``horizon_s`` (the longest skip) at its speed over the last
-        quarter second (``SPEED_WINDOW_S``). The primary's thresholds are then crossed
+        quarter second (``tracker_parts.SPEED_WINDOW_S``). The primary's thresholds are then crossed
         only on frames judged one by one; a form check is seen at least every skip, well
         within ``fault_min_s``, and judged frame by frame from the first bad frame (a
         pending fault is not settled)."""
@@ -463,7 +438,7 @@ class StretchTracker:
         lv = self._levels
         edges = (lv.rest, lv.start, lv.back, lv.full, lv.lo, lv.hi, lv.lo - lv.hyst,
                  lv.hi + lv.hyst)
-        need = max(margin * (lv.lo - lv.rest), self._speed * horizon_s)
+        need = max(margin * (lv.lo - lv.rest), self._speed.value * horizon_s)
         return min(abs(v - e) for e in edges) >= need
 
     # ------------------------------------------------------------ diagnosis
@@ -485,7 +460,13 @@ class StretchTracker:
                 and self.phase in (Phase.POSITION, Phase.RETURNING))
 
     def _fmt(self, text: str) -> str:
-        return _fmt(text, self.side, self.definition, self.prescription.hold_s)
+        """A cue or fault text with its {side}, {other_side}, {target} and {hold_s} filled."""
+        side = self.side
+        other = other_side(side) if side in ("left", "right") else "other"
+        lo, hi = self.definition.primary.target
+        return text.format(side=side if side != "both" else "", other_side=other,
+                           target=f"{lo:g}-{hi:g}",
+                           hold_s=f"{self.prescription.hold_s:g}").replace("  ", " ")
 
     def _choose_cues(self, v: float, t: float) -> tuple[Cue, ...]:
         cues = [Cue(self._fmt(c.cue), "form", c.priority, c.id)
@@ -519,26 +500,3 @@ class StretchTracker:
             hold_s=rep.hold_s if rep else 0.0, hold_required_s=self.prescription.hold_s,
             active_faults=tuple(self._faults.open), events=tuple(events),
         )
-
-
-# ---------------------------------------------------------------- helpers
-
-def dedupe_sides(trackers: list[StretchTracker], min_overlap: float = 0.5) -> None:
-    """Mark reps of one side that are the same movement as a rep of the other side.
-
-    When both sides of a sided stretch are tracked at once (video analysis without a
-    side), one movement can look like a rep on both sides: both arms in a push-up or a
-    bilateral raise, the helping hand in a cross-body stretch. Where two complete reps of
-    different sides overlap by at least ``min_overlap`` of the shorter one, the one that
-    went less far into its range is marked ``duplicate_of`` the other and not counted.
-    """
-    reps = [r for t in trackers for r in t.reps if r.complete and r.full]
-    for a in reps:
-        for b in reps:
-            if a is b or a.side == b.side or a.duplicate_of or b.duplicate_of:
-                continue
-            overlap = min(a.end_s, b.end_s) - max(a.start_s, b.start_s)
-            shorter = min(a.end_s - a.start_s, b.end_s - b.start_s)
-            if shorter > 0 and overlap >= min_overlap * shorter:
-                loser, winner = (a, b) if a.range_fraction < b.range_fraction else (b, a)
-                loser.duplicate_of = f"{winner.side} rep {winner.index}"

@@ -1,14 +1,20 @@
 """Small parts of the judging engine, each with one job: a dwell timer, the thresholds of
-a primary measure, the hold timer of one repetition, the fault log and the cue board."""
+a primary measure, the hold timer of one repetition, the fault log, the cue board and a
+value's speed."""
 
 from __future__ import annotations
 
+import collections
 import math
 from dataclasses import dataclass
 
 from exercises.records import Cue, FaultInterval, RepRecord
 
-__all__ = ["CueBoard", "Dwell", "FaultLog", "HoldTimer", "Levels"]
+__all__ = ["CueBoard", "Dwell", "FaultLog", "HoldTimer", "Levels", "Speed"]
+
+#: The primary's speed (for frame skipping) is its change over about this long:
+#: frame-to-frame differences at 30 frames/s are mostly landmark jitter.
+SPEED_WINDOW_S = 0.25
 
 
 class Dwell:
@@ -220,3 +226,21 @@ class CueBoard:
                     self._removed_at[c.source] = t
             self.shown = cues
             self._since = t
+
+
+class Speed:
+    """How fast a value changes (units per second), measured over the last
+    ``SPEED_WINDOW_S`` rather than frame to frame, so landmark jitter is not read as motion."""
+
+    def __init__(self) -> None:
+        self._recent: collections.deque[tuple[float, float]] = collections.deque()
+        self.value = 0.0  # |change| per second
+
+    def update(self, t: float, v: float) -> None:
+        recent = self._recent
+        recent.append((t, v))
+        while len(recent) > 2 and t - recent[1][0] >= SPEED_WINDOW_S:
+            recent.popleft()
+        t0, v0 = recent[0]
+        if t - t0 >= SPEED_WINDOW_S / 2:
+            self.value = abs(v - v0) / (t - t0)

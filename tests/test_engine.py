@@ -1146,7 +1146,7 @@ def test_visibility_messages_name_the_parts_in_plain_grammar(hidden: list[str], 
 
 
 def test_both_sides_seeing_one_movement_count_it_once() -> None:
-    from exercises.engine import dedupe_sides
+    from exercises.sides import dedupe_sides
 
     d = definition(checks=[], measure="shoulder_abduction", rest=30, start=50,
                    target=[80, 120], cue_more="Higher", hold_s=0.0)
