@@ -98,6 +98,14 @@ class SetupCheck:
             }.get(self.definition.view, "I can't see you. Step into the camera's view"))
         missing = frame.missing(self.required(frame), self._visibility)
         if missing:
+            # Parts hidden inside the picture by a body turned the wrong way (the far arm
+            # behind the trunk side-on to a front-view stretch): the view is what to fix,
+            # not the lighting. Parts off the picture's edge keep their own message, and so
+            # does a rep under way (a rotation must not be told to face the camera).
+            if not in_rep and _off_picture(frame, missing) is None:
+                view = self.view_problem(frame)
+                if view is not None:
+                    return view
             return ("not_visible", visibility_message(frame, missing))
         if body_size_px(frame) < _MIN_BODY_PX:
             return ("too_small", "You look very small in the picture. Come closer to the "
@@ -148,7 +156,6 @@ class SetupCheck:
 def visibility_message(frame: PoseFrame, missing: list[Landmark]) -> str:
     """What to do so the ``missing`` landmarks are seen: step back, tilt the camera, move to
     the middle of the picture or check the lighting, naming the body parts."""
-    w, h = frame.image_size
     sides: dict[str, int] = {}
     for m in missing:
         name = m.pretty.replace("left ", "").replace("right ", "")
@@ -157,18 +164,33 @@ def visibility_message(frame: PoseFrame, missing: list[Landmark]) -> str:
     names = sorted(n + "s" if k > 1 and not n.endswith("s") else n for n, k in sides.items())
     part = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     are = "is" if len(missing) == 1 else "are"
-    pts = [frame.point(m) for m in missing if all(math.isfinite(v) for v in frame.point(m))]
-    if pts:
-        xs = [p[0] for p in pts]
-        ys = [p[1] for p in pts]
-        if max(ys) > h * 0.98:
-            return f"Step back a little so your {part} {are} in view"
-        if min(ys) < h * 0.02:
-            return f"Tilt the camera up or step back so your {part} {are} in view"
-        if min(xs) < w * 0.02 or max(xs) > w * 0.98:
-            return f"Move toward the middle of the picture so your {part} {are} in view"
+    where = _off_picture(frame, missing)
+    if where == "below":
+        return f"Step back a little so your {part} {are} in view"
+    if where == "above":
+        return f"Tilt the camera up or step back so your {part} {are} in view"
+    if where == "side":
+        return f"Move toward the middle of the picture so your {part} {are} in view"
     them = "it" if len(missing) == 1 else "them"
     return f"I can't see your {part} clearly. Check the lighting and that nothing blocks {them}"
+
+
+def _off_picture(frame: PoseFrame, missing: list[Landmark]) -> str | None:
+    """Where the ``missing`` landmarks leave the picture ("below", "above", "side"), or None
+    when they are placed inside it (hidden, badly lit or turned away)."""
+    w, h = frame.image_size
+    pts = [frame.point(m) for m in missing if all(math.isfinite(v) for v in frame.point(m))]
+    if not pts:
+        return None
+    xs = [p[0] for p in pts]
+    ys = [p[1] for p in pts]
+    if max(ys) > h * 0.98:
+        return "below"
+    if min(ys) < h * 0.02:
+        return "above"
+    if min(xs) < w * 0.02 or max(xs) > w * 0.98:
+        return "side"
+    return None
 
 
 def setup_text(code: str) -> str:

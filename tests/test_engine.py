@@ -1145,6 +1145,31 @@ def test_visibility_messages_name_the_parts_in_plain_grammar(hidden: list[str], 
     assert fb.setup_message == message
 
 
+def test_a_far_arm_hidden_by_a_side_on_body_asks_to_face_the_camera() -> None:
+    # Side-on to a front-view stretch the far arm is behind the trunk: MediaPipe scores it
+    # barely visible although it lies inside the picture. The view is what to fix (a real
+    # Arnold press turned side-on was told to check the lighting on every frame).
+    d = definition(checks=[], measure="shoulder_abduction", rest=30, start=50,
+                   target=[80, 120], cue_more="Higher")
+    d = d.model_copy(update={"required": ["shoulders", "arms"]})
+    far = [Landmark.RIGHT_ELBOW, Landmark.RIGHT_WRIST]
+
+    def hidden(f: PoseFrame) -> PoseFrame:
+        vis = f.visibility.copy()
+        vis[[int(m) for m in far]] = 0.1
+        return dataclasses.replace(f, visibility=vis)
+
+    tracker = StretchTracker(d, "left")
+    fbs = run(tracker, [hidden(_squeezed(front_pose(t=i * DT))) for i in range(30)])
+    assert all(fb.setup_message == "Turn to face the camera for this stretch" for fb in fbs)
+    assert tracker.setup_counts == {"wrong_view": 30}
+    # facing the camera, the same hidden arm is a visibility problem, named as such
+    tracker = StretchTracker(d, "left")
+    fbs = run(tracker, [hidden(front_pose(t=i * DT)) for i in range(30)])
+    assert all("Check the lighting" in (fb.setup_message or "") for fb in fbs)
+    assert tracker.setup_counts == {"not_visible": 30}
+
+
 def test_both_sides_seeing_one_movement_count_it_once() -> None:
     from exercises.sides import dedupe_sides
 
