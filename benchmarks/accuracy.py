@@ -109,6 +109,35 @@ REAL_MOVEMENTS: dict[str, dict[str, Any]] = {
     "overhead_reach": {"definition": "overhead_reach"},
     "shoulder_flexion_overhead": {"definition": "overhead_reach"},
     "seated_rotation": {"definition": "seated_thoracic_rotation"},
+    # everyday and exercise-library names for the same movements
+    "neck_tilt": {"definition": "neck_side_tilt"},
+    "neck_side_flexion": {"definition": "neck_side_tilt"},
+    "lateral_neck_flexion": {"definition": "neck_side_tilt"},
+    "neck_turn": {"definition": "neck_rotation"},
+    "head_turn": {"definition": "neck_rotation"},
+    "head_rotation": {"definition": "neck_rotation"},
+    "chin_retraction": {"definition": "chin_tuck"},
+    "head_retraction": {"definition": "chin_tuck"},
+    "trap_shrug": {"definition": "shoulder_shrug"},
+    "shoulder_blade_squeeze": {"definition": "scapular_squeeze"},
+    "cross_body_stretch": {"definition": "cross_body_shoulder"},
+    "cross_body_shoulder_stretch": {"definition": "cross_body_shoulder"},
+    "posterior_shoulder_stretch": {"definition": "cross_body_shoulder"},
+    "wall_slide": {"definition": "wall_angel"},
+    # a press from the shoulders to overhead is the wall angel's W-to-Y without the wall
+    "shoulder_press": {"definition": "wall_angel"},
+    "overhead_press": {"definition": "wall_angel"},
+    "arnold_press": {"definition": "wall_angel"},
+    "standing_twist": {"definition": "standing_trunk_rotation"},
+    "torso_twist": {"definition": "standing_trunk_rotation"},
+    "torso_rotation": {"definition": "standing_trunk_rotation"},
+    "trunk_twist": {"definition": "standing_trunk_rotation"},
+    "seated_twist": {"definition": "seated_thoracic_rotation"},
+    "seated_trunk_rotation": {"definition": "seated_thoracic_rotation"},
+    "trunk_lateral_flexion": {"definition": "standing_side_bend"},
+    "lateral_flexion": {"definition": "standing_side_bend"},
+    "torso_side_bend": {"definition": "standing_side_bend"},
+    "cat_camel": {"definition": "cat_cow"},
 }
 #: Every library stretch id is also a movement name for itself (see ``_movement_entry``).
 
@@ -211,12 +240,14 @@ def sample_cases(directory: Path, suite: str) -> list[Case]:
 def _movement_entry(mapping: dict[str, Any], stem: str, movement: str) -> dict[str, Any]:
     """The definition entry for a real clip: the ``--real-map`` file, the movement table,
     else a library stretch or benchmark definition of that id (``movement`` normalised:
-    lower case, '-' and ' ' as '_')."""
+    lower case, '-' and ' ' as '_', a plural "s" dropped when only the singular is known)."""
     key = movement.strip().lower().replace("-", "_").replace(" ", "_")
-    entry = (mapping.get(stem) or mapping.get(movement) or REAL_MOVEMENTS.get(movement)
-             or REAL_MOVEMENTS.get(key))
-    if entry is None and key and (key in load_library() or (DEFINITIONS / f"{key}.toml").exists()):
-        entry = {"definition": key}
+    entry = mapping.get(stem) or mapping.get(movement)
+    for k in (key, key[:-1] if key.endswith("s") else None):
+        if entry is None and k:
+            entry = REAL_MOVEMENTS.get(k)
+            if entry is None and (k in load_library() or (DEFINITIONS / f"{k}.toml").exists()):
+                entry = {"definition": k}
     return dict(entry or {})
 
 

@@ -82,6 +82,9 @@ def test_real_cases_map_movements_and_sides(tmp_path: Path) -> None:
     _real(tmp_path, "own", movement="whatever", side="left", definition="chin_tuck")
     _real(tmp_path, "shrug", movement="Shoulder shrug", side="both")
     _real(tmp_path, "by_id", movement="neck-side-tilt", side="left")
+    _real(tmp_path, "plural", movement="Wall angels", side="both")
+    _real(tmp_path, "press", movement="shoulder press", side="both")
+    _real(tmp_path, "plural_synonym", movement="shrugs", side="both")
     _real(tmp_path, "unknown", movement="juggling", side="both",
           non_exercise_segments=[{"start_s": 9.5, "end_s": None}])
     (tmp_path / "notes.json").write_text("{}")  # not a truth file: ignored
@@ -92,6 +95,9 @@ def test_real_cases_map_movements_and_sides(tmp_path: Path) -> None:
     assert (cases["own"].definition, cases["own"].side) == ("chin_tuck", "left")
     assert cases["shrug"].definition == "shoulder_shrug"  # a synonym, any spelling
     assert (cases["by_id"].definition, cases["by_id"].side) == ("neck_side_tilt", "left")
+    assert cases["plural"].definition == "wall_angel"
+    assert cases["press"].definition == "wall_angel"
+    assert cases["plural_synonym"].definition == "shoulder_shrug"
     assert cases["unknown"].skip and "juggling" in cases["unknown"].skip
     assert cases["unknown"].non_exercise == [(9.5, float("inf"))]
     mapped = {c.name: c for c in real_cases(tmp_path, {"both": {"definition": "wall_angel"}})}
