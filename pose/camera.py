@@ -12,7 +12,8 @@ import time
 from collections.abc import Iterator
 from types import TracebackType
 
-from pose.video import VideoError, VideoFrame, _scaled_size
+from pose.video import VideoFrame
+from pose.video_probe import VideoError, scaled_size
 
 __all__ = ["CameraSource"]
 
@@ -94,7 +95,7 @@ class CameraSource:
                 start = now
             ts = max(now - start, last_ts + 1e-6) if index else 0.0
             height, width = bgr.shape[:2]
-            new_w, new_h = _scaled_size(width, height, max_side)
+            new_w, new_h = scaled_size(width, height, max_side)
             if (new_w, new_h) != (width, height):
                 bgr = cv2.resize(bgr, (new_w, new_h), interpolation=cv2.INTER_AREA)
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)

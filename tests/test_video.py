@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pose import video, video_writer
+from pose import video_probe, video_writer
 from pose.camera import CameraSource
 from pose.video import (
     VideoError,
@@ -423,7 +423,7 @@ def test_bad_inputs_raise_one_line_video_errors(
 def test_no_usable_frame_rate_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "clip.mp4"
     write_video(path, solid_frames(3, 64, 48), 10)
-    monkeypatch.setattr(video, "_choose_fps", lambda candidates: None)
+    monkeypatch.setattr(video_probe, "_choose_fps", lambda candidates: None)
     with pytest.raises(VideoError, match="no usable frame rate"):
         open_video(path)
 
@@ -442,7 +442,7 @@ def test_no_usable_frame_rate_is_an_error(tmp_path: Path, monkeypatch: pytest.Mo
 def test_fps_falls_back_to_the_first_usable_rate(
     candidates: tuple[object, ...], expected: float | None
 ) -> None:
-    got = video._choose_fps(candidates)
+    got = video_probe._choose_fps(candidates)
     assert got == (pytest.approx(expected) if expected is not None else None)
 
 
