@@ -181,7 +181,7 @@ def _movement_entry(mapping: dict[str, Any], stem: str, movement: str) -> dict[s
     else a library stretch or benchmark definition of that id (``movement`` normalised:
     lower case, '-' and ' ' as '_', a plural "s" dropped when only the singular is known)."""
     key = movement.strip().lower().replace("-", "_").replace(" ", "_")
-    entry = mapping.get(stem) or mapping.get(movement)
+    entry = mapping.get(stem) or mapping.get(movement) or None
     for k in (key, key[:-1] if key.endswith("s") else None):
         if entry is None and k:
             entry = REAL_MOVEMENTS.get(k)

@@ -38,6 +38,10 @@ _MIN_BODY_PX = 24.0
 _MIN_IMAGE_PX = 120
 #: A wrong view must last this long before it stops the judging (no flapping).
 _VIEW_DWELL_S = 0.5
+#: What the view check reads (the trunk's yaw or width, the nose against the ears): it may
+#: name the view as the problem with landmarks missing only while these are seen.
+_VIEW_LANDMARKS = (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER, Landmark.LEFT_HIP,
+                   Landmark.RIGHT_HIP, Landmark.NOSE, Landmark.LEFT_EAR, Landmark.RIGHT_EAR)
 
 
 class SetupCheck:
@@ -101,10 +105,13 @@ class SetupCheck:
             # Parts hidden inside the picture by a body turned the wrong way (the far arm
             # behind the trunk side-on to a front-view stretch): the view is what to fix,
             # not the lighting. Parts off the picture's edge keep their own message, and so
-            # does a rep under way (a rotation must not be told to face the camera).
-            if not in_rep and _off_picture(frame, missing) is None:
+            # does a rep under way (a rotation must not be told to face the camera) and a
+            # body whose view cannot be judged from what is seen (a dim face, hidden hips).
+            if (not in_rep and _off_picture(frame, missing) is None
+                    and not frame.missing(_VIEW_LANDMARKS, self._visibility)):
                 view = self.view_problem(frame)
                 if view is not None:
+                    self._wrong_view.update(True, frame.timestamp_s)
                     return view
             return ("not_visible", visibility_message(frame, missing))
         if body_size_px(frame) < _MIN_BODY_PX:

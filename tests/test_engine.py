@@ -1168,6 +1168,14 @@ def test_a_far_arm_hidden_by_a_side_on_body_asks_to_face_the_camera() -> None:
     fbs = run(tracker, [hidden(front_pose(t=i * DT)) for i in range(30)])
     assert all("Check the lighting" in (fb.setup_message or "") for fb in fbs)
     assert tracker.setup_counts == {"not_visible": 30}
+    # side-on but with the hips hidden too, the view cannot be judged from what is seen:
+    # the message names what is missing rather than guessing the view
+    far += [Landmark.LEFT_HIP, Landmark.RIGHT_HIP]
+    d = d.model_copy(update={"required": ["shoulders", "arms", "hips"]})
+    tracker = StretchTracker(d, "left")
+    fbs = run(tracker, [hidden(_squeezed(front_pose(t=i * DT))) for i in range(30)])
+    assert all("Check the lighting" in (fb.setup_message or "") for fb in fbs)
+    assert tracker.setup_counts == {"not_visible": 30}
 
 
 def test_both_sides_seeing_one_movement_count_it_once() -> None:
