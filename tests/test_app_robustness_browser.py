@@ -151,7 +151,10 @@ def _live_setup_message(app: AppServer, playwright: Any, tmp_path: Path, clip: s
         panel = _start_live(page, app, stretch)
         warning = panel.locator('[data-testid="stAlertContentWarning"]').filter(
             has_text=message).first
-        warning.wait_for(timeout=60_000)
+        # the camera's stream must start first; on a loaded CI machine the warning had not
+        # shown after 60 s (2026-12-02), on a quiet one it shows within seconds. The
+        # warning is the state waited on; the cap only bounds a hang
+        warning.wait_for(timeout=TIMEOUT_MS)
         seen = panel.inner_text()
         screenshot(page, f"robust_{shot}")
         # keep streaming for one more loop of the clip: still nothing counted
