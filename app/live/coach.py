@@ -33,6 +33,10 @@ The parts with a concern of their own live beside this module: ``app.live.run``
 ``app.live.snapshots`` (what the snapshots say), ``app.live.warmup`` (the model
 warmed up for the next run) and ``app.live.runtime`` (process-level helpers).
 ``LiveCoach`` keeps the locks and the order of operations; they are called from it.
+Two of its own jobs are written as mixins beside it, sharing its state:
+``app.live.judging`` (starting a run, the judge thread, judging one frame) and
+``app.live.stopping`` (stopping, suspending, completing and saving a run). This
+module keeps the settings, the frame callback, the snapshots and the drawing.
 
 ``synchronous=True`` judges inside ``process`` (same governor, same code path,
 no thread): used by the tests and the benchmark.
@@ -55,22 +59,15 @@ from typing import Any
 
 import numpy as np
 
-from app.live.ending import (
-    close_run,
-    dropped_snapshot,
-    end_problem,
-    ended_by_drop,
-    ended_snapshot,
-    suspend_run,
-)
-from app.live.governor import SLOW_INCOMING_FPS, LoadGovernor
+from app.live.governor import LoadGovernor
 from app.live.hud import HudLayer, hud_info
+from app.live.judging import Judging
 from app.live.run import STALL_S, Run
-from app.live.runtime import close_at_exit, lower_priority, one_line
-from app.live.snapshots import frame_snapshot, live_notice, progress_only
-from app.live.state import DROPPED, INTERRUPTED, LiveSnapshot, SideProgress
+from app.live.runtime import close_at_exit, one_line
+from app.live.snapshots import live_notice
+from app.live.state import LiveSnapshot, SideProgress
+from app.live.stopping import SUSPEND_KEEP_S, Stopping
 from app.live.warmup import EstimatorFactory, SpareEstimator, default_estimator
-from coach.pipeline import CoachSession
 from coach.report import SessionReport
 from exercises.definition import Prescription, StretchDefinition
 from exercises.measures import definition_needs_face
@@ -89,9 +86,6 @@ log = logging.getLogger(__name__)
 COUNTDOWN_S = 3.0
 #: Frames arriving this soon after a stop belong to the stream that just ended.
 _AFTER_STOP_GRACE_S = 1.5
-#: A run cut by a dropped connection and not resumed within this many seconds is
-#: recorded as it stands (a technical end), so what was counted is not lost.
-SUSPEND_KEEP_S = 600.0
 #: A skeleton from a judged frame is drawn on later frames for at most this long (s).
 _POSE_FRESH_S = 0.5
 
@@ -99,8 +93,12 @@ _POSE_FRESH_S = 0.5
 ReportSink = Callable[[SessionReport], int | None]
 
 
-class LiveCoach:
+class LiveCoach(Judging, Stopping):
     """Live coaching for one browser session.
+
+    Starting runs and judging frames come from ``Judging`` (``app.live.judging``),
+    the ends of runs (``stop``, ``end_suspended``) from ``Stopping``
+    (``app.live.stopping``); both share this object's state and locks.
 
     Args:
         definition: the stretch.
@@ -300,112 +298,7 @@ class LiveCoach:
             return self._draw(image_rgb.copy(), run, t)
         return self._draw(image_rgb, run, t)
 
-    def _start_run(self) -> Run:
-        """A new run, or the suspended one resumed (called under ``self._lock``)."""
-        with self._gov_lock:
-            self.governor.restart()
-        run = self._suspended
-        if run is not None:
-            self._suspended = None
-            run.resume()
-            log.info("live coach: resuming after a dropped connection (%d reps so far)",
-                     run.counted_reps())
-        else:
-            # live: both sides one after the other (the coach judges only the current side)
-            session = CoachSession(self.definition, self.sides, None, self.prescription,
-                                   sequence=True)
-            self.report = None
-            self.saved_id = None
-            self.save_error = None
-            run = Run(session=session, t0_wall=time.monotonic(),
-                      series={"t": [], **{s: [] for s in self.sides}})
-            target = self.reps_per_side()
-            self._publish(LiveSnapshot(  # a new set: nothing of the last one carries over
-                sides=tuple(SideProgress(s, 0, 0, target) for s in self.sides),
-                reps_target=target * len(self.sides), seq=self._snapshot.seq + 1))
-        self.last_end = ""
-        run.last_arrival = run.started_wall = time.monotonic()
-        if self.synchronous:
-            run.estimator = run.session.estimator = self._spare.take()
-        else:
-            run.judge = threading.Thread(target=self._judge_loop, args=(run,), daemon=True,
-                                         name="stretch-coach-judge")
-            run.judge.start()
-        self._publish(replace(progress_only(self._snapshot), running=True, state="loading",
-                              seq=self._snapshot.seq + 1))
-        return run
-
-    def _judge_loop(self, run: Run) -> None:
-        """The judge thread of one run: load the model, then judge the newest frames."""
-        lower_priority()
-        try:
-            estimator = self._spare.take()
-        except Exception as e:  # e.g. no pose model: shown in the panel
-            log.exception("live coach could not load the pose model")
-            run.failure = one_line(e)
-            self._publish(replace(self.snapshot(), error=run.failure, running=False,
-                                  seq=self._snapshot.seq + 1))
-            with self._lock:
-                if self._run is run:
-                    self._run = None
-                    self._stopped_at = time.monotonic()
-            return
-        with run.lock:
-            if run.closing:
-                close = getattr(estimator, "close", None)
-                if close is not None:
-                    close()
-                return
-            run.estimator = run.session.estimator = estimator
-        while True:
-            with run.wake:
-                while run.slot is None and not run.closing:
-                    run.wake.wait(0.5)
-                if run.closing:
-                    return
-                image, t, _ = run.slot  # type: ignore[misc]
-                run.slot = None
-            with self._gov_lock:
-                judge = self.governor.should_judge(t)
-            if judge and self._judge(run, image, t):
-                self._complete(run)
-                return
-
-    def _judge(self, run: Run, image_rgb: np.ndarray, t: float) -> bool:
-        """Judge one frame; publish the snapshot. Returns True when the set just finished."""
-        t_start = time.perf_counter()
-        with run.lock:
-            if run.closing or run.session.estimator is None:
-                return False
-            if run.ready_t is None:
-                run.ready_t = t
-            left = self.countdown_s - (t - run.ready_t)
-            if left > 0:  # "get ready": nothing is judged yet
-                self._publish(replace(progress_only(self._snapshot), running=True,
-                                      state="countdown", countdown_s=left, stream_t=t,
-                                      seq=self._snapshot.seq + 1))
-                return False
-            try:
-                result = run.session.process(image_rgb, t)
-            except Exception as e:  # keep the stream alive; say so in the panel and the log
-                run.errors += 1
-                if run.errors <= 3 or run.errors % 100 == 0:
-                    log.exception("live coach failed on a frame (%d so far)", run.errors)
-                self._publish(replace(self._snapshot, error=one_line(e),
-                                      seq=self._snapshot.seq + 1))
-                return False
-            run.record(result, t)
-            target = self.reps_per_side()
-            done = all(tr.counted_reps >= target for tr in run.session.trackers.values())
-            now = time.monotonic()
-            with self._gov_lock:
-                self.governor.judged(t, time.perf_counter() - t_start, now)
-                fps = self.governor.judged_fps(now)
-            run.log_fps(fps, now)
-            self._publish(frame_snapshot(run, result, done, t, target, self._snapshot))
-        if self._timing_path:
-            self._log_timing(t_start, t, image_rgb.shape, "")
-        return done
+    # starting a run and judging frames: app.live.judging (Judging)
 
     # ------------------------------------------------------------ snapshots and drawing
 
@@ -450,99 +343,3 @@ class LiveCoach:
                          f"{',' + kind if kind else ''}\n")
         except OSError:
             self._timing_path = None
-
-    # ------------------------------------------------------------ ending
-
-    def stop(self) -> SessionReport | None:
-        """The stream ended (Stop pressed, page left, or the connection dropped). Any thread.
-
-        A run whose frames had already stopped arriving for ``STALL_S`` (a dropped
-        connection) is suspended, keeping what was counted, so that Start resumes it;
-        otherwise the run is finished: report built and saved. Idempotent.
-
-        Returns:
-            The report of the run that just ended, or None (no run, suspended, or nothing
-            counted).
-        """
-        now = time.monotonic()
-        with self._lock:
-            self._finished_stream = False
-            run = self._run
-            if run is None:
-                return None
-            self._run = None
-            self._stopped_at = now
-            self._stopping += 1
-            run.closing = True
-        try:
-            with run.wake:
-                run.wake.notify_all()
-            with self._gov_lock:
-                incoming = self.governor.incoming_fps(now)
-            if ended_by_drop(run, now, incoming):
-                # frames trickling in until the end (not stopped: a dropped connection)
-                trickle = incoming < SLOW_INCOMING_FPS and now - run.last_arrival <= STALL_S
-                return self._suspend(run, slow=trickle)
-            problem = end_problem(run, INTERRUPTED)
-            return self._finish(run, problem,
-                                "stopped" if problem == INTERRUPTED else "too_busy")
-        finally:
-            with self._lock:
-                self._stopping -= 1
-
-    def _suspend(self, run: Run, *, slow: bool = False) -> None:
-        """Keep a dropped run to be resumed (if it counted anything); ``slow``: the video
-        was only trickling in (the computer's problem, said as such on the page)."""
-        counted = suspend_run(run)
-        if counted:
-            self._suspended = run
-            timer = threading.Timer(SUSPEND_KEEP_S, self._expire_suspended, args=(run,))
-            timer.daemon = True
-            timer.start()
-        self.last_end = "too_busy" if slow or end_problem(run, DROPPED) != DROPPED \
-            else "dropped"
-        self._publish(dropped_snapshot(self._snapshot, counted))
-        log.info("live coach: the video stopped arriving; run %s", "suspended" if counted
-                 else "discarded (nothing counted yet)")
-        return None
-
-    def _expire_suspended(self, run: Run) -> None:
-        if self._suspended is run:
-            log.info("live coach: a dropped run was not resumed; recording it as it stands")
-            self.end_suspended()
-
-    def end_suspended(self) -> SessionReport | None:
-        """Record a run cut by a dropped connection as it stands (a technical end)."""
-        with self._lock:
-            run, self._suspended = self._suspended, None
-        if run is None:
-            return None
-        return self._finish(run, end_problem(run, DROPPED), "dropped")
-
-    def _complete(self, run: Run) -> None:
-        """The prescribed set is done: stop counting, finish and save (judge thread)."""
-        with self._lock:
-            if self._run is run:
-                self._run = None
-                self._finished_stream = True  # the rest of this stream shows "Set complete"
-            run.closing = True
-        self._finish(run, None, "complete")
-
-    def _finish(self, run: Run, problem: str | None, how: str) -> SessionReport | None:
-        report = close_run(run, self.definition, self.prescription, self.reps_per_side(),
-                           problem)
-        complete = report is not None and report.complete
-        self.last_end = "complete" if complete else how
-        self._publish(ended_snapshot(self._snapshot, complete))
-        if report is None:
-            return None
-        self.report = report
-        if self._save is not None:
-            try:
-                self.saved_id = self._save(report)
-            except Exception as e:
-                from sessions.errors import log_failure
-
-                log_failure(log, "could not save the live session", e)
-                self.save_error = one_line(e)
-        return report
