@@ -2,8 +2,10 @@
 
 One module per concern:
 
-- ``app.live.coach``: ``LiveCoach`` (one per browser session): the frame callback,
-  its judge thread, starting, stopping, suspending and resuming runs, the end of a set.
+- ``app.live.coach``: ``LiveCoach`` (one per browser session): its state and locks,
+  settings, the frame callback, snapshots and drawing; it composes the two below.
+- ``app.live.judging``: starting a run, the judge thread, judging one frame.
+- ``app.live.stopping``: stopping, suspending, completing and saving a run.
 - ``app.live.run``: ``Run``, one run's counts, series, frame rates and run time.
 - ``app.live.ending``: the end of a run: dropped or stopped, its report, what is shown.
 - ``app.live.snapshots``: snapshots from a judged frame, and the notices of now.
