@@ -56,16 +56,45 @@ def diagnose(definition: StretchDefinition, reps: Sequence[RepRecord], counting:
     if partial:
         best = max(r.range_fraction for r in partial)
         return ("never_reached_target", f"{len(partial)} movement(s) seen, but none went "
-                f"far enough to count (at best {best:.0%} of the way to the target "
-                f"{p.target[0]:g}-{p.target[1]:g}{unit}). If you went further, "
-                f"{camera_hint(definition)}")
+                f"far enough to count: {_reached(definition, best, unit)}. If you went "
+                f"further, {camera_hint(definition)}")
     if reps:
         return ("not_completed", "A repetition started but did not come back to the "
                 "starting position before the video ended")
     reach = max(max_fraction, 0.0)
-    return ("no_movement", f"No repetition seen: the movement never passed the start of "
-            f"a repetition ({p.start:g}{unit}; at best {reach:.0%} of the way to the "
-            f"target). If you did move, {camera_hint(definition)}")
+    start_fraction = _fraction(definition, p.start)
+    how = ("never passed the start of a repetition" if reach < start_fraction else
+           "passed the start of a repetition only for a moment")
+    return ("no_movement", f"No repetition seen: the movement {how} ({p.start:g}{unit}); "
+            f"{_reached(definition, reach, unit)}. If you did move, "
+            f"{camera_hint(definition)}")
+
+
+def _edge(definition: StretchDefinition) -> float:
+    """The target band's edge nearer rest (where a rep's range ends)."""
+    p = definition.primary
+    return min(p.target, key=lambda x: abs(x - p.rest))
+
+
+def _fraction(definition: StretchDefinition, value: float) -> float:
+    """How far ``value`` is from rest (0) to the target's near edge (1)."""
+    p = definition.primary
+    span = _edge(definition) - p.rest
+    return (value - p.rest) / span if span else 1.0
+
+
+def _reached(definition: StretchDefinition, fraction: float, unit: str) -> str:
+    """The furthest reading: in degrees where the measure has them (a share of the way
+    from rest to the target turned back into the measure's value), else as a share of
+    the way only (a ratio's signed shoulder widths would read oddly to a patient)."""
+    p = definition.primary
+    if unit != "°":
+        return f"at best {fraction:.0%} of the way to the target"
+    value = p.rest + fraction * (_edge(definition) - p.rest)
+    lo, hi = sorted(p.target)
+    rest = " from your resting position" if p.baseline == "rest" else ""
+    return (f"your {p.label.lower()} reached {value:.0f}° at most, {fraction:.0%} of the "
+            f"way to the target {lo:g} to {hi:g}°{rest}")
 
 
 def camera_hint(definition: StretchDefinition) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -1344,3 +1345,33 @@ def test_a_fast_movement_is_not_settled_even_far_from_the_thresholds() -> None:
     run(tracker, [front_pose(t=3.0 + k * DT, neck_tilt=k * 1.0) for k in range(1, 7)])
     assert tracker.settled(horizon_s=0.0)                   # by distance alone: settled
     assert not tracker.settled(horizon_s=0.2)
+
+
+@pytest.mark.parametrize(("case", "keys", "how", "reading"), [
+    ("never moved", [(0.0, {"neck_tilt": 0.0}), (5.0, {"neck_tilt": 0.0})],
+     "never passed the start", 0.0),
+    ("a blip past the start", [(0.0, {"neck_tilt": 0.0}), (1.5, {"neck_tilt": 0.0}),
+                               (1.6, {"neck_tilt": 17.0}), (1.7, {"neck_tilt": 17.0}),
+                               (1.8, {"neck_tilt": 0.0}), (4.0, {"neck_tilt": 0.0})],
+     "only for a moment", 17.0),
+    ("only partial reps", [(0.0, {"neck_tilt": 0.0}), *rep_keys(1.0, peak=17.0, hold=1.0)],
+     "none went far enough", 17.0),
+])
+def test_nothing_counted_names_the_furthest_reading_in_degrees(
+        case: str, keys, how: str, reading: float) -> None:
+    """The diagnosis says how far the movement went in the measure's own unit, not only as a
+    share of the range, and whether it ever passed the start of a repetition."""
+    tracker = StretchTracker(TILT, "left")
+    run(tracker, timeline(keys))
+    tracker.finish()
+    _, text = tracker.diagnosis()
+    assert how in text, (case, text)
+    label = TILT.primary.label.lower()
+    m = re.search(rf"your {label} reached (-?\d+)° at most", text)
+    assert m is not None, (case, text)
+    # the tilt never reads below the definition's rest in the diagnosis: the reach is
+    # counted from rest (0 % at most), so a still head reads the rest value
+    expected = max(reading, TILT.primary.rest)
+    assert abs(int(m.group(1)) - expected) <= 1.5, (case, text)
+    lo, hi = TILT.primary.target
+    assert f"target {lo:g} to {hi:g}°" in text, text
