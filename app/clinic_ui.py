@@ -16,6 +16,7 @@ import pandas as pd
 __all__ = [
     "adherence_calendar",
     "as_date",
+    "baseline_words",
     "line_chart",
     "pain_chart",
     "rom_chart",
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 _REST = " from your resting position"
+_LOW = " from where each repetition starts"
 
 
 def unit_words(unit: str, baseline: str = "none") -> str:
@@ -34,11 +36,18 @@ def unit_words(unit: str, baseline: str = "none") -> str:
 
     ``"deg"`` -> ``"°"``; ``"ratio"`` (a length over the shoulder width) ->
     ``" shoulder widths"``; measured from the person's own rest position
-    (``baseline = "rest"``) adds ``" from your resting position"``.
+    (``baseline = "rest"``) adds ``" from your resting position"``, from the low point
+    before each repetition (``baseline = "low_point"``, e.g. cat-cow's cat)
+    ``" from where each repetition starts"``.
     """
     text = "°" if unit == "deg" else " shoulder widths" if unit == "ratio" else (
         f" {unit}" if unit else "")
-    return text + (_REST if baseline == "rest" else "")
+    return text + baseline_words(baseline)
+
+
+def baseline_words(baseline: str) -> str:
+    """Where a rest-relative measure counts from, in words ("" for an absolute one)."""
+    return {"rest": _REST, "low_point": _LOW}.get(baseline, "")
 
 
 def target_text(definition: Any, low: float | None = None, high: float | None = None

@@ -21,6 +21,7 @@ import streamlit as st
 from app.ui_text import side_label, unit_text
 from coach.report import SessionReport, is_technical, rep_rows
 from exercises.definition import StretchDefinition
+from exercises.tracker_parts import from_low_points
 
 __all__ = [
     "measure_chart",
@@ -60,12 +61,20 @@ def measure_chart(report: SessionReport, definition: StretchDefinition | None = 
     sides = [s for s in report.series if s != "t"]
     if not times or not sides:
         return None
-    relative = definition is not None and definition.primary.baseline == "rest"
+    baseline = "none" if definition is None else definition.primary.baseline
+    relative = baseline != "none"
     step = max(1, len(times) // max_points)
     rows = []
     for side in sides:
         values = report.series[side]
-        base = _baseline(report, side, values, times) if relative else 0.0
+        if baseline == "low_point":  # each rep from the low point of the rest before it
+            sign = 1.0 if definition is None or definition.primary.direction == "increase" \
+                else -1.0
+            spans = [(r["start_s"], r["end_s"]) for r in report.reps
+                     if r["side"] == side and r["start_s"] is not None]
+            values, base = from_low_points(values, times, spans, sign), 0.0
+        else:
+            base = _baseline(report, side, values, times) if relative else 0.0
         if base is None:
             continue
         for t, v in zip(times[::step], values[::step], strict=False):
@@ -75,7 +84,8 @@ def measure_chart(report: SessionReport, definition: StretchDefinition | None = 
         return None
     unit = unit_text(report.primary_unit)
     label = report.primary_label or "measure"
-    y_title = f"{label} ({'from rest, ' if relative else ''}{'degrees' if unit else 'ratio'})"
+    origin = {"rest": "from rest, ", "low_point": "from each rep's start, "}.get(baseline, "")
+    y_title = f"{label} ({origin}{'degrees' if unit else 'ratio'})"
     data = pd.DataFrame(rows)
     x = alt.X("time (s):Q", title="time (s)")
     line = alt.Chart(data).mark_line(strokeWidth=2).encode(

@@ -218,8 +218,11 @@ def _solve(definition: StretchDefinition, drv: Driver, geo: RigGeometry, cam: Ca
     for run in definition.run_sides:
         mside = measure_side(definition, run, p.side)
         posture = check_posture(definition, run)
-        base_raw = val(dict(drv.setup), mside)
-        base = base_raw if p.baseline == "rest" else 0.0
+        # a rest-relative measure counts from the resting position between reps (cat-cow's
+        # cat), which is the setup pose unless the driver names its own
+        base_raw = val({**drv.setup, **drv.rest} if p.baseline != "none" else dict(drv.setup),
+                       mside)
+        base = base_raw if p.baseline != "none" else 0.0
 
         def u(a: float, mside=mside, posture=posture, base=base) -> float:
             return sign * (val({**drv.setup, **drv.pose(a, mside), **posture}, mside) - base)
@@ -259,7 +262,7 @@ def _solve(definition: StretchDefinition, drv: Driver, geo: RigGeometry, cam: Ca
         reaches.append(sign * reach)
         # Start from the relaxed standing pose, unless the definition's rest is farther
         # from it than the movement itself (a wall angel starts from the "W").
-        if p.baseline != "rest" and not rest_pose:
+        if p.baseline == "none" and not rest_pose:
             r, u0 = sign * p.rest, sign * base_raw
             if r - u0 > aim - r:
                 goal = r - 0.15 * (aim - r)
@@ -323,7 +326,7 @@ def verify_demo(plan: DemoPlan, geometry: RigGeometry | None = None, fps: int = 
         mside = measure_side(d, run, p.side)
         raw = [geo.value(p.measure, mside, q, cam) for q in pts]
         rest_raw = float(np.median(raw[:n_rest]))
-        base = rest_raw if p.baseline == "rest" else 0.0
+        base = rest_raw if p.baseline != "none" else 0.0
         rel = [v - base for v in raw]
         if k == 0:
             series = [None if not math.isfinite(v) else round(v, 3) for v in rel]
@@ -337,7 +340,7 @@ def verify_demo(plan: DemoPlan, geometry: RigGeometry | None = None, fps: int = 
             problems.append(f"{run}: {p.measure} at the hold {hold.min():.3g}..{hold.max():.3g}"
                             f" is not inside the target band [{lo:g}, {hi:g}]")
         u_rest = sign * (rel[0])
-        if u_rest > sign * p.rest and p.baseline != "rest":
+        if u_rest > sign * p.rest and p.baseline == "none":
             problems.append(f"{run}: the resting pose reads {rel[0]:.3g}, outside the rest zone "
                             f"({p.rest:g})")
         for c in d.checks:

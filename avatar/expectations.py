@@ -65,7 +65,7 @@ def apply_geometric_truth(doc: dict) -> None:
     vals = np.array([np.nan if x is None else x for x in doc["truth_measures"][key]], float)
     fps = float(doc["fps"])
     reps = doc["reps"]
-    if p.baseline == "rest":
+    if p.baseline != "none":
         vals = from_rest(vals, reps, fps)
     sign = 1.0 if p.direction == "increase" else -1.0
     edge = p.target[0] if p.direction == "increase" else p.target[1]

@@ -306,7 +306,7 @@ def dip_fraction(body: Body, camera: Camera, sc: Scenario, rep: int) -> float:
                                              world=world).values())), dtype=float)
     if not np.isfinite(vals).any():
         return 0.3
-    if p.baseline == "rest":
+    if p.baseline != "none":
         vals = vals - vals[0]  # measured from this body's rest pose (fraction 0)
     return float(fracs[int(np.nanargmin(np.abs(vals - goal)))])
 

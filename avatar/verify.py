@@ -158,7 +158,7 @@ def true_hold_times(doc: dict, definition: object, side: str | None = None) -> l
         return [float("nan")] * len(reps)
     v = _series(given)
     fps = float(doc["fps"])
-    if p.baseline == "rest":
+    if p.baseline != "none":
         v = from_rest(v, reps, fps)
     lo, hi = sorted(p.target)
     tuning = definition.tuning  # type: ignore[attr-defined]

@@ -292,7 +292,7 @@ def _compare_series(res: Result, report: Any, definition: StretchDefinition) -> 
                    dtype=float)  # per frame index; NaN where a settled frame was not judged
     n = min(got.size, expected.size)
     got, expected = got[:n], expected[:n]
-    if p.baseline == "rest":
+    if p.baseline != "none":
         # judged from the person's own resting value: both series as changes from their
         # own rest (the frames before the first rep), as tests/test_samples.py does
         from avatar.verify import from_rest

@@ -169,7 +169,7 @@ class CoachSession:
         lo, hi = d.primary.target
         value = fb.value
         target = (lo, hi)
-        if d.primary.baseline == "rest" and tracker.baseline is not None and value is not None:
+        if d.primary.baseline != "none" and tracker.baseline is not None and value is not None:
             value = value - tracker.baseline
         if m.unit == "deg":
             scale = (min(0.0, lo - 20), max(180.0 if hi > 90 else 90.0, hi))

@@ -65,7 +65,8 @@ class SessionReport:
         series: {"t": [...], "<side>": [...]} primary measure per frame (None = not measured).
         media: source file info (name, fps, size, rotation).
         baselines: per side, the resting value a rest-relative measure is measured from
-            (``baseline = "rest"`` stretches such as chin tuck; None otherwise).
+            (``baseline = "rest"`` stretches such as chin tuck; for ``"low_point"`` ones,
+            such as cat-cow, the low point of the last rest; None otherwise).
         diagnosis: when no repetition was counted, why: ``{"code", "message"}`` (see
             ``StretchTracker.diagnosis``); None when reps were counted.
         warnings: plain sentences about anything that may have made the result less

@@ -144,7 +144,7 @@ class Primary(_Model):
     rest: float
     start: float
     target: tuple[float, float]
-    baseline: Literal["none", "rest"] = "none"
+    baseline: Literal["none", "rest", "low_point"] = "none"
     label: str = Field(min_length=2)
     cue_more: str = Field(min_length=3)
     cue_less: str = "Ease off a little: a gentle stretch is enough"

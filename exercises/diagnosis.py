@@ -92,7 +92,8 @@ def _reached(definition: StretchDefinition, fraction: float, unit: str) -> str:
         return f"at best {fraction:.0%} of the way to the target"
     value = p.rest + fraction * (_edge(definition) - p.rest)
     lo, hi = sorted(p.target)
-    rest = " from your resting position" if p.baseline == "rest" else ""
+    rest = {"rest": " from your resting position",
+            "low_point": " from where each repetition starts"}.get(p.baseline, "")
     return (f"your {p.label.lower()} reached {value:.0f}° at most, {fraction:.0%} of the "
             f"way to the target {lo:g} to {hi:g}°{rest}")
 

@@ -71,7 +71,7 @@ from exercises.records import (
     Phase,
     RepRecord,
 )
-from exercises.tracker_parts import CueBoard, Dwell, FaultLog, HoldTimer, Levels, Speed
+from exercises.tracker_parts import CueBoard, Dwell, FaultLog, HoldTimer, Levels, LowPoint, Speed
 from pose.frame import PoseFrame
 
 #: Back past the return level, a rep ends after this long (capped by ``min_dwell_s``):
@@ -118,6 +118,7 @@ class StretchTracker:
         self.counting = False
         self.baseline: float | None = None
         self._baseline_samples: list[float] = []
+        self._low = LowPoint(self._sign) if p.baseline == "low_point" else None
         self._settle = Dwell(tu.settle_s)
         # time of the first assessable frame while a rep may already be under way then
         # (None: no such rep possible any more)
@@ -228,7 +229,12 @@ class StretchTracker:
         return self._feedback(t, self.phase, True, None, raw, measures, events)
 
     def _relative(self, raw: float) -> float:
-        """The primary value relative to the resting baseline for rest-relative measures."""
+        """The primary value relative to the resting baseline for rest-relative measures,
+        or to the low point of the rest before each rep (``baseline = "low_point"``)."""
+        if self._low is not None:
+            rel = self._low.update(raw, follow=self._current is None)
+            self.baseline = self._low.value
+            return rel
         if self.definition.primary.baseline != "rest":
             return raw
         if self.baseline is None:
@@ -262,7 +268,7 @@ class StretchTracker:
         """Every phase transition happens here."""
         lv = self._levels
         if not self.counting:
-            if self.frames_assessable == 1 and self.definition.primary.baseline != "rest" \
+            if self.frames_assessable == 1 and self.definition.primary.baseline == "none" \
                     and v < lv.lo:
                 self._lead_in_t = t  # first seen short of the band: a rep may be under way
             if self._settle.update(v <= lv.back, t):
@@ -390,6 +396,8 @@ class StretchTracker:
         self._hold = None
         self.phase = Phase.REST
         self._back.reset()
+        if self._low is not None:
+            self._low.restart()
         if complete:
             events.append("rep_completed" if rep.full else "partial_rep")
 

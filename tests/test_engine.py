@@ -31,6 +31,7 @@ from exercises.engine import (
     StretchTracker,
 )
 from exercises.scoring import score_rep, score_session
+from exercises.tracker_parts import LowPoint, from_low_points
 from pose.frame import PoseFrame
 from pose.landmarks import NUM_LANDMARKS, Landmark
 from tests.builders import front_pose, timeline
@@ -1375,3 +1376,61 @@ def test_nothing_counted_names_the_furthest_reading_in_degrees(
     assert abs(int(m.group(1)) - expected) <= 1.5, (case, text)
     lo, hi = TILT.primary.target
     assert f"target {lo:g} to {hi:g}°" in text, text
+
+
+def test_a_swing_is_measured_from_the_low_point_before_each_rep() -> None:
+    """``baseline = "low_point"`` (cat-cow): each rep is the swing from the low point of the
+    rest before it, wherever that lies. Here the first "cat" is deep and the "cows" only
+    reach 12 and 10, under an absolute band of 18: swings of 27 and 20 count, the next
+    cat may be shallower than the last, a swing of 13 (under the full-rep level) is a
+    partial rep, and the opening top, cut by the start of the clip, is not a rep."""
+    keys = [(0.0, {"neck_tilt": 25.0}), (1.0, {"neck_tilt": -15.0}), (2.0, {"neck_tilt": -15.0}),
+            (3.0, {"neck_tilt": 12.0}), (4.5, {"neck_tilt": 12.0}), (5.5, {"neck_tilt": -10.0}),
+            (6.5, {"neck_tilt": -10.0}), (7.5, {"neck_tilt": 10.0}), (9.0, {"neck_tilt": 10.0}),
+            (10.0, {"neck_tilt": -10.0}), (11.0, {"neck_tilt": -10.0}),
+            (12.0, {"neck_tilt": 3.0}), (13.0, {"neck_tilt": 3.0}), (14.0, {"neck_tilt": -10.0}),
+            (15.0, {"neck_tilt": -10.0})]
+    primary = {"rest": 5.0, "start": 10.0, "target": [18.0, 60.0]}
+    swing = definition(baseline="low_point", tuning={"return_fraction": 1.0}, hold_s=1.0,
+                       **primary)
+    tracker = StretchTracker(swing, "left")
+    run(tracker, timeline(keys))
+    tracker.finish()
+    assert [r.counted for r in tracker.reps] == [True, True, False], tracker.reps
+    assert tracker.reps[0].peak == pytest.approx(27.0, abs=2.0)
+    assert tracker.reps[1].peak == pytest.approx(20.0, abs=2.0)
+    assert tracker.baseline == pytest.approx(-10.0, abs=2.0)  # the last rest's low point
+    # the same movement judged from a fixed zero counts nothing: the cows never reach 18
+    fixed = StretchTracker(definition(tuning={"return_fraction": 1.0}, hold_s=1.0, **primary),
+                           "left")
+    run(fixed, timeline(keys))
+    fixed.finish()
+    assert fixed.counted_reps == 0
+
+
+def test_the_low_point_ignores_a_one_frame_glitch_and_follows_the_stretch_direction() -> None:
+    low = LowPoint(1.0)
+    for v in (0.0, 0.0, 0.0, -100.0, 0.0, -4.0, -4.0, -4.0):
+        low.update(v, follow=True)
+    assert low.value == -4.0
+    assert low.update(30.0, follow=False) == 34.0  # frozen during a rep
+    low.restart()  # a new rest may sit higher than the last one's low point
+    for _ in range(5):
+        low.update(7.0, follow=True)
+    assert low.value == 7.0
+    high = LowPoint(-1.0)  # a stretch whose primary decreases: its "low" is the highest value
+    for v in (0.0, 5.0, 5.0, 5.0):
+        high.update(v, follow=True)
+    assert high.value == 5.0
+
+
+def test_a_recorded_series_is_charted_from_the_low_point_before_each_rep() -> None:
+    """What the report's chart shows for a ``low_point`` stretch: each rep from the low of
+    the rest before it, frozen through the rep, learned afresh after it."""
+    times = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+    values = [5.0, -20.0, -10.0, 25.0, -5.0, -12.0, None, 20.0, -12.0]
+    got = from_low_points(values, times, [(2.5, 3.5), (6.5, None)])
+    assert got == [0.0, 0.0, 10.0, 45.0, 0.0, 0.0, None, 32.0, 0.0]
+    # a decreasing stretch: the low point is the highest value
+    assert from_low_points([1.0, 4.0, -6.0], [0.0, 1.0, 2.0], [(1.5, None)], sign=-1.0) == \
+        [0.0, 0.0, -10.0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.clinic_ui import baseline_words
 from app.ui import (
     dose_text,
     fill_text,
@@ -52,7 +53,7 @@ for d in shown:
                         f"  \n**Dose:** {dose_text(d)}")
             lo, hi = d.primary.target
             u = unit_text(get_measure(d.primary.measure).unit)
-            rel = " from your resting position" if d.primary.baseline == "rest" else ""
+            rel = baseline_words(d.primary.baseline)
             st.markdown(f"**Measured:** {d.primary.label}, target {lo:g}{u} to {hi:g}{u}{rel}")
             show_demo(d.id)  # the avatar's demonstration, else a good sample clip
             sample = good_sample(d.id)
