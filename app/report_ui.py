@@ -21,7 +21,7 @@ import streamlit as st
 from app.ui_text import side_label, unit_text
 from coach.report import SessionReport, is_technical, rep_rows
 from exercises.definition import StretchDefinition
-from exercises.tracker_parts import from_low_points
+from exercises.origin import from_low_points
 
 __all__ = [
     "measure_chart",

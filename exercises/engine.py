@@ -59,6 +59,7 @@ from exercises.assessable import SetupCheck
 from exercises.definition import Check, Prescription, StretchDefinition
 from exercises.diagnosis import diagnose
 from exercises.measures import get_measure, other_side
+from exercises.origin import Origin
 from exercises.records import (
     ENGINE_FAULTS,
     HOLD_TOO_SHORT,
@@ -71,7 +72,7 @@ from exercises.records import (
     Phase,
     RepRecord,
 )
-from exercises.tracker_parts import CueBoard, Dwell, FaultLog, HoldTimer, Levels, LowPoint, Speed
+from exercises.tracker_parts import CueBoard, Dwell, FaultLog, HoldTimer, Levels, Speed
 from pose.frame import PoseFrame
 
 #: Back past the return level, a rep ends after this long (capped by ``min_dwell_s``):
@@ -116,9 +117,7 @@ class StretchTracker:
         self.phase = Phase.SETUP
         self.reps: list[RepRecord] = []
         self.counting = False
-        self.baseline: float | None = None
-        self._baseline_samples: list[float] = []
-        self._low = LowPoint(self._sign) if p.baseline == "low_point" else None
+        self._origin = Origin(p.baseline, self._sign)
         self._settle = Dwell(tu.settle_s)
         # time of the first assessable frame while a rep may already be under way then
         # (None: no such rep possible any more)
@@ -147,6 +146,12 @@ class StretchTracker:
         self.max_fraction = -math.inf  # furthest reach seen while counting (share of range)
 
     # ------------------------------------------------------------ public accessors
+
+    @property
+    def baseline(self) -> float | None:
+        """The value the primary is read from now (``baseline = "rest"``: the resting
+        value; ``"low_point"``: the low point of the last rest); None for ``"none"``."""
+        return self._origin.value
 
     @property
     def primary_side(self) -> str:
@@ -216,7 +221,7 @@ class StretchTracker:
             measures[f"{c.measure}@{self._check_sides[c.id]}"] = check_values[c.id]
 
         events: list[str] = []
-        v = self._sign * self._relative(raw)
+        v = self._sign * self._origin.relative(raw, at_rest=self._current is None)
         self._advance(v, t, dt, events)
         self._last_v = v
         self._speed.update(t, v)
@@ -227,20 +232,6 @@ class StretchTracker:
         cues = self._choose_cues(v, t)
         self._cues.set(cues, t, force=any(c.kind == "setup" for c in self._cues.shown))
         return self._feedback(t, self.phase, True, None, raw, measures, events)
-
-    def _relative(self, raw: float) -> float:
-        """The primary value relative to the resting baseline for rest-relative measures,
-        or to the low point of the rest before each rep (``baseline = "low_point"``)."""
-        if self._low is not None:
-            rel = self._low.update(raw, follow=self._current is None)
-            self.baseline = self._low.value
-            return rel
-        if self.definition.primary.baseline != "rest":
-            return raw
-        if self.baseline is None:
-            self._baseline_samples.append(raw)
-            return 0.0  # treated as rest until the baseline exists
-        return raw - self.baseline
 
     def _unassessable(self, problem: tuple[str, str], t: float) -> Feedback:
         code, message = problem
@@ -282,7 +273,7 @@ class StretchTracker:
                 self._current.start_s = lead_t
                 self._track_rep(v, t, 0.0, events)
             elif v > lv.back:
-                self._baseline_samples.clear()
+                self._origin.left_rest()
             return
         if self._current is None:  # REST
             self.max_fraction = max(self.max_fraction, lv.fraction(v))
@@ -310,9 +301,7 @@ class StretchTracker:
 
     def _start_counting(self, events: list[str]) -> None:
         self.counting = True
-        if self.definition.primary.baseline == "rest" and self._baseline_samples:
-            samples = sorted(self._baseline_samples[-30:])
-            self.baseline = samples[len(samples) // 2]
+        self._origin.counting_started()
         events.append("counting_started")
         self.phase = Phase.REST
 
@@ -396,8 +385,7 @@ class StretchTracker:
         self._hold = None
         self.phase = Phase.REST
         self._back.reset()
-        if self._low is not None:
-            self._low.restart()
+        self._origin.rep_ended()
         if complete:
             events.append("rep_completed" if rep.full else "partial_rep")
 

@@ -1,18 +1,16 @@
 """Small parts of the judging engine, each with one job: a dwell timer, the thresholds of
-a primary measure, the low point a swing is measured from, the hold timer of one
-repetition, the fault log, the cue board and a value's speed."""
+a primary measure, the hold timer of one repetition, the fault log, the cue board and a
+value's speed."""
 
 from __future__ import annotations
 
 import collections
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from exercises.records import Cue, FaultInterval, RepRecord
 
-__all__ = ["CueBoard", "Dwell", "FaultLog", "HoldTimer", "Levels", "LowPoint", "Speed",
-           "from_low_points"]
+__all__ = ["CueBoard", "Dwell", "FaultLog", "HoldTimer", "Levels", "Speed"]
 
 #: The primary's speed (for frame skipping) is its change over about this long:
 #: frame-to-frame differences at 30 frames/s are mostly landmark jitter.
@@ -36,65 +34,6 @@ class Dwell:
 
     def reset(self) -> None:
         self.since = None
-
-
-class LowPoint:
-    """The lowest point of the current rest, for a primary measured from it (``baseline =
-    "low_point"``). A movement that swings between two ends, such as cat-cow, has no one
-    resting value that fits every body and camera, but its swing from one end to the
-    other does. The low point follows the median of the last few values (a one-frame
-    glitch cannot set it), only while ``follow`` (at rest), and is learned afresh after
-    each repetition (``restart``). "Lowest" is in the stretch's direction: the highest
-    value for a stretch whose primary decreases."""
-
-    def __init__(self, sign: float, window: int = 5) -> None:
-        self._sign = sign
-        self._recent: collections.deque[float] = collections.deque(maxlen=window)
-        self.value: float | None = None  # in the measure's own units
-
-    def update(self, raw: float, follow: bool) -> float:
-        """Take one value; return it relative to the low point (0 until one is known)."""
-        self._recent.append(raw)
-        if follow and len(self._recent) >= min(3, self._recent.maxlen or 1):
-            ordered = sorted(self._recent)
-            median = ordered[len(ordered) // 2]
-            if self.value is None or self._sign * median < self._sign * self.value:
-                self.value = median
-        return 0.0 if self.value is None else raw - self.value
-
-    def restart(self) -> None:
-        """A new rest begins (a repetition just ended): its low point is learned afresh,
-        from this rest's own values."""
-        self.value = None
-        self._recent.clear()
-
-
-def from_low_points(values: Sequence[float | None], times: Sequence[float],
-                    reps: Sequence[tuple[float, float | None]],
-                    sign: float = 1.0) -> list[float | None]:
-    """A recorded series as a ``baseline = "low_point"`` primary is judged: each value
-    measured from the low point of the rest before it (the lowest value since the last
-    rep ended), frozen from a rep's start to its end (for a report's chart).
-
-    Args:
-        values: the primary's raw values per frame (None where not measured).
-        times: each value's time, seconds.
-        reps: (start_s, end_s) of each rep; end None for one still under way.
-        sign: -1 for a stretch whose primary decreases (its low point is the highest).
-    """
-    spans = sorted((a, math.inf if b is None else b) for a, b in reps)
-    out: list[float | None] = []
-    low: float | None = None
-    k = 0  # the next rep whose end has not been passed
-    for t, v in zip(times, values, strict=False):
-        while k < len(spans) and t > spans[k][1]:
-            k += 1
-            low = None  # a new rest: its low point is learned afresh
-        in_rep = k < len(spans) and spans[k][0] <= t
-        if v is not None and not in_rep and (low is None or sign * v < sign * low):
-            low = v
-        out.append(None if v is None or low is None else v - low)
-    return out
 
 
 @dataclass(frozen=True)

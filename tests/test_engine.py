@@ -30,8 +30,8 @@ from exercises.engine import (
     RepRecord,
     StretchTracker,
 )
+from exercises.origin import LowPoint, from_low_points
 from exercises.scoring import score_rep, score_session
-from exercises.tracker_parts import LowPoint, from_low_points
 from pose.frame import PoseFrame
 from pose.landmarks import NUM_LANDMARKS, Landmark
 from tests.builders import front_pose, timeline
