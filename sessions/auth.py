@@ -120,17 +120,9 @@ class UserInfo:
 class Accounts(Logins):
     """Account management and login.
 
-    Signing in (``login``, ``resume``, ``logout``) and the constructor come from
+    Signing in (``login``, ``resume``, ``logout``) and the constructor, with its
+    arguments (engine, clock, idle timeout, lockout, hasher), come from
     ``sessions.logins.Logins``; this class adds the accounts themselves.
-
-    Args:
-        engine: database engine (default: ``get_engine()``); the schema is upgraded once.
-        clock: returns the current aware UTC time (tests inject one).
-        idle_timeout: a login expires after this long unused (default 8 h or
-            ``$STRETCH_COACH_LOGIN_IDLE_MINUTES``).
-        max_failures: failed logins before a username is locked.
-        lockout: how long it stays locked (also the window failures are counted in).
-        hasher: an ``argon2.PasswordHasher`` (default parameters when None).
     """
 
     # ------------------------------------------------------------------ accounts
