@@ -65,7 +65,8 @@ def diagnose(definition: StretchDefinition, reps: Sequence[RepRecord], counting:
     start_fraction = _fraction(definition, p.start)
     how = ("never passed the start of a repetition" if reach < start_fraction else
            "passed the start of a repetition only for a moment")
-    return ("no_movement", f"No repetition seen: the movement {how} ({p.start:g}{unit}); "
+    start = -p.start if max(p.target) <= 0 else p.start
+    return ("no_movement", f"No repetition seen: the movement {how} ({start:g}{unit}); "
             f"{_reached(definition, reach, unit)}. If you did move, "
             f"{camera_hint(definition)}")
 
@@ -92,6 +93,8 @@ def _reached(definition: StretchDefinition, fraction: float, unit: str) -> str:
         return f"at best {fraction:.0%} of the way to the target"
     value = p.rest + fraction * (_edge(definition) - p.rest)
     lo, hi = sorted(p.target)
+    if hi <= 0:  # a band below zero (the head gliding back) reads as its size, as the
+        lo, hi, value = -hi, -lo, -value  # clinic's target text shows it
     rest = {"rest": " from your resting position",
             "low_point": " from where each repetition starts"}.get(p.baseline, "")
     return (f"your {p.label.lower()} reached {value:.0f}° at most, {fraction:.0%} of the "

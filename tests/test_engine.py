@@ -1434,3 +1434,17 @@ def test_a_recorded_series_is_charted_from_the_low_point_before_each_rep() -> No
     # a decreasing stretch: the low point is the highest value
     assert from_low_points([1.0, 4.0, -6.0], [0.0, 1.0, 2.0], [(1.5, None)], sign=-1.0) == \
         [0.0, 0.0, -10.0]
+
+
+def test_a_band_below_zero_is_diagnosed_in_sizes_as_the_clinic_shows_it() -> None:
+    """The chin tuck glides back (target -30 to -6° from rest): the sentence speaks of a
+    4° glide against a 6 to 30° target, not of negative degrees."""
+    from exercises.diagnosis import diagnose
+
+    chin = load_library()["chin_tuck"]
+    lo, hi = sorted(-x for x in chin.primary.target)
+    _, text = diagnose(chin, [], True, 100, {}, 0.5)
+    value = -(chin.primary.rest + 0.5 * (max(chin.primary.target) - chin.primary.rest))
+    assert f"reached {value:.0f}° at most" in text, text
+    assert f"target {lo:g} to {hi:g}° from your resting position" in text, text
+    assert "-" not in text.split("check the camera")[0], text
