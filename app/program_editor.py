@@ -182,7 +182,8 @@ def program_editor(svc: Clinic, patient_id: int, notes: str) -> None:
                 draft.append(item)
                 st.rerun()
         st.caption("Each stretch's own dose and target band (targets are in the stretch's "
-                   "unit; rest-relative ones from the patient's resting position):")
+                   "unit; rest-relative ones from the patient's resting position, swings such "
+                   "as cat-cow from where each repetition starts):")
         st.dataframe(_defaults_table(lib), hide_index=True, width="stretch")
 
     program_notes = st.text_area("Program notes for the patient (optional)", value=notes,

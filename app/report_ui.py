@@ -67,11 +67,11 @@ def measure_chart(report: SessionReport, definition: StretchDefinition | None = 
     rows = []
     for side in sides:
         values = report.series[side]
-        if baseline == "low_point":  # each rep from the low point of the rest before it
-            sign = 1.0 if definition is None or definition.primary.direction == "increase" \
-                else -1.0
-            spans = [(r["start_s"], r["end_s"]) for r in report.reps
-                     if r["side"] == side and r["start_s"] is not None]
+        if definition is not None and baseline == "low_point":  # each rep from its low point
+            sign = 1.0 if definition.primary.direction == "increase" else -1.0
+            full = definition.tuning.full_rep_fraction - 5e-4  # range_fraction is rounded
+            spans = [(r["start_s"], r["end_s"], (r.get("range_fraction") or 0.0) >= full)
+                     for r in report.reps if r["side"] == side and r["start_s"] is not None]
             values, base = from_low_points(values, times, spans, sign), 0.0
         else:
             base = _baseline(report, side, values, times) if relative else 0.0

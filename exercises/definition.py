@@ -165,6 +165,10 @@ class Primary(_Model):
             raise ValueError(f"thresholds contradict each other for direction "
                              f"{self.direction!r}: need {order}, got rest={self.rest}, "
                              f"start={self.start}, target=[{lo}, {hi}]")
+        if self.baseline == "low_point" and (self.rest < 0 if inc else self.rest > 0):
+            # read from the rest's own low point, a resting person reads 0 or just past it
+            raise ValueError(f"with baseline = \"low_point\" the rest zone starts at the low "
+                             f"point (0): rest must be {'>=' if inc else '<='} 0, got {self.rest}")
         return self
 
 

@@ -8,6 +8,7 @@ sentence for a movement that fell short says where the camera goes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 from exercises.assessable import setup_text
@@ -50,8 +51,9 @@ def diagnose(definition: StretchDefinition, reps: Sequence[RepRecord], counting:
         return (code, f"No part of the video could be judged: {why}")
     if not counting:
         return ("never_at_rest", f"I never saw you in the starting position "
-                f"({p.label.lower()} at {p.rest:g}{unit} or less), so I could not start "
-                "counting. Start each repetition from the starting position")
+                f"({p.label.lower()} at {_shown(definition, p.rest):g}{unit} or less"
+                f"{_origin_words(definition)}), so I could not start counting. Start each "
+                "repetition from the starting position")
     partial = [r for r in reps if r.complete and not r.full]
     if partial:
         best = max(r.range_fraction for r in partial)
@@ -61,14 +63,12 @@ def diagnose(definition: StretchDefinition, reps: Sequence[RepRecord], counting:
     if reps:
         return ("not_completed", "A repetition started but did not come back to the "
                 "starting position before the video ended")
-    reach = max(max_fraction, 0.0)
-    start_fraction = _fraction(definition, p.start)
-    how = ("never passed the start of a repetition" if reach < start_fraction else
+    how = ("never passed the start of a repetition"
+           if max_fraction < _fraction(definition, p.start) else
            "passed the start of a repetition only for a moment")
-    start = -p.start if max(p.target) <= 0 else p.start
-    return ("no_movement", f"No repetition seen: the movement {how} ({start:g}{unit}); "
-            f"{_reached(definition, reach, unit)}. If you did move, "
-            f"{camera_hint(definition)}")
+    return ("no_movement", f"No repetition seen: the movement {how} "
+            f"({_shown(definition, p.start):g}{unit}); {_reached(definition, max_fraction, unit)}"
+            f". If you did move, {camera_hint(definition)}")
 
 
 def _edge(definition: StretchDefinition) -> float:
@@ -84,21 +84,30 @@ def _fraction(definition: StretchDefinition, value: float) -> float:
     return (value - p.rest) / span if span else 1.0
 
 
+def _shown(definition: StretchDefinition, value: float) -> float:
+    """A value as people are shown it: a band below zero (the head gliding back) reads
+    as sizes, as the clinic's target text shows it."""
+    return -value if max(definition.primary.target) <= 0 else value
+
+
+def _origin_words(definition: StretchDefinition) -> str:
+    return {"rest": " from your resting position",
+            "low_point": " from where each repetition starts"}.get(definition.primary.baseline,
+                                                                   "")
+
+
 def _reached(definition: StretchDefinition, fraction: float, unit: str) -> str:
     """The furthest reading: in degrees where the measure has them (a share of the way
     from rest to the target turned back into the measure's value), else as a share of
     the way only (a ratio's signed shoulder widths would read oddly to a patient)."""
     p = definition.primary
-    if unit != "°":
-        return f"at best {fraction:.0%} of the way to the target"
-    value = p.rest + fraction * (_edge(definition) - p.rest)
-    lo, hi = sorted(p.target)
-    if hi <= 0:  # a band below zero (the head gliding back) reads as its size, as the
-        lo, hi, value = -hi, -lo, -value  # clinic's target text shows it
-    rest = {"rest": " from your resting position",
-            "low_point": " from where each repetition starts"}.get(p.baseline, "")
-    return (f"your {p.label.lower()} reached {value:.0f}° at most, {fraction:.0%} of the "
-            f"way to the target {lo:g} to {hi:g}°{rest}")
+    share = max(fraction, 0.0) if math.isfinite(fraction) else 0.0
+    if unit != "°" or not math.isfinite(fraction):
+        return f"at best {share:.0%} of the way to the target"
+    value = _shown(definition, p.rest + fraction * (_edge(definition) - p.rest))
+    lo, hi = sorted(_shown(definition, x) for x in p.target)
+    return (f"your {p.label.lower()} reached {value:.0f}° at best, short of the target "
+            f"{lo:g} to {hi:g}°{_origin_words(definition)}")
 
 
 def camera_hint(definition: StretchDefinition) -> str:

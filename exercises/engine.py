@@ -221,7 +221,7 @@ class StretchTracker:
             measures[f"{c.measure}@{self._check_sides[c.id]}"] = check_values[c.id]
 
         events: list[str] = []
-        v = self._sign * self._origin.relative(raw, at_rest=self._current is None)
+        v = self._sign * self._origin.relative(raw, t, at_rest=self._current is None)
         self._advance(v, t, dt, events)
         self._last_v = v
         self._speed.update(t, v)
@@ -246,6 +246,8 @@ class StretchTracker:
         if self._hold is not None:
             self._hold.absent(t)  # an absence counts as a break, like leaving the band
         show = t - self._unassessable_since >= self.tuning.lost_s or not self.counting
+        if show and self._current is None:
+            self._origin.rest_interrupted()  # unseen at rest for a while: may have moved
         # never keep showing a form correction for a body we cannot see
         cues = ((Cue(message, "setup", 0, code),) if show else
                 tuple(c for c in self._cues.shown if c.kind != "form"))
@@ -385,9 +387,15 @@ class StretchTracker:
         self._hold = None
         self.phase = Phase.REST
         self._back.reset()
-        self._origin.rep_ended()
+        self._origin.rep_ended(rep.full)
         if complete:
             events.append("rep_completed" if rep.full else "partial_rep")
+
+    def rest_interrupted(self) -> None:
+        """The stream dropped and resumes: a low point is learned afresh (the person may
+        have moved while unseen); a rep under way keeps its own."""
+        if self._current is None:
+            self._origin.rest_interrupted()
 
     def snapshot(self, t: float | None = None) -> Feedback:
         """The tracker's state as feedback, without consuming a frame (e.g. a side waiting

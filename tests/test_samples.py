@@ -121,7 +121,7 @@ def _primary(truth: dict, report: SessionReport) -> tuple[str, np.ndarray, np.nd
                    dtype=float)  # NaN where a settled frame was not judged
     assert got.size == expected.size == n
     assert np.isfinite(got).sum() >= 0.95 * report.media["frames_judged"]
-    if definition.primary.baseline == "rest":
+    if definition.primary.baseline != "none":
         # The product judges these from the person's own resting value, so both series
         # are compared as changes from their own rest (the frames before the first rep):
         # a steady offset cancels (MediaPipe's side-view ear sits ~9 degrees forward of

@@ -63,6 +63,8 @@ class Run:
         self.failure = None
         if self.session.smoother is not None:
             self.session.smoother = PoseSmoother()  # the person moved while disconnected
+        for tracker in self.session.trackers.values():
+            tracker.rest_interrupted()  # likewise: a swing's low point is learned afresh
 
     def counted_reps(self) -> int:
         """Repetitions counted so far, all sides."""
