@@ -1496,3 +1496,11 @@ def test_a_band_below_zero_is_diagnosed_in_sizes_as_the_clinic_shows_it() -> Non
     assert f"reached {value:.0f}° at best" in text, text
     assert f"target {lo:g} to {hi:g}° from your resting position" in text, text
     assert "-" not in text.split("check the camera")[0], text
+
+
+def test_a_low_point_rest_below_zero_is_refused_when_the_file_is_read() -> None:
+    """Read from the rest's own low point, a resting person reads 0 or just past it: a rest
+    zone below 0 could never be reached, so the definition is refused with its reason."""
+    with pytest.raises(ValueError, match="low_point"):
+        definition(baseline="low_point", rest=-2.0, start=10.0, target=[18.0, 60.0])
+    assert definition(baseline="low_point", rest=0.0, start=10.0, target=[18.0, 60.0])
