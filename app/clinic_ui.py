@@ -13,6 +13,8 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from exercises.origin import origin_words
+
 __all__ = [
     "adherence_calendar",
     "as_date",
@@ -26,9 +28,6 @@ __all__ = [
     "unit_words",
     "when_text",
 ]
-
-_REST = " from your resting position"
-_LOW = " from where each repetition starts"
 
 
 def unit_words(unit: str, baseline: str = "none") -> str:
@@ -47,7 +46,7 @@ def unit_words(unit: str, baseline: str = "none") -> str:
 
 def baseline_words(baseline: str) -> str:
     """Where a rest-relative measure counts from, in words ("" for an absolute one)."""
-    return {"rest": _REST, "low_point": _LOW}.get(baseline, "")
+    return origin_words(baseline)
 
 
 def target_text(definition: Any, low: float | None = None, high: float | None = None

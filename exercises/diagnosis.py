@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from exercises.assessable import setup_text
 from exercises.definition import StretchDefinition
 from exercises.measures import get_measure
+from exercises.origin import origin_words
 from exercises.records import RepRecord
 
 __all__ = ["camera_hint", "diagnose"]
@@ -52,7 +53,7 @@ def diagnose(definition: StretchDefinition, reps: Sequence[RepRecord], counting:
     if not counting:
         return ("never_at_rest", f"I never saw you in the starting position "
                 f"({p.label.lower()} at {_shown(definition, p.rest):g}{unit} or less"
-                f"{_origin_words(definition)}), so I could not start counting. Start each "
+                f"{origin_words(p.baseline)}), so I could not start counting. Start each "
                 "repetition from the starting position")
     partial = [r for r in reps if r.complete and not r.full]
     if partial:
@@ -90,12 +91,6 @@ def _shown(definition: StretchDefinition, value: float) -> float:
     return -value if max(definition.primary.target) <= 0 else value
 
 
-def _origin_words(definition: StretchDefinition) -> str:
-    return {"rest": " from your resting position",
-            "low_point": " from where each repetition starts"}.get(definition.primary.baseline,
-                                                                   "")
-
-
 def _reached(definition: StretchDefinition, fraction: float, unit: str) -> str:
     """The furthest reading: in degrees where the measure has them (a share of the way
     from rest to the target turned back into the measure's value), else as a share of
@@ -107,7 +102,7 @@ def _reached(definition: StretchDefinition, fraction: float, unit: str) -> str:
     value = _shown(definition, p.rest + fraction * (_edge(definition) - p.rest))
     lo, hi = sorted(_shown(definition, x) for x in p.target)
     return (f"your {p.label.lower()} reached {value:.0f}° at best, short of the target "
-            f"{lo:g} to {hi:g}°{_origin_words(definition)}")
+            f"{lo:g} to {hi:g}°{origin_words(p.baseline)}")
 
 
 def camera_hint(definition: StretchDefinition) -> str:

@@ -13,12 +13,19 @@ import collections
 import math
 from collections.abc import Sequence
 
-__all__ = ["LowPoint", "Origin", "from_low_points"]
+__all__ = ["LowPoint", "Origin", "from_low_points", "origin_words"]
 
 #: A rest-relative baseline is the median of at most this many values before counting.
 REST_SAMPLES = 30
 #: A low point is the median of the values over this long (at least three of them).
 LOW_WINDOW_S = 0.3
+
+
+def origin_words(baseline: str) -> str:
+    """Where a measure counts from, in words for people, placed after a band or value
+    ("" for ``"none"``): the one wording the diagnosis and the pages share."""
+    return {"rest": " from your resting position",
+            "low_point": " from where each repetition starts"}.get(baseline, "")
 
 
 class Origin:
